@@ -1,0 +1,140 @@
+// The one executable: serve, db upgrade|downgrade|current|history, seed demo, user create, audit verify.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "audit/audit.hpp"
+#include "platform/config.hpp"
+#include "platform/db/migrations.hpp"
+#include "platform/db/sync.hpp"
+#include "platform/runtime.hpp"
+#include "seed/seed.hpp"
+
+using namespace spectra;
+
+namespace {
+
+void setup_logging(const Config& c) {
+  auto logger = spdlog::stderr_color_mt("spectra");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(c.log_level));
+  if (c.log_format == "json")
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","log":%v})", spdlog::pattern_time_type::utc);
+  else
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"SPECTRA-Lab: a multi-tenant LIMS and electronic lab notebook"};
+  cli.require_subcommand(1);
+
+  auto* serve = cli.add_subcommand("serve", "Serve the LIMS (LIMS_PORT, 8002) and Analysis (ANALYSIS_PORT, 8001) APIs");
+  std::string only;
+  serve->add_option("--only", only, "Serve one API only")->check(CLI::IsMember({"lims", "analysis"}));
+
+  auto* dbcmd = cli.add_subcommand("db", "Schema migrations");
+  dbcmd->require_subcommand(1);
+  std::string up_target = "head", down_target;
+  auto* up = dbcmd->add_subcommand("upgrade", "Apply migrations up to a revision (default head)");
+  up->add_option("revision", up_target, "head, a version, or +N");
+  auto* down = dbcmd->add_subcommand("downgrade", "Revert migrations down to a revision");
+  down->add_option("revision", down_target, "base, a version, or -N")->required();
+  auto* current = dbcmd->add_subcommand("current", "Print the applied revision");
+  auto* history = dbcmd->add_subcommand("history", "List the migrations and which are applied");
+
+  auto* seed = cli.add_subcommand("seed", "Load data");
+  seed->require_subcommand(1);
+  auto* demo = seed->add_subcommand("demo", "The demo organizations, users and lab data (idempotent)");
+
+  auto* user = cli.add_subcommand("user", "Manage users");
+  user->require_subcommand(1);
+  seed::NewUser nu;
+  auto* create = user->add_subcommand("create", "Create a user; the password is read from standard input");
+  create->add_option("--org", nu.organization, "Organization slug or id")->required();
+  create->add_option("--email", nu.email)->required();
+  create->add_option("--name", nu.full_name)->required();
+  create->add_option("--role", nu.role)->required()->check(CLI::IsMember({"admin", "pi", "engineer", "technician", "viewer"}));
+
+  auto* auditcmd = cli.add_subcommand("audit", "Audit trail");
+  auditcmd->require_subcommand(1);
+  std::string audit_org;
+  auto* verify = auditcmd->add_subcommand("verify", "Recompute every organization's hash chain; exit 1 on a broken link");
+  verify->add_option("--org", audit_org, "Only this organization id");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  Config config;
+  try {
+    config = Config::from_env();
+  } catch (const std::exception& e) {
+    std::cerr << "configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  setup_logging(config);
+
+  try {
+    if (serve->parsed()) {
+      ServeOptions opt;
+      opt.lims = only.empty() || only == "lims";
+      opt.analysis = only.empty() || only == "analysis";
+      Runtime runtime(config, opt);
+      runtime.start();
+      runtime.run_until_signal();
+      return 0;
+    }
+    db::SyncConnection conn(owner_database_url(config));
+    if (up->parsed() || down->parsed() || current->parsed() || history->parsed()) {
+      db::Migrator m(conn);
+      if (up->parsed()) m.upgrade(m.resolve(up_target), std::cout);
+      if (down->parsed()) m.downgrade(m.resolve(down_target), std::cout);
+      if (current->parsed()) {
+        const int cur = m.current();
+        std::cout << cur << (cur == m.head() ? " (head)" : cur == 0 ? " (base)" : "") << "\n";
+      }
+      if (history->parsed()) {
+        auto applied = m.applied();
+        for (const auto& s : db::embedded_migrations()) {
+          std::string at = "pending";
+          for (const auto& a : applied)
+            if (a.version == s.version) at = "applied " + a.applied_at;
+          std::cout << s.version << " " << s.name << " (" << at << ")" << (s.version == m.head() ? " head" : "") << "\n";
+        }
+      }
+      return 0;
+    }
+    db::require_schema_at_head(conn);
+    if (demo->parsed()) {
+      seed::demo(conn, std::cout);
+      return 0;
+    }
+    if (create->parsed()) {
+      if (isatty(STDIN_FILENO)) std::cerr << "password: ";
+      std::getline(std::cin, nu.password);
+      std::cout << seed::create_user(conn, nu) << "\n";
+      return 0;
+    }
+    if (verify->parsed()) {
+      std::optional<std::string> org;
+      if (!audit_org.empty()) org = audit_org;
+      bool ok = true;
+      for (const auto& r : audit::verify(conn, org)) {
+        if (r.intact) {
+          std::cout << "organization " << r.organization_id << ": " << r.events << " events, chain intact\n";
+        } else {
+          ok = false;
+          std::cout << "organization " << r.organization_id << ": BROKEN at seq " << r.broken_seq << ": " << r.problem << "\n";
+        }
+      }
+      return ok ? 0 : 1;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+#include "platform/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace spectra {
+namespace {
+
+std::string env(const char* name, std::string fallback = {}) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? std::string(v) : fallback;
+}
+
+template <class T>
+T env_number(const char* name, T fallback, T min, T max) {
+  const std::string v = env(name);
+  if (v.empty()) return fallback;
+  T out{};
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} || ptr != v.data() + v.size() || out < min || out > max)
+    throw std::runtime_error(std::string(name) + " must be a whole number from " + std::to_string(min) + " to " +
+                             std::to_string(max) + ", got '" + v + "'");
+  return out;
+}
+
+}  // namespace
+
+std::string normalize_database_url(std::string url) {
+  for (std::string_view prefix : {"postgresql+psycopg2://", "postgresql+psycopg://", "postgresql+asyncpg://"}) {
+    if (url.starts_with(prefix)) return "postgresql://" + url.substr(prefix.size());
+  }
+  return url;
+}
+
+Config Config::from_env() {
+  Config c;
+  c.database_url = normalize_database_url(env("DATABASE_URL"));
+  c.app_database_url = normalize_database_url(env("DATABASE_APP_URL"));
+  c.app_database_user = env("DATABASE_APP_USER", c.app_database_user);
+  c.db_pool_size = env_number("DB_POOL_SIZE", c.db_pool_size, 1, 500);
+  c.db_acquire_timeout = std::chrono::milliseconds(env_number<long>("DB_ACQUIRE_TIMEOUT_MS", 3000, 10, 600000));
+  c.db_statement_timeout = std::chrono::milliseconds(env_number<long>("DB_STATEMENT_TIMEOUT_MS", 15000, 0, 3600000));
+  c.host = env("HOST", c.host);
+  c.lims_port = env_number<std::uint16_t>("LIMS_PORT", c.lims_port, 0, 65535);
+  c.analysis_port = env_number<std::uint16_t>("ANALYSIS_PORT", c.analysis_port, 0, 65535);
+  c.io_threads = env_number("IO_THREADS", 0, 0, 256);
+  c.blocking_threads = env_number("BLOCKING_THREADS", 2, 1, 64);
+  c.body_limit = env_number<std::size_t>("MAX_BODY_BYTES", c.body_limit, 1024, std::size_t{1} << 30);
+  c.upload_limit = env_number<std::size_t>("MAX_UPLOAD_BYTES", c.upload_limit, 1024, std::size_t{1} << 32);
+  c.max_connections = env_number("MAX_CONNECTIONS", c.max_connections, 1, 1000000);
+  c.read_timeout = std::chrono::seconds(env_number<long>("READ_TIMEOUT_SECONDS", 30, 1, 3600));
+  c.idle_timeout = std::chrono::seconds(env_number<long>("IDLE_TIMEOUT_SECONDS", 60, 1, 3600));
+
+  c.jwt_algorithm = env("JWT_ALGORITHM", c.jwt_algorithm);
+  if (c.jwt_algorithm != "HS256" && c.jwt_algorithm != "RS256")
+    throw std::runtime_error("JWT_ALGORITHM must be HS256 or RS256, got '" + c.jwt_algorithm + "'");
+  c.jwt_secret = env("JWT_SECRET");
+  c.jwt_private_key_file = env("JWT_PRIVATE_KEY_FILE");
+  c.jwt_public_key_file = env("JWT_PUBLIC_KEY_FILE");
+  c.jwt_previous_public_key_files = env("JWT_PREVIOUS_PUBLIC_KEY_FILES");
+  c.jwt_previous_secrets = env("JWT_PREVIOUS_SECRETS");
+  c.access_token_minutes = env_number("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 15, 1, 24 * 60);
+  c.refresh_token_days = env_number("JWT_REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365);
+  c.jwt_issuer = env("JWT_ISSUER", c.jwt_issuer);
+  c.jwt_audience = env("JWT_AUDIENCE", c.jwt_audience);
+  c.jwks_url = env("JWKS_URL");
+  c.jwks_issuer = env("JWKS_ISSUER");
+  c.jwks_audience = env("JWKS_AUDIENCE", c.jwt_audience);
+
+  c.login_max_failures_per_account = env_number("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 1000);
+  c.login_max_failures_per_address = env_number("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1, 100000);
+  c.login_failure_window = std::chrono::seconds(env_number<long>("LOGIN_FAILURE_WINDOW_SECONDS", 900, 1, 86400));
+  c.login_lockout = std::chrono::seconds(env_number<long>("LOGIN_LOCKOUT_SECONDS", 300, 1, 86400));
+
+  c.tls_cert_file = env("TLS_CERT_FILE");
+  c.tls_key_file = env("TLS_KEY_FILE");
+  c.log_level = env("LOG_LEVEL", c.log_level);
+  c.log_format = env("LOG_FORMAT", c.log_format);
+  if (c.log_format != "text" && c.log_format != "json")
+    throw std::runtime_error("LOG_FORMAT must be text or json, got '" + c.log_format + "'");
+  return c;
+}
+
+}  // namespace spectra

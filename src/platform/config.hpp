@@ -1,0 +1,63 @@
+#pragma once
+// Configuration from the environment (API.md "Environment"), validated once at start-up.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace spectra {
+
+struct Config {
+  // Owner connection (migrations, CLI). Empty: the private development database.
+  std::string database_url;
+  // Application-role connection used to serve requests; derived from database_url when unset.
+  std::string app_database_url;
+  std::string app_database_user = "spectra_app";
+  int db_pool_size = 16;
+  std::chrono::milliseconds db_acquire_timeout{3000};
+  std::chrono::milliseconds db_statement_timeout{15000};
+
+  std::string host = "127.0.0.1";
+  std::uint16_t lims_port = 8002;
+  std::uint16_t analysis_port = 8001;
+  int io_threads = 0;  // 0: one per core
+  int blocking_threads = 2;
+  std::size_t body_limit = 1 << 20;       // 1 MiB for JSON bodies
+  std::size_t upload_limit = 25 << 20;    // attachments
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+  int max_connections = 1024;
+
+  // JWT
+  std::string jwt_algorithm = "HS256";
+  std::string jwt_secret;
+  std::string jwt_private_key_file;
+  std::string jwt_public_key_file;
+  std::string jwt_previous_public_key_files;  // comma separated, verification only (rotation)
+  std::string jwt_previous_secrets;           // comma separated "kid:secret", verification only
+  int access_token_minutes = 15;
+  int refresh_token_days = 7;
+  std::string jwt_issuer = "spectra-lab";
+  std::string jwt_audience = "spectra-lab-api";
+  std::string jwks_url;
+  std::string jwks_issuer;    // expected iss of external tokens (optional)
+  std::string jwks_audience;  // expected aud of external tokens (defaults to jwt_audience)
+
+  // Login throttling (per process)
+  int login_max_failures_per_account = 5;
+  int login_max_failures_per_address = 20;
+  std::chrono::seconds login_failure_window{900};
+  std::chrono::seconds login_lockout{300};
+
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string log_level = "info";
+  std::string log_format = "text";
+
+  // Reads the environment; throws std::runtime_error with a clear message on an invalid value.
+  static Config from_env();
+};
+
+// Accepts postgresql://, postgres:// and postgresql+psycopg:// (SQLAlchemy's form); returns a libpq URI.
+std::string normalize_database_url(std::string url);
+
+}  // namespace spectra

@@ -1,0 +1,20 @@
+#pragma once
+// Small cryptographic helpers over OpenSSL and libsodium.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace spectra::crypto {
+
+std::string sha256(std::string_view data);                            // 32 raw bytes
+std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
+std::string random_bytes(std::size_t n);
+std::string to_hex(std::string_view bytes);
+std::string base64url_encode(std::string_view bytes);  // no padding
+std::optional<std::string> base64url_decode(std::string_view text);  // refuses padding and bad characters
+std::string base64_encode(std::string_view bytes);
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+std::string uuid_v4();
+bool is_uuid(std::string_view s) noexcept;
+
+}  // namespace spectra::crypto

@@ -1,0 +1,307 @@
+#include "platform/db/pool.hpp"
+
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <unordered_set>
+
+#include "platform/db/sql_error.hpp"
+#include "platform/error.hpp"
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace spectra::db {
+
+// ---------------------------------------------------------------- Connection
+
+struct Connection::Impl {
+  PGconn* pg = nullptr;
+  asio::posix::stream_descriptor sock;
+  std::unordered_set<std::string_view> prepared;  // names point at static Query strings
+  bool broken = false;
+
+  Impl(asio::any_io_executor ex, PGconn* c) : pg(c), sock(ex, PQsocket(c)) {}
+  ~Impl() {
+    // libpq owns the socket: release it from Asio so that it is closed once, by PQfinish.
+    sock.release();
+    PQfinish(pg);
+  }
+
+  [[noreturn]] void fail(const char* what) {
+    broken = true;
+    std::string msg = PQerrorMessage(pg);
+    throw unavailable("The database is unavailable", std::string(what) + ": " + msg);
+  }
+
+  awaitable<void> wait(asio::posix::descriptor_base::wait_type type) {
+    boost::system::error_code ec;
+    co_await sock.async_wait(type, asio::redirect_error(use_awaitable, ec));
+    if (ec) fail("wait on socket failed");
+  }
+
+  awaitable<void> flush() {
+    for (;;) {
+      const int r = PQflush(pg);
+      if (r == 0) co_return;
+      if (r < 0) fail("flush failed");
+      co_await wait(asio::posix::descriptor_base::wait_write);
+      if (!PQconsumeInput(pg)) fail("read failed");
+    }
+  }
+
+  awaitable<PGresult*> next_result() {
+    while (PQisBusy(pg)) {
+      co_await wait(asio::posix::descriptor_base::wait_read);
+      if (!PQconsumeInput(pg)) fail("read failed");
+    }
+    co_return PQgetResult(pg);
+  }
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+
+bool Connection::broken() const noexcept { return impl_->broken || PQstatus(impl_->pg) != CONNECTION_OK; }
+bool Connection::in_transaction() const noexcept {
+  return PQtransactionStatus(impl_->pg) != PQTRANS_IDLE;
+}
+
+awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex, const PoolOptions& opt) {
+  using namespace asio::experimental::awaitable_operators;
+  const std::string options =
+      "-c TimeZone=UTC -c statement_timeout=" + std::to_string(opt.statement_timeout.count());
+  std::vector<const char*> keys{"dbname", "application_name", "options", "client_encoding"};
+  std::vector<const char*> vals{opt.conninfo.c_str(), opt.application_name.c_str(), options.c_str(), "UTF8"};
+  if (!opt.user.empty()) {
+    keys.push_back("user");
+    vals.push_back(opt.user.c_str());
+  }
+  keys.push_back(nullptr);
+  vals.push_back(nullptr);
+
+  PGconn* pg = PQconnectStartParams(keys.data(), vals.data(), 1);
+  if (!pg) throw unavailable("The database is unavailable", "out of memory starting a connection");
+  std::unique_ptr<PGconn, decltype(&PQfinish)> guard(pg, PQfinish);
+  if (PQstatus(pg) == CONNECTION_BAD)
+    throw unavailable("The database is unavailable", std::string("connect: ") + PQerrorMessage(pg));
+
+  asio::steady_timer deadline(ex);
+  deadline.expires_after(std::chrono::seconds(5));
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (st != PGRES_POLLING_OK) {
+    if (st == PGRES_POLLING_FAILED)
+      throw unavailable("The database is unavailable", std::string("connect: ") + PQerrorMessage(pg));
+    // The socket may change while libpq tries addresses, so wrap the current one for each wait.
+    asio::posix::stream_descriptor sd(ex, PQsocket(pg));
+    struct Release {
+      asio::posix::stream_descriptor& s;
+      ~Release() { s.release(); }
+    } release{sd};
+    auto type = st == PGRES_POLLING_READING ? asio::posix::descriptor_base::wait_read
+                                            : asio::posix::descriptor_base::wait_write;
+    auto which = co_await (sd.async_wait(type, use_awaitable) || deadline.async_wait(use_awaitable));
+    if (which.index() == 1) throw unavailable("The database is unavailable", "connect: timed out");
+    st = PQconnectPoll(pg);
+  }
+  if (PQsetnonblocking(pg, 1) != 0 || PQenterPipelineMode(pg) != 1)
+    throw unavailable("The database is unavailable", "cannot enter pipeline mode");
+  auto impl = std::make_unique<Impl>(ex, guard.release());
+  co_return std::unique_ptr<Connection>(new Connection(std::move(impl)));
+}
+
+awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> statements) {
+  Impl& c = *impl_;
+  if (c.broken) c.fail("connection is broken");
+  // What each result we will read belongs to: a prepare (its name) or a statement (empty).
+  std::vector<std::string_view> expected;
+  expected.reserve(statements.size() * 2);
+  for (const auto& s : statements) {
+    std::vector<const char*> values;
+    values.reserve(s.params.size());
+    for (const auto& v : s.params.values()) values.push_back(v ? v->c_str() : nullptr);
+    const int n = static_cast<int>(values.size());
+    int ok = 0;
+    if (s.query) {
+      const std::string name(s.query->name);
+      if (!c.prepared.contains(s.query->name)) {
+        const std::string sql(s.query->sql);
+        if (!PQsendPrepare(c.pg, name.c_str(), sql.c_str(), 0, nullptr)) c.fail("send prepare failed");
+        expected.push_back(s.query->name);
+      }
+      ok = PQsendQueryPrepared(c.pg, name.c_str(), n, values.data(), nullptr, nullptr, 0);
+    } else {
+      ok = PQsendQueryParams(c.pg, s.text, n, nullptr, values.data(), nullptr, nullptr, 0);
+    }
+    if (!ok) c.fail("send query failed");
+    expected.push_back({});
+  }
+  if (!PQpipelineSync(c.pg)) c.fail("pipeline sync failed");
+  co_await c.flush();
+
+  std::vector<Result> results;
+  results.reserve(statements.size());
+  std::optional<SqlError> first_error;
+  for (auto prepare_name : expected) {
+    PGresult* r = co_await c.next_result();
+    if (!r) c.fail("missing result");
+    Result owned(r);
+    const auto st = PQresultStatus(r);
+    if (st == PGRES_FATAL_ERROR && !first_error) first_error = SqlError::from_result(r);
+    if (!prepare_name.empty()) {
+      if (st == PGRES_COMMAND_OK) c.prepared.insert(prepare_name);
+    } else {
+      results.push_back(std::move(owned));
+    }
+    // Each command's results end with a null result.
+    while (PGresult* extra = co_await c.next_result()) PQclear(extra);
+  }
+  for (;;) {
+    PGresult* r = co_await c.next_result();
+    if (!r) continue;
+    const auto st = PQresultStatus(r);
+    PQclear(r);
+    if (st == PGRES_PIPELINE_SYNC) break;
+  }
+  if (PQstatus(c.pg) != CONNECTION_OK) c.fail("connection lost");
+  if (first_error) {
+    const auto& s = first_error->sqlstate();
+    if (s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03") c.broken = true;
+    throw *first_error;
+  }
+  co_return results;
+}
+
+awaitable<void> Connection::command(const char* sql) {
+  Statement s;
+  s.text = sql;
+  co_await pipeline(std::span<const Statement>(&s, 1));
+}
+
+// ---------------------------------------------------------------- Pool
+
+struct Pool::Waiter {
+  explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::unique_ptr<Connection> conn;
+  bool may_open = false;  // a slot freed up: the waiter opens a connection itself
+};
+
+Lease::Lease(Pool* pool, std::unique_ptr<Connection> c) : pool_(pool), conn_(std::move(c)) {}
+Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), conn_(std::move(o.conn_)) { o.pool_ = nullptr; }
+Lease& Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    if (pool_ && conn_) pool_->release(std::move(conn_));
+    pool_ = o.pool_;
+    conn_ = std::move(o.conn_);
+    o.pool_ = nullptr;
+  }
+  return *this;
+}
+Lease::~Lease() {
+  if (pool_ && conn_) pool_->release(std::move(conn_));
+}
+
+Pool::Pool(asio::any_io_executor ex, PoolOptions options) : ex_(std::move(ex)), opt_(std::move(options)) {}
+Pool::~Pool() = default;
+
+awaitable<Lease> Pool::acquire() {
+  bool open_new = false;
+  {
+    std::lock_guard lk(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      co_return Lease(this, std::move(c));
+    }
+    if (open_ < opt_.max_size) {
+      ++open_;
+      open_new = true;
+    }
+  }
+  if (!open_new) {
+    auto w = std::make_shared<Waiter>(co_await asio::this_coro::executor);
+    w->timer.expires_after(opt_.acquire_timeout);
+    {
+      std::lock_guard lk(mu_);
+      waiters_.push_back(w);
+    }
+    boost::system::error_code ec;
+    co_await w->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    std::lock_guard lk(mu_);
+    if (w->conn) co_return Lease(this, std::move(w->conn));
+    if (!w->may_open) {
+      std::erase(waiters_, w);
+      throw unavailable("The server is busy; try again", "connection pool exhausted");
+    }
+    // The slot was counted for us by the releaser.
+  }
+  try {
+    auto c = co_await Connection::open(ex_, opt_);
+    co_return Lease(this, std::move(c));
+  } catch (...) {
+    std::lock_guard lk(mu_);
+    --open_;
+    throw;
+  }
+}
+
+void Pool::release(std::unique_ptr<Connection> c) {
+  std::unique_ptr<Connection> drop;
+  std::vector<std::unique_ptr<Connection>> stale;
+  {
+    std::lock_guard lk(mu_);
+    const bool reusable = !c->broken() && !c->in_transaction();
+    if (!reusable) {
+      drop = std::move(c);
+      // When one connection broke, the idle ones most likely did too (a PostgreSQL restart).
+      stale.swap(idle_);
+      open_ -= stale.size();
+    }
+    if (!waiters_.empty()) {
+      auto w = waiters_.front();
+      waiters_.pop_front();
+      if (reusable) {
+        w->conn = std::move(c);
+      } else {
+        w->may_open = true;  // the broken connection's slot passes to the waiter
+      }
+      asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+    } else if (reusable) {
+      idle_.push_back(std::move(c));
+    } else {
+      --open_;
+    }
+  }
+  if (drop) spdlog::warn("database connection dropped after an error; {} idle connections closed", stale.size());
+}
+
+void Pool::close_idle() {
+  std::vector<std::unique_ptr<Connection>> closing;
+  std::lock_guard lk(mu_);
+  closing.swap(idle_);
+  open_ -= closing.size();
+}
+
+Pool::Stats Pool::stats() const {
+  std::lock_guard lk(mu_);
+  return {open_, idle_.size(), waiters_.size()};
+}
+
+awaitable<void> Pool::ping() {
+  static constexpr Query q{"platform_ping", "SELECT 1"};
+  auto lease = co_await acquire();
+  Statement s{&q, {}};
+  co_await lease->pipeline(std::span<const Statement>(&s, 1));
+}
+
+}  // namespace spectra::db

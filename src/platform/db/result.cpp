@@ -1,0 +1,91 @@
+#include "platform/db/result.hpp"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "platform/error.hpp"
+
+namespace spectra::db {
+
+Result::Result(pg_result* r) : res_(r, PQclear) {}
+
+int Result::rows() const noexcept { return res_ ? PQntuples(res_.get()) : 0; }
+int Result::columns() const noexcept { return res_ ? PQnfields(res_.get()) : 0; }
+bool Result::is_null(int row, int col) const noexcept { return PQgetisnull(res_.get(), row, col) != 0; }
+std::string_view Result::get(int row, int col) const noexcept {
+  return {PQgetvalue(res_.get(), row, col), static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
+}
+std::optional<std::string> Result::get_optional(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return std::string(get(row, col));
+}
+std::int64_t Result::get_int(int row, int col) const {
+  auto v = get(row, col);
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{}) throw ApiError(ErrorCode::internal, "Internal error", "not an integer column value");
+  return out;
+}
+double Result::get_double(int row, int col) const { return std::strtod(std::string(get(row, col)).c_str(), nullptr); }
+bool Result::get_bool(int row, int col) const noexcept { return get(row, col) == "t"; }
+int Result::column_index(const char* name) const noexcept { return PQfnumber(res_.get(), name); }
+std::int64_t Result::affected_rows() const noexcept {
+  const char* n = PQcmdTuples(res_.get());
+  return (n && *n) ? std::atoll(n) : 0;
+}
+
+Params& Params::add(double v) {
+  if (!std::isfinite(v)) throw unprocessable("Numbers must be finite");
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  values_.emplace_back(std::string(buf, p));
+  return *this;
+}
+
+Params& Params::add_array(const std::vector<std::string>& items) {
+  std::string lit = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) lit += ',';
+    lit += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') lit += '\\';
+      lit += c;
+    }
+    lit += '"';
+  }
+  lit += '}';
+  values_.emplace_back(std::move(lit));
+  return *this;
+}
+
+Params& Params::add_bytea(std::string_view bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string lit = "\\x";
+  lit.reserve(2 + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    lit += hex[c >> 4];
+    lit += hex[c & 15];
+  }
+  values_.emplace_back(std::move(lit));
+  return *this;
+}
+
+std::string decode_bytea(std::string_view text) {
+  if (!text.starts_with("\\x")) return std::string(text);
+  std::string out;
+  out.reserve((text.size() - 2) / 2);
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 0;
+  };
+  for (std::size_t i = 2; i + 1 < text.size(); i += 2) out += static_cast<char>(nib(text[i]) << 4 | nib(text[i + 1]));
+  return out;
+}
+
+}  // namespace spectra::db

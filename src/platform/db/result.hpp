@@ -1,0 +1,86 @@
+#pragma once
+// Query results and parameters: text format both ways, owned PGresult.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_result;
+
+namespace spectra::db {
+
+// A named SQL statement, prepared once per connection. Names are unique across the codebase.
+struct Query {
+  std::string_view name;
+  std::string_view sql;
+};
+
+class Result {
+ public:
+  Result() = default;
+  explicit Result(pg_result* r);
+
+  int rows() const noexcept;
+  int columns() const noexcept;
+  bool empty() const noexcept { return rows() == 0; }
+  bool is_null(int row, int col) const noexcept;
+  std::string_view get(int row, int col) const noexcept;  // "" for NULL
+  std::optional<std::string> get_optional(int row, int col) const;
+  std::int64_t get_int(int row, int col) const;
+  double get_double(int row, int col) const;
+  bool get_bool(int row, int col) const noexcept;
+  int column_index(const char* name) const noexcept;  // -1 when absent
+  std::int64_t affected_rows() const noexcept;
+
+ private:
+  std::shared_ptr<pg_result> res_;
+};
+
+// Positional parameters ($1, $2, ...) in text format; std::nullopt is SQL NULL.
+class Params {
+ public:
+  Params() = default;
+  template <class... T>
+  explicit Params(T&&... values) {
+    values_.reserve(sizeof...(T));
+    (add(std::forward<T>(values)), ...);
+  }
+  Params& add(std::nullopt_t) { values_.emplace_back(std::nullopt); return *this; }
+  Params& add(std::string v) { values_.emplace_back(std::move(v)); return *this; }
+  Params& add(std::string_view v) { values_.emplace_back(std::string(v)); return *this; }
+  Params& add(const char* v) { values_.emplace_back(std::string(v)); return *this; }
+  Params& add(bool v) { values_.emplace_back(v ? "true" : "false"); return *this; }
+  Params& add(int v) { values_.emplace_back(std::to_string(v)); return *this; }
+  Params& add(long v) { values_.emplace_back(std::to_string(v)); return *this; }
+  Params& add(long long v) { values_.emplace_back(std::to_string(v)); return *this; }
+  Params& add(double v);
+  template <class T>
+  Params& add(const std::optional<T>& v) {
+    if (v) return add(*v);
+    return add(std::nullopt);
+  }
+  // A text[] literal.
+  Params& add_array(const std::vector<std::string>& items);
+  // A bytea in hex form.
+  Params& add_bytea(std::string_view bytes);
+
+  std::size_t size() const noexcept { return values_.size(); }
+  const std::vector<std::optional<std::string>>& values() const noexcept { return values_; }
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+// A statement in a pipeline: a named, prepared query, or a plain text command (BEGIN, COMMIT).
+struct Statement {
+  const Query* query = nullptr;
+  Params params;
+  const char* text = nullptr;
+};
+
+// Decodes PostgreSQL's hex bytea output ("\x0a1b...").
+std::string decode_bytea(std::string_view text);
+
+}  // namespace spectra::db

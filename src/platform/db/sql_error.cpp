@@ -1,0 +1,41 @@
+#include "platform/db/sql_error.hpp"
+
+#include <libpq-fe.h>
+
+namespace spectra::db {
+
+SqlError SqlError::from_result(const pg_result* r) {
+  auto field = [r](int code) {
+    const char* v = PQresultErrorField(r, code);
+    return std::string(v ? v : "");
+  };
+  std::string msg = field(PG_DIAG_MESSAGE_PRIMARY);
+  if (msg.empty()) msg = PQresultErrorMessage(r);
+  return SqlError(msg, field(PG_DIAG_SQLSTATE), field(PG_DIAG_CONSTRAINT_NAME), field(PG_DIAG_COLUMN_NAME));
+}
+
+ApiError to_api_error(const SqlError& e) {
+  const auto code = error_code_for_sqlstate(e.sqlstate());
+  const std::string log = "SQLSTATE " + e.sqlstate() + ": " + e.what() +
+                          (e.constraint().empty() ? "" : " (constraint " + e.constraint() + ")");
+  std::string detail;
+  const auto& s = e.sqlstate();
+  if (s == "23505") detail = "A record with these values already exists";
+  else if (s == "23503") detail = "A referenced record does not exist in your organization";
+  else if (s == "23514") detail = "A value is outside its allowed range";
+  else if (s == "23502") detail = "A required value is missing";
+  else if (s == "40001" || s == "40P01") detail = "The record was changed concurrently; try again";
+  else if (s == "28000") detail = e.what();  // raised by app.begin_request with a message meant for the caller
+  else if (s == "P0002") detail = "Not found";
+  else if (code == ErrorCode::unprocessable) detail = "A value is invalid";
+  else if (code == ErrorCode::forbidden) detail = "Not allowed";
+  else if (code == ErrorCode::unavailable) detail = "The database is unavailable";
+  else detail = "Internal server error";
+  ApiError out(code, detail, log);
+  if (!e.constraint().empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable))
+    out.with_field(e.column().empty() ? e.constraint() : e.column(), detail);
+  if (code == ErrorCode::unauthorized) out.with_header("WWW-Authenticate", "Bearer");
+  return out;
+}
+
+}  // namespace spectra::db

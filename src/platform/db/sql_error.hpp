@@ -1,0 +1,31 @@
+#pragma once
+#include <stdexcept>
+#include <string>
+
+#include "platform/error.hpp"
+
+struct pg_result;
+
+namespace spectra::db {
+
+// A statement PostgreSQL refused, with its SQLSTATE and the fields a handler may map to a message.
+class SqlError : public std::runtime_error {
+ public:
+  SqlError(std::string message, std::string sqlstate, std::string constraint = {}, std::string column = {})
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)), constraint_(std::move(constraint)),
+        column_(std::move(column)) {}
+  static SqlError from_result(const pg_result* r);
+
+  const std::string& sqlstate() const noexcept { return sqlstate_; }
+  const std::string& constraint() const noexcept { return constraint_; }
+  const std::string& column() const noexcept { return column_; }
+
+ private:
+  std::string sqlstate_, constraint_, column_;
+};
+
+// The client-facing error for a refused statement: status from the SQLSTATE table, a plain detail,
+// the SQL message only in the log detail.
+ApiError to_api_error(const SqlError& e);
+
+}  // namespace spectra::db

@@ -1,0 +1,67 @@
+#pragma once
+// The one way a request reaches the database: a transaction that carries the caller's tenant context.
+// BEGIN, the context (app.begin_request) and the first statement go out in one round trip; a handler
+// that needs one statement commits in that same round trip with exec_commit.
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/db/pool.hpp"
+#include "platform/db/result.hpp"
+
+namespace spectra::db {
+
+struct TenantContext {
+  std::string org_id;
+  std::string user_id;  // empty: the system acting for the organization (login, refresh)
+  std::string role;
+};
+
+enum class Mode { read_only, read_write };
+
+class Tx {
+ public:
+  Tx(Connection& conn, const TenantContext& ctx, Mode mode);
+  // Runs one statement in the transaction (BEGIN and the tenant context ride along the first time).
+  boost::asio::awaitable<Result> exec(const Query& q, Params params = {});
+  // Runs several statements in one round trip, and COMMIT with them when commit is set; results in order.
+  boost::asio::awaitable<std::vector<Result>> exec_all(std::vector<Statement> statements, bool commit = false);
+  // Runs the statement and COMMIT in one round trip; the transaction ends with it.
+  boost::asio::awaitable<Result> exec_commit(const Query& q, Params params = {});
+
+  bool started() const noexcept { return started_; }
+  bool finished() const noexcept { return finished_; }
+  const TenantContext& context() const noexcept { return ctx_; }
+
+ private:
+  friend boost::asio::awaitable<void> run_transaction(Pool&, const TenantContext&, Mode,
+                                                      std::function<boost::asio::awaitable<void>(Tx&)>);
+  boost::asio::awaitable<std::vector<Result>> send(std::vector<Statement> statements, bool commit);
+
+  Connection& conn_;
+  const TenantContext& ctx_;
+  Mode mode_;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
+boost::asio::awaitable<void> run_transaction(Pool& pool, const TenantContext& ctx, Mode mode,
+                                             std::function<boost::asio::awaitable<void>(Tx&)> body);
+
+// Runs body(tx) in a transaction with the tenant context; commits when it returns, rolls back when it throws.
+template <class F>
+auto transact(Pool& pool, const TenantContext& ctx, Mode mode, F body)
+    -> boost::asio::awaitable<typename std::invoke_result_t<F, Tx&>::value_type> {
+  using R = typename std::invoke_result_t<F, Tx&>::value_type;
+  std::optional<R> out;
+  co_await run_transaction(pool, ctx, mode,
+                           [&](Tx& tx) -> boost::asio::awaitable<void> { out.emplace(co_await body(tx)); });
+  co_return std::move(*out);
+}
+
+// A single read in one round trip: BEGIN READ ONLY, context, the query, COMMIT.
+boost::asio::awaitable<Result> read(Pool& pool, const TenantContext& ctx, const Query& q, Params params = {});
+
+}  // namespace spectra::db

@@ -1,0 +1,76 @@
+#pragma once
+// The one error type of the codebase: a neutral code, a message for the client, a message for the log.
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace spectra {
+
+enum class ErrorCode {
+  bad_request,         // 400 malformed JSON or parameters
+  unauthorized,        // 401 no, invalid or expired credentials
+  forbidden,           // 403 role or scope does not allow it
+  not_found,           // 404 absent, deleted, or another organization's
+  method_not_allowed,  // 405
+  conflict,            // 409 state conflict
+  payload_too_large,   // 413
+  unsupported_media,   // 415
+  unprocessable,       // 422 well-formed but invalid values
+  too_many_requests,   // 429
+  internal,            // 500
+  unavailable,         // 503 database unavailable, pool exhausted
+};
+
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(ErrorCode code, std::string detail, std::string log_detail = {})
+      : std::runtime_error(detail), code_(code), detail_(std::move(detail)), log_detail_(std::move(log_detail)) {}
+
+  ErrorCode code() const noexcept { return code_; }
+  const std::string& detail() const noexcept { return detail_; }
+  // What goes to the log only (SQL messages, internals); never to the client.
+  const std::string& log_detail() const noexcept { return log_detail_; }
+  const std::vector<FieldError>& field_errors() const noexcept { return fields_; }
+  ApiError& with_field(std::string field, std::string message) {
+    fields_.push_back({std::move(field), std::move(message)});
+    return *this;
+  }
+  // Extra response headers (Allow, Retry-After, WWW-Authenticate).
+  const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+  ApiError& with_header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+
+ private:
+  ErrorCode code_;
+  std::string detail_;
+  std::string log_detail_;
+  std::vector<FieldError> fields_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+// The one map from error codes to HTTP status codes.
+unsigned http_status(ErrorCode code) noexcept;
+std::string_view status_title(unsigned status) noexcept;
+
+// The one SQLSTATE → error code table (PostgREST's pgErrorStatus, trimmed to what we raise).
+ErrorCode error_code_for_sqlstate(std::string_view sqlstate) noexcept;
+
+// Shorthands for the common cases.
+ApiError bad_request(std::string detail);
+ApiError unauthorized(std::string detail = "Missing or invalid credentials");
+ApiError forbidden(std::string detail = "Your role does not allow this action");
+ApiError not_found(std::string detail = "Not found");
+ApiError conflict(std::string detail);
+ApiError unprocessable(std::string detail);
+ApiError unavailable(std::string detail = "The database is unavailable", std::string log_detail = {});
+
+}  // namespace spectra

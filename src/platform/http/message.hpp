@@ -1,0 +1,46 @@
+#pragma once
+// The request and response handlers see: plain structs, no Beast types, so that handler code compiles
+// without the HTTP machinery.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace spectra::http {
+
+enum class Method { GET, POST, PUT, PATCH, DELETE_, HEAD, OPTIONS, OTHER };
+std::string_view method_name(Method m) noexcept;
+Method parse_method(std::string_view s) noexcept;
+
+struct Request {
+  Method method = Method::GET;
+  std::string target;  // as received
+  std::string path;    // decoded path, no query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded
+  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+  std::vector<std::pair<std::string, std::string>> path_params;
+  std::string body;
+  std::string remote_addr;
+  std::string request_id;
+
+  std::optional<std::string_view> header(std::string_view lower_name) const noexcept;
+  std::optional<std::string_view> query_param(std::string_view name) const noexcept;
+  std::string_view path_param(std::string_view name) const noexcept;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  Response& header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  static Response json(unsigned status, std::string body) { return Response{status, "application/json", std::move(body), {}}; }
+  static Response no_content() { return Response{204, {}, {}, {}}; }
+};
+
+}  // namespace spectra::http

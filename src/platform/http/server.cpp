@@ -1,0 +1,242 @@
+#include "platform/http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+
+#include "platform/config.hpp"
+#include "platform/crypto.hpp"
+#include "platform/service.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using asio::ip::tcp;
+using asio::use_awaitable;
+
+namespace spectra {
+namespace {
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
+  return true;
+}
+
+bool is_upload_path(std::string_view target) { return target.starts_with("/api/v1/attachments"); }
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  asio::io_context& ioc;
+  Service& service;
+  const Config& config;
+  tcp::acceptor acceptor;
+  tcp::endpoint endpoint;
+  std::atomic<int> active_requests{0};
+  std::atomic<int> open_connections{0};
+  std::atomic<bool> stopping{false};
+
+  Impl(asio::io_context& io, Service& s, const Config& c, tcp::endpoint ep)
+      : ioc(io), service(s), config(c), acceptor(io), endpoint(ep) {}
+
+  void access_log(const http::Request& req, unsigned status, double ms) {
+    if (config.log_format == "json") {
+      boost::json::object o{{"msg", "request"},        {"service", service.name()}, {"method", http::method_name(req.method)},
+                            {"path", req.path},        {"status", status},          {"duration_ms", ms},
+                            {"request_id", req.request_id}, {"remote", req.remote_addr}};
+      spdlog::info("{}", boost::json::serialize(o));
+    } else {
+      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}", service.name(), http::method_name(req.method), req.path,
+                   status, ms, req.request_id, req.remote_addr);
+    }
+  }
+
+  // An answer to a request we could not parse: problem+json, then the connection closes.
+  asio::awaitable<void> reject(beast::tcp_stream& stream, unsigned status, std::string detail) {
+    ErrorCode code = status == 413 ? ErrorCode::payload_too_large
+                     : status == 503 ? ErrorCode::unavailable
+                                     : ErrorCode::bad_request;
+    auto p = problem_response(ApiError(code, std::move(detail)), crypto::uuid_v4());
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set(bhttp::field::content_type, p.content_type);
+    res.set(bhttp::field::connection, "close");
+    res.body() = std::move(p.body);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(5));
+    boost::system::error_code ec;
+    co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    struct Count {
+      std::atomic<int>& n;
+      ~Count() { --n; }
+    } count{open_connections};
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string remote_addr = ec ? std::string("unknown") : remote.address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+
+    if (open_connections.load() > config.max_connections) {
+      co_await reject(stream, 503, "Too many connections; try again later");
+      co_return;
+    }
+
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(16 * 1024);
+      stream.expires_after(config.idle_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+        break;
+      if (ec == bhttp::error::header_limit) {
+        co_await reject(stream, 431, "Request headers are too large");
+        break;
+      }
+      if (ec) {
+        co_await reject(stream, 400, "Malformed HTTP request");
+        break;
+      }
+      const std::string_view target_sv = parser.get().target();
+      parser.body_limit(is_upload_path(target_sv) ? config.upload_limit : config.body_limit);
+      stream.expires_after(config.read_timeout);
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::body_limit) {
+        co_await reject(stream, 413, "The request body is larger than this endpoint accepts");
+        break;
+      }
+      if (ec == beast::error::timeout) break;
+      if (ec) {
+        co_await reject(stream, 400, "Malformed HTTP request");
+        break;
+      }
+
+      ++active_requests;
+      struct Active {
+        std::atomic<int>& n;
+        ~Active() { --n; }
+      } active{active_requests};
+      const auto started = std::chrono::steady_clock::now();
+      auto breq = parser.release();
+
+      http::Request req;
+      req.method = http::parse_method(breq.method_string());
+      req.target = std::string(breq.target());
+      req.remote_addr = remote_addr;
+      for (const auto& f : breq) {
+        std::string name(f.name_string());
+        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        req.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      auto incoming_id = req.header("x-request-id");
+      req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
+      req.body = std::move(breq.body());
+
+      http::Response res;
+      auto url = boost::urls::parse_origin_form(req.target);
+      if (!url) {
+        res = problem_response(spectra::bad_request("The request target is not a valid path"), req.request_id);
+      } else {
+        req.path = url->path();
+        for (auto param : url->params()) req.query.emplace_back(param.key, param.has_value ? param.value : "");
+        res = co_await service.handle(req);
+      }
+
+      bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), breq.version()};
+      out.set(bhttp::field::server, "spectra");
+      out.set("X-Request-Id", req.request_id);
+      if (!res.content_type.empty() && res.status != 204) out.set(bhttp::field::content_type, res.content_type);
+      for (const auto& [k, v] : res.headers) out.set(k, v);
+      const bool keep = breq.keep_alive() && !stopping.load();
+      out.keep_alive(keep);
+      if (res.status == 204) {
+        out.prepare_payload();
+      } else if (req.method == http::Method::HEAD) {
+        out.content_length(res.body.size());
+      } else {
+        out.body() = std::move(res.body);
+        out.prepare_payload();
+      }
+      stream.expires_after(config.read_timeout);
+      if (req.method == http::Method::HEAD) {
+        bhttp::response_serializer<bhttp::string_body> sr{out};
+        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+      } else {
+        co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+      }
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      access_log(req, res.status, ms);
+      if (ec || !keep) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket(asio::make_strand(ioc));
+      co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) {
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      ++open_connections;
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, session(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("connection ended by an exception: {}", ex.what());
+        }
+      });
+    }
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& ioc, Service& service, const Config& config, const std::string& host,
+                       std::uint16_t port)
+    : impl_(std::make_shared<Impl>(ioc, service, config, tcp::endpoint(asio::ip::make_address(host), port))) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::start() {
+  auto& a = impl_->acceptor;
+  a.open(impl_->endpoint.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(impl_->endpoint);
+  a.listen(asio::socket_base::max_listen_connections);
+  impl_->endpoint = a.local_endpoint();
+  asio::co_spawn(a.get_executor(), impl_->accept_loop(), asio::detached);
+}
+
+void HttpServer::stop_accepting() {
+  impl_->stopping = true;
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
+}
+
+std::uint16_t HttpServer::port() const noexcept { return impl_->endpoint.port(); }
+int HttpServer::in_flight() const noexcept { return impl_->active_requests.load(); }
+int HttpServer::connections() const noexcept { return impl_->open_connections.load(); }
+
+}  // namespace spectra

@@ -1,0 +1,32 @@
+#pragma once
+// The HTTP/1.1 listener: one coroutine per connection, a fresh parser per request with a body limit,
+// read and idle timeouts, keep-alive, a bounded number of connections, graceful stop.
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace spectra {
+class Service;
+struct Config;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, Service& service, const Config& config, const std::string& host,
+             std::uint16_t port);
+  ~HttpServer();
+  // Binds (throws when the port is taken) and starts accepting.
+  void start();
+  // Stops accepting; requests in flight finish, and their connections close after answering.
+  void stop_accepting();
+  std::uint16_t port() const noexcept;
+  int in_flight() const noexcept;
+  int connections() const noexcept;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace spectra

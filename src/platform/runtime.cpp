@@ -1,0 +1,175 @@
+#include "platform/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "auth/external_keys.hpp"
+#include "auth/throttle.hpp"
+#include "auth/tokens.hpp"
+#include "platform/app.hpp"
+#include "platform/blocking.hpp"
+#include "platform/db/migrations.hpp"
+#include "platform/db/sync.hpp"
+#include "platform/http/server.hpp"
+#include "platform/service.hpp"
+#include "services.hpp"
+
+namespace asio = boost::asio;
+
+namespace spectra {
+namespace {
+
+std::string run_command(const std::string& cmd) {
+  std::array<char, 512> buf{};
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run " + cmd);
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  if (pclose(p) != 0) throw std::runtime_error("`" + cmd + "` failed");
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::filesystem::path find_pg_script() {
+  if (const char* home = std::getenv("SPECTRA_HOME")) return std::filesystem::path(home) / "scripts" / "pg";
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (auto dir = exe.parent_path(); !ec && !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+    if (std::filesystem::exists(dir / "scripts" / "pg")) return dir / "scripts" / "pg";
+  throw std::runtime_error(
+      "DATABASE_URL is unset and the private database script (scripts/pg) was not found: set DATABASE_URL or "
+      "SPECTRA_HOME");
+}
+
+}  // namespace
+
+std::string owner_database_url(const Config& config) {
+  if (!config.database_url.empty()) return config.database_url;
+  const auto script = find_pg_script().string();
+  run_command("'" + script + "' start run");
+  return run_command("'" + script + "' dsn run");
+}
+
+struct Runtime::Impl {
+  Config config;
+  ServeOptions options;
+  asio::io_context ioc;
+  std::unique_ptr<db::Pool> pool;
+  std::unique_ptr<BlockingPool> blocking;
+  std::unique_ptr<auth::TokenService> tokens;
+  std::unique_ptr<auth::LoginThrottle> throttle;
+  std::unique_ptr<auth::ExternalKeys> external;
+  App app;
+  std::unique_ptr<Service> lims, analysis;
+  std::unique_ptr<HttpServer> lims_server, analysis_server;
+  std::vector<std::thread> threads;
+  bool running = false;
+
+  Impl(Config c, ServeOptions o) : config(std::move(c)), options(o) {}
+};
+
+Runtime::Runtime(Config config, ServeOptions options) : impl_(std::make_unique<Impl>(std::move(config), options)) {}
+
+Runtime::~Runtime() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+void Runtime::start() {
+  auto& s = *impl_;
+  auto& cfg = s.config;
+  // Fail early and clearly on a bad key before touching the network.
+  s.tokens = std::make_unique<auth::TokenService>(cfg);
+
+  std::string conninfo = cfg.app_database_url;
+  std::string user;
+  if (conninfo.empty()) {
+    conninfo = owner_database_url(cfg);
+    user = cfg.app_database_user;
+  }
+  {
+    db::SyncConnection check(conninfo, user);
+    db::require_schema_at_head(check);
+  }
+  db::PoolOptions po;
+  po.conninfo = conninfo;
+  po.user = user;
+  po.max_size = static_cast<std::size_t>(cfg.db_pool_size);
+  po.acquire_timeout = cfg.db_acquire_timeout;
+  po.statement_timeout = cfg.db_statement_timeout;
+  s.pool = std::make_unique<db::Pool>(s.ioc.get_executor(), po);
+  s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads);
+  s.throttle = std::make_unique<auth::LoginThrottle>(cfg);
+  if (!cfg.jwks_url.empty()) s.external = std::make_unique<auth::ExternalKeys>(cfg, *s.blocking);
+
+  s.app.config = cfg;
+  s.app.pool = s.pool.get();
+  s.app.blocking = s.blocking.get();
+  s.app.tokens = s.tokens.get();
+  s.app.throttle = s.throttle.get();
+  s.app.external_keys = s.external.get();
+
+  if (s.options.lims) {
+    s.lims = std::make_unique<Service>(s.app, "lims", lims_router());
+    s.lims_server = std::make_unique<HttpServer>(s.ioc, *s.lims, s.app.config, cfg.host, cfg.lims_port);
+    s.lims_server->start();
+  }
+  if (s.options.analysis) {
+    s.analysis = std::make_unique<Service>(s.app, "analysis", analysis_router());
+    s.analysis_server = std::make_unique<HttpServer>(s.ioc, *s.analysis, s.app.config, cfg.host, cfg.analysis_port);
+    s.analysis_server->start();
+  }
+  const int n = cfg.io_threads > 0 ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  s.running = true;
+  if (s.lims_server) spdlog::info("LIMS API listening on http://{}:{}", cfg.host, s.lims_server->port());
+  if (s.analysis_server) spdlog::info("Analysis API listening on http://{}:{}", cfg.host, s.analysis_server->port());
+}
+
+void Runtime::stop() {
+  auto& s = *impl_;
+  if (!s.running) return;
+  s.running = false;
+  spdlog::info("stopping: no new connections; finishing requests in flight");
+  if (s.lims_server) s.lims_server->stop_accepting();
+  if (s.analysis_server) s.analysis_server->stop_accepting();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto busy = [&] {
+    return (s.lims_server && s.lims_server->in_flight() > 0) || (s.analysis_server && s.analysis_server->in_flight() > 0);
+  };
+  while (busy() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  s.ioc.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+  s.pool->close_idle();
+  s.blocking->stop();
+  spdlog::info("stopped");
+}
+
+void Runtime::run_until_signal() {
+  asio::io_context sig_ctx;
+  asio::signal_set signals(sig_ctx, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int sig) { spdlog::info("received signal {}", sig); });
+  sig_ctx.run();
+  stop();
+}
+
+std::uint16_t Runtime::lims_port() const { return impl_->lims_server ? impl_->lims_server->port() : 0; }
+std::uint16_t Runtime::analysis_port() const {
+  return impl_->analysis_server ? impl_->analysis_server->port() : 0;
+}
+
+}  // namespace spectra

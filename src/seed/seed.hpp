@@ -1,0 +1,22 @@
+#pragma once
+// Demo data (API.md "Demo data") and real users from the command line. Both run as the owner.
+#include <ostream>
+#include <string>
+
+namespace spectra::db {
+class SyncConnection;
+}
+
+namespace spectra::seed {
+
+// Idempotent: running it twice leaves the same data.
+void demo(db::SyncConnection& conn, std::ostream& out);
+
+struct NewUser {
+  std::string organization;  // slug or id
+  std::string email, full_name, role, password;
+};
+// Creates a user with a policy-checked password; throws std::runtime_error with the reason.
+std::string create_user(db::SyncConnection& conn, const NewUser& u);
+
+}  // namespace spectra::seed
