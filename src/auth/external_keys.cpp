@@ -204,7 +204,9 @@ asio::awaitable<void> ExternalKeys::refresh(bool force) {
   }
   const std::string url = config_.jwks_url;
   try {
-    auto body = co_await blocking_.run([url] { return http_get(url, std::chrono::seconds(5)); });
+    // Closures that own strings are named locals: GCC 12 destroys such temporaries twice across co_await.
+    auto fetch = [url] { return http_get(url, std::chrono::seconds(5)); };
+    auto body = co_await blocking_.run(std::move(fetch));
     load_jwks(body);
   } catch (const std::exception& e) {
     spdlog::warn("fetching JWKS from {} failed: {}", url, e.what());

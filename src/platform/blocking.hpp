@@ -1,9 +1,13 @@
 #pragma once
 // A small thread pool for blocking work (password hashing, file hashing, JWKS fetches), so the I/O
-// threads only do I/O. The awaiting coroutine resumes on its own executor.
-#include <boost/asio/co_spawn.hpp>
+// threads only do I/O. The awaiting coroutine resumes on its own executor; exceptions propagate to it.
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <utility>
 
 namespace spectra {
@@ -13,12 +17,28 @@ class BlockingPool {
   explicit BlockingPool(int threads) : pool_(static_cast<std::size_t>(threads)) {}
   ~BlockingPool() { pool_.join(); }
 
+  // Runs f() on the pool; f returns a default-constructible value. Not a coroutine itself (GCC 12
+  // mishandles lambdas passed by value to coroutine parameters), it returns the operation to co_await.
   template <class F>
-  auto run(F f) -> boost::asio::awaitable<decltype(f())> {
+  auto run(F f) {
     using R = decltype(f());
-    co_return co_await boost::asio::co_spawn(
-        pool_.get_executor(), [fn = std::move(f)]() mutable -> boost::asio::awaitable<R> { co_return fn(); },
-        boost::asio::use_awaitable);
+    return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(std::exception_ptr, R)>(
+        [this](auto handler, F fn) {
+          auto resume_on = boost::asio::get_associated_executor(handler);
+          boost::asio::post(pool_, [handler = std::move(handler), fn = std::move(fn), resume_on]() mutable {
+            std::exception_ptr error;
+            R result{};
+            try {
+              result = fn();
+            } catch (...) {
+              error = std::current_exception();
+            }
+            boost::asio::post(resume_on, [handler = std::move(handler), error, result = std::move(result)]() mutable {
+              std::move(handler)(error, std::move(result));
+            });
+          });
+        },
+        boost::asio::use_awaitable, std::move(f));
   }
   void stop() { pool_.stop(); }
 

@@ -95,7 +95,9 @@ Result login(RequestContext& ctx) {
   auto found = co_await lookup(*ctx.app.pool, find_login, db::Params(email));
   std::optional<std::string> stored;
   if (!found.empty()) stored = found.get_optional(0, 5);
-  auto check = co_await ctx.app.blocking->run([password, stored] { return auth::verify_password(password, stored); });
+  // Closures that own strings are named locals: GCC 12 destroys such temporaries twice across co_await.
+  auto verify = [password, stored] { return auth::verify_password(password, stored); };
+  auto check = co_await ctx.app.blocking->run(std::move(verify));
 
   const bool usable = !found.empty() && found.get_bool(0, 6) && !found.get_bool(0, 7) && found.get_bool(0, 8);
   if (!check.ok || !usable) {
@@ -123,7 +125,10 @@ Result login(RequestContext& ctx) {
   who.email = found.get(0, 2);
   who.role = auth::parse_role(found.get(0, 4)).value_or(auth::Role::viewer);
   std::optional<std::string> rehash;
-  if (check.needs_rehash) rehash = co_await ctx.app.blocking->run([password] { return auth::hash_password(password); });
+  if (check.needs_rehash) {
+    auto job = [password] { return auth::hash_password(password); };
+    rehash = co_await ctx.app.blocking->run(std::move(job));
+  }
 
   const std::string refresh_token = crypto::base64url_encode(crypto::random_bytes(32));
   db::TenantContext tc{who.org_id, who.user_id, std::string(auth::role_name(who.role))};

@@ -149,7 +149,8 @@ Result create_user(RequestContext& ctx) {
   body.finish();
   if (role == "admin" && ctx.principal.role != auth::Role::admin) throw forbidden("Only an admin can create admins");
 
-  auto hash = co_await ctx.app.blocking->run([password] { return auth::hash_password(password); });
+  auto job = [password] { return auth::hash_password(password); };  // a named local: see auth.cpp
+  auto hash = co_await ctx.app.blocking->run(std::move(job));
   auto user = co_await db::transact(ctx.db(), ctx.tenant(), db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<std::string> {
     db::Params p;
     p.add(email).add(full_name).add(role).add(hash).add(meta);

@@ -99,6 +99,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(16 * 1024);
+      parser.body_limit(std::max(config.upload_limit, config.body_limit));
       stream.expires_after(config.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
@@ -108,12 +109,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await reject(stream, 431, "Request headers are too large");
         break;
       }
+      if (ec == bhttp::error::body_limit) {
+        co_await reject(stream, 413, "The request body is larger than this server accepts");
+        break;
+      }
       if (ec) {
         co_await reject(stream, 400, "Malformed HTTP request");
         break;
       }
-      const std::string_view target_sv = parser.get().target();
-      parser.body_limit(is_upload_path(target_sv) ? config.upload_limit : config.body_limit);
+      // The limit depends on the route: uploads may be larger than JSON bodies.
+      const std::size_t limit = is_upload_path(parser.get().target()) ? config.upload_limit : config.body_limit;
+      if (parser.content_length() && *parser.content_length() > limit) {
+        co_await reject(stream, 413, "The request body is larger than this endpoint accepts");
+        break;
+      }
+      parser.body_limit(limit);
       stream.expires_after(config.read_timeout);
       co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::body_limit) {

@@ -1,0 +1,50 @@
+# SPECTRA-Lab. `make run` builds, starts a private PostgreSQL (unless DATABASE_URL is set), migrates,
+# seeds the demo data and serves 8002 (LIMS) and 8001 (Analysis). `make test` runs every test.
+SHELL := /bin/bash
+BUILD_TYPE ?= RelWithDebInfo
+BUILD_DIR ?= build
+TEST_BUILD_DIR ?= build-test
+JOBS ?= $(shell nproc)
+SPECTRA := $(BUILD_DIR)/spectra
+export SPECTRA_HOME := $(CURDIR)
+
+.PHONY: all bootstrap build run serve stop migrate seed reset test unit integration bench clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD_DIR)/CMakeCache.txt:
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSPECTRA_TESTS=OFF >/dev/null
+
+build: bootstrap $(BUILD_DIR)/CMakeCache.txt
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target spectra
+
+migrate: build
+	@$(SPECTRA) db upgrade
+
+seed: migrate
+	@$(SPECTRA) seed demo
+
+run: seed
+	@echo "LIMS API on http://$${HOST:-127.0.0.1}:$${LIMS_PORT:-8002}, Analysis API on http://$${HOST:-127.0.0.1}:$${ANALYSIS_PORT:-8001} (Ctrl-C stops)"
+	@JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret)}" exec $(SPECTRA) serve
+
+# Stops the private PostgreSQL cluster (a running `make run` stops with Ctrl-C or SIGTERM).
+stop:
+	@scripts/pg stop run
+
+# Drops and recreates the private database, then migrates and seeds it.
+reset: build
+	@scripts/pg destroy run
+	@$(SPECTRA) db upgrade && $(SPECTRA) seed demo
+
+test: bootstrap
+	@scripts/test
+
+bench: bootstrap
+	@scripts/bench
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
