@@ -162,8 +162,15 @@ void Migrator::downgrade(int target, std::ostream& out) {
 
 void require_schema_at_head(SyncConnection& conn) {
   Migrator m(conn);
-  m.verify_checksums();
-  const int cur = m.current();
+  int cur = 0;
+  try {
+    m.verify_checksums();
+    cur = m.current();
+  } catch (const SqlError& e) {
+    // Before migration 2 the application role may not read the version table: the schema is behind.
+    throw std::runtime_error("cannot read the schema version (" + std::string(e.what()) +
+                             "): the database is not migrated; run `spectra db upgrade` (or `make migrate`) first");
+  }
   if (cur < m.head())
     throw std::runtime_error("the database schema is at revision " + std::to_string(cur) + " but this build needs " +
                              std::to_string(m.head()) + ": run `spectra db upgrade` (or `make migrate`) first");

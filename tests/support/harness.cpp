@@ -1,0 +1,162 @@
+#include "support/harness.hpp"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <mutex>
+#include <stdexcept>
+
+#include "auth/password.hpp"
+#include "platform/crypto.hpp"
+#include "platform/db/migrations.hpp"
+#include "platform/runtime.hpp"
+
+namespace spectra::test {
+
+struct Harness::Server {
+  std::unique_ptr<Runtime> runtime;
+};
+
+Harness& Harness::get() {
+  static Harness h;
+  return h;
+}
+
+std::string Harness::owner_dsn() const { return conn_base_ + " dbname=" + database_ + " user=spectra_it_owner"; }
+std::string Harness::app_dsn() const { return conn_base_ + " dbname=" + database_ + " user=spectra_app"; }
+std::string Harness::super_dsn(const std::string& db) const {
+  return conn_base_ + " dbname=" + db + " user=" + superuser_;
+}
+std::uint16_t Harness::lims_port() const { return server_->runtime->lims_port(); }
+std::uint16_t Harness::analysis_port() const { return server_->runtime->analysis_port(); }
+
+void Harness::set_up() {
+  const char* dsn = std::getenv("POSTGRES_TEST_DSN");
+  if (!dsn || !*dsn) throw std::runtime_error("POSTGRES_TEST_DSN is not set: run the tests with `make test`");
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn, &err);
+  if (!opts) throw std::runtime_error(std::string("POSTGRES_TEST_DSN is invalid: ") + (err ? err : ""));
+  for (auto* o = opts; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    const std::string k = o->keyword;
+    if (k == "host" || k == "port" || k == "hostaddr" || k == "password" || k == "sslmode")
+      conn_base_ += k + "='" + o->val + "' ";
+    if (k == "user") superuser_ = o->val;
+  }
+  PQconninfoFree(opts);
+  if (superuser_.empty()) superuser_ = "postgres";
+  database_ = "spectra_it_" + std::to_string(getpid());
+
+  {
+    db::SyncConnection su(super_dsn("postgres"));
+    auto exists = su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_it_owner'");
+    if (exists.empty()) su.exec("CREATE ROLE spectra_it_owner LOGIN CREATEROLE");
+    if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_app'").empty()) su.exec("CREATE ROLE spectra_app LOGIN");
+    su.exec("DROP DATABASE IF EXISTS " + database_);
+    su.exec("CREATE DATABASE " + database_ + " OWNER spectra_it_owner");
+  }
+  {
+    db::SyncConnection own(owner_dsn());
+    db::Migrator m(own);
+    std::ostringstream log;
+    m.upgrade(m.head(), log);
+  }
+  config_ = Config{};
+  config_.database_url = owner_dsn();
+  config_.app_database_user = "spectra_app";
+  config_.lims_port = 0;
+  config_.analysis_port = 0;
+  config_.jwt_secret = "integration-test-secret-0123456789-abcdefghijklmnop";
+  config_.io_threads = 2;
+  config_.db_pool_size = 8;
+  config_.login_max_failures_per_address = 100000;  // every test logs in from 127.0.0.1
+  config_.log_level = "warn";
+  spdlog::set_level(std::getenv("TEST_LOG") ? spdlog::level::info : spdlog::level::warn);
+  restart_server(config_);
+}
+
+void Harness::restart_server(const Config& config) {
+  if (server_) server_->runtime->stop();
+  server_ = std::make_unique<Server>();
+  server_->runtime = std::make_unique<Runtime>(config, ServeOptions{});
+  server_->runtime->start();
+}
+
+void Harness::tear_down() {
+  if (server_) server_->runtime->stop();
+  server_.reset();
+  try {
+    db::SyncConnection su(super_dsn("postgres"));
+    su.exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+  } catch (...) {
+  }
+}
+
+db::SyncConnection& owner() {
+  static thread_local std::unique_ptr<db::SyncConnection> c;
+  if (!c) c = std::make_unique<db::SyncConnection>(Harness::get().owner_dsn());
+  return *c;
+}
+
+namespace {
+constexpr const char* kPassword = "Correct-Horse-42";
+const std::string& password_hash() {
+  static const std::string h = auth::hash_password(kPassword);
+  return h;
+}
+}  // namespace
+
+TestOrg make_org() {
+  TestOrg org;
+  const std::string tag = crypto::to_hex(crypto::random_bytes(5));
+  org.slug = "org-" + tag;
+  org.name = "Test Org " + tag;
+  auto& c = owner();
+  org.id = c.exec("INSERT INTO organizations (name, slug) VALUES ($1, $2) RETURNING id", db::Params(org.name, org.slug))
+               .get(0, 0);
+  for (const char* role : {"admin", "pi", "engineer", "technician", "viewer"}) {
+    TestUser u;
+    u.role = role;
+    u.email = std::string(role) + "-" + tag + "@example.test";
+    u.password = kPassword;
+    u.id = c.exec("INSERT INTO users (organization_id, email, full_name, role, password_hash) VALUES ($1, $2, $3, $4, $5)"
+                  " RETURNING id",
+                  db::Params(org.id, u.email, std::string("Test ") + role, role, password_hash()))
+               .get(0, 0);
+    org.users[role] = u;
+  }
+  return org;
+}
+
+std::string login(const TestUser& u) {
+  boost::json::object body{{"email", u.email}, {"password", u.password}};
+  auto r = lims("POST", "/api/auth/login", {}, boost::json::serialize(body));
+  if (r.status != 200) throw std::runtime_error("login of " + u.email + " failed: " + std::to_string(r.status) + " " + r.body);
+  return std::string(r.json().at("access_token").as_string());
+}
+
+static HttpResponse call(std::uint16_t port, const std::string& method, const std::string& path, const std::string& token,
+                         const std::string& body, Headers headers) {
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+  return http_request(port, method, path, body, headers);
+}
+
+HttpResponse lims(const std::string& method, const std::string& path, const std::string& token, const std::string& body,
+                  Headers headers) {
+  return call(Harness::get().lims_port(), method, path, token, body, std::move(headers));
+}
+
+HttpResponse analysis(const std::string& method, const std::string& path, const std::string& token,
+                      const std::string& body, Headers headers) {
+  return call(Harness::get().analysis_port(), method, path, token, body, std::move(headers));
+}
+
+std::string pg_script() {
+  const char* s = std::getenv("SPECTRA_TEST_PG_SCRIPT");
+  return s ? s : "";
+}
+
+}  // namespace spectra::test

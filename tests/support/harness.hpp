@@ -1,0 +1,67 @@
+#pragma once
+// The integration tests' world: a fresh database in the test cluster (POSTGRES_TEST_DSN), migrated by a
+// non-superuser owner role, and the real server started in-process on ephemeral ports. Each test makes
+// its own organization, so tests never depend on each other's data.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "platform/config.hpp"
+#include "platform/db/sync.hpp"
+#include "support/http_client.hpp"
+
+namespace spectra::test {
+
+struct TestUser {
+  std::string id, email, password, role;
+};
+
+struct TestOrg {
+  std::string id, slug, name;
+  std::map<std::string, TestUser> users;  // by role: admin, pi, engineer, technician, viewer
+  const TestUser& admin() const { return users.at("admin"); }
+  const TestUser& user(const std::string& role) const { return users.at(role); }
+};
+
+class Harness {
+ public:
+  static Harness& get();
+  void set_up();
+  void tear_down();
+
+  // Connection strings for the test database.
+  std::string owner_dsn() const;  // the migrating owner (non-superuser)
+  std::string app_dsn() const;    // the application role
+  std::string super_dsn(const std::string& database) const;
+  std::string database() const { return database_; }
+  const Config& config() const { return config_; }
+  std::uint16_t lims_port() const;
+  std::uint16_t analysis_port() const;
+  // Restarts the in-process server (used after configuration changes in a test).
+  void restart_server(const Config& config);
+
+ private:
+  std::string conn_base_;  // "host=... port=..."
+  std::string superuser_;
+  std::string database_;
+  Config config_;
+  struct Server;
+  std::unique_ptr<Server> server_;
+};
+
+// One owner connection for fixtures and checks.
+db::SyncConnection& owner();
+// A new organization with one user of each role (password "Correct-Horse-42").
+TestOrg make_org();
+std::string login(const TestUser& u);
+
+HttpResponse lims(const std::string& method, const std::string& path, const std::string& token = {},
+                  const std::string& body = {}, Headers headers = {});
+HttpResponse analysis(const std::string& method, const std::string& path, const std::string& token = {},
+                      const std::string& body = {}, Headers headers = {});
+
+// The test cluster's control script, when the tests started the cluster themselves (empty otherwise).
+std::string pg_script();
+
+}  // namespace spectra::test
