@@ -242,7 +242,8 @@ asio::awaitable<std::optional<std::string>> ExternalKeys::verify(std::string_vie
                                    parts->signing_input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) co_return std::nullopt;
-  if (check_registered_claims(parts->payload_json, config_.jwks_issuer, config_.jwks_audience, std::chrono::seconds(30),
+  const std::string& audience = config_.jwks_audience.empty() ? config_.jwt_audience : config_.jwks_audience;
+  if (check_registered_claims(parts->payload_json, config_.jwks_issuer, audience, std::chrono::seconds(30),
                               std::chrono::system_clock::now()))
     co_return std::nullopt;
   auto pv = json::parse(parts->payload_json, ec);

@@ -66,7 +66,7 @@ Config Config::from_env() {
   c.jwt_audience = env("JWT_AUDIENCE", c.jwt_audience);
   c.jwks_url = env("JWKS_URL");
   c.jwks_issuer = env("JWKS_ISSUER");
-  c.jwks_audience = env("JWKS_AUDIENCE", c.jwt_audience);
+  c.jwks_audience = env("JWKS_AUDIENCE");
 
   c.login_max_failures_per_account = env_number("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 1000);
   c.login_max_failures_per_address = env_number("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1, 100000);

@@ -40,7 +40,7 @@ struct Config {
   std::string jwt_audience = "spectra-lab-api";
   std::string jwks_url;
   std::string jwks_issuer;    // expected iss of external tokens (optional)
-  std::string jwks_audience;  // expected aud of external tokens (defaults to jwt_audience)
+  std::string jwks_audience;  // expected aud of external tokens; empty: jwt_audience
 
   // Login throttling (per process)
   int login_max_failures_per_account = 5;

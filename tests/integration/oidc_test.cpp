@@ -1,0 +1,112 @@
+// JWKS_URL: tokens of an external OpenID Connect provider, verified against its published keys and
+// mapped to a user by email. The "provider" is a static JWKS served on loopback by Python.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "platform/runtime.hpp"
+#include "support/harness.hpp"
+
+using namespace spectra;
+using namespace spectra::test;
+
+namespace {
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (f && fgets(buf.data(), buf.size(), f)) out += buf.data();
+  if (f) pclose(f);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+TEST(Oidc, ExternalTokensAreVerifiedAgainstTheProvidersKeys) {
+  auto org = make_org();
+  const auto dir = std::filesystem::temp_directory_path() / ("spectra_oidc_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto script = dir / "idp.py";
+  {
+    std::ofstream f(script);
+    f << R"PY(import json, sys, time, jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import serialization
+d = sys.argv[1]
+if sys.argv[2] == 'keys':
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for name, k in (('ec', ec_key), ('rsa', rsa_key)):
+        open(f'{d}/{name}.pem', 'wb').write(k.private_bytes(serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    e = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key())); e.update(kid='ec-1', alg='ES256', use='sig')
+    r = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key())); r.update(kid='rsa-1', alg='RS256', use='sig')
+    json.dump({'keys': [e, r]}, open(f'{d}/jwks.json', 'w'))
+else:
+    kind, email, aud = sys.argv[3], sys.argv[4], sys.argv[5]
+    key = open(f'{d}/{"ec" if kind != "rsa" else "rsa"}.pem').read()
+    now = int(time.time())
+    alg = 'RS256' if kind == 'rsa' else 'ES256'
+    kid = 'rsa-1' if kind == 'rsa' else ('ec-1' if kind != 'unknown-kid' else 'ec-2')
+    exp = now - 3600 if kind == 'expired' else now + 300
+    print(jwt.encode({'sub': 'ext-123', 'email': email, 'iss': 'https://idp.example.test', 'aud': aud,
+                      'iat': now, 'exp': exp}, key, algorithm=alg, headers={'kid': kid}))
+)PY";
+  }
+  const std::string py = "/usr/bin/python3 " + script.string() + " " + dir.string();
+  run(py + " keys");
+  ASSERT_TRUE(std::filesystem::exists(dir / "jwks.json"));
+
+  // Serve the JWKS on a free loopback port.
+  const int port = 20000 + (::getpid() % 20000);
+  pid_t server = fork();
+  if (server == 0) {
+    execl("/usr/bin/python3", "python3", "-m", "http.server", std::to_string(port).c_str(), "--bind", "127.0.0.1",
+          "--directory", dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 50; ++i) {
+    try {
+      if (http_request(static_cast<std::uint16_t>(port), "GET", "/jwks.json").status == 200) break;
+    } catch (...) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  Config cfg = Harness::get().config();
+  cfg.jwks_url = "http://127.0.0.1:" + std::to_string(port) + "/jwks.json";
+  cfg.jwks_issuer = "https://idp.example.test";
+  Runtime rt(cfg, ServeOptions{true, false});
+  rt.start();
+  auto me = [&](const std::string& token) {
+    return http_request(rt.lims_port(), "GET", "/api/auth/me", {}, {{"Authorization", "Bearer " + token}});
+  };
+  const std::string email = org.user("engineer").email;
+  const std::string aud = cfg.jwt_audience;  // external tokens must name our audience too
+
+  auto es = me(run(py + " token es " + email + " " + aud));
+  EXPECT_EQ(es.status, 200u) << es.body;
+  if (es.status == 200) {
+    EXPECT_EQ(std::string(es.json().at("id").as_string()), org.user("engineer").id);
+  }
+  EXPECT_EQ(me(run(py + " token rsa " + email + " " + aud)).status, 200u);
+  EXPECT_EQ(me(run(py + " token expired " + email + " " + aud)).status, 401u);
+  EXPECT_EQ(me(run(py + " token es " + email + " someone-elses-api")).status, 401u);
+  EXPECT_EQ(me(run(py + " token unknown-kid " + email + " " + aud)).status, 401u);
+  EXPECT_EQ(me(run(py + " token es nobody@example.test " + aud)).status, 401u);
+
+  rt.stop();
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
+  std::filesystem::remove_all(dir);
+}
