@@ -15,7 +15,9 @@ BEGIN
     IF p_user IS NULL THEN
         RETURN;
     END IF;
-    SELECT is_active, role INTO u FROM users WHERE organization_id = p_org AND id = p_user;
+    SELECT u2.is_active AND NOT o.is_deleted AS is_active, u2.role INTO u
+      FROM users u2 JOIN organizations o ON o.id = u2.organization_id
+     WHERE u2.organization_id = p_org AND u2.id = p_user;
     IF NOT FOUND OR NOT u.is_active THEN
         RAISE EXCEPTION 'This account is not active' USING ERRCODE = '28000';
     END IF;
@@ -42,9 +44,10 @@ RETURNS TABLE (organization_id uuid, id uuid, user_id uuid, family_id uuid, expi
                revoked boolean, role text, email text, user_active boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
     SELECT t.organization_id, t.id, t.user_id, t.family_id, t.expires_at <= now(), t.used_at IS NOT NULL,
-           t.revoked_at IS NOT NULL, u.role, u.email, u.is_active
+           t.revoked_at IS NOT NULL, u.role, u.email, u.is_active AND NOT o.is_deleted
     FROM refresh_tokens t
     JOIN users u ON u.organization_id = t.organization_id AND u.id = t.user_id
+    JOIN organizations o ON o.id = t.organization_id
     WHERE t.token_hash = p_hash
 $$;
 

@@ -136,7 +136,14 @@ std::string http_get(const std::string& url, std::chrono::seconds timeout) {
   return parser.get().body();
 }
 
-ExternalKeys::ExternalKeys(const Config& config, BlockingPool& blocking) : config_(config), blocking_(blocking) {}
+ExternalKeys::ExternalKeys(const Config& config, BlockingPool& blocking) : config_(config), blocking_(blocking) {
+  // Tokens map to users by email, so the provider must be pinned: its issuer, and keys fetched over
+  // TLS (plain http only on loopback, for tests and local development).
+  if (config_.jwks_issuer.empty()) throw std::runtime_error("JWKS_URL needs JWKS_ISSUER (the provider's iss)");
+  auto u = boost::urls::parse_uri(config_.jwks_url);
+  if (!u || (u->scheme() != "https" && !(u->scheme() == "http" && (u->host() == "127.0.0.1" || u->host() == "localhost"))))
+    throw std::runtime_error("JWKS_URL must be an https:// URL (http:// only on loopback)");
+}
 ExternalKeys::~ExternalKeys() = default;
 
 std::size_t ExternalKeys::key_count() const {
@@ -250,9 +257,9 @@ asio::awaitable<std::optional<std::string>> ExternalKeys::verify(std::string_vie
   if (ec || !pv.is_object()) co_return std::nullopt;
   const auto& p = pv.as_object();
   std::string email = str(p, "email");
-  // An unverified email must not map to a user.
-  if (auto it = p.find("email_verified"); it != p.end() && it->value().is_bool() && !it->value().as_bool())
-    co_return std::nullopt;
+  // Only a verified email maps to a user: the provider must say so.
+  auto verified = p.find("email_verified");
+  if (verified == p.end() || !verified->value().is_bool() || !verified->value().as_bool()) co_return std::nullopt;
   if (email.empty()) co_return std::nullopt;
   co_return email;
 }

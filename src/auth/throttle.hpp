@@ -1,7 +1,9 @@
 #pragma once
 // Failed-login throttling per account and per client address, in memory per server process: after
 // `max` failures within the window, further attempts are refused (429 with Retry-After) until the
-// lockout has passed. With several servers behind a load balancer each keeps its own counts.
+// lockout has passed. Attempts still being checked count too, so a burst of parallel guesses cannot
+// slip past the limit while the password hashes are computed. With several servers behind a load
+// balancer each keeps its own counts.
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -16,18 +18,45 @@ class LoginThrottle {
  public:
   using Clock = std::chrono::steady_clock;
   explicit LoginThrottle(const Config& config);
-  // Seconds to wait when this account or address is locked out now; nullopt when it may try.
-  std::optional<long> retry_after(const std::string& account, const std::string& address, Clock::time_point now = Clock::now());
-  void record_failure(const std::string& account, const std::string& address, Clock::time_point now = Clock::now());
-  void record_success(const std::string& account);
+
+  // Reserves an attempt for this account and address; nullopt when it may proceed, else the seconds
+  // to wait. Every reserved attempt ends with exactly one finish().
+  std::optional<long> begin(const std::string& account, const std::string& address, Clock::time_point now = Clock::now());
+  enum class Outcome { success, failure, abandoned };
+  void finish(const std::string& account, const std::string& address, Outcome outcome, Clock::time_point now = Clock::now());
+
+  // Ends a reserved attempt as abandoned unless finished explicitly (an exception left the handler).
+  class Attempt {
+   public:
+    Attempt(LoginThrottle& t, std::string account, std::string address)
+        : t_(t), account_(std::move(account)), address_(std::move(address)) {}
+    Attempt(const Attempt&) = delete;
+    Attempt& operator=(const Attempt&) = delete;
+    ~Attempt() {
+      if (!done_) t_.finish(account_, address_, Outcome::abandoned);
+    }
+    void succeeded() { end(Outcome::success); }
+    void failed() { end(Outcome::failure); }
+
+   private:
+    void end(Outcome o) {
+      if (!done_) t_.finish(account_, address_, o);
+      done_ = true;
+    }
+    LoginThrottle& t_;
+    std::string account_, address_;
+    bool done_ = false;
+  };
 
  private:
   struct Entry {
     int failures = 0;
+    int in_flight = 0;
     Clock::time_point window_start{};
     Clock::time_point locked_until{};
   };
-  void bump(std::unordered_map<std::string, Entry>& map, const std::string& key, int max, Clock::time_point now);
+  std::optional<long> wait_for(const Entry& e, int max, Clock::time_point now) const;
+  void end(std::unordered_map<std::string, Entry>& map, const std::string& key, int max, Outcome o, Clock::time_point now);
   void prune(Clock::time_point now);
 
   std::mutex mu_;

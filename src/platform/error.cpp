@@ -10,7 +10,9 @@ unsigned http_status(ErrorCode code) noexcept {
     case ErrorCode::not_found: return 404;
     case ErrorCode::method_not_allowed: return 405;
     case ErrorCode::conflict: return 409;
+    case ErrorCode::request_timeout: return 408;
     case ErrorCode::payload_too_large: return 413;
+    case ErrorCode::headers_too_large: return 431;
     case ErrorCode::unsupported_media: return 415;
     case ErrorCode::unprocessable: return 422;
     case ErrorCode::too_many_requests: return 429;

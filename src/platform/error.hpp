@@ -15,7 +15,9 @@ enum class ErrorCode {
   not_found,           // 404 absent, deleted, or another organization's
   method_not_allowed,  // 405
   conflict,            // 409 state conflict
+  request_timeout,     // 408
   payload_too_large,   // 413
+  headers_too_large,   // 431
   unsupported_media,   // 415
   unprocessable,       // 422 well-formed but invalid values
   too_many_requests,   // 429

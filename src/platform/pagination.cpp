@@ -1,6 +1,7 @@
 #include "platform/pagination.hpp"
 
 #include <charconv>
+#include <regex>
 
 #include "platform/crypto.hpp"
 #include "platform/error.hpp"
@@ -19,7 +20,10 @@ Page parse_page(const http::Request& req) {
   if (auto c = req.query_param("cursor"); c && !c->empty()) {
     auto raw = crypto::base64url_decode(*c);
     const auto bar = raw ? raw->find('|') : std::string::npos;
-    if (!raw || bar == std::string::npos || !crypto::is_uuid(raw->substr(bar + 1)) || bar < 10 || bar > 40)
+    // The timestamp part is PostgreSQL's timestamptz text, as the list queries select it.
+    static const std::regex ts(R"(^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$)");
+    if (!raw || bar == std::string::npos || !crypto::is_uuid(raw->substr(bar + 1)) ||
+        !std::regex_match(raw->substr(0, bar), ts))
       throw std::move(bad_request("cursor is not one this server issued").with_field("cursor", "invalid"));
     p.after_created_at = raw->substr(0, bar);
     p.after_id = raw->substr(bar + 1);

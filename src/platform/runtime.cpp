@@ -63,7 +63,7 @@ std::string owner_database_url(const Config& config) {
 struct Runtime::Impl {
   Config config;
   ServeOptions options;
-  asio::io_context ioc;
+  std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>();
   std::unique_ptr<db::Pool> pool;
   std::unique_ptr<BlockingPool> blocking;
   std::unique_ptr<auth::TokenService> tokens;
@@ -109,7 +109,7 @@ void Runtime::start() {
   po.max_size = static_cast<std::size_t>(cfg.db_pool_size);
   po.acquire_timeout = cfg.db_acquire_timeout;
   po.statement_timeout = cfg.db_statement_timeout;
-  s.pool = std::make_unique<db::Pool>(s.ioc.get_executor(), po);
+  s.pool = std::make_unique<db::Pool>(s.ioc->get_executor(), po);
   s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads);
   s.throttle = std::make_unique<auth::LoginThrottle>(cfg);
   if (!cfg.jwks_url.empty()) s.external = std::make_unique<auth::ExternalKeys>(cfg, *s.blocking);
@@ -123,16 +123,16 @@ void Runtime::start() {
 
   if (s.options.lims) {
     s.lims = std::make_unique<Service>(s.app, "lims", lims_router());
-    s.lims_server = std::make_unique<HttpServer>(s.ioc, *s.lims, s.app.config, cfg.host, cfg.lims_port);
+    s.lims_server = std::make_unique<HttpServer>(*s.ioc, *s.lims, s.app.config, cfg.host, cfg.lims_port);
     s.lims_server->start();
   }
   if (s.options.analysis) {
     s.analysis = std::make_unique<Service>(s.app, "analysis", analysis_router());
-    s.analysis_server = std::make_unique<HttpServer>(s.ioc, *s.analysis, s.app.config, cfg.host, cfg.analysis_port);
+    s.analysis_server = std::make_unique<HttpServer>(*s.ioc, *s.analysis, s.app.config, cfg.host, cfg.analysis_port);
     s.analysis_server->start();
   }
   const int n = cfg.io_threads > 0 ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
-  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc->run(); });
   s.running = true;
   if (s.lims_server) spdlog::info("LIMS API listening on http://{}:{}", cfg.host, s.lims_server->port());
   if (s.analysis_server) spdlog::info("Analysis API listening on http://{}:{}", cfg.host, s.analysis_server->port());
@@ -151,10 +151,15 @@ void Runtime::stop() {
   };
   while (busy() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  s.ioc.stop();
+  s.ioc->stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
-  s.pool->close_idle();
+  // Destroy what is left on the I/O context (idle keep-alive connections, requests past the deadline)
+  // while the pool still exists; connections they return are closed at once.
+  s.pool->close();
+  s.lims_server.reset();
+  s.analysis_server.reset();
+  s.ioc.reset();
   s.blocking->stop();
   spdlog::info("stopped");
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "audit/audit.hpp"
 #include "platform/crypto.hpp"
@@ -150,6 +151,23 @@ TEST(Refresh, ReusingASpentTokenRevokesTheWholeFamily) {
   EXPECT_EQ(count("SELECT count(*) FROM refresh_tokens WHERE organization_id = $1 AND revoked_at IS NULL", db::Params(org.id)), 0);
   EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'refresh_token_reuse'",
                   db::Params(org.id)), 1);
+}
+
+TEST(Refresh, TheSameTokenPresentedTwiceAtOnceRevokesTheFamily) {
+  auto org = make_org();
+  const std::string r1 = str(post_login(org.user("technician")).json(), "refresh_token");
+  const std::string body = json::serialize(json::object{{"refresh_token", r1}});
+  HttpResponse a, b;
+  std::thread t1([&] { a = lims("POST", "/api/auth/refresh", {}, body); });
+  std::thread t2([&] { b = lims("POST", "/api/auth/refresh", {}, body); });
+  t1.join();
+  t2.join();
+  // At most one wins, and whichever way the race went the family ends revoked.
+  EXPECT_EQ((a.status == 200) + (b.status == 200), 1) << a.status << " " << b.status;
+  const auto& winner = a.status == 200 ? a : b;
+  const std::string r2 = str(winner.json(), "refresh_token");
+  EXPECT_EQ(lims("POST", "/api/auth/refresh", {}, json::serialize(json::object{{"refresh_token", r2}})).status, 401u);
+  EXPECT_EQ(count("SELECT count(*) FROM refresh_tokens WHERE organization_id = $1 AND revoked_at IS NULL", db::Params(org.id)), 0);
 }
 
 TEST(Refresh, GarbageAndMissingTokensAreRefused) {
@@ -340,6 +358,8 @@ TEST(Users, InvalidFiltersAndIdsAreClearErrors) {
   EXPECT_EQ(lims("GET", "/api/users?limit=0", admin).status, 400u);
   EXPECT_EQ(lims("GET", "/api/users?limit=abc", admin).status, 400u);
   EXPECT_EQ(lims("GET", "/api/users?cursor=zzz", admin).status, 400u);
+  const std::string forged = crypto::base64url_encode("not a time at all|" + org.admin().id);
+  EXPECT_EQ(lims("GET", "/api/users?cursor=" + forged, admin).status, 400u);
   EXPECT_EQ(lims("GET", "/api/users/not-a-uuid", admin).status, 404u);
   EXPECT_EQ(lims("PATCH", "/api/users/" + org.user("viewer").id, admin, R"({"role":"wizard"})").status, 422u);
 }

@@ -59,7 +59,8 @@ else:
     alg = 'RS256' if kind == 'rsa' else 'ES256'
     kid = 'rsa-1' if kind == 'rsa' else ('ec-1' if kind != 'unknown-kid' else 'ec-2')
     exp = now - 3600 if kind == 'expired' else now + 300
-    print(jwt.encode({'sub': 'ext-123', 'email': email, 'iss': 'https://idp.example.test', 'aud': aud,
+    print(jwt.encode({'sub': 'ext-123', 'email': email, 'email_verified': kind != 'unverified',
+                      'iss': 'https://idp.example.test', 'aud': aud,
                       'iat': now, 'exp': exp}, key, algorithm=alg, headers={'kid': kid}))
 )PY";
   }
@@ -104,6 +105,7 @@ else:
   EXPECT_EQ(me(run(py + " token es " + email + " someone-elses-api")).status, 401u);
   EXPECT_EQ(me(run(py + " token unknown-kid " + email + " " + aud)).status, 401u);
   EXPECT_EQ(me(run(py + " token es nobody@example.test " + aud)).status, 401u);
+  EXPECT_EQ(me(run(py + " token unverified " + email + " " + aud)).status, 401u);
 
   rt.stop();
   kill(server, SIGTERM);

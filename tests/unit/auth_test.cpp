@@ -250,18 +250,39 @@ TEST(Throttle, LocksAnAccountAfterTheLimitAndTheLockExpires) {
   c.login_max_failures_per_address = 5;
   c.login_lockout = std::chrono::seconds(60);
   LoginThrottle t(c);
+  using O = LoginThrottle::Outcome;
   auto now = LoginThrottle::Clock::now();
-  for (int i = 0; i < 2; ++i) t.record_failure("a@x", "10.0.0.1", now);
-  EXPECT_FALSE(t.retry_after("a@x", "10.0.0.1", now));
-  t.record_failure("a@x", "10.0.0.1", now);
-  auto wait = t.retry_after("a@x", "10.0.0.9", now);
+  auto fail = [&](const std::string& account, const std::string& address) {
+    ASSERT_FALSE(t.begin(account, address, now));
+    t.finish(account, address, O::failure, now);
+  };
+  fail("a@x", "10.0.0.1");
+  fail("a@x", "10.0.0.1");
+  ASSERT_FALSE(t.begin("a@x", "10.0.0.1", now));
+  t.finish("a@x", "10.0.0.1", O::failure, now);
+  auto wait = t.begin("a@x", "10.0.0.9", now);
   ASSERT_TRUE(wait);
   EXPECT_EQ(*wait, 60);
-  EXPECT_FALSE(t.retry_after("b@x", "10.0.0.9", now));
-  EXPECT_FALSE(t.retry_after("a@x", "10.0.0.1", now + std::chrono::seconds(61)));
+  EXPECT_FALSE(t.begin("b@x", "10.0.0.9", now));
+  t.finish("b@x", "10.0.0.9", O::success, now);
+  EXPECT_FALSE(t.begin("a@x", "10.0.0.1", now + std::chrono::seconds(61)));
+  t.finish("a@x", "10.0.0.1", O::success, now + std::chrono::seconds(61));
   // Per address: many accounts from one address.
-  for (int i = 0; i < 5; ++i) t.record_failure("user" + std::to_string(i) + "@x", "10.0.0.2", now);
-  EXPECT_TRUE(t.retry_after("fresh@x", "10.0.0.2", now));
+  for (int i = 0; i < 5; ++i) fail("user" + std::to_string(i) + "@x", "10.0.0.2");
+  EXPECT_TRUE(t.begin("fresh@x", "10.0.0.2", now));
+}
+
+TEST(Throttle, ParallelAttemptsCountBeforeTheyFail) {
+  Config c;
+  c.login_max_failures_per_account = 3;
+  LoginThrottle t(c);
+  auto now = LoginThrottle::Clock::now();
+  // Three guesses in flight at once: the fourth must wait even though none has failed yet.
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(t.begin("a@x", "10.0.0.1", now));
+  EXPECT_TRUE(t.begin("a@x", "10.0.0.1", now));
+  // An attempt abandoned (the database was down) frees its place without counting as a failure.
+  t.finish("a@x", "10.0.0.1", LoginThrottle::Outcome::abandoned, now);
+  EXPECT_FALSE(t.begin("a@x", "10.0.0.1", now));
 }
 
 TEST(ApiKeyFormat, GeneratedKeysParseAndOthersDoNot) {

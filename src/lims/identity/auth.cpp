@@ -88,9 +88,10 @@ Result login(RequestContext& ctx) {
   std::string account = email;
   for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto& throttle = *ctx.app.throttle;
-  if (auto wait = throttle.retry_after(account, ctx.req.remote_addr))
+  if (auto wait = throttle.begin(account, ctx.req.remote_addr))
     throw std::move(ApiError(ErrorCode::too_many_requests, "Too many failed logins; try again later")
                         .with_header("Retry-After", std::to_string(*wait)));
+  auth::LoginThrottle::Attempt attempt(throttle, account, ctx.req.remote_addr);
 
   auto found = co_await lookup(*ctx.app.pool, find_login, db::Params(email));
   std::optional<std::string> stored;
@@ -101,7 +102,7 @@ Result login(RequestContext& ctx) {
 
   const bool usable = !found.empty() && found.get_bool(0, 6) && !found.get_bool(0, 7) && found.get_bool(0, 8);
   if (!check.ok || !usable) {
-    throttle.record_failure(account, ctx.req.remote_addr);
+    attempt.failed();
     if (!found.empty()) {
       // The failure is recorded in the account's organization (an unknown email has none).
       db::TenantContext system{std::string(found.get(0, 0)), {}, {}};
@@ -117,7 +118,7 @@ Result login(RequestContext& ctx) {
     }
     throw invalid_login();
   }
-  throttle.record_success(account);
+  attempt.succeeded();
 
   auth::Principal who;
   who.org_id = found.get(0, 0);
@@ -187,17 +188,25 @@ Result refresh(RequestContext& ctx) {
   const std::string next = crypto::base64url_encode(crypto::random_bytes(32));
   db::TenantContext tc{org, user, std::string(auth::role_name(who.role))};
   auto user_json = co_await db::transact(*ctx.app.pool, tc, db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<std::string> {
-    std::vector<db::Statement> st;
     db::Params rot;
     rot.add(id).add(crypto::uuid_v4()).add_bytea(crypto::sha256(next));
     rot.add(ctx.app.config.refresh_token_days).add(ctx.req.remote_addr).add(user_agent(ctx.req));
-    st.push_back({&rotate_refresh, std::move(rot)});
+    auto rotated = co_await tx.exec(rotate_refresh, std::move(rot));
+    if (rotated.empty()) {
+      // Another request spent it a moment ago: the same token presented twice is reuse. Revoke the
+      // family, commit that, and refuse.
+      std::vector<db::Statement> revoke;
+      revoke.push_back({&revoke_family, db::Params(family, "reuse detected")});
+      revoke.push_back(audit::statement(ctx.req, user, "user",
+                                        {"refresh_token_reuse", "refresh_token_family", family, std::nullopt, std::nullopt}));
+      co_await tx.exec_all(std::move(revoke), true);
+      throw unauthorized("This refresh token was already used; its session has been revoked");
+    }
+    std::vector<db::Statement> st;
     st.push_back({&select_me, db::Params(user)});
     st.push_back(audit::statement(ctx.req, user, "user", {"token_refresh", "user", user, std::nullopt, std::nullopt}));
-    auto r = co_await tx.exec_all(std::move(st));
-    // Another request spent it a moment ago: treat as reuse of a spent token.
-    if (r[0].empty()) throw unauthorized("This refresh token was already used");
-    co_return std::string(r[1].get(0, 0));
+    auto r = co_await tx.exec_all(std::move(st), true);
+    co_return std::string(r[0].get(0, 0));
   });
   auto access = ctx.app.tokens->issue_access_token(who);
   auto u = json::parse(user_json).as_object();

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <unordered_set>
 
 #include "platform/db/sql_error.hpp"
@@ -54,7 +55,12 @@ struct Connection::Impl {
       const int r = PQflush(pg);
       if (r == 0) co_return;
       if (r < 0) fail("flush failed");
-      co_await wait(asio::posix::descriptor_base::wait_write);
+      // Wait until we can write more or the server sent something (a large pipeline can fill both
+      // directions: reading its results unblocks it).
+      using namespace asio::experimental::awaitable_operators;
+      boost::system::error_code ec_w, ec_r;
+      co_await (sock.async_wait(asio::posix::descriptor_base::wait_write, asio::redirect_error(use_awaitable, ec_w)) ||
+                sock.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec_r)));
       if (!PQconsumeInput(pg)) fail("read failed");
     }
   }
@@ -125,6 +131,7 @@ awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> s
   // What each result we will read belongs to: a prepare (its name) or a statement (empty).
   std::vector<std::string_view> expected;
   expected.reserve(statements.size() * 2);
+  std::vector<std::string_view> preparing;  // a query used twice in one pipeline is prepared once
   for (const auto& s : statements) {
     std::vector<const char*> values;
     values.reserve(s.params.size());
@@ -133,7 +140,9 @@ awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> s
     int ok = 0;
     if (s.query) {
       const std::string name(s.query->name);
-      if (!c.prepared.contains(s.query->name)) {
+      if (!c.prepared.contains(s.query->name) &&
+          std::find(preparing.begin(), preparing.end(), s.query->name) == preparing.end()) {
+        preparing.push_back(s.query->name);
         const std::string sql(s.query->sql);
         if (!PQsendPrepare(c.pg, name.c_str(), sql.c_str(), 0, nullptr)) c.fail("send prepare failed");
         expected.push_back(s.query->name);
@@ -260,7 +269,7 @@ void Pool::release(std::unique_ptr<Connection> c) {
   std::vector<std::unique_ptr<Connection>> stale;
   {
     std::lock_guard lk(mu_);
-    const bool reusable = !c->broken() && !c->in_transaction();
+    const bool reusable = !closed_ && !c->broken() && !c->in_transaction();
     if (!reusable) {
       drop = std::move(c);
       // When one connection broke, the idle ones most likely did too (a PostgreSQL restart).
@@ -288,6 +297,14 @@ void Pool::release(std::unique_ptr<Connection> c) {
 void Pool::close_idle() {
   std::vector<std::unique_ptr<Connection>> closing;
   std::lock_guard lk(mu_);
+  closing.swap(idle_);
+  open_ -= closing.size();
+}
+
+void Pool::close() {
+  std::vector<std::unique_ptr<Connection>> closing;
+  std::lock_guard lk(mu_);
+  closed_ = true;
   closing.swap(idle_);
   open_ -= closing.size();
 }

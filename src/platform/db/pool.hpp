@@ -56,8 +56,10 @@ class Pool {
   boost::asio::awaitable<Lease> acquire();
   // One round trip: "SELECT 1" on a pooled connection.
   boost::asio::awaitable<void> ping();
-  // Closes idle connections; used on shutdown and after a connection broke (the others likely did too).
+  // Closes idle connections; used after a connection broke (the others likely did too).
   void close_idle();
+  // Shutdown: closes idle connections, and connections returned later are closed at once.
+  void close();
 
   struct Stats {
     std::size_t open = 0, idle = 0, waiting = 0;
@@ -75,6 +77,7 @@ class Pool {
   std::vector<std::unique_ptr<Connection>> idle_;
   std::deque<std::shared_ptr<Waiter>> waiters_;
   std::size_t open_ = 0;
+  bool closed_ = false;
 };
 
 // One connection, used by one coroutine at a time.

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,8 @@ template <class F>
 auto transact(Pool& pool, const TenantContext& ctx, Mode mode, F body)
     -> boost::asio::awaitable<typename std::invoke_result_t<F, Tx&>::value_type> {
   using R = typename std::invoke_result_t<F, Tx&>::value_type;
+  // GCC 12 mishandles closures with non-trivial captures passed to coroutines: capture by reference.
+  static_assert(std::is_trivially_copyable_v<F>, "pass a [&] lambda to transact");
   std::optional<R> out;
   co_await run_transaction(pool, ctx, mode,
                            [&](Tx& tx) -> boost::asio::awaitable<void> { out.emplace(co_await body(tx)); });

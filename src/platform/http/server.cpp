@@ -65,7 +65,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   // An answer to a request we could not parse: problem+json, then the connection closes.
   asio::awaitable<void> reject(beast::tcp_stream& stream, unsigned status, std::string detail) {
-    ErrorCode code = status == 413 ? ErrorCode::payload_too_large
+    ErrorCode code = status == 413   ? ErrorCode::payload_too_large
+                     : status == 431 ? ErrorCode::headers_too_large
+                     : status == 408 ? ErrorCode::request_timeout
                      : status == 503 ? ErrorCode::unavailable
                                      : ErrorCode::bad_request;
     auto p = problem_response(ApiError(code, std::move(detail)), crypto::uuid_v4());
@@ -130,7 +132,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await reject(stream, 413, "The request body is larger than this endpoint accepts");
         break;
       }
-      if (ec == beast::error::timeout) break;
+      if (ec == beast::error::timeout) {
+        co_await reject(stream, 408, "The request body did not arrive in time");
+        break;
+      }
       if (ec) {
         co_await reject(stream, 400, "Malformed HTTP request");
         break;
