@@ -94,7 +94,10 @@ int main(int argc, char** argv) {
       if (down->parsed()) m.downgrade(m.resolve(down_target), std::cout);
       if (current->parsed()) {
         const int cur = m.current();
-        std::cout << cur << (cur == m.head() ? " (head)" : cur == 0 ? " (base)" : "") << "\n";
+        std::string name;
+        for (const auto& s : db::embedded_migrations())
+          if (s.version == cur) name = std::string(" ") + s.name;
+        std::cout << cur << name << (cur == m.head() ? " (head)" : cur == 0 ? " (base)" : " (behind head)") << "\n";
       }
       if (history->parsed()) {
         auto applied = m.applied();

@@ -52,7 +52,8 @@ ErrorCode error_code_for_sqlstate(std::string_view s) noexcept {
       s == "55000")
     return ErrorCode::conflict;                                  // unique, foreign key, exclusion, serialization
   if (s == "23502" || s == "23514" || s == "22P02" || s == "22003" || s == "22007" || s == "22008" ||
-      s == "22023" || s == "2201E" || s == "22P05" || s == "22001")
+      s == "22023" || s == "2201E" || s == "22P05" || s == "22001" || s == "22021" || s == "22026" ||
+      s == "54000")
     return ErrorCode::unprocessable;                             // not null, check, invalid values
   if (s == "28000" || s == "28P01") return ErrorCode::unauthorized;  // the caller is no longer allowed in
   if (s == "42501") return ErrorCode::forbidden;                     // insufficient privilege (RLS WITH CHECK)

@@ -70,8 +70,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                      : status == 408 ? ErrorCode::request_timeout
                      : status == 503 ? ErrorCode::unavailable
                                      : ErrorCode::bad_request;
-    auto p = problem_response(ApiError(code, std::move(detail)), crypto::uuid_v4());
+    const std::string request_id = crypto::uuid_v4();
+    auto p = problem_response(ApiError(code, std::move(detail)), request_id);
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set("X-Request-Id", request_id);
     res.set(bhttp::field::content_type, p.content_type);
     res.set(bhttp::field::connection, "close");
     res.body() = std::move(p.body);
