@@ -1,6 +1,7 @@
 # SPECTRA-Lab. `make run` builds, starts a private PostgreSQL (unless DATABASE_URL is set), migrates,
 # seeds the demo data and serves 8002 (LIMS) and 8001 (Analysis). `make test` runs every test.
 SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
 BUILD_TYPE ?= RelWithDebInfo
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test

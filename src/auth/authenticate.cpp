@@ -5,7 +5,7 @@
 #include "auth/tokens.hpp"
 #include "platform/app.hpp"
 #include "platform/crypto.hpp"
-#include "platform/db/pool.hpp"
+#include "platform/db/tx.hpp"
 #include "platform/error.hpp"
 
 namespace asio = boost::asio;
@@ -37,14 +37,6 @@ std::vector<std::string> parse_text_array(std::string_view lit) {
   return out;
 }
 
-asio::awaitable<db::Result> run_one(db::Pool& pool, const db::Query& q, db::Params p) {
-  auto lease = co_await pool.acquire();
-  std::vector<db::Statement> st;
-  st.push_back(db::Statement{&q, std::move(p)});
-  auto r = co_await lease->pipeline(st);
-  co_return std::move(r.front());
-}
-
 }  // namespace
 
 std::optional<std::string_view> bearer_credential(const http::Request& req) {
@@ -71,7 +63,7 @@ asio::awaitable<Principal> authenticate(App& app, const http::Request& req) {
     db::Params p;
     p.add(parsed->prefix);
     p.add_bytea(crypto::sha256(*cred));
-    auto r = co_await run_one(*app.pool, use_api_key, std::move(p));
+    auto r = co_await db::lookup(*app.pool, use_api_key, std::move(p));
     if (r.empty()) throw unauthorized("Invalid, expired or revoked API key");
     Principal who;
     who.org_id = r.get(0, 0);
@@ -91,7 +83,7 @@ asio::awaitable<Principal> authenticate(App& app, const http::Request& req) {
   if (app.external_keys && app.external_keys->may_handle(*cred)) {
     auto email = co_await app.external_keys->verify(*cred);
     if (!email) throw unauthorized("Invalid or expired token");
-    auto r = co_await run_one(*app.pool, find_login_by_email, db::Params(*email));
+    auto r = co_await db::lookup(*app.pool, find_login_by_email, db::Params(*email));
     if (r.empty() || !r.get_bool(0, 4) || !r.get_bool(0, 5)) throw unauthorized("No active user has this email");
     Principal who;
     who.org_id = r.get(0, 0);

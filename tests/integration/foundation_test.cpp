@@ -139,14 +139,9 @@ std::string schema_snapshot(db::SyncConnection& c) {
 
 TEST(Migrations, UpDownUpLeavesTheSameSchema) {
   auto& h = Harness::get();
-  const std::string dbname = h.database() + "_mig";
+  const std::string dsn = h.scratch_database("mig");
   {
-    db::SyncConnection su(h.super_dsn("postgres"));
-    su.exec("DROP DATABASE IF EXISTS " + dbname);
-    su.exec("CREATE DATABASE " + dbname + " OWNER spectra_it_owner");
-  }
-  {
-    db::SyncConnection c(h.super_dsn(dbname), "spectra_it_owner");
+    db::SyncConnection c(dsn);
     db::Migrator m(c);
     std::ostringstream log;
     EXPECT_EQ(m.current(), 0);
@@ -165,8 +160,7 @@ TEST(Migrations, UpDownUpLeavesTheSameSchema) {
     m.upgrade(m.resolve("+1"), log);
     EXPECT_EQ(m.current(), m.head());
   }
-  db::SyncConnection su(h.super_dsn("postgres"));
-  su.exec("DROP DATABASE " + dbname + " WITH (FORCE)");
+  h.drop_database("mig");
 }
 
 TEST(Migrations, AnEditedAppliedMigrationIsRefused) {
@@ -188,18 +182,15 @@ TEST(Migrations, AnEditedAppliedMigrationIsRefused) {
 
 TEST(Migrations, ServerRefusesASchemaThatIsBehind) {
   auto& h = Harness::get();
-  const std::string dbname = h.database() + "_behind";
+  const std::string dsn = h.scratch_database("behind");
   {
-    db::SyncConnection su(h.super_dsn("postgres"));
-    su.exec("DROP DATABASE IF EXISTS " + dbname);
-    su.exec("CREATE DATABASE " + dbname + " OWNER spectra_it_owner");
-    db::SyncConnection c(h.super_dsn(dbname), "spectra_it_owner");
+    db::SyncConnection c(dsn);
     db::Migrator m(c);
     std::ostringstream log;
     m.upgrade(1, log);
   }
   Config cfg = h.config();
-  cfg.database_url = h.super_dsn(dbname) + " user=spectra_it_owner";
+  cfg.database_url = dsn;
   Runtime rt(cfg, ServeOptions{});
   try {
     rt.start();
@@ -207,8 +198,7 @@ TEST(Migrations, ServerRefusesASchemaThatIsBehind) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("spectra db upgrade"), std::string::npos) << e.what();
   }
-  db::SyncConnection su(h.super_dsn("postgres"));
-  su.exec("DROP DATABASE " + dbname + " WITH (FORCE)");
+  h.drop_database("behind");
 }
 
 TEST(Schema, EveryTableHasForcedRowLevelSecurity) {

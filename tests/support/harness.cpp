@@ -78,6 +78,19 @@ void Harness::set_up() {
   restart_server(config_);
 }
 
+std::string Harness::scratch_database(const std::string& suffix) {
+  const std::string name = database_ + "_" + suffix;
+  db::SyncConnection su(super_dsn("postgres"));
+  su.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  su.exec("CREATE DATABASE " + name + " OWNER spectra_it_owner");
+  return super_dsn(name) + " user=spectra_it_owner";
+}
+
+void Harness::drop_database(const std::string& suffix) {
+  db::SyncConnection su(super_dsn("postgres"));
+  su.exec("DROP DATABASE IF EXISTS " + database_ + "_" + suffix + " WITH (FORCE)");
+}
+
 void Harness::restart_server(const Config& config) {
   if (server_) server_->runtime->stop();
   server_ = std::make_unique<Server>();

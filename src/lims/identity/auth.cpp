@@ -52,14 +52,6 @@ constexpr db::Query select_me{
     "identity_select_me",
     "SELECT to_jsonb(u) - 'password_hash' FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
 
-asio::awaitable<db::Result> lookup(db::Pool& pool, const db::Query& q, db::Params p) {
-  auto lease = co_await pool.acquire();
-  std::vector<db::Statement> st;
-  st.push_back(db::Statement{&q, std::move(p)});
-  auto r = co_await lease->pipeline(st);
-  co_return std::move(r.front());
-}
-
 std::string user_agent(const http::Request& req) {
   auto ua = req.header("user-agent");
   return ua ? std::string(ua->substr(0, 300)) : std::string();
@@ -93,7 +85,7 @@ Result login(RequestContext& ctx) {
                         .with_header("Retry-After", std::to_string(*wait)));
   auth::LoginThrottle::Attempt attempt(throttle, account, ctx.req.remote_addr);
 
-  auto found = co_await lookup(*ctx.app.pool, find_login, db::Params(email));
+  auto found = co_await db::lookup(*ctx.app.pool, find_login, db::Params(email));
   std::optional<std::string> stored;
   if (!found.empty()) stored = found.get_optional(0, 5);
   // Closures that own strings are named locals: GCC 12 destroys such temporaries twice across co_await.
@@ -160,7 +152,7 @@ Result refresh(RequestContext& ctx) {
 
   db::Params p;
   p.add_bytea(crypto::sha256(token));
-  auto found = co_await lookup(*ctx.app.pool, find_refresh, std::move(p));
+  auto found = co_await db::lookup(*ctx.app.pool, find_refresh, std::move(p));
   if (found.empty()) throw unauthorized("Invalid refresh token");
   const std::string org(found.get(0, 0)), id(found.get(0, 1)), user(found.get(0, 2)), family(found.get(0, 3));
   const bool expired = found.get_bool(0, 4), used = found.get_bool(0, 5), revoked = found.get_bool(0, 6);

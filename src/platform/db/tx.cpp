@@ -97,6 +97,14 @@ awaitable<void> run_transaction(Pool& pool, const TenantContext& ctx, Mode mode,
   if (tx.started() && !tx.finished()) co_await lease->command("COMMIT");
 }
 
+awaitable<Result> lookup(Pool& pool, const Query& q, Params params) {
+  auto lease = co_await pool.acquire();
+  std::vector<Statement> one;
+  one.push_back(Statement{&q, std::move(params)});
+  auto r = co_await lease->pipeline(one);
+  co_return std::move(r.front());
+}
+
 awaitable<Result> read(Pool& pool, const TenantContext& ctx, const Query& q, Params params) {
   co_return co_await transact(pool, ctx, Mode::read_only,
                               [&](Tx& tx) -> awaitable<Result> { co_return co_await tx.exec_commit(q, std::move(params)); });

@@ -64,6 +64,10 @@ auto transact(Pool& pool, const TenantContext& ctx, Mode mode, F body)
   co_return std::move(*out);
 }
 
+// One statement with no tenant context, for the narrow SECURITY DEFINER lookups that happen before a
+// tenant is known (login by email, refresh token by hash, API key by prefix). Nothing else uses it.
+boost::asio::awaitable<Result> lookup(Pool& pool, const Query& q, Params params);
+
 // A single read in one round trip: BEGIN READ ONLY, context, the query, COMMIT.
 boost::asio::awaitable<Result> read(Pool& pool, const TenantContext& ctx, const Query& q, Params params = {});
 
