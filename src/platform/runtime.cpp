@@ -134,8 +134,10 @@ void Runtime::start() {
   const int n = cfg.io_threads > 0 ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc->run(); });
   s.running = true;
-  if (s.lims_server) spdlog::info("LIMS API listening on http://{}:{}", cfg.host, s.lims_server->port());
-  if (s.analysis_server) spdlog::info("Analysis API listening on http://{}:{}", cfg.host, s.analysis_server->port());
+  const char* scheme = cfg.tls_cert_file.empty() ? "http" : "https";
+  if (s.lims_server) spdlog::info("LIMS API listening on {}://{}:{}", scheme, cfg.host, s.lims_server->port());
+  if (s.analysis_server)
+    spdlog::info("Analysis API listening on {}://{}:{}", scheme, cfg.host, s.analysis_server->port());
 }
 
 void Runtime::stop() {

@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
@@ -47,9 +49,23 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<int> active_requests{0};
   std::atomic<int> open_connections{0};
   std::atomic<bool> stopping{false};
+  std::unique_ptr<asio::ssl::context> tls;  // set when TLS_CERT_FILE and TLS_KEY_FILE are
 
   Impl(asio::io_context& io, Service& s, const Config& c, tcp::endpoint ep)
-      : ioc(io), service(s), config(c), acceptor(io), endpoint(ep) {}
+      : ioc(io), service(s), config(c), acceptor(io), endpoint(ep) {
+    if (config.tls_cert_file.empty() != config.tls_key_file.empty())
+      throw std::runtime_error("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");
+    if (!config.tls_cert_file.empty()) {
+      tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      boost::system::error_code ec;
+      tls->use_certificate_chain_file(config.tls_cert_file, ec);
+      if (ec) throw std::runtime_error("cannot load TLS_CERT_FILE " + config.tls_cert_file + ": " + ec.message());
+      tls->use_private_key_file(config.tls_key_file, asio::ssl::context::pem, ec);
+      if (ec) throw std::runtime_error("cannot load TLS_KEY_FILE " + config.tls_key_file + ": " + ec.message());
+    }
+  }
 
   void access_log(const http::Request& req, unsigned status, double ms) {
     if (config.log_format == "json") {
@@ -64,7 +80,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // An answer to a request we could not parse: problem+json, then the connection closes.
-  asio::awaitable<void> reject(beast::tcp_stream& stream, unsigned status, std::string detail) {
+  template <class Stream>
+  asio::awaitable<void> reject(Stream& stream, unsigned status, std::string detail) {
     ErrorCode code = status == 413   ? ErrorCode::payload_too_large
                      : status == 431 ? ErrorCode::headers_too_large
                      : status == 408 ? ErrorCode::request_timeout
@@ -78,7 +95,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     res.set(bhttp::field::connection, "close");
     res.body() = std::move(p.body);
     res.prepare_payload();
-    stream.expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     boost::system::error_code ec;
     co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
   }
@@ -92,9 +109,27 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const std::string remote_addr = ec ? std::string("unknown") : remote.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream, buffer, remote_addr);
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    beast::get_lowest_layer(stream).expires_after(config.read_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server, buffer.data(),
+                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;  // not TLS, or a failed handshake: nothing to answer in plain text
+    co_await serve(stream, buffer, remote_addr);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  }
 
+  // Requests on one connection until it closes: keep-alive, limits and timeouts.
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote_addr) {
+    boost::system::error_code ec;
     if (open_connections.load() > config.max_connections) {
       co_await reject(stream, 503, "Too many connections; try again later");
       co_return;
@@ -104,7 +139,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(std::max(config.upload_limit, config.body_limit));
-      stream.expires_after(config.idle_timeout);
+      beast::get_lowest_layer(stream).expires_after(config.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
           ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
@@ -128,7 +163,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       parser.body_limit(limit);
-      stream.expires_after(config.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(config.read_timeout);
       co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::body_limit) {
         co_await reject(stream, 413, "The request body is larger than this endpoint accepts");
@@ -189,7 +224,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         out.body() = std::move(res.body);
         out.prepare_payload();
       }
-      stream.expires_after(config.read_timeout);
+      beast::get_lowest_layer(stream).expires_after(config.read_timeout);
       if (req.method == http::Method::HEAD) {
         bhttp::response_serializer<bhttp::string_body> sr{out};
         co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
@@ -200,7 +235,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       access_log(req, res.status, ms);
       if (ec || !keep) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   asio::awaitable<void> accept_loop() {
