@@ -174,6 +174,11 @@ void Runtime::run_until_signal() {
   stop();
 }
 
+int Runtime::in_flight() const {
+  const auto& s = *impl_;
+  return (s.lims_server ? s.lims_server->in_flight() : 0) + (s.analysis_server ? s.analysis_server->in_flight() : 0);
+}
+
 std::uint16_t Runtime::lims_port() const { return impl_->lims_server ? impl_->lims_server->port() : 0; }
 std::uint16_t Runtime::analysis_port() const {
   return impl_->analysis_server ? impl_->analysis_server->port() : 0;

@@ -27,6 +27,8 @@ class Runtime {
   // Blocks until SIGINT or SIGTERM, then stops gracefully.
   void run_until_signal();
   std::uint16_t lims_port() const;
+  // Requests being handled right now, on both listeners.
+  int in_flight() const;
   std::uint16_t analysis_port() const;
 
  private:
