@@ -1,7 +1,5 @@
 // The one executable: serve, db upgrade|downgrade|current|history, seed demo, user create, audit verify.
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -10,24 +8,12 @@
 #include "platform/config.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/db/sync.hpp"
+#include "platform/log.hpp"
 #include "platform/runtime.hpp"
 #include "seed/seed.hpp"
 
 using namespace spectra;
 
-namespace {
-
-void setup_logging(const Config& c) {
-  auto logger = spdlog::stderr_color_mt("spectra");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(c.log_level));
-  if (c.log_format == "json")
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","log":%v})", spdlog::pattern_time_type::utc);
-  else
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"SPECTRA-Lab: a multi-tenant LIMS and electronic lab notebook"};

@@ -76,6 +76,9 @@ Config Config::from_env() {
   c.tls_cert_file = env("TLS_CERT_FILE");
   c.tls_key_file = env("TLS_KEY_FILE");
   c.log_level = env("LOG_LEVEL", c.log_level);
+  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error" && c.log_level != "critical" && c.log_level != "off")
+    throw std::runtime_error("LOG_LEVEL must be trace, debug, info, warn, error, critical or off, got '" + c.log_level + "'");
   c.log_format = env("LOG_FORMAT", c.log_format);
   if (c.log_format != "text" && c.log_format != "json")
     throw std::runtime_error("LOG_FORMAT must be text or json, got '" + c.log_format + "'");

@@ -11,7 +11,12 @@
 #include "platform/http/router.hpp"
 #include "platform/json_body.hpp"
 #include "platform/pagination.hpp"
+#include "platform/log.hpp"
 #include "services.hpp"
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
 
 using namespace spectra;
 
@@ -155,4 +160,24 @@ TEST(Migrations, EmbeddedMigrationsAreNumberedAndReversible) {
     EXPECT_GT(std::string(all[i].down).size(), 10u);
     EXPECT_EQ(db::Migrator::checksum(all[i]).size(), 64u);
   }
+}
+
+TEST(Logging, JsonFormatIsOneObjectPerLineAndMergesJsonMessages) {
+  std::ostringstream out;
+  auto s = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  spdlog::logger logger("json-test", s);
+  apply_log_format(logger, "json");
+  logger.info("plain text with \"quotes\" and a\nnewline");
+  logger.info(R"({"msg":"request","status":404,"path":"/x"})");
+  logger.flush();
+  std::istringstream lines(out.str());
+  std::string line;
+  std::vector<boost::json::object> records;
+  while (std::getline(lines, line)) records.push_back(boost::json::parse(line).as_object());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].at("msg"), "plain text with \"quotes\" and a\nnewline");
+  EXPECT_EQ(records[0].at("level"), "info");
+  EXPECT_TRUE(records[0].at("time").as_string().ends_with("Z"));
+  EXPECT_EQ(records[1].at("status"), 404);
+  EXPECT_EQ(records[1].at("path"), "/x");
 }
