@@ -46,7 +46,8 @@ http::Response problem_response(const ApiError& e, const std::string& request_id
     for (const auto& f : e.field_errors()) errs.push_back(json::object{{"field", f.field}, {"message", f.message}});
     body["errors"] = std::move(errs);
   }
-  http::Response res{status, "application/problem+json", json::serialize(body), {}};
+  auto res = http::Response::json(status, json::serialize(body));
+  res.content_type = "application/problem+json";
   for (const auto& h : e.headers()) res.headers.push_back(h);
   return res;
 }
@@ -55,6 +56,13 @@ Service::Service(App& app, std::string name, Router router)
     : app_(app), name_(std::move(name)), router_(std::move(router)) {}
 
 asio::awaitable<http::Response> Service::handle(http::Request& req) {
+  std::string actor;
+  auto answer = co_await dispatch(req, actor);
+  answer.actor = std::move(actor);
+  co_return answer;
+}
+
+asio::awaitable<http::Response> Service::dispatch(http::Request& req, std::string& actor) {
   std::exception_ptr failure;
   try {
     auto m = router_.match(req.method, req.path);
@@ -70,6 +78,8 @@ asio::awaitable<http::Response> Service::handle(http::Request& req) {
     RequestContext ctx{req, app_, {}, &router_};
     if (route.guard.authenticated) {
       ctx.principal = co_await auth::authenticate(app_, req);
+      actor = ctx.principal.kind == auth::CredentialKind::api_key ? "key:" + ctx.principal.api_key_id
+                                                                  : ctx.principal.user_id;
       switch (auth::decide(ctx.principal, route.guard)) {
         case auth::Decision::allow: break;
         case auth::Decision::forbidden_role:

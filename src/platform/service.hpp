@@ -16,6 +16,8 @@ class Service {
   // Never throws.
   boost::asio::awaitable<http::Response> handle(http::Request& req);
   const std::string& name() const noexcept { return name_; }
+  // The steps of handle(); actor is set once the caller is known.
+  boost::asio::awaitable<http::Response> dispatch(http::Request& req, std::string& actor);
   const Router& router() const noexcept { return router_; }
   App& app() noexcept { return app_; }
 

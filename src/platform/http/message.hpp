@@ -34,13 +34,24 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string actor;  // who made the request, for the access log only (never sent)
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
     return *this;
   }
-  static Response json(unsigned status, std::string body) { return Response{status, "application/json", std::move(body), {}}; }
-  static Response no_content() { return Response{204, {}, {}, {}}; }
+  static Response json(unsigned status, std::string body) {
+    Response r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+  }
+  static Response no_content() {
+    Response r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+  }
 };
 
 }  // namespace spectra::http

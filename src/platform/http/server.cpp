@@ -67,15 +67,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void access_log(const http::Request& req, unsigned status, double ms) {
+  void access_log(const http::Request& req, const http::Response& res, double ms) {
+    const unsigned status = res.status;
     if (config.log_format == "json") {
       boost::json::object o{{"msg", "request"},        {"service", service.name()}, {"method", http::method_name(req.method)},
                             {"path", req.path},        {"status", status},          {"duration_ms", ms},
                             {"request_id", req.request_id}, {"remote", req.remote_addr}};
+      if (!res.actor.empty()) o["actor"] = res.actor;
       spdlog::info("{}", boost::json::serialize(o));
     } else {
-      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}", service.name(), http::method_name(req.method), req.path,
-                   status, ms, req.request_id, req.remote_addr);
+      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}", service.name(), http::method_name(req.method), req.path,
+                   status, ms, req.request_id, req.remote_addr, res.actor.empty() ? "" : " actor=", res.actor);
     }
   }
 
@@ -163,6 +165,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       parser.body_limit(limit);
+      // curl and others wait for "100 Continue" before sending a larger body.
+      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+      }
       beast::get_lowest_layer(stream).expires_after(config.read_timeout);
       co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::body_limit) {
@@ -232,7 +240,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
       }
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      access_log(req, res.status, ms);
+      access_log(req, res, ms);
       if (ec || !keep) break;
     }
   }
