@@ -1,5 +1,6 @@
 #include "platform/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
@@ -42,6 +43,11 @@ Config Config::from_env() {
   c.db_acquire_timeout = std::chrono::milliseconds(env_number<long>("DB_ACQUIRE_TIMEOUT_MS", 3000, 10, 600000));
   c.db_statement_timeout = std::chrono::milliseconds(env_number<long>("DB_STATEMENT_TIMEOUT_MS", 15000, 0, 3600000));
   c.host = env("HOST", c.host);
+  {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(c.host, ec);
+    if (ec) throw std::runtime_error("HOST must be an IP address such as 127.0.0.1 or 0.0.0.0, got '" + c.host + "'");
+  }
   c.lims_port = env_number<std::uint16_t>("LIMS_PORT", c.lims_port, 0, 65535);
   c.analysis_port = env_number<std::uint16_t>("ANALYSIS_PORT", c.analysis_port, 0, 65535);
   c.io_threads = env_number("IO_THREADS", 0, 0, 256);

@@ -278,10 +278,16 @@ HttpServer::~HttpServer() = default;
 
 void HttpServer::start() {
   auto& a = impl_->acceptor;
-  a.open(impl_->endpoint.protocol());
-  a.set_option(asio::socket_base::reuse_address(true));
-  a.bind(impl_->endpoint);
-  a.listen(asio::socket_base::max_listen_connections);
+  try {
+    a.open(impl_->endpoint.protocol());
+    a.set_option(asio::socket_base::reuse_address(true));
+    a.bind(impl_->endpoint);
+    a.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen on " + impl_->endpoint.address().to_string() + ":" +
+                             std::to_string(impl_->endpoint.port()) + " for the " + impl_->service.name() +
+                             " API: " + e.code().message());
+  }
   impl_->endpoint = a.local_endpoint();
   asio::co_spawn(a.get_executor(), impl_->accept_loop(), asio::detached);
 }
