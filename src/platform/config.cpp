@@ -43,6 +43,7 @@ Config Config::from_env() {
   c.db_acquire_timeout = std::chrono::milliseconds(env_number<long>("DB_ACQUIRE_TIMEOUT_MS", 3000, 10, 600000));
   c.db_statement_timeout = std::chrono::milliseconds(env_number<long>("DB_STATEMENT_TIMEOUT_MS", 15000, 0, 3600000));
   c.host = env("HOST", c.host);
+  if (c.host == "localhost") c.host = "127.0.0.1";
   {
     boost::system::error_code ec;
     boost::asio::ip::make_address(c.host, ec);
