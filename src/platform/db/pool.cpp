@@ -267,31 +267,38 @@ awaitable<Lease> Pool::acquire() {
 void Pool::release(std::unique_ptr<Connection> c) {
   std::unique_ptr<Connection> drop;
   std::vector<std::unique_ptr<Connection>> stale;
+  bool broke = false;
   {
     std::lock_guard lk(mu_);
-    const bool reusable = !closed_ && !c->broken() && !c->in_transaction();
-    if (!reusable) {
-      drop = std::move(c);
+    broke = c->broken() || c->in_transaction();
+    if (!broke && !closed_) {
+      if (waiters_.empty()) {
+        idle_.push_back(std::move(c));
+      } else {
+        auto w = waiters_.front();
+        waiters_.pop_front();
+        w->conn = std::move(c);
+        asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+      }
+      return;
+    }
+    drop = std::move(c);
+    --open_;
+    if (broke) {
       // When one connection broke, the idle ones most likely did too (a PostgreSQL restart).
       stale.swap(idle_);
       open_ -= stale.size();
     }
-    if (!waiters_.empty()) {
+    // Freed slots pass to waiters, who open connections of their own.
+    while (!closed_ && !waiters_.empty() && open_ < opt_.max_size) {
       auto w = waiters_.front();
       waiters_.pop_front();
-      if (reusable) {
-        w->conn = std::move(c);
-      } else {
-        w->may_open = true;  // the broken connection's slot passes to the waiter
-      }
+      ++open_;
+      w->may_open = true;
       asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
-    } else if (reusable) {
-      idle_.push_back(std::move(c));
-    } else {
-      --open_;
     }
   }
-  if (drop) spdlog::warn("database connection dropped after an error; {} idle connections closed", stale.size());
+  if (broke) spdlog::warn("database connection dropped after an error; {} idle connections closed", stale.size());
 }
 
 void Pool::close_idle() {

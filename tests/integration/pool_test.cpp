@@ -1,0 +1,128 @@
+// The connection pool: a bounded number of connections, waiters served in turn, 503 when exhausted,
+// one round trip for a tenant read.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "platform/db/pool.hpp"
+#include "platform/db/sql_error.hpp"
+#include "platform/db/tx.hpp"
+#include "support/harness.hpp"
+
+using namespace spectra;
+using namespace spectra::test;
+namespace asio = boost::asio;
+
+namespace {
+
+db::PoolOptions options(std::size_t size, std::chrono::milliseconds timeout) {
+  db::PoolOptions o;
+  o.conninfo = Harness::get().app_dsn();
+  o.max_size = size;
+  o.acquire_timeout = timeout;
+  return o;
+}
+
+template <class F>
+auto run(asio::io_context& ioc, F f) {
+  auto fut = asio::co_spawn(ioc, std::move(f), asio::use_future);
+  ioc.run();
+  ioc.restart();
+  return fut.get();
+}
+
+}  // namespace
+
+TEST(Pool, AWaiterGetsTheConnectionReleasedByAnother) {
+  asio::io_context ioc;
+  db::Pool pool(ioc.get_executor(), options(1, std::chrono::milliseconds(2000)));
+  auto order = run(ioc, [&]() -> asio::awaitable<std::string> {
+    std::string log;
+    auto first = std::make_unique<db::Lease>(co_await pool.acquire());
+    auto ex = co_await asio::this_coro::executor;
+    auto waiter = asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          auto second = co_await pool.acquire();
+          log += "second;";
+        },
+        asio::use_awaitable);
+    asio::steady_timer t(ex, std::chrono::milliseconds(50));
+    co_await t.async_wait(asio::use_awaitable);
+    log += "release;";
+    first.reset();
+    co_await std::move(waiter);
+    co_return log;
+  });
+  EXPECT_EQ(order, "release;second;");
+  EXPECT_EQ(pool.stats().open, 1u);
+}
+
+TEST(Pool, ExhaustionAnswers503AfterTheTimeout) {
+  asio::io_context ioc;
+  db::Pool pool(ioc.get_executor(), options(1, std::chrono::milliseconds(100)));
+  auto code = run(ioc, [&]() -> asio::awaitable<int> {
+    auto held = co_await pool.acquire();
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      auto never = co_await pool.acquire();
+    } catch (const ApiError& e) {
+      EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(90));
+      co_return static_cast<int>(http_status(e.code()));
+    }
+    co_return 0;
+  });
+  EXPECT_EQ(code, 503);
+  EXPECT_EQ(pool.stats().waiting, 0u);
+}
+
+TEST(Pool, AFailedStatementRollsBackAndTheConnectionIsReused) {
+  auto org = make_org();
+  asio::io_context ioc;
+  db::Pool pool(ioc.get_executor(), options(1, std::chrono::milliseconds(1000)));
+  static constexpr db::Query bad{"test_pool_bad", "SELECT 1 / 0"};
+  static constexpr db::Query rename{"test_pool_rename",
+                                    "UPDATE users SET full_name = 'changed' WHERE organization_id = app.current_org_id()"};
+  static constexpr db::Query count{"test_pool_count", "SELECT count(*) FROM users"};
+  db::TenantContext ctx{org.id, {}, {}};
+  auto visible = run(ioc, [&]() -> asio::awaitable<std::int64_t> {
+    try {
+      co_await db::transact(pool, ctx, db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<int> {
+        co_await tx.exec(rename);
+        co_await tx.exec(bad);
+        co_return 0;
+      });
+      ADD_FAILURE() << "division by zero succeeded";
+    } catch (const db::SqlError& e) {
+      EXPECT_EQ(e.sqlstate(), "22012");
+    }
+    auto r = co_await db::read(pool, ctx, count);
+    co_return r.get_int(0, 0);
+  });
+  EXPECT_EQ(visible, 5);  // the tenant context applies: only this organization's five users
+  EXPECT_EQ(pool.stats().open, 1u);
+  EXPECT_EQ(owner().exec("SELECT count(*) FROM users WHERE organization_id = $1 AND full_name = 'changed'",
+                         db::Params(org.id)).get_int(0, 0), 0);
+}
+
+TEST(Pool, OneQueryTwiceInOnePipelineIsPreparedOnce) {
+  auto org = make_org();
+  asio::io_context ioc;
+  db::Pool pool(ioc.get_executor(), options(1, std::chrono::milliseconds(1000)));
+  static constexpr db::Query by_role{"test_pool_by_role", "SELECT count(*) FROM users WHERE role = $1"};
+  db::TenantContext ctx{org.id, {}, {}};
+  auto counts = run(ioc, [&]() -> asio::awaitable<std::vector<std::int64_t>> {
+    co_return co_await db::transact(pool, ctx, db::Mode::read_only, [&](db::Tx& tx) -> asio::awaitable<std::vector<std::int64_t>> {
+      std::vector<db::Statement> st;
+      st.push_back({&by_role, db::Params("admin")});
+      st.push_back({&by_role, db::Params("viewer")});
+      auto r = co_await tx.exec_all(std::move(st), true);
+      co_return std::vector<std::int64_t>{r[0].get_int(0, 0), r[1].get_int(0, 0)};
+    });
+  });
+  EXPECT_EQ(counts, (std::vector<std::int64_t>{1, 1}));
+}
