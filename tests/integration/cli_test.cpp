@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 
+#include "support/command.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -20,10 +21,7 @@ Run spectra_cli(const std::string& args, const std::string& input = {}) {
   const std::string cmd = "printf '%s\\n' '" + input + "' | DATABASE_URL='" + Harness::get().owner_dsn() + "' " +
                           SPECTRA_BINARY + " " + args + " 2>&1";
   Run r{};
-  FILE* f = popen(cmd.c_str(), "r");
-  std::array<char, 512> buf{};
-  while (fgets(buf.data(), buf.size(), f)) r.out += buf.data();
-  r.status = pclose(f);
+  r.out = run_command(cmd, &r.status);
   return r;
 }
 

@@ -13,6 +13,7 @@
 
 #include "audit/audit.hpp"
 #include "platform/crypto.hpp"
+#include "support/command.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -28,15 +29,6 @@ HttpResponse post_login(const TestUser& u) { return lims("POST", "/api/auth/logi
 std::string str(const json::value& v, const char* k) { return std::string(v.at(k).as_string()); }
 
 std::int64_t count(const std::string& sql, const db::Params& p) { return owner().exec(sql, p).get_int(0, 0); }
-
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  std::array<char, 512> buf{};
-  while (f && fgets(buf.data(), buf.size(), f)) out += buf.data();
-  *status = f ? pclose(f) : -1;
-  return out;
-}
 
 }  // namespace
 
@@ -254,7 +246,7 @@ TEST(Interop, PyJwtTokenIsAcceptedAndOursVerifiesInPyJwt) {
   }
   const std::string args = " '" + cfg.jwt_secret + "' " + u.id + " " + org.id + " " + cfg.jwt_issuer + " " + cfg.jwt_audience;
   int st = 0;
-  std::string token = run("/usr/bin/python3 " + script_path + " sign" + args, &st);
+  std::string token = run_command("/usr/bin/python3 " + script_path + " sign" + args, &st);
   ASSERT_EQ(st, 0) << token;
   while (!token.empty() && token.back() == '\n') token.pop_back();
   auto me = lims("GET", "/api/auth/me", token);
@@ -262,7 +254,7 @@ TEST(Interop, PyJwtTokenIsAcceptedAndOursVerifiesInPyJwt) {
   EXPECT_EQ(str(me.json(), "id"), u.id);
 
   const std::string ours = login(u);
-  auto decoded = run("/usr/bin/python3 " + script_path + " verify" + args + " " + ours, &st);
+  auto decoded = run_command("/usr/bin/python3 " + script_path + " verify" + args + " " + ours, &st);
   EXPECT_EQ(st, 0) << decoded;
   EXPECT_EQ(decoded, u.id + " engineer\n");
   std::remove(script_path.c_str());
@@ -495,13 +487,13 @@ TEST(Audit, ListFiltersAndTheChainDetectsAnEditedRow) {
   const std::string cli = std::string(SPECTRA_BINARY) + " audit verify --org " + org.id;
   const std::string env = "DATABASE_URL='" + Harness::get().owner_dsn() + "' ";
   int st = 0;
-  run(env + cli, &st);
+  run_command(env + cli, &st);
   EXPECT_EQ(st, 0);
   c.exec("UPDATE audit_events SET action = 'user.view' WHERE organization_id = $1 AND seq = 2", db::Params(org.id));
   auto after = audit::verify(c, org.id);
   EXPECT_FALSE(after[0].intact);
   EXPECT_EQ(after[0].broken_seq, 2);
-  auto out = run(env + cli, &st);
+  auto out = run_command(env + cli, &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("BROKEN at seq 2"), std::string::npos) << out;
 }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "platform/runtime.hpp"
+#include "support/command.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -20,12 +21,9 @@ using namespace spectra::test;
 
 namespace {
 
+// The token printed by the Python "provider", without its newline.
 std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (f && fgets(buf.data(), buf.size(), f)) out += buf.data();
-  if (f) pclose(f);
+  std::string out = run_command(cmd);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }

@@ -8,28 +8,18 @@
 #include <filesystem>
 
 #include "platform/runtime.hpp"
+#include "support/command.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
 using namespace spectra::test;
-
-namespace {
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (f && fgets(buf.data(), buf.size(), f)) out += buf.data();
-  *status = f ? pclose(f) : -1;
-  return out;
-}
-}  // namespace
 
 TEST(Tls, ServesHttpsWithTheConfiguredCertificate) {
   const auto dir = std::filesystem::temp_directory_path() / ("spectra_tls_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
   int st = 0;
-  run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+  run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
           key + " -out " + cert + " 2>&1",
       &st);
   ASSERT_EQ(st, 0);
@@ -40,16 +30,16 @@ TEST(Tls, ServesHttpsWithTheConfiguredCertificate) {
   Runtime rt(cfg, ServeOptions{true, false});
   rt.start();
   const std::string url = "https://127.0.0.1:" + std::to_string(rt.lims_port());
-  auto body = run("curl -s --cacert " + cert + " " + url + "/health", &st);
+  auto body = run_command("curl -s --cacert " + cert + " " + url + "/health", &st);
   EXPECT_EQ(st, 0);
   EXPECT_NE(body.find("\"status\":\"ok\""), std::string::npos) << body;
-  auto login = run("curl -s -o /dev/null -w '%{http_code}' --cacert " + cert + " -X POST -H 'Content-Type: application/json' -d '{}' " +
+  auto login = run_command("curl -s -o /dev/null -w '%{http_code}' --cacert " + cert + " -X POST -H 'Content-Type: application/json' -d '{}' " +
                        url + "/api/auth/login",
                    &st);
   EXPECT_EQ(login, "422");
   // Plain HTTP to the TLS port: no answer, and the server is unharmed.
   EXPECT_THROW(http_request(rt.lims_port(), "GET", "/health"), std::exception);
-  body = run("curl -s --cacert " + cert + " " + url + "/health", &st);
+  body = run_command("curl -s --cacert " + cert + " " + url + "/health", &st);
   EXPECT_NE(body.find("\"status\":\"ok\""), std::string::npos) << body;
   rt.stop();
 
