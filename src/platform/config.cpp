@@ -56,6 +56,22 @@ Config Config::from_env() {
   c.body_limit = env_number<std::size_t>("MAX_BODY_BYTES", c.body_limit, 1024, std::size_t{1} << 30);
   c.upload_limit = env_number<std::size_t>("MAX_UPLOAD_BYTES", c.upload_limit, 1024, std::size_t{1} << 32);
   c.max_connections = env_number("MAX_CONNECTIONS", c.max_connections, 1, 1000000);
+  {
+    std::string item;
+    auto add = [&] {
+      if (item.empty()) return;
+      boost::system::error_code ec;
+      boost::asio::ip::make_address(item, ec);
+      if (ec) throw std::runtime_error("TRUSTED_PROXIES must list IP addresses, got '" + item + "'");
+      c.trusted_proxies.push_back(item);
+      item.clear();
+    };
+    for (char ch : env("TRUSTED_PROXIES")) {
+      if (ch == ',') add();
+      else if (ch != ' ') item += ch;
+    }
+    add();
+  }
   c.read_timeout = std::chrono::seconds(env_number<long>("READ_TIMEOUT_SECONDS", 30, 1, 3600));
   c.idle_timeout = std::chrono::seconds(env_number<long>("IDLE_TIMEOUT_SECONDS", 60, 1, 3600));
 
@@ -69,6 +85,9 @@ Config Config::from_env() {
   c.jwt_previous_secrets = env("JWT_PREVIOUS_SECRETS");
   c.access_token_minutes = env_number("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 15, 1, 24 * 60);
   c.refresh_token_days = env_number("JWT_REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365);
+  c.refresh_session_max_days = env_number("JWT_REFRESH_SESSION_MAX_DAYS", 30, 1, 3650);
+  if (c.refresh_session_max_days < c.refresh_token_days)
+    throw std::runtime_error("JWT_REFRESH_SESSION_MAX_DAYS must not be shorter than JWT_REFRESH_TOKEN_EXPIRE_DAYS");
   c.jwt_issuer = env("JWT_ISSUER", c.jwt_issuer);
   c.jwt_audience = env("JWT_AUDIENCE", c.jwt_audience);
   c.jwks_url = env("JWKS_URL");

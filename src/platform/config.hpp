@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace spectra {
 
@@ -25,6 +26,7 @@ struct Config {
   std::size_t upload_limit = 25 << 20;    // attachments
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For names the client
   int max_connections = 1024;
 
   // JWT
@@ -36,6 +38,7 @@ struct Config {
   std::string jwt_previous_secrets;           // comma separated "kid:secret", verification only
   int access_token_minutes = 15;
   int refresh_token_days = 7;
+  int refresh_session_max_days = 30;  // a refresh family's absolute lifetime, however often it rotates
   std::string jwt_issuer = "spectra-lab";
   std::string jwt_audience = "spectra-lab-api";
   std::string jwks_url;

@@ -130,6 +130,21 @@ TEST(Refresh, RotatesAndSpendsTheOldToken) {
                   db::Params(org.id)), 1);
 }
 
+TEST(Refresh, RotationNeverOutlivesTheSessionsAbsoluteLifetime) {
+  auto org = make_org();
+  const std::string r1 = str(post_login(org.user("pi")).json(), "refresh_token");
+  // Pretend the session began 29 days ago: the next token may live one more day, not seven.
+  owner().exec("UPDATE refresh_tokens SET created_at = now() - interval '29 days' WHERE organization_id = $1",
+               db::Params(org.id));
+  auto next = lims("POST", "/api/auth/refresh", {}, json::serialize(json::object{{"refresh_token", r1}}));
+  ASSERT_EQ(next.status, 200u) << next.body;
+  auto days = owner().exec("SELECT extract(epoch FROM expires_at - now()) / 86400 FROM refresh_tokens"
+                           " WHERE token_hash = $1",
+                           db::Params().add_bytea(crypto::sha256(str(next.json(), "refresh_token"))));
+  EXPECT_LT(days.get_double(0, 0), 1.01);
+  EXPECT_GT(days.get_double(0, 0), 0.9);
+}
+
 TEST(Refresh, ReusingASpentTokenRevokesTheWholeFamily) {
   auto org = make_org();
   auto first = post_login(org.user("engineer")).json();

@@ -181,3 +181,16 @@ TEST(Logging, JsonFormatIsOneObjectPerLineAndMergesJsonMessages) {
   EXPECT_EQ(records[1].at("status"), 404);
   EXPECT_EQ(records[1].at("path"), "/x");
 }
+
+TEST(ClientAddress, ForwardedForIsBelievedOnlyFromTrustedProxies) {
+  const std::vector<std::string> lb = {"10.0.0.5", "10.0.0.6"};
+  EXPECT_EQ(http::client_address("203.0.113.9", std::nullopt, lb), "203.0.113.9");
+  // An untrusted peer cannot claim another address.
+  EXPECT_EQ(http::client_address("203.0.113.9", "1.2.3.4", lb), "203.0.113.9");
+  // Through the load balancer: the right-most untrusted hop.
+  EXPECT_EQ(http::client_address("10.0.0.5", "198.51.100.7", lb), "198.51.100.7");
+  EXPECT_EQ(http::client_address("10.0.0.5", "6.6.6.6, 198.51.100.7, 10.0.0.6", lb), "198.51.100.7");
+  EXPECT_EQ(http::client_address("10.0.0.5", "garbage, 198.51.100.7", lb), "198.51.100.7");
+  EXPECT_EQ(http::client_address("10.0.0.5", "<script>", lb), "10.0.0.5");
+  EXPECT_EQ(http::client_address("10.0.0.5", "", lb), "10.0.0.5");
+}

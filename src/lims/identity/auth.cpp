@@ -36,7 +36,12 @@ constexpr db::Query rotate_refresh{
     "     AND expires_at > now()"
     "  RETURNING user_id, family_id)"
     " INSERT INTO refresh_tokens (organization_id, id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
-    " SELECT app.current_org_id(), $2, user_id, family_id, $3, now() + make_interval(days => $4::int), $5, $6 FROM spent"
+    // Each rotation extends the session, but never past the family's absolute lifetime ($7 days).
+    " SELECT app.current_org_id(), $2, s.user_id, s.family_id, $3,"
+    "   least(now() + make_interval(days => $4::int),"
+    "         (SELECT min(f.created_at) FROM refresh_tokens f WHERE f.organization_id = app.current_org_id()"
+    "            AND f.family_id = s.family_id) + make_interval(days => $7::int)),"
+    "   $5, $6 FROM spent s"
     " RETURNING id"};
 constexpr db::Query revoke_family{
     "identity_revoke_family",
@@ -183,6 +188,7 @@ Result refresh(RequestContext& ctx) {
     db::Params rot;
     rot.add(id).add(crypto::uuid_v4()).add_bytea(crypto::sha256(next));
     rot.add(ctx.app.config.refresh_token_days).add(ctx.req.remote_addr).add(user_agent(ctx.req));
+    rot.add(ctx.app.config.refresh_session_max_days);
     auto rotated = co_await tx.exec(rotate_refresh, std::move(rot));
     if (rotated.empty()) {
       // Another request spent it a moment ago: the same token presented twice is reuse. Revoke the

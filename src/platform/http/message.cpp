@@ -1,5 +1,7 @@
 #include "platform/http/message.hpp"
 
+#include <cctype>
+
 namespace spectra::http {
 
 std::string_view method_name(Method m) noexcept {
@@ -14,6 +16,33 @@ std::string_view method_name(Method m) noexcept {
     case Method::OTHER: return "OTHER";
   }
   return "OTHER";
+}
+
+std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
+                           const std::vector<std::string>& trusted) {
+  auto is_trusted = [&](std::string_view a) {
+    for (const auto& t : trusted)
+      if (t == a) return true;
+    return false;
+  };
+  auto looks_like_ip = [](std::string_view a) {
+    if (a.empty() || a.size() > 45) return false;
+    for (char c : a)
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':')) return false;
+    return true;
+  };
+  if (!forwarded_for || !is_trusted(peer)) return std::string(peer);
+  std::string_view rest = *forwarded_for;
+  while (!rest.empty()) {
+    const auto comma = rest.rfind(',');
+    std::string_view hop = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+    while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
+    while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
+    if (!looks_like_ip(hop)) break;  // a forged or malformed entry: stop trusting the chain here
+    if (!is_trusted(hop)) return std::string(hop);
+  }
+  return std::string(peer);
 }
 
 Method parse_method(std::string_view s) noexcept {

@@ -11,6 +11,11 @@ namespace spectra::http {
 
 enum class Method { GET, POST, PUT, PATCH, DELETE_, HEAD, OPTIONS, OTHER };
 std::string_view method_name(Method m) noexcept;
+
+// The client's address: the peer's, or, when the peer is a trusted proxy (load balancer), the
+// right-most address in X-Forwarded-For that is not itself a trusted proxy.
+std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
+                           const std::vector<std::string>& trusted_proxies);
 Method parse_method(std::string_view s) noexcept;
 
 struct Request {

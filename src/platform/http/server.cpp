@@ -197,12 +197,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       http::Request req;
       req.method = http::parse_method(breq.method_string());
       req.target = std::string(breq.target());
-      req.remote_addr = remote_addr;
       for (const auto& f : breq) {
         std::string name(f.name_string());
         for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         req.headers.emplace_back(std::move(name), std::string(f.value()));
       }
+      req.remote_addr = http::client_address(remote_addr, req.header("x-forwarded-for"), config.trusted_proxies);
       auto incoming_id = req.header("x-request-id");
       req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
       req.body = std::move(breq.body());
