@@ -7,7 +7,9 @@
 #include <openssl/param_build.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -103,37 +105,50 @@ std::string http_get(const std::string& url, std::chrono::seconds timeout) {
   std::string target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
   if (u->has_query()) target += "?" + std::string(u->encoded_query());
 
+  // Asynchronous operations on a private io_context, so that the stream's deadline applies to every
+  // step (synchronous Beast calls ignore it) and a silent provider cannot hang a blocking thread.
   asio::io_context ioc;
-  asio::ip::tcp::resolver resolver(ioc);
-  beast::http::request<beast::http::empty_body> req{beast::http::verb::get, target, 11};
-  req.set(beast::http::field::host, host);
-  req.set(beast::http::field::accept, "application/json");
-  req.set(beast::http::field::user_agent, "spectra");
-  beast::flat_buffer buffer;
-  beast::http::response_parser<beast::http::string_body> parser;
-  parser.body_limit(1 << 20);
-  if (tls) {
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    ctx.set_default_verify_paths();
-    ctx.set_verify_mode(asio::ssl::verify_peer);
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
-    SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
-    stream.set_verify_callback(asio::ssl::host_name_verification(host));
-    beast::get_lowest_layer(stream).expires_after(timeout);
-    beast::get_lowest_layer(stream).connect(resolver.resolve(host, port));
-    stream.handshake(asio::ssl::stream_base::client);
-    beast::http::write(stream, req);
-    beast::http::read(stream, buffer, parser);
-  } else {
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(host, port));
-    beast::http::write(stream, req);
-    beast::http::read(stream, buffer, parser);
-  }
-  if (parser.get().result_int() != 200)
-    throw std::runtime_error("JWKS fetch answered HTTP " + std::to_string(parser.get().result_int()));
-  return parser.get().body();
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_default_verify_paths();
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  std::string body;
+  std::exception_ptr failure;
+  auto fetch = [&]() -> asio::awaitable<void> {
+    asio::ip::tcp::resolver resolver(ioc);
+    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, target, 11};
+    req.set(beast::http::field::host, host);
+    req.set(beast::http::field::accept, "application/json");
+    req.set(beast::http::field::user_agent, "spectra");
+    beast::flat_buffer buffer;
+    beast::http::response_parser<beast::http::string_body> parser;
+    parser.body_limit(1 << 20);
+    auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+      if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()))
+        throw std::runtime_error("cannot set the TLS server name");
+      stream.set_verify_callback(asio::ssl::host_name_verification(host));
+      beast::get_lowest_layer(stream).expires_after(timeout);
+      co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
+      co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+      co_await beast::http::async_write(stream, req, asio::use_awaitable);
+      co_await beast::http::async_read(stream, buffer, parser, asio::use_awaitable);
+    } else {
+      beast::tcp_stream stream(ioc);
+      stream.expires_after(timeout);
+      co_await stream.async_connect(endpoints, asio::use_awaitable);
+      co_await beast::http::async_write(stream, req, asio::use_awaitable);
+      co_await beast::http::async_read(stream, buffer, parser, asio::use_awaitable);
+    }
+    if (parser.get().result_int() != 200)
+      throw std::runtime_error("JWKS fetch answered HTTP " + std::to_string(parser.get().result_int()));
+    body = parser.get().body();
+  };
+  asio::co_spawn(ioc, fetch, [&](std::exception_ptr e) { failure = e; });
+  ioc.run_for(timeout + std::chrono::seconds(1));
+  if (failure) std::rethrow_exception(failure);
+  if (!ioc.stopped()) throw std::runtime_error("JWKS fetch timed out");
+  return body;
 }
 
 ExternalKeys::ExternalKeys(const Config& config, BlockingPool& blocking) : config_(config), blocking_(blocking) {

@@ -8,11 +8,13 @@ LoginThrottle::LoginThrottle(const Config& c)
     : max_account_(c.login_max_failures_per_account), max_address_(c.login_max_failures_per_address),
       window_(c.login_failure_window), lockout_(c.login_lockout) {}
 
-std::optional<long> LoginThrottle::wait_for(const Entry& e, int max, Clock::time_point now) const {
+std::optional<long> LoginThrottle::wait_for(const Entry& e, int max, bool count_in_flight, Clock::time_point now) const {
   if (e.locked_until > now)
     return static_cast<long>(std::chrono::ceil<std::chrono::seconds>(e.locked_until - now).count());
   const int failures = now - e.window_start > window_ ? 0 : e.failures;
-  if (failures + e.in_flight >= max) return 1;  // the attempts in flight may still fail: retry shortly
+  // Attempts in flight may still fail: for one account they count, so parallel guesses cannot exceed
+  // the limit. Per address they do not, or one office behind NAT could not log in all at once.
+  if (failures + (count_in_flight ? e.in_flight : 0) >= max) return 1;
   return std::nullopt;
 }
 
@@ -21,8 +23,8 @@ std::optional<long> LoginThrottle::begin(const std::string& account, const std::
   prune(now);
   auto& acc = accounts_[account];
   auto& addr = addresses_[address];
-  auto a = wait_for(acc, max_account_, now);
-  auto b = wait_for(addr, max_address_, now);
+  auto a = wait_for(acc, max_account_, true, now);
+  auto b = wait_for(addr, max_address_, false, now);
   if (a || b) return std::max(a.value_or(0), b.value_or(0));
   ++acc.in_flight;
   ++addr.in_flight;

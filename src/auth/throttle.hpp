@@ -1,8 +1,8 @@
 #pragma once
 // Failed-login throttling per account and per client address, in memory per server process: after
 // `max` failures within the window, further attempts are refused (429 with Retry-After) until the
-// lockout has passed. Attempts still being checked count too, so a burst of parallel guesses cannot
-// slip past the limit while the password hashes are computed. With several servers behind a load
+// lockout has passed. For one account, attempts still being checked count too, so a burst of
+// parallel guesses cannot slip past the limit while the password hashes are computed. With several servers behind a load
 // balancer each keeps its own counts.
 #include <chrono>
 #include <mutex>
@@ -55,7 +55,7 @@ class LoginThrottle {
     Clock::time_point window_start{};
     Clock::time_point locked_until{};
   };
-  std::optional<long> wait_for(const Entry& e, int max, Clock::time_point now) const;
+  std::optional<long> wait_for(const Entry& e, int max, bool count_in_flight, Clock::time_point now) const;
   void end(std::unordered_map<std::string, Entry>& map, const std::string& key, int max, Outcome o, Clock::time_point now);
   void prune(Clock::time_point now);
 

@@ -156,13 +156,17 @@ void Runtime::stop() {
   s.ioc->stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
-  // Destroy what is left on the I/O context (idle keep-alive connections, requests past the deadline)
+  // Blocking jobs first: a running one finishes and posts to the (stopped) I/O context; queued ones are
+  // dropped with the coroutines waiting on them, while everything they reference still exists.
+  s.blocking->stop();
+  s.blocking.reset();
+  s.app.blocking = nullptr;
+  // Then what is left on the I/O context (idle keep-alive connections, requests past the deadline),
   // while the pool still exists; connections they return are closed at once.
   s.pool->close();
   s.lims_server.reset();
   s.analysis_server.reset();
   s.ioc.reset();
-  s.blocking->stop();
   spdlog::info("stopped");
 }
 

@@ -2,6 +2,9 @@
 // security and composite foreign keys.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <sstream>
 
@@ -100,6 +103,45 @@ TEST(BadInput, MalformedHttpIs400AndServerStaysUp) {
   EXPECT_EQ(lims("GET", "/health").status, 200u);
 }
 
+TEST(BadInput, HugeHeadersAre431) {
+  const std::string big(20 * 1024, 'x');
+  auto raw = raw_request(Harness::get().lims_port(), "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n");
+  EXPECT_NE(raw.find("HTTP/1.1 431"), std::string::npos) << raw.substr(0, 200);
+  EXPECT_NE(raw.find("\"status\":431"), std::string::npos);
+}
+
+TEST(BadInput, ExpectContinueIsAnsweredBeforeTheBody) {
+  // Headers only: the server must say "100 Continue" before the client sends the body.
+  auto raw = raw_request(Harness::get().lims_port(),
+                         "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         "Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+  const auto cont = raw.find("HTTP/1.1 100 Continue");
+  const auto final_answer = raw.find("HTTP/1.1 422");
+  EXPECT_NE(cont, std::string::npos) << raw;
+  EXPECT_NE(final_answer, std::string::npos) << raw;
+  EXPECT_LT(cont, final_answer);
+}
+
+TEST(BadInput, ConnectionsBeyondTheLimitGet503) {
+  Config cfg = Harness::get().config();
+  cfg.max_connections = 1;
+  Runtime rt(cfg, ServeOptions{true, false});
+  rt.start();
+  // Hold one connection open (keep-alive), then try a second.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket held(io);
+  held.connect({boost::asio::ip::make_address("127.0.0.1"), rt.lims_port()});
+  const std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::asio::write(held, boost::asio::buffer(req));
+  char buf[512];
+  EXPECT_GT(held.read_some(boost::asio::buffer(buf)), 0u);
+  auto second = http_request(rt.lims_port(), "GET", "/health");
+  EXPECT_EQ(second.status, 503u);
+  EXPECT_EQ(second.header("content-type"), "application/problem+json");
+  held.close();
+  rt.stop();
+}
+
 TEST(BadInput, KeepAliveServesSeveralRequestsOnOneConnection) {
   auto raw = raw_request(Harness::get().lims_port(),
                          "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -164,20 +206,24 @@ TEST(Migrations, UpDownUpLeavesTheSameSchema) {
 }
 
 TEST(Migrations, AnEditedAppliedMigrationIsRefused) {
-  auto& c = owner();
-  // Pretend the file of migration 1 changed after it was applied: the recorded checksum differs.
-  c.exec("BEGIN");
-  c.exec("UPDATE spectra_schema_migrations SET checksum = 'deadbeef' WHERE version = 1");
-  db::Migrator m(c);
-  try {
-    m.verify_checksums();
-    ADD_FAILURE() << "an edited migration was accepted";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("was edited"), std::string::npos) << e.what();
+  auto& h = Harness::get();
+  {
+    db::SyncConnection c(h.scratch_database("edited"));
+    db::Migrator m(c);
+    std::ostringstream log;
+    m.upgrade(m.head(), log);
+    EXPECT_NO_THROW(db::require_schema_at_head(c));
+    // Pretend the file of migration 1 changed after it was applied: the recorded checksum differs.
+    c.exec("UPDATE spectra_schema_migrations SET checksum = 'deadbeef' WHERE version = 1");
+    try {
+      m.upgrade(m.head(), log);
+      ADD_FAILURE() << "an edited migration was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("was edited"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(db::require_schema_at_head(c), std::runtime_error);
   }
-  EXPECT_THROW(db::require_schema_at_head(c), std::runtime_error);
-  c.exec("ROLLBACK");
-  EXPECT_NO_THROW(db::require_schema_at_head(c));
+  h.drop_database("edited");
 }
 
 TEST(Migrations, ServerRefusesASchemaThatIsBehind) {

@@ -160,6 +160,8 @@ TEST(Refresh, ReusingASpentTokenRevokesTheWholeFamily) {
                   db::Params(org.id)), 1);
 }
 
+// Whichever way the two requests interleave (both in flight, or one after the other), the outcome
+// must be the same: one pair issued, then the whole family revoked.
 TEST(Refresh, TheSameTokenPresentedTwiceAtOnceRevokesTheFamily) {
   auto org = make_org();
   const std::string r1 = str(post_login(org.user("technician")).json(), "refresh_token");
@@ -221,6 +223,24 @@ TEST(Tokens, ADeactivatedUsersValidTokenIsRefused) {
   auto r = lims("GET", "/api/auth/me", token);
   EXPECT_EQ(r.status, 401u);
   EXPECT_EQ(post_login(org.user("technician")).status, 401u);
+}
+
+TEST(Tokens, ADeactivatedUsersRefreshTokenIsRefused) {
+  auto org = make_org();
+  const std::string refresh = str(post_login(org.user("engineer")).json(), "refresh_token");
+  ASSERT_EQ(lims("DELETE", "/api/users/" + org.user("engineer").id, login(org.admin())).status, 204u);
+  EXPECT_EQ(lims("POST", "/api/auth/refresh", {}, json::serialize(json::object{{"refresh_token", refresh}})).status, 401u);
+  EXPECT_EQ(count("SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+                  db::Params(org.user("engineer").id)), 0);
+}
+
+TEST(Tokens, ADeletedOrganizationIsLockedOut) {
+  auto org = make_org();
+  auto b = post_login(org.user("pi")).json();
+  owner().exec("UPDATE organizations SET is_deleted = true, deleted_at = now() WHERE id = $1", db::Params(org.id));
+  EXPECT_EQ(lims("GET", "/api/auth/me", str(b, "access_token")).status, 401u);
+  EXPECT_EQ(lims("POST", "/api/auth/refresh", {}, json::serialize(json::object{{"refresh_token", b.at("refresh_token")}})).status, 401u);
+  EXPECT_EQ(post_login(org.user("pi")).status, 401u);
 }
 
 TEST(Tokens, ARoleChangeStopsRefreshTokensAndOldAccessTokens) {

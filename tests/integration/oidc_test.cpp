@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -57,30 +59,40 @@ else:
     alg = 'RS256' if kind == 'rsa' else 'ES256'
     kid = 'rsa-1' if kind == 'rsa' else ('ec-1' if kind != 'unknown-kid' else 'ec-2')
     exp = now - 3600 if kind == 'expired' else now + 300
-    print(jwt.encode({'sub': 'ext-123', 'email': email, 'email_verified': kind != 'unverified',
-                      'iss': 'https://idp.example.test', 'aud': aud,
-                      'iat': now, 'exp': exp}, key, algorithm=alg, headers={'kid': kid}))
+    claims = {'sub': 'ext-123', 'email': email, 'email_verified': kind != 'unverified',
+              'iss': 'https://other-idp.example.test' if kind == 'wrong-iss' else 'https://idp.example.test',
+              'aud': aud, 'iat': now, 'exp': exp}
+    if kind == 'no-verified-claim':
+        del claims['email_verified']
+    print(jwt.encode(claims, key, algorithm=alg, headers={'kid': kid}))
 )PY";
   }
   const std::string py = "/usr/bin/python3 " + script.string() + " " + dir.string();
   run(py + " keys");
   ASSERT_TRUE(std::filesystem::exists(dir / "jwks.json"));
 
-  // Serve the JWKS on a free loopback port.
-  const int port = 20000 + (::getpid() % 20000);
+  // Serve the JWKS on a free loopback port (asked of the kernel, then handed to Python).
+  int port = 0;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = probe.local_endpoint().port();
+  }
   pid_t server = fork();
   if (server == 0) {
     execl("/usr/bin/python3", "python3", "-m", "http.server", std::to_string(port).c_str(), "--bind", "127.0.0.1",
           "--directory", dir.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 50; ++i) {
+  bool serving = false;
+  for (int i = 0; i < 100 && !serving; ++i) {
     try {
-      if (http_request(static_cast<std::uint16_t>(port), "GET", "/jwks.json").status == 200) break;
+      serving = http_request(static_cast<std::uint16_t>(port), "GET", "/jwks.json").status == 200;
     } catch (...) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  ASSERT_TRUE(serving) << "the JWKS server did not start";
 
   Config cfg = Harness::get().config();
   cfg.jwks_url = "http://127.0.0.1:" + std::to_string(port) + "/jwks.json";
@@ -104,6 +116,15 @@ else:
   EXPECT_EQ(me(run(py + " token unknown-kid " + email + " " + aud)).status, 401u);
   EXPECT_EQ(me(run(py + " token es nobody@example.test " + aud)).status, 401u);
   EXPECT_EQ(me(run(py + " token unverified " + email + " " + aud)).status, 401u);
+  EXPECT_EQ(me(run(py + " token no-verified-claim " + email + " " + aud)).status, 401u);
+  EXPECT_EQ(me(run(py + " token wrong-iss " + email + " " + aud)).status, 401u);
+  // The provider must be pinned: no issuer, or keys over plain http from another host, refuse to start.
+  Config no_iss = cfg;
+  no_iss.jwks_issuer.clear();
+  EXPECT_THROW(Runtime(no_iss, ServeOptions{true, false}).start(), std::runtime_error);
+  Config plain = cfg;
+  plain.jwks_url = "http://idp.example.test/jwks.json";
+  EXPECT_THROW(Runtime(plain, ServeOptions{true, false}).start(), std::runtime_error);
 
   rt.stop();
   kill(server, SIGTERM);

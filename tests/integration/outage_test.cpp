@@ -31,6 +31,6 @@ TEST(Outage, HealthIs503WhileDatabaseIsDownAndRecoversAfterRestart) {
     if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(status, 200u) << "the server did not recover within 5 seconds";
-  // Every pooled connection works again, not just one.
+  // And it keeps serving, on both services.
   for (int i = 0; i < 20; ++i) EXPECT_EQ(analysis("GET", "/health").status, 200u);
 }

@@ -54,8 +54,11 @@ TEST(Pool, AWaiterGetsTheConnectionReleasedByAnother) {
     asio::steady_timer t(ex, std::chrono::milliseconds(50));
     co_await t.async_wait(asio::use_awaitable);
     log += "release;";
+    const auto released = std::chrono::steady_clock::now();
     first.reset();
     co_await std::move(waiter);
+    // Handed over at once, not after the waiter's 2 s timeout.
+    EXPECT_LT(std::chrono::steady_clock::now() - released, std::chrono::milliseconds(500));
     co_return log;
   });
   EXPECT_EQ(order, "release;second;");

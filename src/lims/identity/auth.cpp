@@ -43,6 +43,9 @@ constexpr db::Query rotate_refresh{
     "            AND f.family_id = s.family_id) + make_interval(days => $7::int)),"
     "   $5, $6 FROM spent s"
     " RETURNING id"};
+constexpr db::Query token_spent{
+    "identity_token_spent",
+    "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = app.current_org_id() AND id = $1"};
 constexpr db::Query revoke_family{
     "identity_revoke_family",
     "UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
@@ -191,6 +194,9 @@ Result refresh(RequestContext& ctx) {
     rot.add(ctx.app.config.refresh_session_max_days);
     auto rotated = co_await tx.exec(rotate_refresh, std::move(rot));
     if (rotated.empty()) {
+      // It expired or was revoked a moment ago: simply invalid.
+      if (!(co_await tx.exec(token_spent, db::Params(id))).get_bool(0, 0))
+        throw unauthorized("Invalid or expired refresh token");
       // Another request spent it a moment ago: the same token presented twice is reuse. Revoke the
       // family, commit that, and refuse.
       std::vector<db::Statement> revoke;

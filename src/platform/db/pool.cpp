@@ -310,10 +310,14 @@ void Pool::close_idle() {
 
 void Pool::close() {
   std::vector<std::unique_ptr<Connection>> closing;
+  std::deque<std::shared_ptr<Waiter>> waiting;
   std::lock_guard lk(mu_);
   closed_ = true;
   closing.swap(idle_);
   open_ -= closing.size();
+  // Waiters belong to coroutines that are destroyed with the I/O context: drop our references so
+  // their timers go with them.
+  waiting.swap(waiters_);
 }
 
 Pool::Stats Pool::stats() const {

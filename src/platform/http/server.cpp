@@ -69,14 +69,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   void access_log(const http::Request& req, const http::Response& res, double ms) {
     const unsigned status = res.status;
+    // The raw, still percent-encoded path: the decoded one may hold newlines or invalid UTF-8.
+    const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (config.log_format == "json") {
       boost::json::object o{{"msg", "request"},        {"service", service.name()}, {"method", http::method_name(req.method)},
-                            {"path", req.path},        {"status", status},          {"duration_ms", ms},
+                            {"path", path},        {"status", status},          {"duration_ms", ms},
                             {"request_id", req.request_id}, {"remote", req.remote_addr}};
       if (!res.actor.empty()) o["actor"] = res.actor;
       spdlog::info("{}", boost::json::serialize(o));
     } else {
-      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}", service.name(), http::method_name(req.method), req.path,
+      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}", service.name(), http::method_name(req.method), path,
                    status, ms, req.request_id, req.remote_addr, res.actor.empty() ? "" : " actor=", res.actor);
     }
   }
@@ -177,10 +179,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await reject(stream, 413, "The request body is larger than this endpoint accepts");
         break;
       }
-      if (ec == beast::error::timeout) {
-        co_await reject(stream, 408, "The request body did not arrive in time");
-        break;
-      }
+      if (ec == beast::error::timeout) break;  // the stream closed the socket: nothing can be answered
       if (ec) {
         co_await reject(stream, 400, "Malformed HTTP request");
         break;
@@ -202,7 +201,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         req.headers.emplace_back(std::move(name), std::string(f.value()));
       }
-      req.remote_addr = http::client_address(remote_addr, req.header("x-forwarded-for"), config.trusted_proxies);
+      std::optional<std::string> forwarded;  // every X-Forwarded-For line, in order, as one list
+      for (const auto& [k, v] : req.headers)
+        if (k == "x-forwarded-for") forwarded = forwarded ? *forwarded + "," + v : v;
+      req.remote_addr = http::client_address(remote_addr, forwarded, config.trusted_proxies);
       auto incoming_id = req.header("x-request-id");
       req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
       req.body = std::move(breq.body());
