@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 #include "auth/password.hpp"
@@ -78,12 +79,21 @@ void Harness::set_up() {
   restart_server(config_);
 }
 
-std::string Harness::scratch_database(const std::string& suffix) {
+std::string Harness::scratch_database(const std::string& suffix, int revision) {
   const std::string name = database_ + "_" + suffix;
-  db::SyncConnection su(super_dsn("postgres"));
-  su.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-  su.exec("CREATE DATABASE " + name + " OWNER spectra_it_owner");
-  return super_dsn(name) + " user=spectra_it_owner";
+  {
+    db::SyncConnection su(super_dsn("postgres"));
+    su.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    su.exec("CREATE DATABASE " + name + " OWNER spectra_it_owner");
+  }
+  const std::string dsn = super_dsn(name) + " user=spectra_it_owner";
+  if (revision > 0) {
+    db::SyncConnection c(dsn);
+    db::Migrator m(c);
+    std::ostringstream log;
+    m.upgrade(revision, log);
+  }
+  return dsn;
 }
 
 void Harness::drop_database(const std::string& suffix) {

@@ -35,8 +35,9 @@ class Harness {
   std::string app_dsn() const;    // the application role
   std::string super_dsn(const std::string& database) const;
   std::string database() const { return database_; }
-  // A new empty database owned by the test owner role (dropped first if left over); its DSN.
-  std::string scratch_database(const std::string& suffix);
+  // A new database owned by the test owner role (dropped first if left over), migrated up to
+  // `revision` (0: empty); its DSN.
+  std::string scratch_database(const std::string& suffix, int revision = 0);
   void drop_database(const std::string& suffix);
   const Config& config() const { return config_; }
   std::uint16_t lims_port() const;
