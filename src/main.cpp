@@ -1,15 +1,18 @@
-// The one executable: serve, db upgrade|downgrade|current|history, seed demo, user create, audit verify.
+// The one executable: serve, db upgrade|downgrade|current|history, seed demo, user create, audit verify,
+// openapi.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <iostream>
 
 #include "audit/audit.hpp"
+#include "auth/rbac.hpp"
 #include "platform/config.hpp"
 #include "platform/db/migrations.hpp"
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 #include "platform/log.hpp"
-#include "platform/runtime.hpp"
+#include "server/route_tables.hpp"
+#include "server/runtime.hpp"
 #include "seed/seed.hpp"
 
 using namespace spectra;
@@ -44,7 +47,11 @@ int main(int argc, char** argv) {
   create->add_option("--org", nu.organization, "Organization slug or id")->required();
   create->add_option("--email", nu.email)->required();
   create->add_option("--name", nu.full_name)->required();
-  create->add_option("--role", nu.role)->required()->check(CLI::IsMember({"admin", "pi", "engineer", "technician", "viewer"}));
+  create->add_option("--role", nu.role)->required()->check(CLI::IsMember(std::vector<std::string>(std::begin(auth::role_names), std::end(auth::role_names))));
+
+  auto* openapi = cli.add_subcommand("openapi", "Print a service's OpenAPI 3.1 document (no database needed)");
+  std::string openapi_service;
+  openapi->add_option("service", openapi_service, "lims or analysis")->required()->check(CLI::IsMember({"lims", "analysis"}));
 
   auto* auditcmd = cli.add_subcommand("audit", "Audit trail");
   auditcmd->require_subcommand(1);
@@ -53,6 +60,12 @@ int main(int argc, char** argv) {
   verify->add_option("--org", audit_org, "Only this organization id");
 
   CLI11_PARSE(cli, argc, argv);
+
+  if (openapi->parsed()) {
+    const auto router = openapi_service == "lims" ? lims_router() : analysis_router();
+    std::cout << router.openapi_json(SPECTRA_VERSION) << "\n";
+    return 0;
+  }
 
   Config config;
   try {
@@ -73,7 +86,7 @@ int main(int argc, char** argv) {
       runtime.run_until_signal();
       return 0;
     }
-    db::SyncConnection conn(owner_database_url(config));
+    db::BlockingConnection conn(owner_database_url(config));
     if (up->parsed() || down->parsed() || current->parsed() || history->parsed()) {
       db::Migrator m(conn);
       if (up->parsed()) m.upgrade(m.resolve(up_target), std::cout);

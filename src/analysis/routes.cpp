@@ -1,12 +1,11 @@
 // The Analysis API (port 8001): one route table, read top to bottom.
-#include "platform/common_routes.hpp"
-#include "services.hpp"
+#include "server/route_tables.hpp"
 
 namespace spectra {
 
-Router analysis_router() {
-  std::vector<Route> routes = common_routes("analysis");
-  return Router("SPECTRA-Lab Analysis API", std::move(routes));
+kit::Router analysis_router() {
+  std::vector<kit::Route> routes = kit::common_routes("analysis");
+  return kit::Router("SPECTRA-Lab Analysis API", std::move(routes));
 }
 
 }  // namespace spectra

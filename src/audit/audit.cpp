@@ -1,45 +1,33 @@
 #include "audit/audit.hpp"
 
-#include "platform/app.hpp"
 #include "platform/crypto.hpp"
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 
 namespace spectra::audit {
 namespace {
 
-constexpr db::Query insert_event{
+const db::Query insert_event{
     "audit_insert_event",
     "INSERT INTO audit_events (organization_id, actor_id, actor_type, action, entity_type, entity_id, before, after,"
     " request_id, client_addr) VALUES (app.current_org_id(), $1::uuid, $2, $3, $4, $5::uuid, $6::jsonb, $7::jsonb, $8, $9)"};
 
-db::Statement make(const http::Request& req, std::optional<std::string> actor, std::string actor_type, Entry e) {
+}  // namespace
+
+db::Statement statement(const Actor& who, Entry e) {
   db::Params p;
-  p.add(actor);
-  p.add(std::move(actor_type));
+  p.add(who.user_id);
+  p.add(who.type);
   p.add(std::move(e.action));
   p.add(std::move(e.entity_type));
   p.add(e.entity_id);
   p.add(e.before);
   p.add(e.after);
-  p.add(req.request_id);
-  p.add(req.remote_addr);
+  p.add(who.request_id);
+  p.add(who.client_addr);
   return db::Statement{&insert_event, std::move(p)};
 }
 
-}  // namespace
-
-db::Statement statement(const RequestContext& ctx, Entry e) {
-  const bool key = ctx.principal.kind == auth::CredentialKind::api_key;
-  std::optional<std::string> actor;
-  if (!ctx.principal.user_id.empty()) actor = ctx.principal.user_id;
-  return make(ctx.req, actor, key ? "api_key" : "user", std::move(e));
-}
-
-db::Statement statement(const http::Request& req, std::optional<std::string> actor_id, std::string actor_type, Entry e) {
-  return make(req, std::move(actor_id), std::move(actor_type), std::move(e));
-}
-
-std::vector<ChainReport> verify(db::SyncConnection& conn, const std::optional<std::string>& org) {
+std::vector<ChainReport> verify(db::BlockingConnection& conn, const std::optional<std::string>& org) {
   std::vector<ChainReport> out;
   db::Params p;
   p.add(org);

@@ -9,15 +9,19 @@
 #include "platform/db/result.hpp"
 
 namespace spectra {
-struct RequestContext;
-namespace http {
-struct Request;
-}
 namespace db {
-class SyncConnection;
+class BlockingConnection;
 }
 
 namespace audit {
+
+// Who acted, and from where.
+struct Actor {
+  std::optional<std::string> user_id;  // none: the system
+  std::string type;                    // user, api_key, system
+  std::string request_id;
+  std::string client_addr;
+};
 
 struct Entry {
   std::string action;       // "login", "user.create", "api_key.revoke", ...
@@ -27,10 +31,8 @@ struct Entry {
   std::optional<std::string> after;   // JSON text
 };
 
-// An INSERT to run in the request's transaction (the organization comes from its tenant context).
-db::Statement statement(const RequestContext& ctx, Entry e);
-// The same for flows where the actor is known but not yet authenticated (login, refresh).
-db::Statement statement(const http::Request& req, std::optional<std::string> actor_id, std::string actor_type, Entry e);
+// An INSERT to run in the writing transaction (the organization comes from its tenant context).
+db::Statement statement(const Actor& who, Entry e);
 
 struct ChainReport {
   std::string organization_id;
@@ -41,7 +43,7 @@ struct ChainReport {
 };
 
 // Recomputes every chain (or one organization's); run as the owner.
-std::vector<ChainReport> verify(db::SyncConnection& conn, const std::optional<std::string>& organization_id);
+std::vector<ChainReport> verify(db::BlockingConnection& conn, const std::optional<std::string>& organization_id);
 
 }  // namespace audit
 }  // namespace spectra

@@ -3,7 +3,6 @@
 #include "auth/api_keys.hpp"
 #include "auth/external_keys.hpp"
 #include "auth/tokens.hpp"
-#include "platform/app.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/tx.hpp"
 #include "platform/error.hpp"
@@ -13,9 +12,9 @@ namespace asio = boost::asio;
 namespace spectra::auth {
 namespace {
 
-constexpr db::Query use_api_key{"auth_use_api_key",
+const db::Query use_api_key{"auth_use_api_key",
                                 "SELECT organization_id, id, user_id, scopes, role, email FROM app.use_api_key($1, $2)"};
-constexpr db::Query find_login_by_email{
+const db::Query find_login_by_email{
     "auth_find_external_user",
     "SELECT organization_id, id, email, role, is_active, organization_active FROM app.find_login($1)"};
 
@@ -53,7 +52,7 @@ std::optional<std::string_view> bearer_credential(const http::Request& req) {
   return std::nullopt;
 }
 
-asio::awaitable<Principal> authenticate(App& app, const http::Request& req) {
+asio::awaitable<Principal> authenticate(const Verifiers& app, const http::Request& req) {
   auto cred = bearer_credential(req);
   if (!cred) throw unauthorized("Missing credentials: send Authorization: Bearer <token> or X-API-Key");
 
@@ -63,7 +62,7 @@ asio::awaitable<Principal> authenticate(App& app, const http::Request& req) {
     db::Params p;
     p.add(parsed->prefix);
     p.add_bytea(crypto::sha256(*cred));
-    auto r = co_await db::lookup(*app.pool, use_api_key, std::move(p));
+    auto r = co_await db::lookup_before_tenant(app.pool, use_api_key, std::move(p));
     if (r.empty()) throw unauthorized("Invalid, expired or revoked API key");
     Principal who;
     who.org_id = r.get(0, 0);
@@ -76,14 +75,14 @@ asio::awaitable<Principal> authenticate(App& app, const http::Request& req) {
     co_return who;
   }
 
-  auto verified = app.tokens->verify(*cred);
+  auto verified = app.tokens.verify(*cred);
   if (verified.principal) co_return std::move(*verified.principal);
 
   // A token of an external OpenID Connect provider: verified against its JWKS, mapped to a user by email.
   if (app.external_keys && app.external_keys->may_handle(*cred)) {
     auto email = co_await app.external_keys->verify(*cred);
     if (!email) throw unauthorized("Invalid or expired token");
-    auto r = co_await db::lookup(*app.pool, find_login_by_email, db::Params(*email));
+    auto r = co_await db::lookup_before_tenant(app.pool, find_login_by_email, db::Params(*email));
     if (r.empty() || !r.get_bool(0, 4) || !r.get_bool(0, 5)) throw unauthorized("No active user has this email");
     Principal who;
     who.org_id = r.get(0, 0);

@@ -36,7 +36,7 @@ const std::vector<std::string_view>& known_scopes() {
 }
 
 bool scope_allows(const std::vector<std::string>& granted, std::string_view required) noexcept {
-  if (required.empty()) return true;
+  if (required.empty() || required == any_scope) return true;
   if (std::find(granted.begin(), granted.end(), required) != granted.end()) return true;
   // "x:write" implies "x:read".
   if (required.ends_with(":read")) {

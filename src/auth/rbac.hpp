@@ -12,6 +12,8 @@ enum class Role { viewer = 0, technician = 1, engineer = 2, pi = 3, admin = 4 };
 
 std::optional<Role> parse_role(std::string_view s) noexcept;
 std::string_view role_name(Role r) noexcept;
+// Every role's name, lowest first: the one list that enums, validation and the CLI use.
+inline constexpr std::string_view role_names[] = {"viewer", "technician", "engineer", "pi", "admin"};
 
 enum class CredentialKind { access_token, api_key, external_token };
 
@@ -27,18 +29,23 @@ struct Principal {
 };
 
 // What a route requires. Scopes apply to API keys; user tokens are limited by role alone.
+// A route that admits API keys names its scope; any_scope opens it to every valid key deliberately
+// (the caller's own user, the organization).
+inline constexpr std::string_view any_scope = "*";
+
 struct Guard {
   bool authenticated = true;
   Role min_role = Role::viewer;
-  std::string_view scope;    // e.g. "samples:write"; empty: no key scope needed beyond the role
+  std::string_view scope;    // e.g. "samples:write", or any_scope
   bool api_keys = true;      // false: an API key may not do this (signing, key management)
 };
 
 inline constexpr Guard anyone{false, Role::viewer, {}, true};
 inline constexpr Guard any_role(std::string_view scope = {}) { return Guard{true, Role::viewer, scope, true}; }
 inline constexpr Guard minimum(Role r, std::string_view scope = {}) { return Guard{true, r, scope, true}; }
-inline constexpr Guard require_admin{true, Role::admin, {}, false};
-inline constexpr Guard require_pi_or_admin{true, Role::pi, {}, true};
+// Signed-in users only, never an API key.
+inline constexpr Guard users_only(Role r) { return Guard{true, r, {}, false}; }
+inline constexpr Guard require_admin = users_only(Role::admin);
 
 enum class Decision { allow, forbidden_role, forbidden_scope, forbidden_api_key };
 

@@ -48,13 +48,10 @@ std::string_view status_title(unsigned status) noexcept {
 ErrorCode error_code_for_sqlstate(std::string_view s) noexcept {
   if (s.size() != 5) return ErrorCode::internal;
   const auto cls = s.substr(0, 2);
-  if (s == "23505" || s == "23503" || s == "23P01" || s == "40001" || s == "40P01" || s == "55P03" ||
-      s == "55000")
-    return ErrorCode::conflict;                                  // unique, foreign key, exclusion, serialization
-  if (s == "23502" || s == "23514" || s == "22P02" || s == "22003" || s == "22007" || s == "22008" ||
-      s == "22023" || s == "2201E" || s == "22P05" || s == "22001" || s == "22021" || s == "22026" ||
-      s == "54000")
-    return ErrorCode::unprocessable;                             // not null, check, invalid values
+  if (s == "23505" || s == "23P01" || s == "40001" || s == "40P01" || s == "55P03" || s == "55000")
+    return ErrorCode::conflict;                                  // unique, exclusion, serialization, lock
+  if (s == "23502" || s == "23503" || s == "23514" || cls == "22" || s == "54000")
+    return ErrorCode::unprocessable;                             // not null, bad reference, check, any data exception
   if (s == "28000" || s == "28P01") return ErrorCode::unauthorized;  // the caller is no longer allowed in
   if (s == "42501") return ErrorCode::forbidden;                     // insufficient privilege (RLS WITH CHECK)
   if (s == "P0002") return ErrorCode::not_found;                     // no_data_found from a function

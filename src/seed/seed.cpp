@@ -6,18 +6,18 @@
 #include "auth/rbac.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 
 namespace spectra::seed {
 namespace {
 
-std::string one(db::SyncConnection& c, const std::string& sql, const db::Params& p) {
+std::string one(db::BlockingConnection& c, const std::string& sql, const db::Params& p) {
   auto r = c.exec(sql, p);
   return r.empty() ? std::string() : std::string(r.get(0, 0));
 }
 
 // Inserts unless a row matching `find` exists; returns the id either way.
-std::string ensure(db::SyncConnection& c, const std::string& find, const db::Params& fp, const std::string& insert,
+std::string ensure(db::BlockingConnection& c, const std::string& find, const db::Params& fp, const std::string& insert,
                    const db::Params& ip) {
   auto id = one(c, find, fp);
   return id.empty() ? one(c, insert, ip) : id;
@@ -25,7 +25,7 @@ std::string ensure(db::SyncConnection& c, const std::string& find, const db::Par
 
 }  // namespace
 
-void demo(db::SyncConnection& c, std::ostream& out) {
+void demo(db::BlockingConnection& c, std::ostream& out) {
   struct Org {
     const char* name;
     const char* slug;
@@ -136,7 +136,7 @@ void demo(db::SyncConnection& c, std::ostream& out) {
   }
 }
 
-std::string create_user(db::SyncConnection& c, const NewUser& u) {
+std::string create_user(db::BlockingConnection& c, const NewUser& u) {
   if (!auth::parse_role(u.role)) throw std::runtime_error("role must be one of admin, pi, engineer, technician, viewer");
   if (u.email.find('@') == std::string::npos) throw std::runtime_error("email must be an email address");
   if (auto why = auth::password_policy_violation(u.password, u.email)) throw std::runtime_error("password " + *why);

@@ -4,19 +4,19 @@
 #include <string>
 
 namespace spectra::db {
-class SyncConnection;
+class BlockingConnection;
 }
 
 namespace spectra::seed {
 
 // Idempotent: running it twice leaves the same data.
-void demo(db::SyncConnection& conn, std::ostream& out);
+void demo(db::BlockingConnection& conn, std::ostream& out);
 
 struct NewUser {
   std::string organization;  // slug or id
   std::string email, full_name, role, password;
 };
 // Creates a user with a policy-checked password; throws std::runtime_error with the reason.
-std::string create_user(db::SyncConnection& conn, const NewUser& u);
+std::string create_user(db::BlockingConnection& conn, const NewUser& u);
 
 }  // namespace spectra::seed

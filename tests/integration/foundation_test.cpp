@@ -10,7 +10,7 @@
 
 #include "platform/db/migrations.hpp"
 #include "platform/db/sql_error.hpp"
-#include "platform/runtime.hpp"
+#include "server/runtime.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -154,7 +154,7 @@ namespace {
 
 // A description of the schema that changes when any table, column, index, constraint, policy,
 // trigger or function changes.
-std::string schema_snapshot(db::SyncConnection& c) {
+std::string schema_snapshot(db::BlockingConnection& c) {
   std::ostringstream out;
   auto add = [&](const char* sql) {
     auto r = c.exec(sql);
@@ -183,7 +183,7 @@ TEST(Migrations, UpDownUpLeavesTheSameSchema) {
   auto& h = Harness::get();
   const std::string dsn = h.scratch_database("mig");
   {
-    db::SyncConnection c(dsn);
+    db::BlockingConnection c(dsn);
     db::Migrator m(c);
     std::ostringstream log;
     EXPECT_EQ(m.current(), 0);
@@ -208,7 +208,7 @@ TEST(Migrations, UpDownUpLeavesTheSameSchema) {
 TEST(Migrations, AnEditedAppliedMigrationIsRefused) {
   auto& h = Harness::get();
   {
-    db::SyncConnection c(h.scratch_database("edited", db::Migrator(owner()).head()));
+    db::BlockingConnection c(h.scratch_database("edited", db::Migrator(owner()).head()));
     db::Migrator m(c);
     std::ostringstream log;
     EXPECT_NO_THROW(db::require_schema_at_head(c));
@@ -253,7 +253,7 @@ TEST(Schema, EveryTableHasForcedRowLevelSecurity) {
 
 TEST(Schema, AppRoleCannotAlterTheAuditTrail) {
   auto org = make_org();
-  db::SyncConnection app(Harness::get().app_dsn());
+  db::BlockingConnection app(Harness::get().app_dsn());
   app.exec("BEGIN");
   app.exec("SELECT app.begin_request($1, NULL, NULL)", db::Params(org.id));
   app.exec("INSERT INTO audit_events (organization_id, action) VALUES ($1, 'test.event')", db::Params(org.id));
@@ -269,7 +269,7 @@ TEST(Schema, AppRoleCannotAlterTheAuditTrail) {
 TEST(RowLevelSecurity, AnUnscopedQueryAsTheAppRoleSeesOnlyItsOrganization) {
   auto a = make_org();
   auto b = make_org();
-  db::SyncConnection app(Harness::get().app_dsn());
+  db::BlockingConnection app(Harness::get().app_dsn());
   // No tenant context at all: nothing.
   EXPECT_EQ(app.exec("SELECT count(*) FROM users").get_int(0, 0), 0);
   app.exec("BEGIN");

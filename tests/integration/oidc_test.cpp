@@ -14,7 +14,7 @@
 #include <fstream>
 #include <thread>
 
-#include "platform/runtime.hpp"
+#include "server/runtime.hpp"
 #include "support/command.hpp"
 #include "support/harness.hpp"
 

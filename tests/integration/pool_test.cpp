@@ -87,10 +87,10 @@ TEST(Pool, AFailedStatementRollsBackAndTheConnectionIsReused) {
   auto org = make_org();
   asio::io_context ioc;
   db::Pool pool(ioc.get_executor(), options(1, std::chrono::milliseconds(1000)));
-  static constexpr db::Query bad{"test_pool_bad", "SELECT 1 / 0"};
-  static constexpr db::Query rename{"test_pool_rename",
+  static const db::Query bad{"test_pool_bad", "SELECT 1 / 0"};
+  static const db::Query rename{"test_pool_rename",
                                     "UPDATE users SET full_name = 'changed' WHERE organization_id = app.current_org_id()"};
-  static constexpr db::Query count{"test_pool_count", "SELECT count(*) FROM users"};
+  static const db::Query count{"test_pool_count", "SELECT count(*) FROM users"};
   db::TenantContext ctx{org.id, {}, {}};
   auto visible = run(ioc, [&]() -> asio::awaitable<std::int64_t> {
     try {
@@ -116,14 +116,14 @@ TEST(Pool, OneQueryTwiceInOnePipelineIsPreparedOnce) {
   auto org = make_org();
   asio::io_context ioc;
   db::Pool pool(ioc.get_executor(), options(1, std::chrono::milliseconds(1000)));
-  static constexpr db::Query by_role{"test_pool_by_role", "SELECT count(*) FROM users WHERE role = $1"};
+  static const db::Query by_role{"test_pool_by_role", "SELECT count(*) FROM users WHERE role = $1"};
   db::TenantContext ctx{org.id, {}, {}};
   auto counts = run(ioc, [&]() -> asio::awaitable<std::vector<std::int64_t>> {
     co_return co_await db::transact(pool, ctx, db::Mode::read_only, [&](db::Tx& tx) -> asio::awaitable<std::vector<std::int64_t>> {
       std::vector<db::Statement> st;
       st.push_back({&by_role, db::Params("admin")});
       st.push_back({&by_role, db::Params("viewer")});
-      auto r = co_await tx.exec_all(std::move(st), true);
+      auto r = co_await tx.commit(std::move(st));
       co_return std::vector<std::int64_t>{r[0].get_int(0, 0), r[1].get_int(0, 0)};
     });
   });

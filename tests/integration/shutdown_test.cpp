@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "platform/runtime.hpp"
+#include "server/runtime.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "platform/runtime.hpp"
+#include "server/runtime.hpp"
 #include "support/command.hpp"
 #include "support/harness.hpp"
 

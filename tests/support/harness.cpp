@@ -13,7 +13,7 @@
 #include "auth/password.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/migrations.hpp"
-#include "platform/runtime.hpp"
+#include "server/runtime.hpp"
 
 namespace spectra::test {
 
@@ -52,7 +52,7 @@ void Harness::set_up() {
   database_ = "spectra_it_" + std::to_string(getpid());
 
   {
-    db::SyncConnection su(super_dsn("postgres"));
+    db::BlockingConnection su(super_dsn("postgres"));
     auto exists = su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_it_owner'");
     if (exists.empty()) su.exec("CREATE ROLE spectra_it_owner LOGIN CREATEROLE");
     if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_app'").empty()) su.exec("CREATE ROLE spectra_app LOGIN");
@@ -60,7 +60,7 @@ void Harness::set_up() {
     su.exec("CREATE DATABASE " + database_ + " OWNER spectra_it_owner");
   }
   {
-    db::SyncConnection own(owner_dsn());
+    db::BlockingConnection own(owner_dsn());
     db::Migrator m(own);
     std::ostringstream log;
     m.upgrade(m.head(), log);
@@ -82,13 +82,13 @@ void Harness::set_up() {
 std::string Harness::scratch_database(const std::string& suffix, int revision) {
   const std::string name = database_ + "_" + suffix;
   {
-    db::SyncConnection su(super_dsn("postgres"));
+    db::BlockingConnection su(super_dsn("postgres"));
     su.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
     su.exec("CREATE DATABASE " + name + " OWNER spectra_it_owner");
   }
   const std::string dsn = super_dsn(name) + " user=spectra_it_owner";
   if (revision > 0) {
-    db::SyncConnection c(dsn);
+    db::BlockingConnection c(dsn);
     db::Migrator m(c);
     std::ostringstream log;
     m.upgrade(revision, log);
@@ -97,7 +97,7 @@ std::string Harness::scratch_database(const std::string& suffix, int revision) {
 }
 
 void Harness::drop_database(const std::string& suffix) {
-  db::SyncConnection su(super_dsn("postgres"));
+  db::BlockingConnection su(super_dsn("postgres"));
   su.exec("DROP DATABASE IF EXISTS " + database_ + "_" + suffix + " WITH (FORCE)");
 }
 
@@ -112,15 +112,15 @@ void Harness::tear_down() {
   if (server_) server_->runtime->stop();
   server_.reset();
   try {
-    db::SyncConnection su(super_dsn("postgres"));
+    db::BlockingConnection su(super_dsn("postgres"));
     su.exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
   } catch (...) {
   }
 }
 
-db::SyncConnection& owner() {
-  static thread_local std::unique_ptr<db::SyncConnection> c;
-  if (!c) c = std::make_unique<db::SyncConnection>(Harness::get().owner_dsn());
+db::BlockingConnection& owner() {
+  static thread_local std::unique_ptr<db::BlockingConnection> c;
+  if (!c) c = std::make_unique<db::BlockingConnection>(Harness::get().owner_dsn());
   return *c;
 }
 

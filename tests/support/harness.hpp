@@ -8,7 +8,7 @@
 #include <string>
 
 #include "platform/config.hpp"
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 #include "support/http_client.hpp"
 
 namespace spectra::test {
@@ -55,7 +55,7 @@ class Harness {
 };
 
 // One owner connection for fixtures and checks.
-db::SyncConnection& owner();
+db::BlockingConnection& owner();
 // A new organization with one user of each role (password "Correct-Horse-42").
 TestOrg make_org();
 std::string login(const TestUser& u);

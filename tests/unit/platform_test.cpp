@@ -1,4 +1,4 @@
-// Routing, errors, encoding, request bodies, configuration and migrations, without a socket or database.
+// Errors, encoding, configuration and migrations, without a socket or database.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -8,11 +8,8 @@
 #include "platform/crypto.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/error.hpp"
-#include "platform/http/router.hpp"
-#include "platform/json_body.hpp"
-#include "platform/pagination.hpp"
+#include "platform/http/message.hpp"
 #include "platform/log.hpp"
-#include "services.hpp"
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -20,62 +17,14 @@
 
 using namespace spectra;
 
-namespace {
-Handler noop() {
-  return [](RequestContext&) -> boost::asio::awaitable<http::Response> { co_return http::Response::no_content(); };
-}
-http::Request json_request(std::string body) {
-  http::Request r;
-  r.body = std::move(body);
-  return r;
-}
-}  // namespace
-
-TEST(Router, MatchesParametersAndPrefersLiteralSegments) {
-  using M = http::Method;
-  Router r("t", {{M::GET, "/api/v1/calibrations/{id}", noop(), auth::any_role(), "one"},
-                 {M::GET, "/api/v1/calibrations/status/check", noop(), auth::any_role(), "check"},
-                 {M::PATCH, "/api/v1/calibrations/{id}/expire", noop(), auth::require_admin, "expire"},
-                 {M::GET, "/api/v1/calibrations", noop(), auth::any_role(), "list"}});
-  auto one = r.match(M::GET, "/api/v1/calibrations/abc");
-  ASSERT_TRUE(one.route);
-  EXPECT_EQ(one.route->summary, "one");
-  ASSERT_EQ(one.params.size(), 1u);
-  EXPECT_EQ(one.params[0].second, "abc");
-  auto check = r.match(M::GET, "/api/v1/calibrations/status/check");
-  ASSERT_TRUE(check.route);
-  EXPECT_EQ(check.route->summary, "check");
-  auto wrong = r.match(M::DELETE_, "/api/v1/calibrations/abc/expire");
-  EXPECT_FALSE(wrong.route);
-  EXPECT_EQ(wrong.allowed, std::vector<M>{M::PATCH});
-  EXPECT_FALSE(r.match(M::GET, "/api/v1/nothing").route);
-  EXPECT_TRUE(r.match(M::GET, "/api/v1/nothing").allowed.empty());
-  EXPECT_TRUE(r.match(M::HEAD, "/api/v1/calibrations").route);
-}
-
-TEST(Router, DuplicateRoutesAreAProgrammingError) {
-  using M = http::Method;
-  EXPECT_THROW(Router("t", {{M::GET, "/a", noop(), auth::anyone, "x"}, {M::GET, "/a", noop(), auth::anyone, "y"}}),
-               std::logic_error);
-}
-
-TEST(Router, ServiceTablesBuildAndEveryRouteHasASummary) {
-  for (const auto& router : {lims_router(), analysis_router()}) {
-    auto doc = boost::json::parse(router.openapi_json("test")).as_object();
-    EXPECT_EQ(doc.at("openapi"), "3.1.0");
-    for (const auto& route : router.routes()) {
-      EXPECT_FALSE(route.summary.empty()) << route.path;
-      EXPECT_TRUE(doc.at("paths").as_object().contains(route.path)) << route.path;
-    }
-  }
-}
-
 TEST(Errors, CodesMapToStatusesAndSqlStatesToCodes) {
   EXPECT_EQ(http_status(ErrorCode::not_found), 404u);
   EXPECT_EQ(http_status(ErrorCode::unprocessable), 422u);
   EXPECT_EQ(http_status(ErrorCode::unavailable), 503u);
   EXPECT_EQ(error_code_for_sqlstate("23505"), ErrorCode::conflict);
-  EXPECT_EQ(error_code_for_sqlstate("23503"), ErrorCode::conflict);
+  // A reference to a row that is not there (or is another organization's) is an invalid value.
+  EXPECT_EQ(error_code_for_sqlstate("23503"), ErrorCode::unprocessable);
+  EXPECT_EQ(error_code_for_sqlstate("22009"), ErrorCode::unprocessable);
   EXPECT_EQ(error_code_for_sqlstate("23514"), ErrorCode::unprocessable);
   EXPECT_EQ(error_code_for_sqlstate("08006"), ErrorCode::unavailable);
   EXPECT_EQ(error_code_for_sqlstate("57P01"), ErrorCode::unavailable);
@@ -95,47 +44,6 @@ TEST(Crypto, Base64UrlRoundTripsAndRefusesJunk) {
   EXPECT_FALSE(crypto::is_uuid("not-a-uuid"));
   EXPECT_EQ(crypto::to_hex(crypto::sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
-
-TEST(JsonBody, ReportsEveryFieldProblemAtOnce) {
-  auto body = JsonBody::parse(json_request(R"({"name": 5, "when": "yesterday", "extra": true, "tags": [1]})"));
-  body.allow_only({"name", "when", "tags", "missing"});
-  body.required_string("name");
-  body.optional_timestamp("when");
-  body.string_list("tags", false);
-  body.required_string("missing");
-  try {
-    body.finish();
-    FAIL() << "no error";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.code(), ErrorCode::unprocessable);
-    std::set<std::string> fields;
-    for (const auto& f : e.field_errors()) fields.insert(f.field);
-    EXPECT_EQ(fields, (std::set<std::string>{"extra", "name", "when", "tags", "missing"}));
-  }
-  EXPECT_THROW(JsonBody::parse(json_request("{")), ApiError);
-  EXPECT_THROW(JsonBody::parse(json_request("[]")), ApiError);
-  EXPECT_THROW(JsonBody::parse(json_request("")), ApiError);
-  EXPECT_NO_THROW(JsonBody::parse(json_request(""), true));
-  EXPECT_TRUE(is_rfc3339("2026-11-26T20:41:00Z"));
-  EXPECT_TRUE(is_rfc3339("2026-11-26T20:41:00.123+01:00"));
-  EXPECT_FALSE(is_rfc3339("2026-11-26"));
-}
-
-TEST(Pagination, LimitsAndCursorsAreValidated) {
-  http::Request r;
-  EXPECT_EQ(parse_page(r).limit, 50);
-  r.query = {{"limit", "500"}};
-  EXPECT_EQ(parse_page(r).limit, 500);
-  for (const char* bad : {"0", "501", "-1", "ten", "5x"}) {
-    r.query = {{"limit", bad}};
-    EXPECT_THROW(parse_page(r), ApiError) << bad;
-  }
-  const std::string cursor = crypto::base64url_encode("2026-11-26 20:41:00.123+00|" + crypto::uuid_v4());
-  r.query = {{"cursor", cursor}};
-  EXPECT_TRUE(parse_page(r).after_id);
-  r.query = {{"cursor", "garbage"}};
-  EXPECT_THROW(parse_page(r), ApiError);
 }
 
 TEST(Config, DatabaseUrlFormsAndInvalidValues) {

@@ -1,31 +1,94 @@
 #pragma once
-// Identity and access: authentication, users, API keys, the organization, the audit trail.
-#include <boost/asio/awaitable.hpp>
+// Identity and access: authentication, users, API keys, the organization, the audit trail. Each
+// handler's parameters after the context are its declared inputs (kit/route.hpp).
+#include <optional>
+#include <string>
+#include <vector>
 
-#include "platform/app.hpp"
+#include "kit/route.hpp"
 
 namespace spectra::identity {
 
-using Result = boost::asio::awaitable<http::Response>;
+using kit::Body;
+using kit::OptionalBody;
+using kit::PageRequest;
+using kit::Path;
+using kit::QueryString;
+using kit::Reply;
+using kit::RequestContext;
 
-Result login(RequestContext& ctx);
-Result refresh(RequestContext& ctx);
-Result logout(RequestContext& ctx);
-Result me(RequestContext& ctx);
+struct Credentials {
+  std::string email, password;
+  static kit::Input<Credentials> input();
+};
+struct RefreshToken {
+  std::string refresh_token;
+  static kit::Input<RefreshToken> input();
+};
+struct LogoutRequest {
+  std::optional<std::string> refresh_token;  // none: end every session of the caller
+  static kit::Input<LogoutRequest> input();
+};
+Reply login(RequestContext& ctx, Body<Credentials> in);
+Reply refresh(RequestContext& ctx, Body<RefreshToken> in);
+Reply logout(RequestContext& ctx, OptionalBody<LogoutRequest> in);
+Reply me(RequestContext& ctx);
 
-Result list_users(RequestContext& ctx);
-Result create_user(RequestContext& ctx);
-Result get_user(RequestContext& ctx);
-Result update_user(RequestContext& ctx);
-Result deactivate_user(RequestContext& ctx);
+struct UserFilters {
+  std::optional<std::string> role;
+  std::optional<bool> is_active;
+  std::optional<std::string> q;  // part of the email or name
+  static kit::Input<UserFilters> input();
+};
+struct NewUser {
+  std::string email, full_name, role, password;
+  std::string extra_metadata = "{}";
+  static kit::Input<NewUser> input();
+};
+struct UserChange {
+  std::optional<std::string> role;
+  std::optional<bool> is_active;
+  std::optional<std::string> full_name;
+  std::optional<std::string> extra_metadata;
+  static kit::Input<UserChange> input();
+};
+Reply list_users(RequestContext& ctx, QueryString<UserFilters> q, PageRequest page);
+Reply create_user(RequestContext& ctx, Body<NewUser> in);
+Reply get_user(RequestContext& ctx, Path<kit::Id> p);
+Reply update_user(RequestContext& ctx, Path<kit::Id> p, Body<UserChange> change);
+Reply deactivate_user(RequestContext& ctx, Path<kit::Id> p);
 
-Result list_api_keys(RequestContext& ctx);
-Result create_api_key(RequestContext& ctx);
-Result revoke_api_key(RequestContext& ctx);
+struct NewApiKey {
+  std::string name;
+  std::vector<std::string> scopes;
+  std::optional<std::string> expires_at;
+  std::string role = "engineer";
+  std::string extra_metadata = "{}";
+  static kit::Input<NewApiKey> input();
+};
+Reply list_api_keys(RequestContext& ctx, PageRequest page);
+Reply create_api_key(RequestContext& ctx, Body<NewApiKey> in);
+Reply revoke_api_key(RequestContext& ctx, Path<kit::Id> p);
 
-Result get_organization(RequestContext& ctx);
-Result update_organization(RequestContext& ctx);
+// The settings an organization may change; a PATCH changes only the keys it gives.
+struct OrganizationSettings {
+  std::optional<std::int64_t> recipe_approvals_required;
+  std::optional<bool> final_approval_by_admin;
+  static kit::Input<OrganizationSettings> input();
+};
+struct OrganizationChange {
+  std::optional<std::string> name;
+  std::optional<OrganizationSettings> settings;
+  std::optional<std::string> extra_metadata;
+  static kit::Input<OrganizationChange> input();
+};
+Reply get_organization(RequestContext& ctx);
+Reply update_organization(RequestContext& ctx, Body<OrganizationChange> change);
 
-Result list_audit(RequestContext& ctx);
+struct AuditFilters {
+  std::optional<std::string> entity_type, entity_id, actor_id, action, since;
+  static kit::Input<AuditFilters> input();
+};
+Reply list_audit(RequestContext& ctx, QueryString<AuditFilters> q, PageRequest page);
 
 }  // namespace spectra::identity

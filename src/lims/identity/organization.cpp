@@ -1,78 +1,57 @@
 // The caller's organization: any role reads it; an admin changes its name and settings.
-#include <boost/json.hpp>
-
-#include "audit/audit.hpp"
+#include "kit/data.hpp"
 #include "lims/identity/handlers.hpp"
-#include "platform/json_body.hpp"
-
-namespace asio = boost::asio;
-namespace json = boost::json;
 
 namespace spectra::identity {
 namespace {
 
-constexpr db::Query get_q{"organization_get",
-                          "SELECT to_jsonb(o) FROM organizations o WHERE o.id = app.current_org_id()"};
-constexpr db::Query lock_q{"organization_lock",
-                           "SELECT to_jsonb(o) FROM organizations o WHERE o.id = app.current_org_id() FOR UPDATE"};
-constexpr db::Query update_q{
+constexpr std::string_view organization_fields[] = {"id",         "name",       "slug",       "settings",  "extra_metadata",
+                                                    "is_deleted", "deleted_at", "created_at", "updated_at"};
+constexpr kit::Shape organization_shape{organization_fields};
+
+const db::Query get_q{"organization_get",
+                      "SELECT " + organization_shape.sql("o") + " FROM organizations o WHERE o.id = app.current_org_id()"};
+// Settings merge: only the keys given change.
+const db::Query update_q{
     "organization_update",
-    "UPDATE organizations SET name = coalesce($1, name), settings = settings || $2::jsonb,"
-    " extra_metadata = coalesce($3::jsonb, extra_metadata) WHERE id = app.current_org_id() RETURNING to_jsonb(organizations)"};
+    "UPDATE organizations o SET name = coalesce($1, o.name),"
+    " settings = o.settings || jsonb_strip_nulls(jsonb_build_object('recipe_approvals_required', $2::int,"
+    "                                                               'final_approval_by_admin', $3::boolean)),"
+    " extra_metadata = coalesce($4::jsonb, o.extra_metadata)"
+    " FROM (SELECT id, " + organization_shape.sql("b") + " AS before FROM organizations b"
+    "        WHERE b.id = app.current_org_id() FOR UPDATE) old"
+    " WHERE o.id = old.id RETURNING old.before, " + organization_shape.sql("o") + ", o.id"};
 
 }  // namespace
 
-Result get_organization(RequestContext& ctx) {
-  auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q);
-  if (r.empty()) throw not_found();
-  co_return http::Response::json(200, std::string(r.get(0, 0)));
+kit::Input<OrganizationSettings> OrganizationSettings::input() {
+  return {"OrganizationSettings",
+          {kit::field("recipe_approvals_required", &OrganizationSettings::recipe_approvals_required)
+               .min(1)
+               .max(10)
+               .describe("Approvals a recipe needs"),
+           kit::field("final_approval_by_admin", &OrganizationSettings::final_approval_by_admin)
+               .describe("Whether the last approval must come from an admin")}};
 }
 
-Result update_organization(RequestContext& ctx) {
-  auto body = JsonBody::parse(ctx.req);
-  body.allow_only({"name", "settings", "extra_metadata"});
-  auto name = body.optional_string("name", 200);
-  if (name && name->find_first_not_of(" \t") == std::string::npos) body.fail("name", "must not be blank");
-  std::optional<std::string> meta;
-  if (body.has("extra_metadata")) meta = body.object_json("extra_metadata");
-  json::object settings;
-  if (const auto* s = body.object().if_contains("settings")) {
-    if (!s->is_object()) {
-      body.fail("settings", "must be an object");
-    } else {
-      for (const auto& kv : s->as_object()) {
-        if (kv.key() == "recipe_approvals_required") {
-          if (!kv.value().is_int64() || kv.value().as_int64() < 1 || kv.value().as_int64() > 10)
-            body.fail("settings.recipe_approvals_required", "must be a whole number from 1 to 10");
-          else
-            settings[kv.key()] = kv.value();
-        } else if (kv.key() == "final_approval_by_admin") {
-          if (!kv.value().is_bool())
-            body.fail("settings.final_approval_by_admin", "must be true or false");
-          else
-            settings[kv.key()] = kv.value();
-        } else {
-          body.fail("settings." + std::string(kv.key()), "unknown setting");
-        }
-      }
-    }
-  }
-  body.finish();
-  auto after = co_await db::transact(ctx.db(), ctx.tenant(), db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<std::string> {
-    std::vector<db::Statement> st;
-    st.push_back({&lock_q, {}});
-    db::Params p;
-    p.add(name).add(json::serialize(settings)).add(meta);
-    st.push_back({&update_q, std::move(p)});
-    auto r = co_await tx.exec_all(std::move(st));
-    if (r[1].empty()) throw not_found();
-    const std::string before(r[0].get(0, 0)), after_json(r[1].get(0, 0));
-    std::vector<db::Statement> a;
-    a.push_back(audit::statement(ctx, {"organization.update", "organization", ctx.principal.org_id, before, after_json}));
-    co_await tx.exec_all(std::move(a), true);
-    co_return after_json;
+kit::Input<OrganizationChange> OrganizationChange::input() {
+  return {"OrganizationChange",
+          {kit::field("name", &OrganizationChange::name).max_length(200).not_blank(),
+           kit::field("settings", &OrganizationChange::settings),
+           kit::field("extra_metadata", &OrganizationChange::extra_metadata).object()}};
+}
+
+Reply get_organization(RequestContext& ctx) { return kit::one(ctx, get_q, {}); }
+
+Reply update_organization(RequestContext& ctx, Body<OrganizationChange> change) {
+  const auto settings = change.settings.value_or(OrganizationSettings{});
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) {
+    return w.change(update_q,
+                    db::Params(change.name, settings.recipe_approvals_required, settings.final_approval_by_admin,
+                               change.extra_metadata),
+                    {"organization.update", "organization"});
   });
-  co_return http::Response::json(200, after);
+  co_return http::Response::json(200, std::move(after));
 }
 
 }  // namespace spectra::identity

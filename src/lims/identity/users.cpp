@@ -1,196 +1,145 @@
-// Users of the caller's organization: admins manage everyone; a PI manages the team but not admins.
-// Rules: the last active admin can be neither demoted nor deactivated; a role change or deactivation
-// revokes the user's refresh tokens at once.
-#include <boost/json.hpp>
-
-#include "audit/audit.hpp"
+// Users of the caller's organization: admins manage everyone; a PI manages the team but not admins
+// (rules.hpp). A role change or deactivation revokes the user's refresh tokens at once.
 #include "auth/password.hpp"
 #include "lims/identity/handlers.hpp"
+#include "lims/identity/rules.hpp"
+#include "lims/identity/shapes.hpp"
 #include "platform/blocking.hpp"
 #include "platform/db/sql_error.hpp"
-#include "platform/json_body.hpp"
-#include "platform/pagination.hpp"
 
 namespace asio = boost::asio;
 
 namespace spectra::identity {
 namespace {
 
+const std::string user_json = user_shape.sql("u");
 
-constexpr db::Query list_q{
-    "users_list",
-    "SELECT to_jsonb(u) - 'password_hash', u.created_at::text, u.id FROM users u"
-    " WHERE u.organization_id = app.current_org_id()"
-    "   AND ($1::text IS NULL OR u.role = $1) AND ($2::boolean IS NULL OR u.is_active = $2)"
-    "   AND ($3::text IS NULL OR u.email ILIKE '%' || $3 || '%' OR u.full_name ILIKE '%' || $3 || '%')"
-    "   AND ($4::timestamptz IS NULL OR (u.created_at, u.id) < ($4::timestamptz, $5::uuid))"
-    " ORDER BY u.created_at DESC, u.id DESC LIMIT $6"};
-constexpr db::Query get_q{
-    "users_get",
-    "SELECT to_jsonb(u) - 'password_hash' FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
-constexpr db::Query insert_q{
+const kit::List users_list{{
+    .name = "users_list",
+    .select = user_json,
+    .from = "users u",
+    .alias = "u",
+    .where = "($1::text IS NULL OR u.role = $1) AND ($2::boolean IS NULL OR u.is_active = $2)"
+             " AND ($3::text IS NULL OR u.email ILIKE '%' || $3 || '%' OR u.full_name ILIKE '%' || $3 || '%')",
+    .sorts = {{"email", "u.email", "text"}, {"full_name", "u.full_name", "text"}},
+}};
+const db::Query get_q{"users_get", "SELECT " + user_json + " FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
+const db::Query insert_q{
     "users_insert",
-    "INSERT INTO users (organization_id, email, full_name, role, password_hash, password_changed_at, extra_metadata)"
-    " VALUES (app.current_org_id(), $1, $2, $3, $4, now(), $5::jsonb) RETURNING to_jsonb(users) - 'password_hash', id"};
-constexpr db::Query lock_admins_q{
+    "INSERT INTO users AS u (organization_id, email, full_name, role, password_hash, password_changed_at, extra_metadata)"
+    " VALUES (app.current_org_id(), $1, $2, $3, $4, now(), $5::jsonb) RETURNING " + user_json + ", u.id"};
+const db::Constraint email_taken{"users_email_key", "email", "A user with this email already exists"};
+const db::Query lock_admins_q{
     "users_lock_admins",
     "SELECT id FROM users WHERE organization_id = app.current_org_id() AND role = 'admin' AND is_active"
     " ORDER BY id FOR UPDATE"};
-constexpr db::Query lock_target_q{
+const db::Query lock_target_q{
     "users_lock_target",
-    "SELECT to_jsonb(u) - 'password_hash', u.role, u.is_active, u.is_service_account FROM users u"
+    "SELECT " + user_json + ", u.role, u.is_active FROM users u"
     " WHERE u.organization_id = app.current_org_id() AND u.id = $1 FOR UPDATE"};
-constexpr db::Query update_q{
+const db::Query update_q{
     "users_update",
-    "UPDATE users SET role = coalesce($2, role), is_active = coalesce($3, is_active),"
+    "UPDATE users u SET role = coalesce($2, role), is_active = coalesce($3, is_active),"
     " full_name = coalesce($4, full_name), extra_metadata = coalesce($5::jsonb, extra_metadata)"
-    " WHERE organization_id = app.current_org_id() AND id = $1 RETURNING to_jsonb(users) - 'password_hash'"};
-constexpr db::Query revoke_tokens_q{
+    " WHERE organization_id = app.current_org_id() AND id = $1 RETURNING " + user_json};
+const db::Query revoke_tokens_q{
     "users_revoke_refresh",
     "UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
     " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"};
 
-struct UserChange {
-  std::optional<std::string> role;
-  std::optional<bool> is_active;
-  std::optional<std::string> full_name;
-  std::optional<std::string> extra_metadata;
-};
+bool looks_like_email(const std::string& e) {
+  return e.find('@') != std::string::npos && e.find(' ') == std::string::npos && e.front() != '@' && e.back() != '@';
+}
 
-// Applies a change under the organization's admin rules; answers the updated user.
-asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string& id, UserChange change) {
-  co_return co_await db::transact(ctx.db(), ctx.tenant(), db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<std::string> {
-    std::vector<db::Statement> pre;
-    pre.push_back({&lock_admins_q, {}});
-    pre.push_back({&lock_target_q, db::Params(id)});
-    auto r = co_await tx.exec_all(std::move(pre));
-    const auto& admins = r[0];
-    const auto& target = r[1];
+// Applies a change under the organization's account rules, in one transaction; answers the user.
+asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string& id, const UserChange& change) {
+  co_return co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    std::vector<db::Statement> lock;  // named: GCC 12 miscompiles braced temporaries inside co_await
+    lock.push_back({&lock_admins_q, {}});
+    lock.push_back({&lock_target_q, db::Params(id)});
+    auto locked = co_await w.exec_all(std::move(lock));
+    const auto& target = locked[1];
     if (target.empty()) throw not_found("No such user");
-    const std::string before(target.get(0, 0));
-    const std::string old_role(target.get(0, 1));
-    const bool was_active = target.get_bool(0, 2);
-    const bool caller_is_admin = ctx.principal.role == auth::Role::admin;
-    if (!caller_is_admin && (old_role == "admin" || change.role == "admin"))
-      throw forbidden("Only an admin can manage admins");
-    if (change.is_active == false && id == ctx.principal.user_id)
-      throw conflict("You cannot deactivate your own account");
-    const bool loses_admin = old_role == "admin" && was_active &&
-                             ((change.role && *change.role != "admin") || change.is_active == false);
-    if (loses_admin && admins.rows() <= 1)
-      throw conflict("This is the organization's last active admin: make another admin first");
+    const Account before{auth::parse_role(target.get(0, 1)).value_or(auth::Role::viewer), target.get_bool(0, 2)};
+    AccountChange want{std::nullopt, change.is_active};
+    if (change.role) want.role = auth::parse_role(*change.role);
+    const auto verdict = judge_account_change(ctx.principal.role, id == ctx.principal.user_id, before, want, locked[0].rows());
+    if (verdict != Verdict::allowed) throw refusal(verdict);
 
-    const bool role_changed = change.role && *change.role != old_role;
-    const bool deactivated = change.is_active == false && was_active;
+    const bool role_changed = want.role && *want.role != before.role;
+    const bool deactivated = change.is_active == false && before.active;
     std::vector<db::Statement> st;
-    db::Params up;
-    up.add(id).add(change.role).add(change.is_active).add(change.full_name).add(change.extra_metadata);
-    st.push_back({&update_q, std::move(up)});
+    st.push_back({&update_q, db::Params(id, change.role, change.is_active, change.full_name, change.extra_metadata)});
     if (role_changed || deactivated)
       st.push_back({&revoke_tokens_q, db::Params(id, deactivated ? "user deactivated" : "role changed")});
-    auto res = co_await tx.exec_all(std::move(st));
-    const std::string after(res[0].get(0, 0));
-    const char* action = deactivated ? "user.deactivate" : role_changed ? "user.role_change" : "user.update";
-    std::vector<db::Statement> a;
-    a.push_back(audit::statement(ctx, {action, "user", id, before, after}));
-    co_await tx.exec_all(std::move(a), true);
+    auto updated = co_await w.exec_all(std::move(st));
+    std::string after(updated[0].get(0, 0));
+    w.audit(deactivated ? "user.deactivate" : role_changed ? "user.role_change" : "user.update", "user", id,
+            std::string(target.get(0, 0)), after);
     co_return after;
   });
 }
 
 }  // namespace
 
-Result list_users(RequestContext& ctx) {
-  const auto page = parse_page(ctx.req);
-  std::optional<std::string> role, q;
-  std::optional<bool> active;
-  if (auto v = ctx.req.query_param("role")) {
-    if (!auth::parse_role(*v)) throw bad_request("role must be one of admin, pi, engineer, technician, viewer");
-    role = std::string(*v);
-  }
-  if (auto v = ctx.req.query_param("is_active")) {
-    if (*v != "true" && *v != "false") throw bad_request("is_active must be true or false");
-    active = *v == "true";
-  }
-  if (auto v = ctx.req.query_param("q"); v && !v->empty()) {
-    std::string esc;
-    for (char c : *v) {
-      if (c == '%' || c == '_' || c == '\\') esc += '\\';
-      esc += c;
-    }
-    q = esc;
-  }
-  db::Params p;
-  p.add(role).add(active).add(q).add(page.after_created_at).add(page.after_id).add(page.limit + 1);
-  auto r = co_await db::read(ctx.db(), ctx.tenant(), list_q, std::move(p));
-  co_return http::Response::json(200, page_json(r, page));
+kit::Input<UserFilters> UserFilters::input() {
+  return {"UserFilters",
+          {kit::field("role", &UserFilters::role).one_of(auth::role_names),
+           kit::field("is_active", &UserFilters::is_active),
+           kit::field("q", &UserFilters::q).max_length(100).describe("Part of the email or the name")}};
 }
 
-Result get_user(RequestContext& ctx) {
-  const auto id = uuid_path_param(ctx.req, "id");
-  auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(id));
-  if (r.empty()) throw not_found("No such user");
-  co_return http::Response::json(200, std::string(r.get(0, 0)));
-}
-
-Result create_user(RequestContext& ctx) {
-  auto body = JsonBody::parse(ctx.req);
-  body.allow_only({"email", "full_name", "role", "password", "extra_metadata"});
-  const std::string email = body.required_string("email", 320);
-  const std::string full_name = body.required_string("full_name", 200);
-  const std::string role = body.required_enum("role", {"admin", "pi", "engineer", "technician", "viewer"});
-  const std::string password = body.required_string("password", 128);
-  const std::string meta = body.object_json("extra_metadata");
-  if (!email.empty() && (email.find('@') == std::string::npos || email.find(' ') != std::string::npos ||
-                         email.front() == '@' || email.back() == '@'))
-    body.fail("email", "must be an email address");
-  if (!password.empty())
-    if (auto why = auth::password_policy_violation(password, email)) body.fail("password", *why);
-  body.finish();
-  if (role == "admin" && ctx.principal.role != auth::Role::admin) throw forbidden("Only an admin can create admins");
-
-  auto job = [password] { return auth::hash_password(password); };  // a named local: see auth.cpp
-  auto hash = co_await ctx.app.blocking->run(std::move(job));
-  auto user = co_await db::transact(ctx.db(), ctx.tenant(), db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<std::string> {
-    db::Params p;
-    p.add(email).add(full_name).add(role).add(hash).add(meta);
-    db::Result r;
-    try {
-      r = co_await tx.exec(insert_q, std::move(p));
-    } catch (const db::SqlError& e) {
-      if (e.sqlstate() == "23505")
-        throw std::move(conflict("A user with this email already exists").with_field("email", "already exists"));
-      throw;
-    }
-    const std::string json(r.get(0, 0));
-    std::vector<db::Statement> a;
-    a.push_back(audit::statement(ctx, {"user.create", "user", std::string(r.get(0, 1)), std::nullopt, json}));
-    co_await tx.exec_all(std::move(a), true);
-    co_return json;
+kit::Input<NewUser> NewUser::input() {
+  kit::Input<NewUser> in{
+      "NewUser",
+      {kit::field("email", &NewUser::email).max_length(320).format("email").rule([](const std::string& e) {
+         return looks_like_email(e) ? std::nullopt : std::optional<std::string>("must be an email address");
+       }),
+       kit::field("full_name", &NewUser::full_name).max_length(200),
+       kit::field("role", &NewUser::role).one_of(auth::role_names),
+       kit::field("password", &NewUser::password).max_length(128),
+       kit::field("extra_metadata", &NewUser::extra_metadata).object()}};
+  in.also([](const NewUser& u, kit::Problems& p) {
+    if (auto why = auth::password_policy_violation(u.password, u.email)) p.add("password", *why);
   });
-  co_return http::Response::json(201, user);
+  return in;
 }
 
-Result update_user(RequestContext& ctx) {
-  const auto id = uuid_path_param(ctx.req, "id");
-  auto body = JsonBody::parse(ctx.req);
-  body.allow_only({"role", "is_active", "full_name", "extra_metadata"});
-  UserChange c;
-  c.role = body.optional_enum("role", {"admin", "pi", "engineer", "technician", "viewer"});
-  c.is_active = body.optional_bool("is_active");
-  c.full_name = body.optional_string("full_name", 200);
-  if (c.full_name && c.full_name->find_first_not_of(" \t") == std::string::npos) body.fail("full_name", "must not be blank");
-  if (body.has("extra_metadata")) c.extra_metadata = body.object_json("extra_metadata");
-  body.finish();
-  auto after = co_await apply_change(ctx, id, std::move(c));
-  co_return http::Response::json(200, after);
+kit::Input<UserChange> UserChange::input() {
+  return {"UserChange",
+          {kit::field("role", &UserChange::role).one_of(auth::role_names),
+           kit::field("is_active", &UserChange::is_active),
+           kit::field("full_name", &UserChange::full_name).max_length(200).not_blank(),
+           kit::field("extra_metadata", &UserChange::extra_metadata).object()}};
 }
 
-Result deactivate_user(RequestContext& ctx) {
-  const auto id = uuid_path_param(ctx.req, "id");
+Reply list_users(RequestContext& ctx, QueryString<UserFilters> q, PageRequest page) {
+  std::optional<std::string> like;
+  if (q.q) like = kit::escape_like(*q.q);
+  return users_list.page(ctx, db::Params(q.role, q.is_active, like), page);
+}
+
+Reply get_user(RequestContext& ctx, Path<kit::Id> p) { return kit::one(ctx, get_q, db::Params(p.id), "No such user"); }
+
+Reply create_user(RequestContext& ctx, Body<NewUser> in) {
+  if (in.role == "admin" && ctx.principal.role != auth::Role::admin) throw forbidden("Only an admin can create admins");
+  auto job = [password = in.password] { return auth::hash_password(password); };  // a named local: see auth.cpp
+  const std::string hash = co_await ctx.deps.blocking->run(std::move(job));
+  auto user = co_await kit::write(ctx, [&](kit::Write& w) {
+    return w.create(insert_q, db::Params(in.email, in.full_name, in.role, hash, in.extra_metadata), {"user.create", "user"});
+  });
+  co_return http::Response::json(201, std::move(user));
+}
+
+Reply update_user(RequestContext& ctx, Path<kit::Id> p, Body<UserChange> change) {
+  auto after = co_await apply_change(ctx, p.id, change);
+  co_return http::Response::json(200, std::move(after));
+}
+
+Reply deactivate_user(RequestContext& ctx, Path<kit::Id> p) {
   UserChange c;
   c.is_active = false;
-  co_await apply_change(ctx, id, std::move(c));
+  co_await apply_change(ctx, p.id, c);
   co_return http::Response::no_content();
 }
 

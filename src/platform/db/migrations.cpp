@@ -6,7 +6,7 @@
 
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 
 namespace spectra::db {
 namespace {
@@ -14,8 +14,8 @@ namespace {
 constexpr const char* kLockKey = "727274001";  // pg_advisory_lock key for migrations
 
 struct AdvisoryLock {
-  SyncConnection& c;
-  explicit AdvisoryLock(SyncConnection& conn) : c(conn) { c.exec(std::string("SELECT pg_advisory_lock(") + kLockKey + ")"); }
+  BlockingConnection& c;
+  explicit AdvisoryLock(BlockingConnection& conn) : c(conn) { c.exec(std::string("SELECT pg_advisory_lock(") + kLockKey + ")"); }
   ~AdvisoryLock() {
     try {
       c.exec(std::string("SELECT pg_advisory_unlock(") + kLockKey + ")");
@@ -26,7 +26,7 @@ struct AdvisoryLock {
 
 }  // namespace
 
-Migrator::Migrator(SyncConnection& conn, const std::vector<MigrationSource>& sources) : conn_(conn), sources_(sources) {}
+Migrator::Migrator(BlockingConnection& conn, const std::vector<MigrationSource>& sources) : conn_(conn), sources_(sources) {}
 
 std::string Migrator::checksum(const MigrationSource& m) { return crypto::to_hex(crypto::sha256(m.up)); }
 
@@ -160,7 +160,7 @@ void Migrator::downgrade(int target, std::ostream& out) {
   if (!any) out << "database is at " << current() << ", nothing to downgrade\n";
 }
 
-void require_schema_at_head(SyncConnection& conn) {
+void require_schema_at_head(BlockingConnection& conn) {
   Migrator m(conn);
   int cur = 0;
   try {

@@ -8,7 +8,7 @@
 
 namespace spectra::db {
 
-class SyncConnection;
+class BlockingConnection;
 
 struct MigrationSource {
   int version;
@@ -28,7 +28,7 @@ struct AppliedMigration {
 
 class Migrator {
  public:
-  explicit Migrator(SyncConnection& conn, const std::vector<MigrationSource>& sources = embedded_migrations());
+  explicit Migrator(BlockingConnection& conn, const std::vector<MigrationSource>& sources = embedded_migrations());
 
   int head() const;
   // The applied version, 0 when none (base).
@@ -49,11 +49,11 @@ class Migrator {
  private:
   void ensure_table();
   const MigrationSource* find(int version) const;
-  SyncConnection& conn_;
+  BlockingConnection& conn_;
   const std::vector<MigrationSource>& sources_;
 };
 
 // For `serve`: throws std::runtime_error with the command that fixes it when the schema is not at head.
-void require_schema_at_head(SyncConnection& conn);
+void require_schema_at_head(BlockingConnection& conn);
 
 }  // namespace spectra::db

@@ -139,13 +139,11 @@ awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> s
     const int n = static_cast<int>(values.size());
     int ok = 0;
     if (s.query) {
-      const std::string name(s.query->name);
-      if (!c.prepared.contains(s.query->name) &&
-          std::find(preparing.begin(), preparing.end(), s.query->name) == preparing.end()) {
-        preparing.push_back(s.query->name);
-        const std::string sql(s.query->sql);
-        if (!PQsendPrepare(c.pg, name.c_str(), sql.c_str(), 0, nullptr)) c.fail("send prepare failed");
-        expected.push_back(s.query->name);
+      const std::string& name = s.query->name;
+      if (!c.prepared.contains(name) && std::find(preparing.begin(), preparing.end(), name) == preparing.end()) {
+        preparing.push_back(name);
+        if (!PQsendPrepare(c.pg, name.c_str(), s.query->sql.c_str(), 0, nullptr)) c.fail("send prepare failed");
+        expected.push_back(name);
       }
       ok = PQsendQueryPrepared(c.pg, name.c_str(), n, values.data(), nullptr, nullptr, 0);
     } else {
@@ -325,8 +323,12 @@ Pool::Stats Pool::stats() const {
   return {open_, idle_.size(), waiters_.size()};
 }
 
+namespace {
+const Query ping_q{"platform_ping", "SELECT 1"};
+}  // namespace
+
 awaitable<void> Pool::ping() {
-  static constexpr Query q{"platform_ping", "SELECT 1"};
+  const Query& q = ping_q;
   auto lease = co_await acquire();
   Statement s{&q, {}};
   co_await lease->pipeline(std::span<const Statement>(&s, 1));

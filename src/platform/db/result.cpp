@@ -1,5 +1,8 @@
 #include "platform/db/result.hpp"
 
+#include <map>
+#include <mutex>
+
 #include <libpq-fe.h>
 
 #include <charconv>
@@ -10,6 +13,33 @@
 #include "platform/error.hpp"
 
 namespace spectra::db {
+
+namespace {
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, int, std::less<>> uses;
+};
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+}  // namespace
+
+Query::Query(std::string n, std::string s) : name(std::move(n)), sql(std::move(s)) {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  ++r.uses[name];
+}
+
+std::vector<std::string> duplicate_query_names() {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<std::string> out;
+  for (const auto& [name, n] : r.uses)
+    if (n > 1) out.push_back(name);
+  return out;
+}
+
 
 Result::Result(pg_result* r) : res_(r, PQclear) {}
 

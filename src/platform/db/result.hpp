@@ -11,11 +11,20 @@ struct pg_result;
 
 namespace spectra::db {
 
-// A named SQL statement, prepared once per connection. Names are unique across the codebase.
-struct Query {
-  std::string_view name;
-  std::string_view sql;
+// A named SQL statement, prepared once per connection (the pool caches it by name). Declare queries
+// with static storage: each registers itself, and the server refuses to start when two share a name
+// (duplicate_query_names), since a collision would silently run the other statement.
+class Query {
+ public:
+  Query(std::string name, std::string sql);
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  const std::string name;
+  const std::string sql;
 };
+
+// The names registered more than once so far (empty when every statement has its own name).
+std::vector<std::string> duplicate_query_names();
 
 class Result {
  public:

@@ -2,7 +2,34 @@
 
 #include <libpq-fe.h>
 
+#include <map>
+#include <mutex>
+
 namespace spectra::db {
+namespace {
+
+struct ConstraintTable {
+  std::mutex mutex;
+  std::map<std::string, const Constraint*, std::less<>> by_name;
+};
+ConstraintTable& constraints() {
+  static ConstraintTable t;
+  return t;
+}
+const Constraint* find_constraint(const std::string& name) {
+  auto& t = constraints();
+  std::lock_guard lock(t.mutex);
+  auto it = t.by_name.find(name);
+  return it == t.by_name.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+Constraint::Constraint(std::string n, std::string f, std::string d) : name(std::move(n)), field(std::move(f)), detail(std::move(d)) {
+  auto& t = constraints();
+  std::lock_guard lock(t.mutex);
+  t.by_name[name] = this;
+}
 
 SqlError SqlError::from_result(const pg_result* r) {
   auto field = [r](int code) {
@@ -31,9 +58,15 @@ ApiError to_api_error(const SqlError& e) {
   else if (code == ErrorCode::forbidden) detail = "Not allowed";
   else if (code == ErrorCode::unavailable) detail = "The database is unavailable";
   else detail = "Internal server error";
+  const Constraint* known = e.constraint().empty() ? nullptr : find_constraint(e.constraint());
+  if (known) detail = known->detail;
   ApiError out(code, detail, log);
-  if (!e.constraint().empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable))
-    out.with_field(e.column().empty() ? e.constraint() : e.column(), detail);
+  if (!e.constraint().empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable)) {
+    std::string field_message = s == "23505"   ? "already exists"
+                                : s == "23503" ? "does not exist in your organization"
+                                               : detail;
+    out.with_field(known ? known->field : e.column().empty() ? e.constraint() : e.column(), std::move(field_message));
+  }
   if (code == ErrorCode::unauthorized) out.with_header("WWW-Authenticate", "Bearer");
   return out;
 }

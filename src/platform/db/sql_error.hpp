@@ -24,6 +24,17 @@ class SqlError : public std::runtime_error {
   std::string sqlstate_, constraint_, column_;
 };
 
+// What a violated constraint means to a client: the field it names and a sentence. Declared beside
+// the SQL that may violate it, with static storage; together the declarations are the one table
+// to_api_error reads (a duplicate barcode → 409 naming barcode, a bad reference → 422 naming it).
+class Constraint {
+ public:
+  Constraint(std::string name, std::string field, std::string detail);
+  Constraint(const Constraint&) = delete;
+  Constraint& operator=(const Constraint&) = delete;
+  const std::string name, field, detail;
+};
+
 // The client-facing error for a refused statement: status from the SQLSTATE table, a plain detail,
 // the SQL message only in the log detail.
 ApiError to_api_error(const SqlError& e);

@@ -13,7 +13,7 @@ namespace {
 
 // Sets app.org_id / app.user_id / app.role for this transaction only, and refuses a user who was
 // deactivated or whose role changed since the token was issued (SQLSTATE 28000 → 401).
-constexpr Query begin_request{"platform_begin_request", "SELECT app.begin_request($1::uuid, $2::uuid, $3::text)"};
+const Query begin_request{"platform_begin_request", "SELECT app.begin_request($1::uuid, $2::uuid, $3::text)"};
 
 Params context_params(const TenantContext& ctx) {
   Params p;
@@ -41,7 +41,10 @@ awaitable<std::vector<Result>> Tx::send(std::vector<Statement> statements, bool 
     started_ = true;
   }
   for (auto& s : statements) all.push_back(std::move(s));
+  const std::size_t deferred = commit ? deferred_.size() : 0;
   if (commit) {
+    for (auto& s : deferred_) all.push_back(std::move(s));
+    deferred_.clear();
     Statement c;
     c.text = "COMMIT";
     all.push_back(std::move(c));
@@ -49,7 +52,7 @@ awaitable<std::vector<Result>> Tx::send(std::vector<Statement> statements, bool 
   auto results = co_await conn_.pipeline(all);
   if (commit) {
     finished_ = true;
-    results.pop_back();
+    results.resize(results.size() - 1 - deferred);
   }
   results.erase(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(skip));
   co_return results;
@@ -62,8 +65,12 @@ awaitable<Result> Tx::exec(const Query& q, Params params) {
   co_return std::move(r.front());
 }
 
-awaitable<std::vector<Result>> Tx::exec_all(std::vector<Statement> statements, bool commit) {
-  co_return co_await send(std::move(statements), commit);
+awaitable<std::vector<Result>> Tx::exec_all(std::vector<Statement> statements) {
+  co_return co_await send(std::move(statements), false);
+}
+
+awaitable<std::vector<Result>> Tx::commit(std::vector<Statement> last) {
+  co_return co_await send(std::move(last), true);
 }
 
 awaitable<Result> Tx::exec_commit(const Query& q, Params params) {
@@ -94,10 +101,10 @@ awaitable<void> run_transaction(Pool& pool, const TenantContext& ctx, Mode mode,
     }
     std::rethrow_exception(failure);
   }
-  if (tx.started() && !tx.finished()) co_await lease->command("COMMIT");
+  if (!tx.finished() && (tx.started() || tx.has_deferred())) co_await tx.commit();
 }
 
-awaitable<Result> lookup(Pool& pool, const Query& q, Params params) {
+awaitable<Result> lookup_before_tenant(Pool& pool, const Query& q, Params params) {
   auto lease = co_await pool.acquire();
   std::vector<Statement> one;
   one.push_back(Statement{&q, std::move(params)});

@@ -1,7 +1,7 @@
 #pragma once
 // The one way a request reaches the database: a transaction that carries the caller's tenant context.
-// BEGIN, the context (app.begin_request) and the first statement go out in one round trip; a handler
-// that needs one statement commits in that same round trip with exec_commit.
+// BEGIN, the context (app.begin_request) and the first statement go out in one round trip; statements
+// deferred with defer() (audit entries) go out with COMMIT, in the last round trip.
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <optional>
@@ -27,12 +27,18 @@ class Tx {
   Tx(Connection& conn, const TenantContext& ctx, Mode mode);
   // Runs one statement in the transaction (BEGIN and the tenant context ride along the first time).
   boost::asio::awaitable<Result> exec(const Query& q, Params params = {});
-  // Runs several statements in one round trip, and COMMIT with them when commit is set; results in order.
-  boost::asio::awaitable<std::vector<Result>> exec_all(std::vector<Statement> statements, bool commit = false);
-  // Runs the statement and COMMIT in one round trip; the transaction ends with it.
+  // Runs several statements in one round trip; results in order.
+  boost::asio::awaitable<std::vector<Result>> exec_all(std::vector<Statement> statements);
+  // Queues a statement whose result nobody reads; it is sent with COMMIT.
+  void defer(Statement s) { deferred_.push_back(std::move(s)); }
+  // Sends `last`, the deferred statements and COMMIT in one round trip; the transaction ends with it.
+  // Answers the results of `last`.
+  boost::asio::awaitable<std::vector<Result>> commit(std::vector<Statement> last = {});
+  // commit() with one statement.
   boost::asio::awaitable<Result> exec_commit(const Query& q, Params params = {});
 
   bool started() const noexcept { return started_; }
+  bool has_deferred() const noexcept { return !deferred_.empty(); }
   bool finished() const noexcept { return finished_; }
   const TenantContext& context() const noexcept { return ctx_; }
 
@@ -46,27 +52,33 @@ class Tx {
   Mode mode_;
   bool started_ = false;
   bool finished_ = false;
+  std::vector<Statement> deferred_;
 };
 
 boost::asio::awaitable<void> run_transaction(Pool& pool, const TenantContext& ctx, Mode mode,
                                              std::function<boost::asio::awaitable<void>(Tx&)> body);
 
-// Runs body(tx) in a transaction with the tenant context; commits when it returns, rolls back when it throws.
+// Runs body(tx) in a transaction with the tenant context; commits when it returns, rolls back when it
+// throws. body may return awaitable<void>.
 template <class F>
 auto transact(Pool& pool, const TenantContext& ctx, Mode mode, F body)
     -> boost::asio::awaitable<typename std::invoke_result_t<F, Tx&>::value_type> {
   using R = typename std::invoke_result_t<F, Tx&>::value_type;
   // GCC 12 mishandles closures with non-trivial captures passed to coroutines: capture by reference.
   static_assert(std::is_trivially_copyable_v<F>, "pass a [&] lambda to transact");
-  std::optional<R> out;
-  co_await run_transaction(pool, ctx, mode,
-                           [&](Tx& tx) -> boost::asio::awaitable<void> { out.emplace(co_await body(tx)); });
-  co_return std::move(*out);
+  if constexpr (std::is_void_v<R>) {
+    co_await run_transaction(pool, ctx, mode, [&](Tx& tx) -> boost::asio::awaitable<void> { co_await body(tx); });
+  } else {
+    std::optional<R> out;
+    co_await run_transaction(pool, ctx, mode,
+                             [&](Tx& tx) -> boost::asio::awaitable<void> { out.emplace(co_await body(tx)); });
+    co_return std::move(*out);
+  }
 }
 
 // One statement with no tenant context, for the narrow SECURITY DEFINER lookups that happen before a
 // tenant is known (login by email, refresh token by hash, API key by prefix). Nothing else uses it.
-boost::asio::awaitable<Result> lookup(Pool& pool, const Query& q, Params params);
+boost::asio::awaitable<Result> lookup_before_tenant(Pool& pool, const Query& q, Params params);
 
 // A single read in one round trip: BEGIN READ ONLY, context, the query, COMMIT.
 boost::asio::awaitable<Result> read(Pool& pool, const TenantContext& ctx, const Query& q, Params params = {});

@@ -18,7 +18,6 @@
 
 #include "platform/config.hpp"
 #include "platform/crypto.hpp"
-#include "platform/service.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -36,13 +35,11 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-bool is_upload_path(std::string_view target) { return target.starts_with("/api/v1/attachments"); }
-
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& ioc;
-  Service& service;
+  http::Handler service;
   const Config& config;
   tcp::acceptor acceptor;
   tcp::endpoint endpoint;
@@ -51,8 +48,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<bool> stopping{false};
   std::unique_ptr<asio::ssl::context> tls;  // set when TLS_CERT_FILE and TLS_KEY_FILE are
 
-  Impl(asio::io_context& io, Service& s, const Config& c, tcp::endpoint ep)
-      : ioc(io), service(s), config(c), acceptor(io), endpoint(ep) {
+  Impl(asio::io_context& io, http::Handler s, const Config& c, tcp::endpoint ep)
+      : ioc(io), service(std::move(s)), config(c), acceptor(io), endpoint(ep) {
     if (config.tls_cert_file.empty() != config.tls_key_file.empty())
       throw std::runtime_error("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");
     if (!config.tls_cert_file.empty()) {
@@ -72,13 +69,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     // The raw, still percent-encoded path: the decoded one may hold newlines or invalid UTF-8.
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (config.log_format == "json") {
-      boost::json::object o{{"msg", "request"},        {"service", service.name()}, {"method", http::method_name(req.method)},
+      boost::json::object o{{"msg", "request"},        {"service", service.name}, {"method", http::method_name(req.method)},
                             {"path", path},        {"status", status},          {"duration_ms", ms},
                             {"request_id", req.request_id}, {"remote", req.remote_addr}};
       if (!res.actor.empty()) o["actor"] = res.actor;
       spdlog::info("{}", boost::json::serialize(o));
     } else {
-      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}", service.name(), http::method_name(req.method), path,
+      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}", service.name, http::method_name(req.method), path,
                    status, ms, req.request_id, req.remote_addr, res.actor.empty() ? "" : " actor=", res.actor);
     }
   }
@@ -92,7 +89,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                      : status == 503 ? ErrorCode::unavailable
                                      : ErrorCode::bad_request;
     const std::string request_id = crypto::uuid_v4();
-    auto p = problem_response(ApiError(code, std::move(detail)), request_id);
+    auto p = http::problem_response(ApiError(code, std::move(detail)), request_id);
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
     res.set("X-Request-Id", request_id);
     res.set(bhttp::field::content_type, p.content_type);
@@ -160,8 +157,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await reject(stream, 400, "Malformed HTTP request");
         break;
       }
-      // The limit depends on the route: uploads may be larger than JSON bodies.
-      const std::size_t limit = is_upload_path(parser.get().target()) ? config.upload_limit : config.body_limit;
+      // The limit is the matched route's: uploads may be larger than JSON bodies.
+      const std::size_t limit =
+          service.body_limit(http::parse_method(parser.get().method_string()), parser.get().target());
       if (parser.content_length() && *parser.content_length() > limit) {
         co_await reject(stream, 413, "The request body is larger than this endpoint accepts");
         break;
@@ -212,7 +210,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       http::Response res;
       auto url = boost::urls::parse_origin_form(req.target);
       if (!url) {
-        res = problem_response(spectra::bad_request("The request target is not a valid path"), req.request_id);
+        res = http::problem_response(spectra::bad_request("The request target is not a valid path"), req.request_id);
       } else {
         req.path = url->path();
         for (auto param : url->params()) req.query.emplace_back(param.key, param.has_value ? param.value : "");
@@ -272,9 +270,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-HttpServer::HttpServer(asio::io_context& ioc, Service& service, const Config& config, const std::string& host,
+HttpServer::HttpServer(asio::io_context& ioc, http::Handler handler, const Config& config, const std::string& host,
                        std::uint16_t port)
-    : impl_(std::make_shared<Impl>(ioc, service, config, tcp::endpoint(asio::ip::make_address(host), port))) {}
+    : impl_(std::make_shared<Impl>(ioc, std::move(handler), config, tcp::endpoint(asio::ip::make_address(host), port))) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -287,7 +285,7 @@ void HttpServer::start() {
     a.listen(asio::socket_base::max_listen_connections);
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen on " + impl_->endpoint.address().to_string() + ":" +
-                             std::to_string(impl_->endpoint.port()) + " for the " + impl_->service.name() +
+                             std::to_string(impl_->endpoint.port()) + " for the " + impl_->service.name +
                              " API: " + e.code().message());
   }
   impl_->endpoint = a.local_endpoint();

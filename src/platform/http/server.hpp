@@ -7,13 +7,14 @@
 #include <memory>
 #include <string>
 
+#include "platform/http/handler.hpp"
+
 namespace spectra {
-class Service;
 struct Config;
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& ioc, Service& service, const Config& config, const std::string& host,
+  HttpServer(boost::asio::io_context& ioc, http::Handler handler, const Config& config, const std::string& host,
              std::uint16_t port);
   ~HttpServer();
   // Binds (throws when the port is taken) and starts accepting.

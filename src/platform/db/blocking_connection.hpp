@@ -10,13 +10,13 @@ struct pg_conn;
 
 namespace spectra::db {
 
-class SyncConnection {
+class BlockingConnection {
  public:
   // conninfo: a libpq URI or key=value string; user overrides its user when set.
-  explicit SyncConnection(const std::string& conninfo, const std::string& user = {});
-  ~SyncConnection();
-  SyncConnection(const SyncConnection&) = delete;
-  SyncConnection& operator=(const SyncConnection&) = delete;
+  explicit BlockingConnection(const std::string& conninfo, const std::string& user = {});
+  ~BlockingConnection();
+  BlockingConnection(const BlockingConnection&) = delete;
+  BlockingConnection& operator=(const BlockingConnection&) = delete;
 
   // One statement with $n parameters; throws SqlError when PostgreSQL refuses it.
   Result exec(std::string_view sql, const Params& params = {});

@@ -1,8 +1,8 @@
 #pragma once
-// The services a handler can reach, and the context of one request.
-#include <memory>
+// What a handler can reach: the process-wide dependencies, and the context of one request.
 #include <string>
 
+#include "audit/audit.hpp"
 #include "auth/rbac.hpp"
 #include "platform/config.hpp"
 #include "platform/db/tx.hpp"
@@ -17,7 +17,12 @@ class ExternalKeys;
 }  // namespace auth
 class BlockingPool;
 
-struct App {
+namespace kit {
+
+class Router;
+
+// The long-lived parts of the server every request may use; wired once at start-up.
+struct Dependencies {
   Config config;
   std::string version = SPECTRA_VERSION;
   db::Pool* pool = nullptr;
@@ -27,11 +32,9 @@ struct App {
   auth::ExternalKeys* external_keys = nullptr;  // null unless JWKS_URL is set
 };
 
-class Router;
-
 struct RequestContext {
   const http::Request& req;
-  App& app;
+  Dependencies& deps;
   auth::Principal principal;  // set for authenticated routes
   const Router* router = nullptr;
 
@@ -39,7 +42,15 @@ struct RequestContext {
   db::TenantContext tenant() const {
     return {principal.org_id, principal.user_id, std::string(auth::role_name(principal.role))};
   }
-  db::Pool& db() const { return *app.pool; }
+  db::Pool& db() const { return *deps.pool; }
+  // Who the audit trail names for this request.
+  audit::Actor actor() const {
+    audit::Actor a{std::nullopt, principal.kind == auth::CredentialKind::api_key ? "api_key" : "user", req.request_id,
+                   req.remote_addr};
+    if (!principal.user_id.empty()) a.user_id = principal.user_id;
+    return a;
+  }
 };
 
+}  // namespace kit
 }  // namespace spectra

@@ -1,4 +1,4 @@
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 
 #include <libpq-fe.h>
 
@@ -9,7 +9,7 @@
 
 namespace spectra::db {
 
-SyncConnection::SyncConnection(const std::string& conninfo, const std::string& user) {
+BlockingConnection::BlockingConnection(const std::string& conninfo, const std::string& user) {
   std::vector<const char*> keys{"dbname", "application_name", "options", "client_encoding"};
   std::vector<const char*> vals{conninfo.c_str(), "spectra-cli", "-c TimeZone=UTC", "UTF8"};
   if (!user.empty()) {
@@ -29,11 +29,11 @@ SyncConnection::SyncConnection(const std::string& conninfo, const std::string& u
   PQsetNoticeProcessor(pg_, [](void*, const char*) {}, nullptr);
 }
 
-SyncConnection::~SyncConnection() {
+BlockingConnection::~BlockingConnection() {
   if (pg_) PQfinish(pg_);
 }
 
-Result SyncConnection::exec(std::string_view sql, const Params& params) {
+Result BlockingConnection::exec(std::string_view sql, const Params& params) {
   std::vector<const char*> values;
   for (const auto& v : params.values()) values.push_back(v ? v->c_str() : nullptr);
   const std::string text(sql);
@@ -45,13 +45,13 @@ Result SyncConnection::exec(std::string_view sql, const Params& params) {
   return out;
 }
 
-void SyncConnection::exec_script(const std::string& sql) {
+void BlockingConnection::exec_script(const std::string& sql) {
   PGresult* r = PQexec(pg_, sql.c_str());
   Result owned(r);
   const auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) throw SqlError::from_result(r);
 }
 
-std::string SyncConnection::user() const { return PQuser(pg_); }
+std::string BlockingConnection::user() const { return PQuser(pg_); }
 
 }  // namespace spectra::db

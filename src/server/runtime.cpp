@@ -1,4 +1,4 @@
-#include "platform/runtime.hpp"
+#include "server/runtime.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -16,13 +16,12 @@
 #include "auth/external_keys.hpp"
 #include "auth/throttle.hpp"
 #include "auth/tokens.hpp"
-#include "platform/app.hpp"
 #include "platform/blocking.hpp"
 #include "platform/db/migrations.hpp"
-#include "platform/db/sync.hpp"
+#include "platform/db/blocking_connection.hpp"
 #include "platform/http/server.hpp"
-#include "platform/service.hpp"
-#include "services.hpp"
+#include "kit/api.hpp"
+#include "server/route_tables.hpp"
 
 namespace asio = boost::asio;
 
@@ -69,8 +68,8 @@ struct Runtime::Impl {
   std::unique_ptr<auth::TokenService> tokens;
   std::unique_ptr<auth::LoginThrottle> throttle;
   std::unique_ptr<auth::ExternalKeys> external;
-  App app;
-  std::unique_ptr<Service> lims, analysis;
+  kit::Dependencies deps;
+  std::unique_ptr<kit::Api> lims, analysis;
   std::unique_ptr<HttpServer> lims_server, analysis_server;
   std::vector<std::thread> threads;
   bool running = false;
@@ -90,7 +89,9 @@ Runtime::~Runtime() {
 void Runtime::start() {
   auto& s = *impl_;
   auto& cfg = s.config;
-  // Fail early and clearly on a bad key before touching the network.
+  // Fail early and clearly on a bad key or a duplicate statement name before touching the network.
+  if (auto dup = db::duplicate_query_names(); !dup.empty())
+    throw std::runtime_error("two SQL statements share the name " + dup.front() + ": the pool would run the wrong one");
   s.tokens = std::make_unique<auth::TokenService>(cfg);
 
   std::string conninfo = cfg.app_database_url;
@@ -100,7 +101,7 @@ void Runtime::start() {
     user = cfg.app_database_user;
   }
   {
-    db::SyncConnection check(conninfo, user);
+    db::BlockingConnection check(conninfo, user);
     db::require_schema_at_head(check);
   }
   db::PoolOptions po;
@@ -114,21 +115,22 @@ void Runtime::start() {
   s.throttle = std::make_unique<auth::LoginThrottle>(cfg);
   if (!cfg.jwks_url.empty()) s.external = std::make_unique<auth::ExternalKeys>(cfg, *s.blocking);
 
-  s.app.config = cfg;
-  s.app.pool = s.pool.get();
-  s.app.blocking = s.blocking.get();
-  s.app.tokens = s.tokens.get();
-  s.app.throttle = s.throttle.get();
-  s.app.external_keys = s.external.get();
+  s.deps.config = cfg;
+  s.deps.pool = s.pool.get();
+  s.deps.blocking = s.blocking.get();
+  s.deps.tokens = s.tokens.get();
+  s.deps.throttle = s.throttle.get();
+  s.deps.external_keys = s.external.get();
 
   if (s.options.lims) {
-    s.lims = std::make_unique<Service>(s.app, "lims", lims_router());
-    s.lims_server = std::make_unique<HttpServer>(*s.ioc, *s.lims, s.app.config, cfg.host, cfg.lims_port);
+    s.lims = std::make_unique<kit::Api>(s.deps, "lims", lims_router());
+    s.lims_server = std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port);
     s.lims_server->start();
   }
   if (s.options.analysis) {
-    s.analysis = std::make_unique<Service>(s.app, "analysis", analysis_router());
-    s.analysis_server = std::make_unique<HttpServer>(*s.ioc, *s.analysis, s.app.config, cfg.host, cfg.analysis_port);
+    s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router());
+    s.analysis_server =
+        std::make_unique<HttpServer>(*s.ioc, s.analysis->handler(), s.deps.config, cfg.host, cfg.analysis_port);
     s.analysis_server->start();
   }
   const int n = cfg.io_threads > 0 ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
@@ -160,7 +162,7 @@ void Runtime::stop() {
   // dropped with the coroutines waiting on them, while everything they reference still exists.
   s.blocking->stop();
   s.blocking.reset();
-  s.app.blocking = nullptr;
+  s.deps.blocking = nullptr;
   // Then what is left on the I/O context (idle keep-alive connections, requests past the deadline),
   // while the pool still exists; connections they return are closed at once.
   s.pool->close();

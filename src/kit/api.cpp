@@ -1,8 +1,7 @@
-#include "platform/service.hpp"
+#include "kit/api.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <exception>
 
 #include "auth/authenticate.hpp"
@@ -10,7 +9,7 @@
 
 namespace asio = boost::asio;
 
-namespace spectra {
+namespace spectra::kit {
 namespace {
 
 bool is_json_content_type(std::string_view ct) {
@@ -31,38 +30,44 @@ std::string allow_header(const std::vector<http::Method>& methods) {
   return out;
 }
 
-}  // namespace
-
-http::Response problem_response(const ApiError& e, const std::string& request_id) {
-  namespace json = boost::json;
-  const unsigned status = http_status(e.code());
-  json::object body{{"type", "about:blank"},
-                    {"title", status_title(status)},
-                    {"status", status},
-                    {"detail", e.detail()},
-                    {"request_id", request_id}};
-  if (!e.field_errors().empty()) {
-    json::array errs;
-    for (const auto& f : e.field_errors()) errs.push_back(json::object{{"field", f.field}, {"message", f.message}});
-    body["errors"] = std::move(errs);
+// A query parameter the route does not declare is refused rather than silently ignored (a typo in a
+// filter name must not answer every row).
+void refuse_undeclared_query(const Route& route, const http::Request& req) {
+  Problems problems;
+  for (const auto& [name, value] : req.query) {
+    bool known = false;
+    for (const auto* fields : route.inputs.query)
+      for (const auto& f : *fields) known = known || f.name == name;
+    if (!known && !problems.has(name)) problems.add(name, "is not a parameter of this route");
   }
-  auto res = http::Response::json(status, json::serialize(body));
-  res.content_type = "application/problem+json";
-  for (const auto& h : e.headers()) res.headers.push_back(h);
-  return res;
+  problems.raise_if_any(ErrorCode::bad_request);
 }
 
-Service::Service(App& app, std::string name, Router router)
-    : app_(app), name_(std::move(name)), router_(std::move(router)) {}
+}  // namespace
 
-asio::awaitable<http::Response> Service::handle(http::Request& req) {
+Api::Api(Dependencies& deps, std::string name, Router router)
+    : deps_(deps), name_(std::move(name)), router_(std::move(router)) {}
+
+http::Handler Api::handler() {
+  return http::Handler{name_, [this](http::Method m, std::string_view target) { return body_limit(m, target); },
+                       [this](http::Request& req) { return handle(req); }};
+}
+
+std::size_t Api::body_limit(http::Method method, std::string_view target) const {
+  const auto path = target.substr(0, target.find('?'));
+  auto m = router_.match(method, path);
+  if (m.route && m.route->inputs.body == BodyKind::upload) return deps_.config.upload_limit;
+  return deps_.config.body_limit;
+}
+
+asio::awaitable<http::Response> Api::handle(http::Request& req) {
   std::string actor;
   auto answer = co_await dispatch(req, actor);
   answer.actor = std::move(actor);
   co_return answer;
 }
 
-asio::awaitable<http::Response> Service::dispatch(http::Request& req, std::string& actor) {
+asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& actor) {
   std::exception_ptr failure;
   try {
     auto m = router_.match(req.method, req.path);
@@ -75,9 +80,10 @@ asio::awaitable<http::Response> Service::dispatch(http::Request& req, std::strin
     }
     const Route& route = *m.route;
     req.path_params = std::move(m.params);
-    RequestContext ctx{req, app_, {}, &router_};
+    RequestContext ctx{req, deps_, {}, &router_};
     if (route.guard.authenticated) {
-      ctx.principal = co_await auth::authenticate(app_, req);
+      const auth::Verifiers verifiers{*deps_.pool, *deps_.tokens, deps_.external_keys};
+      ctx.principal = co_await auth::authenticate(verifiers, req);
       actor = ctx.principal.kind == auth::CredentialKind::api_key ? "key:" + ctx.principal.api_key_id
                                                                   : ctx.principal.user_id;
       switch (auth::decide(ctx.principal, route.guard)) {
@@ -90,11 +96,12 @@ asio::awaitable<http::Response> Service::dispatch(http::Request& req, std::strin
         case auth::Decision::forbidden_api_key: throw forbidden("An API key cannot do this; sign in as a user");
       }
     }
-    if (route.body == Body::json && !req.body.empty()) {
+    if (route.inputs.body == BodyKind::json && !req.body.empty()) {
       auto ct = req.header("content-type");
       if (!ct || !is_json_content_type(*ct))
         throw ApiError(ErrorCode::unsupported_media, "The body must be application/json");
     }
+    refuse_undeclared_query(route, req);
     co_return co_await route.handler(ctx);
   } catch (...) {
     failure = std::current_exception();
@@ -104,19 +111,21 @@ asio::awaitable<http::Response> Service::dispatch(http::Request& req, std::strin
   } catch (const ApiError& e) {
     if (e.code() == ErrorCode::internal || e.code() == ErrorCode::unavailable)
       spdlog::warn("request {} failed: {} ({})", req.request_id, e.detail(), e.log_detail());
-    co_return problem_response(e, req.request_id);
+    co_return http::problem_response(e, req.request_id);
   } catch (const db::SqlError& e) {
     auto api = db::to_api_error(e);
     if (api.code() == ErrorCode::internal || api.code() == ErrorCode::unavailable)
       spdlog::error("request {} failed: {}", req.request_id, api.log_detail());
-    co_return problem_response(api, req.request_id);
+    else
+      spdlog::debug("request {} refused by the database: {}", req.request_id, api.log_detail());
+    co_return http::problem_response(api, req.request_id);
   } catch (const std::exception& e) {
     spdlog::error("request {} failed: {}", req.request_id, e.what());
-    co_return problem_response(ApiError(ErrorCode::internal, "Internal server error"), req.request_id);
+    co_return http::problem_response(ApiError(ErrorCode::internal, "Internal server error"), req.request_id);
   } catch (...) {
     spdlog::error("request {} failed with an unknown exception", req.request_id);
-    co_return problem_response(ApiError(ErrorCode::internal, "Internal server error"), req.request_id);
+    co_return http::problem_response(ApiError(ErrorCode::internal, "Internal server error"), req.request_id);
   }
 }
 
-}  // namespace spectra
+}  // namespace spectra::kit

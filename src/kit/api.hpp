@@ -1,0 +1,31 @@
+#pragma once
+// One HTTP API (LIMS or Analysis): its route table behind authentication, guards, declared inputs and
+// error mapping. The HTTP server sees it only as an http::Handler.
+#include <string>
+
+#include "kit/route.hpp"
+#include "platform/http/handler.hpp"
+
+namespace spectra::kit {
+
+class Api {
+ public:
+  Api(Dependencies& deps, std::string name, Router router);
+  // Route → authenticate → guard → content type → declared inputs → handler; every failure becomes
+  // problem+json. Never throws.
+  boost::asio::awaitable<http::Response> handle(http::Request& req);
+  // The body limit of the route a request names: UPLOAD_LIMIT for uploads, BODY_LIMIT otherwise.
+  std::size_t body_limit(http::Method method, std::string_view target) const;
+  const std::string& name() const noexcept { return name_; }
+  const Router& router() const noexcept { return router_; }
+  // What the HTTP server calls.
+  http::Handler handler();
+
+ private:
+  boost::asio::awaitable<http::Response> dispatch(http::Request& req, std::string& actor);
+  Dependencies& deps_;
+  std::string name_;
+  Router router_;
+};
+
+}  // namespace spectra::kit

@@ -1,0 +1,194 @@
+#include "kit/data.hpp"
+
+#include <boost/json.hpp>
+#include <regex>
+#include <stdexcept>
+
+#include "audit/audit.hpp"
+#include "platform/crypto.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace spectra::kit {
+namespace {
+
+// The highest $n a SQL text uses.
+int highest_parameter(std::string_view sql) {
+  int best = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] != '$') continue;
+    int n = 0;
+    std::size_t j = i + 1;
+    while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) n = n * 10 + (sql[j++] - '0');
+    best = std::max(best, n);
+  }
+  return best;
+}
+
+// A cursor value must read back as its sort key's type; anything else was not issued here (400,
+// never a SQL error).
+bool plausible(std::string_view type, const std::string& v) {
+  static const std::regex ts(
+      R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d)?$)");
+  static const std::regex number(R"(^-?\d{1,30}(\.\d{1,30})?$)");
+  static const std::regex date(R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$)");
+  if (type == "timestamptz") return std::regex_match(v, ts);
+  if (type == "bigint" || type == "numeric" || type == "integer") return std::regex_match(v, number);
+  if (type == "date") return std::regex_match(v, date);
+  return v.size() <= 1000 && v.find('\0') == std::string::npos;
+}
+
+}  // namespace
+
+std::string Shape::sql(std::string_view alias) const {
+  std::string out = "jsonb_build_object(";
+  bool first = true;
+  for (auto f : fields) {
+    if (!first) out += ", ";
+    first = false;
+    const auto eq = f.find('=');
+    if (eq == std::string_view::npos) {
+      out += "'" + std::string(f) + "', " + std::string(alias) + "." + std::string(f);
+    } else {
+      std::string expr(f.substr(eq + 1));
+      for (std::size_t p = expr.find("$."); p != std::string::npos; p = expr.find("$.", p))
+        expr.replace(p, 1, std::string(alias));
+      out += "'" + std::string(f.substr(0, eq)) + "', " + expr;
+    }
+  }
+  return out + ")";
+}
+
+asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing) {
+  auto r = co_await db::read(ctx.db(), ctx.tenant(), q, std::move(params));
+  if (r.empty()) throw not_found(std::string(missing));
+  co_return std::string(r.get(0, 0));
+}
+
+Reply one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing) {
+  auto body = co_await read_one(ctx, q, std::move(params), missing);
+  co_return http::Response::json(200, std::move(body));
+}
+
+// One sort key in one direction: its prepared statement.
+struct List::Variant {
+  std::string sort;  // "created_at" or "-created_at"
+  SortKey key;
+  std::unique_ptr<db::Query> query;
+};
+
+List::List(Spec spec) : spec_(std::move(spec)) {
+  const std::string a = spec_.alias;
+  bool has_created = false;
+  for (const auto& k : spec_.sorts) has_created = has_created || k.name == "created_at";
+  if (!has_created) spec_.sorts.insert(spec_.sorts.begin(), SortKey{"created_at", "", "timestamptz"});
+  const int n = highest_parameter(spec_.where);
+  const std::string after_value = "$" + std::to_string(n + 1), after_id = "$" + std::to_string(n + 2),
+                    limit = "$" + std::to_string(n + 3);
+  for (const auto& k : spec_.sorts) {
+    const std::string expr = k.expr.empty() ? a + "." + std::string(k.name) : std::string(k.expr);
+    for (const bool desc : {false, true}) {
+      const std::string cmp = desc ? "<" : ">", dir = desc ? " DESC" : " ASC";
+      std::string sql = "SELECT " + spec_.select + ", (" + expr + ")::text, " + a + ".id FROM " + spec_.from +
+                        " WHERE " + a + ".organization_id = app.current_org_id()";
+      if (!spec_.where.empty()) sql += " AND (" + spec_.where + ")";
+      sql += " AND (" + after_value + "::" + std::string(k.type) + " IS NULL OR (" + expr + ", " + a + ".id) " + cmp +
+             " (" + after_value + "::" + std::string(k.type) + ", " + after_id + "::uuid))";
+      sql += " ORDER BY " + expr + dir + ", " + a + ".id" + dir + " LIMIT " + limit;
+      auto v = std::make_unique<Variant>();
+      v->sort = (desc ? "-" : "") + std::string(k.name);
+      v->key = k;
+      v->query = std::make_unique<db::Query>(spec_.name + (desc ? "_by_" : "_asc_by_") + std::string(k.name), std::move(sql));
+      variants_.push_back(std::move(v));
+    }
+  }
+  variant_for(spec_.default_sort);  // the default must be one of them
+}
+
+List::~List() = default;
+
+const List::Variant& List::variant_for(const std::optional<std::string>& sort) const {
+  const std::string& want = sort ? *sort : spec_.default_sort;
+  for (const auto& v : variants_)
+    if (v->sort == want) return *v;
+  std::string keys;
+  for (const auto& k : spec_.sorts) keys += (keys.empty() ? "" : ", ") + std::string(k.name);
+  if (!sort) throw std::logic_error("list " + spec_.name + ": default sort " + want + " is not a sort key");
+  throw std::move(bad_request("sort must be one of " + keys + " (a leading - sorts descending)")
+                      .with_field("sort", "must be one of " + keys));
+}
+
+asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params filters, PageRequest page) const {
+  const Variant& v = variant_for(page.sort);
+  std::optional<std::string> after_value, after_id;
+  if (page.cursor && !page.cursor->empty()) {
+    auto raw = crypto::base64url_decode(*page.cursor);
+    boost::system::error_code ec;
+    json::value doc;
+    if (raw) doc = json::parse(*raw, ec);
+    const json::array* a = (raw && !ec) ? doc.if_array() : nullptr;
+    if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() || !(*a)[2].is_string() ||
+        !crypto::is_uuid((*a)[2].as_string()) || !plausible(v.key.type, std::string((*a)[1].as_string())))
+      throw std::move(bad_request("cursor is not one this server issued").with_field("cursor", "invalid"));
+    if ((*a)[0].as_string() != v.sort)
+      throw std::move(bad_request("cursor belongs to another sort order").with_field("cursor", "belongs to another sort"));
+    after_value = std::string((*a)[1].as_string());
+    after_id = std::string((*a)[2].as_string());
+  }
+  filters.add(after_value).add(after_id).add(page.limit + 1);
+  auto rows = co_await db::read(ctx.db(), ctx.tenant(), *v.query, std::move(filters));
+
+  std::string out = "{\"items\":[";
+  const int n = std::min(rows.rows(), page.limit);
+  for (int i = 0; i < n; ++i) {
+    if (i) out += ',';
+    out += rows.get(i, 0);
+  }
+  out += "],\"next_cursor\":";
+  if (rows.rows() > page.limit) {
+    const json::array cursor{json::string(v.sort), json::string(rows.get(n - 1, 1)), json::string(rows.get(n - 1, 2))};
+    out += '"' + crypto::base64url_encode(json::serialize(cursor)) + '"';
+  } else {
+    out += "null";
+  }
+  out += '}';
+  co_return out;
+}
+
+Reply List::page(RequestContext& ctx, db::Params filters, PageRequest page) const {
+  auto body = co_await page_json(ctx, std::move(filters), std::move(page));
+  co_return http::Response::json(200, std::move(body));
+}
+
+asio::awaitable<db::Result> Write::exec(const db::Query& q, db::Params params) {
+  co_return co_await tx_.exec(q, std::move(params));
+}
+
+asio::awaitable<std::vector<db::Result>> Write::exec_all(std::vector<db::Statement> statements) {
+  co_return co_await tx_.exec_all(std::move(statements));
+}
+
+void Write::audit(std::string_view action, std::string_view entity_type, std::optional<std::string> entity_id,
+                  std::optional<std::string> before, std::optional<std::string> after) {
+  tx_.defer(audit::statement(actor_, {std::string(action), std::string(entity_type), std::move(entity_id),
+                                            std::move(before), std::move(after)}));
+}
+
+asio::awaitable<std::string> Write::create(const db::Query& q, db::Params params, Audit what) {
+  auto r = co_await tx_.exec(q, std::move(params));
+  if (r.empty()) throw ApiError(ErrorCode::internal, "Internal server error", q.name + " inserted no row");
+  std::string row(r.get(0, 0));
+  audit(what.action, what.entity_type, std::string(r.get(0, 1)), std::nullopt, row);
+  co_return row;
+}
+
+asio::awaitable<std::string> Write::change(const db::Query& q, db::Params params, Audit what, std::string_view missing) {
+  auto r = co_await tx_.exec(q, std::move(params));
+  if (r.empty()) throw not_found(std::string(missing));
+  std::string after(r.get(0, 1));
+  audit(what.action, what.entity_type, std::string(r.get(0, 2)), std::string(r.get(0, 0)), after);
+  co_return after;
+}
+
+}  // namespace spectra::kit

@@ -1,0 +1,136 @@
+#pragma once
+// How a handler reads and writes: a resource's JSON shape declared once, "one row or 404", "a page",
+// and a write transaction that commits together with its audit entries.
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "kit/context.hpp"
+#include "kit/route.hpp"
+#include "platform/db/tx.hpp"
+
+namespace spectra::kit {
+
+// The JSON a resource answers, declared as the list of its fields: "column" or "name=sql expression"
+// (the expression may use the alias as `$.`). Nothing outside the list is ever shown, so a new
+// secret column does not leak by default.
+struct Shape {
+  std::span<const std::string_view> fields;
+  // jsonb_build_object('id', u.id, ...) for a table aliased `alias`.
+  std::string sql(std::string_view alias) const;
+};
+
+// ---- Reads ----
+
+// The first column of the only row (a JSON document); 404 with `missing` when there is no row.
+boost::asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params,
+                                             std::string_view missing = "Not found");
+// The same, answered as 200.
+Reply one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing = "Not found");
+
+// A sort key of a list: its name in ?sort=, its SQL expression (NOT NULL) and its SQL type.
+struct SortKey {
+  std::string_view name;
+  std::string_view expr;
+  std::string_view type;  // timestamptz, text, bigint, numeric, date
+};
+
+// A list: its query (shape, table, filters) declared once; the kit adds the organization filter, the
+// keyset predicate, ORDER BY and LIMIT, one prepared statement per sort. Filters use $1..$n; the
+// kit numbers its own parameters after the highest one.
+//   {"items": [...], "next_cursor": "…" | null}, newest first unless ?sort= says otherwise.
+class List {
+ public:
+  struct Spec {
+    std::string name;     // prefix of its statement names
+    std::string select;   // the JSON of one item, e.g. user_shape.sql("u")
+    std::string from;     // "users u" (joins allowed)
+    std::string alias;    // "u": its organization_id, id and created_at
+    std::string where;    // filters, "" for none
+    std::vector<SortKey> sorts;  // created_at is always one
+    std::string default_sort = "-created_at";
+  };
+  explicit List(Spec spec);
+  ~List();
+  List(const List&) = delete;
+  List& operator=(const List&) = delete;
+
+  boost::asio::awaitable<std::string> page_json(RequestContext& ctx, db::Params filters, PageRequest page) const;
+  // By value: a coroutine must own what it reads after its first suspension.
+  Reply page(RequestContext& ctx, db::Params filters, PageRequest page) const;
+
+ private:
+  struct Variant;
+  const Variant& variant_for(const std::optional<std::string>& sort) const;
+  Spec spec_;
+  std::vector<std::unique_ptr<Variant>> variants_;
+};
+
+// ---- Writes ----
+
+// What an audited write records; the entity id comes from the row the statement returns.
+struct Audit {
+  std::string_view action;       // "user.create", "api_key.revoke", ...
+  std::string_view entity_type;  // "user", "api_key", ...
+};
+
+// A write transaction of one request. Audit entries are queued and sent with COMMIT, in the same round
+// trip, so an entry exists exactly when its change does.
+class Write {
+ public:
+  Write(db::Tx& tx, audit::Actor actor) : tx_(tx), actor_(std::move(actor)) {}
+  boost::asio::awaitable<db::Result> exec(const db::Query& q, db::Params params = {});
+  boost::asio::awaitable<std::vector<db::Result>> exec_all(std::vector<db::Statement> statements);
+  void audit(std::string_view action, std::string_view entity_type, std::optional<std::string> entity_id,
+             std::optional<std::string> before, std::optional<std::string> after);
+  // An INSERT … RETURNING <json>, id: audited with the row as `after`; answers the JSON.
+  boost::asio::awaitable<std::string> create(const db::Query& q, db::Params params, Audit what);
+  // A statement RETURNING <before json>, <after json>, id: 404 with `missing` when it touches no row;
+  // audited with both; answers the after JSON.
+  boost::asio::awaitable<std::string> change(const db::Query& q, db::Params params, Audit what,
+                                             std::string_view missing = "Not found");
+
+ private:
+  db::Tx& tx_;
+  audit::Actor actor_;
+};
+
+// The coroutine behind write(): Write lives in its frame.
+template <class F>
+auto run_write(db::Tx& tx, audit::Actor actor, F body) -> std::invoke_result_t<F, Write&> {
+  Write w(tx, std::move(actor));
+  if constexpr (std::is_void_v<typename std::invoke_result_t<F, Write&>::value_type>) {
+    co_await body(w);
+  } else {
+    co_return co_await body(w);
+  }
+}
+
+
+// Runs body(Write&) in one read-write transaction with the caller's tenant context: commits (with the
+// queued audit entries) when it returns, rolls back when it throws. body may return void.
+template <class F>
+auto write(RequestContext& ctx, F body) -> std::invoke_result_t<F, Write&> {
+  static_assert(std::is_trivially_copyable_v<F>, "pass a [&] lambda to kit::write");
+  // Kept in this frame: transact holds references to them while it runs.
+  const db::TenantContext tenant = ctx.tenant();
+  const audit::Actor actor = ctx.actor();
+  co_return co_await db::transact(ctx.db(), tenant, db::Mode::read_write,
+                                  [&actor, body](db::Tx& tx) { return run_write(tx, actor, body); });
+}
+
+// The same before the caller is authenticated (login, refresh): the tenant and the actor are the
+// account's, found by a pre-tenant lookup.
+template <class F>
+auto write_as(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, F body) -> std::invoke_result_t<F, Write&> {
+  static_assert(std::is_trivially_copyable_v<F>, "pass a [&] lambda to kit::write_as");
+  co_return co_await db::transact(ctx.db(), tenant, db::Mode::read_write,
+                                  [&actor, body](db::Tx& tx) { return run_write(tx, actor, body); });
+}
+
+}  // namespace spectra::kit

@@ -1,0 +1,29 @@
+#include "lims/identity/rules.hpp"
+
+namespace spectra::identity {
+
+using auth::Role;
+
+Verdict judge_account_change(Role caller_role, bool caller_is_target, const Account& target, const AccountChange& change,
+                             int active_admins) noexcept {
+  if (caller_role != Role::admin && (target.role == Role::admin || change.role == Role::admin))
+    return Verdict::only_admins_manage_admins;
+  if (change.active == false && caller_is_target) return Verdict::cannot_deactivate_self;
+  const bool loses_admin =
+      target.role == Role::admin && target.active && ((change.role && *change.role != Role::admin) || change.active == false);
+  if (loses_admin && active_admins <= 1) return Verdict::last_active_admin;
+  return Verdict::allowed;
+}
+
+ApiError refusal(Verdict v) {
+  switch (v) {
+    case Verdict::only_admins_manage_admins: return forbidden("Only an admin can manage admins");
+    case Verdict::cannot_deactivate_self: return conflict("You cannot deactivate your own account");
+    case Verdict::last_active_admin:
+      return conflict("This is the organization's last active admin: make another admin first");
+    case Verdict::allowed: break;
+  }
+  return ApiError(ErrorCode::internal, "Internal server error", "refusal() of an allowed change");
+}
+
+}  // namespace spectra::identity

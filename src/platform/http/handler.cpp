@@ -1,0 +1,26 @@
+#include "platform/http/handler.hpp"
+
+#include <boost/json.hpp>
+
+namespace spectra::http {
+
+Response problem_response(const ApiError& e, const std::string& request_id) {
+  namespace json = boost::json;
+  const unsigned status = http_status(e.code());
+  json::object body{{"type", "about:blank"},
+                    {"title", status_title(status)},
+                    {"status", status},
+                    {"detail", e.detail()},
+                    {"request_id", request_id}};
+  if (!e.field_errors().empty()) {
+    json::array errs;
+    for (const auto& f : e.field_errors()) errs.push_back(json::object{{"field", f.field}, {"message", f.message}});
+    body["errors"] = std::move(errs);
+  }
+  auto res = Response::json(status, json::serialize(body));
+  res.content_type = "application/problem+json";
+  for (const auto& h : e.headers()) res.headers.push_back(h);
+  return res;
+}
+
+}  // namespace spectra::http
