@@ -46,7 +46,9 @@ void refuse_undeclared_query(const Route& route, const http::Request& req) {
 }  // namespace
 
 Api::Api(Dependencies& deps, std::string name, Router router)
-    : deps_(deps), name_(std::move(name)), router_(std::move(router)) {}
+    : deps_(deps), name_(std::move(name)), router_(std::move(router)) {
+  for (const auto& r : router_.routes()) has_uploads_ = has_uploads_ || r.inputs.body == BodyKind::upload;
+}
 
 http::Handler Api::handler() {
   return http::Handler{name_, [this](http::Method m, std::string_view target) { return body_limit(m, target); },
@@ -54,6 +56,7 @@ http::Handler Api::handler() {
 }
 
 std::size_t Api::body_limit(http::Method method, std::string_view target) const {
+  if (!has_uploads_) return deps_.config.body_limit;  // no route to match
   const auto path = target.substr(0, target.find('?'));
   auto m = router_.match(method, path);
   if (m.route && m.route->inputs.body == BodyKind::upload) return deps_.config.upload_limit;

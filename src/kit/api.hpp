@@ -26,6 +26,7 @@ class Api {
   Dependencies& deps_;
   std::string name_;
   Router router_;
+  bool has_uploads_ = false;
 };
 
 }  // namespace spectra::kit

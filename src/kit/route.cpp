@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 
@@ -112,7 +113,8 @@ Input<PageRequest> PageRequest::input() {
                .describe("A sort key of this list; a leading - sorts descending")}};
 }
 
-Router::Router(std::string title, std::vector<Route> routes) : title_(std::move(title)), routes_(std::move(routes)) {
+Router::Router(std::string title, std::vector<Route> routes)
+    : title_(std::move(title)), routes_(std::move(routes)), openapi_(std::make_shared<Document>()) {
   for (const auto& r : routes_) {
     const std::string where = std::string(http::method_name(r.method)) + " " + r.path;
     if (!r.declared) throw std::logic_error(where + " was not built by kit::route()");
@@ -179,7 +181,17 @@ Router::Match Router::match(http::Method method, std::string_view path) const {
   return best;
 }
 
-std::string Router::openapi_json(std::string_view version) const {
+struct Router::Document {
+  std::once_flag once;
+  std::string json;
+};
+
+const std::string& Router::openapi_json(std::string_view version) const {
+  std::call_once(openapi_->once, [&] { openapi_->json = build_openapi(version); });
+  return openapi_->json;
+}
+
+std::string Router::build_openapi(std::string_view version) const {
   json::object paths;
   json::object problem_fields{{"type", json::object{{"type", "string"}}},
                               {"title", json::object{{"type", "string"}}},

@@ -11,6 +11,7 @@
 // declarations, so it cannot drift from what the route accepts.
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -155,17 +156,20 @@ class Router {
   };
   Match match(http::Method method, std::string_view path) const;
   const std::vector<Route>& routes() const noexcept { return routes_; }
-  // OpenAPI 3.1 document of this route table, with every declared input's schema.
-  std::string openapi_json(std::string_view version) const;
+  // OpenAPI 3.1 document of this route table, with every declared input's schema; built once.
+  const std::string& openapi_json(std::string_view version) const;
 
  private:
   struct Compiled {
     std::vector<std::string> segments;  // "{name}" marks a parameter
     int literals = 0;
   };
+  std::string build_openapi(std::string_view version) const;
   std::string title_;
   std::vector<Route> routes_;
   std::vector<Compiled> compiled_;
+  struct Document;
+  std::shared_ptr<Document> openapi_;  // the table never changes: its document is built once
 };
 
 // The routes every service has: health, its OpenAPI document, the JWKS.
