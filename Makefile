@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 SPECTRA := $(BUILD_DIR)/spectra
 export SPECTRA_HOME := $(CURDIR)
 
-.PHONY: all bootstrap build run serve stop migrate seed reset test unit integration bench clean
+.PHONY: all bootstrap build run serve stop migrate seed reset test unit integration bench clean audit-verify
 
 all: build
 
@@ -30,7 +30,14 @@ seed: migrate
 
 run: seed
 	@echo "LIMS API on http://$${HOST:-127.0.0.1}:$${LIMS_PORT:-8002}, Analysis API on http://$${HOST:-127.0.0.1}:$${ANALYSIS_PORT:-8001} (Ctrl-C stops)"
-	@JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret)}" exec $(SPECTRA) serve
+	@export JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret)}"; \
+	  [ -n "$${AUDIT_KEY_FILE:-}" ] || export AUDIT_KEY="$${AUDIT_KEY:-$$(scripts/dev-secret audit)}"; \
+	  exec $(SPECTRA) serve
+
+# Verifies the private database's audit trail with the development audit key.
+audit-verify: build
+	@[ -n "$${AUDIT_KEY_FILE:-}" ] || export AUDIT_KEY="$${AUDIT_KEY:-$$(scripts/dev-secret audit)}"; \
+	  $(SPECTRA) audit verify
 
 # Stops the private PostgreSQL cluster (a running `make run` stops with Ctrl-C or SIGTERM).
 stop:

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "audit/audit.hpp"
@@ -55,9 +56,14 @@ int main(int argc, char** argv) {
 
   auto* auditcmd = cli.add_subcommand("audit", "Audit trail");
   auditcmd->require_subcommand(1);
-  std::string audit_org;
-  auto* verify = auditcmd->add_subcommand("verify", "Recompute every organization's hash chain; exit 1 on a broken link");
+  std::string audit_org, checkpoint_file;
+  auto* verify = auditcmd->add_subcommand(
+      "verify", "Recompute every organization's keyed chain (AUDIT_KEY); exit 1 on a broken link or a truncated chain");
   verify->add_option("--org", audit_org, "Only this organization id");
+  verify->add_option("--checkpoints", checkpoint_file, "A file of checkpoints (JSON lines) the chain must still contain")
+      ->check(CLI::ExistingFile);
+  auto* checkpoint = auditcmd->add_subcommand("checkpoint", "Print each organization's chain head, signed (JSON lines)");
+  checkpoint->add_option("--org", audit_org, "Only this organization id");
 
   CLI11_PARSE(cli, argc, argv);
 
@@ -120,13 +126,37 @@ int main(int argc, char** argv) {
       std::cout << seed::create_user(conn, nu) << "\n";
       return 0;
     }
-    if (verify->parsed()) {
+    if (verify->parsed() || checkpoint->parsed()) {
+      if (config.audit_key.empty()) {
+        std::cerr << "error: set AUDIT_KEY or AUDIT_KEY_FILE (the key the server links the audit trail with)\n";
+        return 2;
+      }
       std::optional<std::string> org;
       if (!audit_org.empty()) org = audit_org;
+      if (checkpoint->parsed()) {
+        const audit::CheckpointSigner signer(config.audit_key);
+        for (const auto& c : audit::checkpoints(conn, org, signer)) std::cout << audit::to_json(c) << "\n";
+        return 0;
+      }
+      std::vector<audit::Checkpoint> kept;
+      if (!checkpoint_file.empty()) {
+        std::ifstream in(checkpoint_file);
+        std::string line;
+        for (int n = 1; std::getline(in, line); ++n) {
+          if (line.empty()) continue;
+          auto c = audit::checkpoint_from_json(line);
+          if (!c) {
+            std::cerr << "error: " << checkpoint_file << " line " << n << " is not a checkpoint\n";
+            return 2;
+          }
+          kept.push_back(std::move(*c));
+        }
+      }
       bool ok = true;
-      for (const auto& r : audit::verify(conn, org)) {
+      for (const auto& r : audit::verify(conn, org, config.audit_key, kept)) {
+        const std::string pending = r.pending ? " (" + std::to_string(r.pending) + " not linked yet)" : "";
         if (r.intact) {
-          std::cout << "organization " << r.organization_id << ": " << r.events << " events, chain intact\n";
+          std::cout << "organization " << r.organization_id << ": " << r.events << " events, chain intact" << pending << "\n";
         } else {
           ok = false;
           std::cout << "organization " << r.organization_id << ": BROKEN at seq " << r.broken_seq << ": " << r.problem << "\n";

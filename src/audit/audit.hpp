@@ -1,14 +1,19 @@
 #pragma once
-// The audit trail: append-only, hash-chained per organization (the chain is kept by the database's
-// trigger app.audit_chain). Writers add an audit statement to their transaction; verify walks a chain.
+// The audit trail: append-only, linked per organization by a keyed hash (audit/chain.hpp). Writers
+// add an unlinked event to their own transaction (statement); the sequencer links events in commit
+// order without a lock across writers; verify recomputes every link, and checks signed checkpoints.
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "audit/chain.hpp"
 #include "platform/db/result.hpp"
 
 namespace spectra {
+struct Config;
 namespace db {
 class BlockingConnection;
 }
@@ -34,16 +39,52 @@ struct Entry {
 // An INSERT to run in the writing transaction (the organization comes from its tenant context).
 db::Statement statement(const Actor& who, Entry e);
 
+// Links every organization's pending events (as the sequencer does, once); answers how many. Run as
+// the application role or the owner.
+std::int64_t link_pending(db::BlockingConnection& conn, std::string_view key);
+
 struct ChainReport {
   std::string organization_id;
-  std::int64_t events = 0;
+  std::int64_t events = 0;   // linked
+  std::int64_t pending = 0;  // not linked yet
   bool intact = true;
-  std::int64_t broken_seq = 0;  // the first event whose link does not hold
+  std::int64_t broken_seq = 0;  // the first event whose link does not hold (0: the chain as a whole)
   std::string problem;
 };
 
-// Recomputes every chain (or one organization's); run as the owner.
-std::vector<ChainReport> verify(db::BlockingConnection& conn, const std::optional<std::string>& organization_id);
+// Recomputes every chain (or one organization's) with the key, and checks each checkpoint of
+// `checkpoints` against it: a chain shorter than a checkpoint was truncated. Run as the owner.
+std::vector<ChainReport> verify(db::BlockingConnection& conn, const std::optional<std::string>& organization_id,
+                                std::string_view key, const std::vector<Checkpoint>& checkpoints = {});
+
+// The organizations' current heads, signed (`spectra audit checkpoint`).
+std::vector<Checkpoint> checkpoints(db::BlockingConnection& conn, const std::optional<std::string>& organization_id,
+                                    const CheckpointSigner& signer);
+
+// Now, as RFC 3339 UTC.
+std::string utc_now();
+
+// The sequencer: one thread with a connection of its own. Any number of servers run one; the one
+// holding a session advisory lock links, the others wait. It also appends periodic checkpoints when
+// AUDIT_CHECKPOINT_FILE is set.
+class Sequencer {
+ public:
+  Sequencer(std::string conninfo, std::string user, const Config& config);
+  ~Sequencer();
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  struct Status {
+    bool leader = false;
+    std::int64_t pending = 0;
+    double lag_seconds = 0;  // the age of the oldest event not linked yet
+  };
+  Status status() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace audit
 }  // namespace spectra

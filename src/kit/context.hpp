@@ -30,6 +30,8 @@ struct Dependencies {
   auth::TokenService* tokens = nullptr;
   auth::LoginThrottle* throttle = nullptr;
   auth::ExternalKeys* external_keys = nullptr;  // null unless JWKS_URL is set
+  audit::Sequencer* audit_sequencer = nullptr;
+  const audit::CheckpointSigner* audit_signer = nullptr;
 };
 
 struct RequestContext {

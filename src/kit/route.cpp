@@ -312,6 +312,13 @@ Reply health(RequestContext& ctx, std::string_view service) {
                     {"service", service},
                     {"database", db_ok ? "ok" : "unavailable"},
                     {"version", ctx.deps.version}};
+  if (const auto* seq = ctx.deps.audit_sequencer) {
+    // This process's sequencer: the leader links; a standby knows no lag of its own.
+    const auto st = seq->status();
+    body["audit"] = json::object{{"sequencer", st.leader ? "leader" : "standby"},
+                                 {"pending", st.pending},
+                                 {"lag_seconds", st.lag_seconds}};
+  }
   auto res = http::Response::json(db_ok ? 200 : 503, json::serialize(body));
   res.header("Cache-Control", "no-store");
   co_return res;

@@ -36,6 +36,10 @@ kit::Router lims_router() {
       route(M::PATCH, "/api/organization", id::update_organization, auth::require_admin, "Change organization settings"),
 
       route(M::GET, "/api/audit", id::list_audit, minimum(Role::admin, "audit:read"), "The organization's audit trail"),
+      route(M::GET, "/api/audit/checkpoint", id::audit_checkpoint, minimum(Role::admin, "audit:read"),
+            "The organization's audit head, signed (Ed25519), to keep outside the database"),
+      route(M::GET, "/.well-known/audit-keys.json", id::audit_keys, auth::anyone,
+            "Public keys that verify audit checkpoints"),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab LIMS API", std::move(routes));

@@ -3,6 +3,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace spectra {
@@ -98,6 +100,20 @@ Config Config::from_env() {
   c.login_max_failures_per_address = env_number("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1, 100000);
   c.login_failure_window = std::chrono::seconds(env_number<long>("LOGIN_FAILURE_WINDOW_SECONDS", 900, 1, 86400));
   c.login_lockout = std::chrono::seconds(env_number<long>("LOGIN_LOCKOUT_SECONDS", 300, 1, 86400));
+
+  c.audit_key = env("AUDIT_KEY");
+  if (const auto file = env("AUDIT_KEY_FILE"); !file.empty()) {
+    if (!c.audit_key.empty()) throw std::runtime_error("set AUDIT_KEY or AUDIT_KEY_FILE, not both");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("AUDIT_KEY_FILE " + file + " cannot be read");
+    c.audit_key.assign(std::istreambuf_iterator<char>(in), {});
+    while (!c.audit_key.empty() && (c.audit_key.back() == '\n' || c.audit_key.back() == '\r')) c.audit_key.pop_back();
+  }
+  if (!c.audit_key.empty() && c.audit_key.size() < 32)
+    throw std::runtime_error("the audit key (AUDIT_KEY or AUDIT_KEY_FILE) must be at least 32 bytes");
+  c.audit_checkpoint_file = env("AUDIT_CHECKPOINT_FILE");
+  c.audit_checkpoint_interval =
+      std::chrono::seconds(env_number<long>("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 86400));
 
   c.tls_cert_file = env("TLS_CERT_FILE");
   c.tls_key_file = env("TLS_KEY_FILE");

@@ -51,6 +51,13 @@ struct Config {
   std::chrono::seconds login_failure_window{900};
   std::chrono::seconds login_lockout{300};
 
+  // The audit trail's chain key (HMAC-SHA256), kept outside the database: AUDIT_KEY or AUDIT_KEY_FILE,
+  // at least 32 bytes. The checkpoint signing key (Ed25519) is derived from it.
+  std::string audit_key;
+  std::string audit_checkpoint_file;  // when set, the sequencer appends a signed checkpoint per organization
+  std::chrono::seconds audit_checkpoint_interval{60};
+  std::chrono::milliseconds audit_sequencer_interval{200};
+
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string log_level = "info";

@@ -80,6 +80,19 @@ std::string to_hex(std::string_view bytes) {
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, b64url, false); }
 std::string base64_encode(std::string_view bytes) { return encode(bytes, b64std, true); }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string url(text);
+  while (!url.empty() && url.back() == '=') url.pop_back();
+  if (text.size() - url.size() > 2) return std::nullopt;
+  for (auto& c : url) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+    else if (c == '-' || c == '_') return std::nullopt;
+  }
+  return base64url_decode(url);
+}
+
 std::optional<std::string> base64url_decode(std::string_view text) {
   if (text.size() % 4 == 1) return std::nullopt;
   std::string out;

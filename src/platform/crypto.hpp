@@ -13,6 +13,7 @@ std::string to_hex(std::string_view bytes);
 std::string base64url_encode(std::string_view bytes);  // no padding
 std::optional<std::string> base64url_decode(std::string_view text);  // refuses padding and bad characters
 std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padded
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 std::string uuid_v4();
 bool is_uuid(std::string_view s) noexcept;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit/audit.hpp"
 #include "auth/external_keys.hpp"
 #include "auth/throttle.hpp"
 #include "auth/tokens.hpp"
@@ -68,6 +69,8 @@ struct Runtime::Impl {
   std::unique_ptr<auth::TokenService> tokens;
   std::unique_ptr<auth::LoginThrottle> throttle;
   std::unique_ptr<auth::ExternalKeys> external;
+  std::unique_ptr<audit::CheckpointSigner> audit_signer;
+  std::unique_ptr<audit::Sequencer> sequencer;
   kit::Dependencies deps;
   std::unique_ptr<kit::Api> lims, analysis;
   std::unique_ptr<HttpServer> lims_server, analysis_server;
@@ -93,6 +96,9 @@ void Runtime::start() {
   if (auto dup = db::duplicate_query_names(); !dup.empty())
     throw std::runtime_error("two SQL statements share the name " + dup.front() + ": the pool would run the wrong one");
   s.tokens = std::make_unique<auth::TokenService>(cfg);
+  if (cfg.audit_key.empty())
+    throw std::runtime_error("AUDIT_KEY or AUDIT_KEY_FILE must be set: the audit trail's key, kept outside the database");
+  s.audit_signer = std::make_unique<audit::CheckpointSigner>(cfg.audit_key);
 
   std::string conninfo = cfg.app_database_url;
   std::string user;
@@ -121,6 +127,9 @@ void Runtime::start() {
   s.deps.tokens = s.tokens.get();
   s.deps.throttle = s.throttle.get();
   s.deps.external_keys = s.external.get();
+  s.sequencer = std::make_unique<audit::Sequencer>(conninfo, user, cfg);
+  s.deps.audit_sequencer = s.sequencer.get();
+  s.deps.audit_signer = s.audit_signer.get();
 
   if (s.options.lims) {
     s.lims = std::make_unique<kit::Api>(s.deps, "lims", lims_router());
@@ -166,6 +175,7 @@ void Runtime::stop() {
   // Then what is left on the I/O context (idle keep-alive connections, requests past the deadline),
   // while the pool still exists; connections they return are closed at once.
   s.pool->close();
+  s.sequencer.reset();
   s.lims_server.reset();
   s.analysis_server.reset();
   s.ioc.reset();

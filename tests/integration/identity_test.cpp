@@ -513,19 +513,20 @@ TEST(Audit, ListFiltersAndTheChainDetectsAnEditedRow) {
   EXPECT_EQ(lims("GET", "/api/audit?actor_id=123", admin).status, 400u);
 
   auto& c = owner();
-  auto before = audit::verify(c, org.id);
+  ASSERT_TRUE(wait_for_audit_links(org.id));
+  auto before = audit::verify(c, org.id, test_audit_key());
   ASSERT_EQ(before.size(), 1u);
   EXPECT_TRUE(before[0].intact);
   EXPECT_GE(before[0].events, 2);
 
   // The CLI agrees, then someone with database access edits a row.
   const std::string cli = std::string(SPECTRA_BINARY) + " audit verify --org " + org.id;
-  const std::string env = "DATABASE_URL='" + Harness::get().owner_dsn() + "' ";
+  const std::string env = "DATABASE_URL='" + Harness::get().owner_dsn() + "' AUDIT_KEY='" + test_audit_key() + "' ";
   int st = 0;
   run_command(env + cli, &st);
   EXPECT_EQ(st, 0);
   c.exec("UPDATE audit_events SET action = 'user.view' WHERE organization_id = $1 AND seq = 2", db::Params(org.id));
-  auto after = audit::verify(c, org.id);
+  auto after = audit::verify(c, org.id, test_audit_key());
   EXPECT_FALSE(after[0].intact);
   EXPECT_EQ(after[0].broken_seq, 2);
   auto out = run_command(env + cli, &st);

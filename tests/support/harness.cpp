@@ -1,5 +1,6 @@
 #include "support/harness.hpp"
 
+#include <thread>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,18 @@
 #include "server/runtime.hpp"
 
 namespace spectra::test {
+
+std::string test_audit_key() { return "integration-test-audit-key-0123456789-abcdefghij"; }
+
+bool wait_for_audit_links(const std::string& organization_id) {
+  for (int i = 0; i < 200; ++i) {
+    if (owner().exec("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND seq IS NULL",
+                     db::Params(organization_id)).get_int(0, 0) == 0)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
 
 struct Harness::Server {
   std::unique_ptr<Runtime> runtime;
@@ -71,6 +84,8 @@ void Harness::set_up() {
   config_.lims_port = 0;
   config_.analysis_port = 0;
   config_.jwt_secret = "integration-test-secret-0123456789-abcdefghijklmnop";
+  config_.audit_key = test_audit_key();
+  config_.audit_sequencer_interval = std::chrono::milliseconds(50);
   config_.io_threads = 2;
   config_.db_pool_size = 8;
   config_.login_max_failures_per_address = 100000;  // every test logs in from 127.0.0.1

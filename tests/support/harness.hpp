@@ -54,6 +54,11 @@ class Harness {
   std::unique_ptr<Server> server_;
 };
 
+// The audit key the test server links with (also what `spectra audit verify` needs in AUDIT_KEY).
+std::string test_audit_key();
+// Waits (up to 10 s) until the sequencer has linked every audit event of the organization; false if not.
+bool wait_for_audit_links(const std::string& organization_id);
+
 // One owner connection for fixtures and checks.
 db::BlockingConnection& owner();
 // A new organization with one user of each role (password "Correct-Horse-42").

@@ -1,4 +1,5 @@
-// GET /api/audit: the organization's audit trail for admins, newest first, with filters.
+// The organization's audit trail for admins (newest first, with filters), its signed head, and the
+// public keys that verify such heads.
 #include "kit/data.hpp"
 #include "lims/identity/handlers.hpp"
 
@@ -22,6 +23,11 @@ const kit::List audit_list{{
     .sorts = {{"seq", "a.seq", "bigint"}},
 }};
 
+const db::Query head_q{
+    "audit_head",
+    "SELECT a.seq, encode(a.hash, 'hex') FROM audit_events a"
+    " WHERE a.organization_id = app.current_org_id() AND a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1"};
+
 }  // namespace
 
 kit::Input<AuditFilters> AuditFilters::input() {
@@ -31,6 +37,22 @@ kit::Input<AuditFilters> AuditFilters::input() {
            kit::field("actor_id", &AuditFilters::actor_id).uuid(),
            kit::field("action", &AuditFilters::action).max_length(100),
            kit::field("since", &AuditFilters::since).timestamp()}};
+}
+
+Reply audit_checkpoint(RequestContext& ctx) {
+  auto head = co_await db::read(ctx.db(), ctx.tenant(), head_q);
+  const std::int64_t seq = head.empty() ? 0 : head.get_int(0, 0);
+  const std::string hash = head.empty() ? std::string() : std::string(head.get(0, 1));
+  const auto signed_head = ctx.deps.audit_signer->sign(ctx.principal.org_id, seq, hash, audit::utc_now());
+  auto res = http::Response::json(200, audit::to_json(signed_head));
+  res.header("Cache-Control", "no-store");
+  co_return res;
+}
+
+Reply audit_keys(RequestContext& ctx) {
+  auto res = http::Response::json(200, ctx.deps.audit_signer->keys_json());
+  res.header("Cache-Control", "public, max-age=300");
+  co_return res;
 }
 
 Reply list_audit(RequestContext& ctx, QueryString<AuditFilters> q, PageRequest page) {

@@ -90,5 +90,7 @@ struct AuditFilters {
   static kit::Input<AuditFilters> input();
 };
 Reply list_audit(RequestContext& ctx, QueryString<AuditFilters> q, PageRequest page);
+Reply audit_checkpoint(RequestContext& ctx);
+Reply audit_keys(RequestContext& ctx);
 
 }  // namespace spectra::identity
