@@ -217,6 +217,7 @@ struct Sequencer::Impl {
   std::string conninfo, user, key, checkpoint_file;
   std::chrono::milliseconds interval;
   std::chrono::seconds checkpoint_interval;
+  std::chrono::seconds purge_interval;
   std::atomic<bool> leader{false};
   std::atomic<std::int64_t> pending{0};
   std::atomic<std::int64_t> lag_ms{0};
@@ -254,6 +255,7 @@ struct Sequencer::Impl {
     const CheckpointSigner signer(key);
     std::map<std::string, std::int64_t> written;
     auto next_checkpoint = std::chrono::steady_clock::now();
+    auto next_purge = std::chrono::steady_clock::now();
     while (!stopping) {
       try {
         db::BlockingConnection c(conninfo, user);
@@ -268,6 +270,12 @@ struct Sequencer::Impl {
             if (!checkpoint_file.empty() && std::chrono::steady_clock::now() >= next_checkpoint) {
               append_checkpoints(c, signer, written);
               next_checkpoint = std::chrono::steady_clock::now() + checkpoint_interval;
+            }
+            // The leader's other periodic duty: expired refresh tokens do not pile up.
+            if (std::chrono::steady_clock::now() >= next_purge) {
+              const auto purged = c.exec("SELECT app.purge_expired_refresh_tokens()").get_int(0, 0);
+              if (purged > 0) spdlog::info("purged {} expired refresh tokens", purged);
+              next_purge = std::chrono::steady_clock::now() + purge_interval;
             }
           }
           if (!sleep_for(interval)) return;
@@ -289,6 +297,7 @@ Sequencer::Sequencer(std::string conninfo, std::string user, const Config& confi
   s.checkpoint_file = config.audit_checkpoint_file;
   s.interval = config.audit_sequencer_interval;
   s.checkpoint_interval = config.audit_checkpoint_interval;
+  s.purge_interval = config.refresh_token_purge_interval;
   s.thread = std::thread([&s] { s.run(); });
 }
 

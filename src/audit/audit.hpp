@@ -65,8 +65,8 @@ std::vector<Checkpoint> checkpoints(db::BlockingConnection& conn, const std::opt
 std::string utc_now();
 
 // The sequencer: one thread with a connection of its own. Any number of servers run one; the one
-// holding a session advisory lock links, the others wait. It also appends periodic checkpoints when
-// AUDIT_CHECKPOINT_FILE is set.
+// holding a session advisory lock links, the others wait. The leader also appends periodic
+// checkpoints when AUDIT_CHECKPOINT_FILE is set, and purges expired refresh tokens.
 class Sequencer {
  public:
   Sequencer(std::string conninfo, std::string user, const Config& config);

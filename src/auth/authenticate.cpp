@@ -16,7 +16,7 @@ const db::Query use_api_key{"auth_use_api_key",
                                 "SELECT organization_id, id, user_id, scopes, role, email FROM app.use_api_key($1, $2)"};
 const db::Query find_login_by_email{
     "auth_find_external_user",
-    "SELECT organization_id, id, email, role, is_active, organization_active FROM app.find_login($1)"};
+    "SELECT organization_id, id, email, role, is_active, organization_active, is_service_account FROM app.find_login($1)"};
 
 std::vector<std::string> parse_text_array(std::string_view lit) {
   // PostgreSQL text[] output for scope names (no quoting needed: scopes are [a-z:_]).
@@ -83,7 +83,9 @@ asio::awaitable<Principal> authenticate(const Verifiers& app, const http::Reques
     auto email = co_await app.external_keys->verify(*cred);
     if (!email) throw unauthorized("Invalid or expired token");
     auto r = co_await db::lookup_before_tenant(app.pool, find_login_by_email, db::Params(*email));
-    if (r.empty() || !r.get_bool(0, 4) || !r.get_bool(0, 5)) throw unauthorized("No active user has this email");
+    // An API key's service account is never a person an identity provider can sign in.
+    if (r.empty() || !r.get_bool(0, 4) || !r.get_bool(0, 5) || r.get_bool(0, 6))
+      throw unauthorized("No active user has this email");
     Principal who;
     who.org_id = r.get(0, 0);
     who.user_id = r.get(0, 1);

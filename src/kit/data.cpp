@@ -1,5 +1,9 @@
 #include "kit/data.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 #include <regex>
 #include <stdexcept>
@@ -39,7 +43,24 @@ bool plausible(std::string_view type, const std::string& v) {
   return v.size() <= 1000 && v.find('\0') == std::string::npos;
 }
 
+asio::awaitable<void> record(db::Pool& pool, db::TenantContext tenant, audit::Actor actor, audit::Entry entry) {
+  const std::string action = entry.action;
+  try {
+    co_await db::transact(pool, tenant, db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<void> {
+      tx.defer(audit::statement(actor, std::move(entry)));
+      co_return;
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("audit: the {} event of organization {} was not recorded: {}", action, tenant.org_id, e.what());
+  }
+}
+
 }  // namespace
+
+void audit_detached(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, audit::Entry entry) {
+  asio::co_spawn(ctx.db().executor(), record(ctx.db(), std::move(tenant), std::move(actor), std::move(entry)),
+                 asio::detached);
+}
 
 std::string Shape::sql(std::string_view alias) const {
   std::string out = "jsonb_build_object(";

@@ -100,6 +100,10 @@ class Write {
   audit::Actor actor_;
 };
 
+// Records an audit entry in a transaction of its own, without making the client wait for it (a
+// failed login must answer as fast as an unknown email does). A failure to record is logged.
+void audit_detached(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, audit::Entry entry);
+
 // The coroutine behind write(): Write lives in its frame.
 template <class F>
 auto run_write(db::Tx& tx, audit::Actor actor, F body) -> std::invoke_result_t<F, Write&> {

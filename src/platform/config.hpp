@@ -57,6 +57,8 @@ struct Config {
   std::string audit_checkpoint_file;  // when set, the sequencer appends a signed checkpoint per organization
   std::chrono::seconds audit_checkpoint_interval{60};
   std::chrono::milliseconds audit_sequencer_interval{200};
+  // The sequencer's leader also deletes refresh tokens a day past their expiry, this often.
+  std::chrono::seconds refresh_token_purge_interval{600};
 
   std::string tls_cert_file;
   std::string tls_key_file;

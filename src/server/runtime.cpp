@@ -51,6 +51,26 @@ std::filesystem::path find_pg_script() {
       "SPECTRA_HOME");
 }
 
+// Row-level security is the second lock behind every query's organization filter; a role that
+// bypasses it (superuser, BYPASSRLS, or the tables' owner, whose policy admits every row) would
+// silently turn it off.
+void refuse_privileged_role(db::BlockingConnection& c) {
+  auto r = c.exec(
+      "SELECT current_user, r.rolsuper, r.rolbypassrls,"
+      " EXISTS (SELECT 1 FROM pg_class t WHERE t.oid = 'public.audit_events'::regclass"
+      "          AND pg_has_role(current_user, t.relowner, 'MEMBER'))"
+      " FROM pg_roles r WHERE r.rolname = current_user");
+  const std::string role(r.get(0, 0));
+  const char* why = r.get_bool(0, 1) ? "is a superuser"
+                    : r.get_bool(0, 2) ? "has BYPASSRLS"
+                    : r.get_bool(0, 3) ? "owns the tables (or is a member of their owner)"
+                                       : nullptr;
+  if (why)
+    throw std::runtime_error("the application's database role " + role + " " + why +
+                             ", so row-level security would not apply: serve as spectra_app (DATABASE_APP_URL or "
+                             "DATABASE_APP_USER)");
+}
+
 }  // namespace
 
 std::string owner_database_url(const Config& config) {
@@ -109,6 +129,7 @@ void Runtime::start() {
   {
     db::BlockingConnection check(conninfo, user);
     db::require_schema_at_head(check);
+    refuse_privileged_role(check);
   }
   db::PoolOptions po;
   po.conninfo = conninfo;

@@ -70,9 +70,11 @@ TEST(Login, UnknownEmailAndWrongPasswordAnswerTheSame) {
   EXPECT_EQ(unknown.status, 401u);
   EXPECT_EQ(wrong.json().at("detail"), unknown.json().at("detail"));
   EXPECT_EQ(wrong.header("www-authenticate"), "Bearer");
-  // The failure is in the audit trail of the account's organization.
-  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'login_failed'",
-                  db::Params(org.id)), 1);
+  // The failure is in the audit trail of the account's organization (recorded just after the answer).
+  const std::string failed = "SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'login_failed'";
+  for (int i = 0; i < 100 && count(failed, db::Params(org.id)) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(count(failed, db::Params(org.id)), 1);
 }
 
 TEST(Login, MissingFieldsAre422) {

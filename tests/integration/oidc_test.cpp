@@ -118,6 +118,12 @@ else:
   EXPECT_EQ(me(run(py + " token unverified " + email + " " + aud)).status, 401u);
   EXPECT_EQ(me(run(py + " token no-verified-claim " + email + " " + aud)).status, 401u);
   EXPECT_EQ(me(run(py + " token wrong-iss " + email + " " + aud)).status, 401u);
+  // An API key's service account cannot be signed in by an identity provider, even with its email.
+  auto key = lims("POST", "/api/api-keys", login(org.admin()), R"({"name":"robot","scopes":["samples:read"]})");
+  ASSERT_EQ(key.status, 201u) << key.body;
+  const std::string svc_email(owner().exec("SELECT email FROM users WHERE id = $1",
+                                           db::Params(std::string(key.json().at("user_id").as_string()))).get(0, 0));
+  EXPECT_EQ(me(run(py + " token es " + svc_email + " " + aud)).status, 401u);
   // The provider must be pinned: no issuer, or keys over plain http from another host, refuse to start.
   Config no_iss = cfg;
   no_iss.jwks_issuer.clear();

@@ -86,6 +86,7 @@ void Harness::set_up() {
   config_.jwt_secret = "integration-test-secret-0123456789-abcdefghijklmnop";
   config_.audit_key = test_audit_key();
   config_.audit_sequencer_interval = std::chrono::milliseconds(50);
+  config_.refresh_token_purge_interval = std::chrono::seconds(1);
   config_.io_threads = 2;
   config_.db_pool_size = 8;
   config_.login_max_failures_per_address = 100000;  // every test logs in from 127.0.0.1

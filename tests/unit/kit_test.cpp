@@ -274,3 +274,13 @@ TEST(AccountRules, APiManagesTheTeamButNotAdmins) {
             Verdict::cannot_deactivate_self);
   EXPECT_EQ(refusal(Verdict::only_admins_manage_admins).code(), ErrorCode::forbidden);
 }
+
+TEST(AccountRules, AnApiKeysAccountIsNotEditedAsAUser) {
+  using auth::Role;
+  using namespace identity;
+  const Account key_account{Role::engineer, true, true};
+  EXPECT_EQ(judge_account_change(Role::pi, false, key_account, {Role::pi, std::nullopt}, 1), Verdict::service_account);
+  EXPECT_EQ(judge_account_change(Role::admin, false, key_account, {Role::admin, std::nullopt}, 1), Verdict::service_account);
+  EXPECT_EQ(judge_account_change(Role::admin, false, key_account, {std::nullopt, false}, 1), Verdict::service_account);
+  EXPECT_EQ(refusal(Verdict::service_account).code(), ErrorCode::forbidden);
+}

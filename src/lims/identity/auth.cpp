@@ -26,14 +26,22 @@ const db::Query find_refresh{
     " FROM app.find_refresh_token($1)"};
 const db::Query insert_refresh{
     "identity_insert_refresh",
-    "INSERT INTO refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
-    " VALUES (app.current_org_id(), $1, $2, $3, now() + make_interval(days => $4::int), $5, $6)"};
+    "WITH family AS (INSERT INTO refresh_token_families (organization_id, id, user_id)"
+    "                VALUES (app.current_org_id(), $2, $1) RETURNING id)"
+    " INSERT INTO refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
+    " SELECT app.current_org_id(), $1, family.id, $3, now() + make_interval(days => $4::int), $5, $6 FROM family"};
 const db::Query rotate_refresh{
     "identity_rotate_refresh",
-    "WITH spent AS ("
+    // The family row is share-locked and must not be revoked: a revocation for reuse waits for this
+    // rotation, and a rotation after it finds the family revoked.
+    "WITH family AS ("
+    "  SELECT f.id FROM refresh_token_families f"
+    "    JOIN refresh_tokens t ON t.organization_id = f.organization_id AND t.family_id = f.id"
+    "   WHERE f.organization_id = app.current_org_id() AND t.id = $1 AND f.revoked_at IS NULL FOR SHARE OF f),"
+    " spent AS ("
     "  UPDATE refresh_tokens SET used_at = now(), replaced_by = $2"
     "   WHERE organization_id = app.current_org_id() AND id = $1 AND used_at IS NULL AND revoked_at IS NULL"
-    "     AND expires_at > now()"
+    "     AND expires_at > now() AND family_id IN (SELECT id FROM family)"
     "  RETURNING user_id, family_id)"
     " INSERT INTO refresh_tokens (organization_id, id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
     // Each rotation extends the session, but never past the family's absolute lifetime ($7 days).
@@ -48,8 +56,11 @@ const db::Query token_spent{
     "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = app.current_org_id() AND id = $1"};
 const db::Query revoke_family{
     "identity_revoke_family",
-    "UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
-    " WHERE organization_id = app.current_org_id() AND family_id = $1 AND revoked_at IS NULL"};
+    "WITH family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
+    "                       revoked_reason = coalesce(revoked_reason, $2)"
+    "                 WHERE organization_id = app.current_org_id() AND id = $1 RETURNING id)"
+    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
+    " WHERE organization_id = app.current_org_id() AND family_id IN (SELECT id FROM family) AND revoked_at IS NULL"};
 const db::Query record_login{
     "identity_record_login",
     "UPDATE users SET last_login_at = now(), password_hash = coalesce($2, password_hash)"
@@ -61,13 +72,20 @@ const db::Query select_me{
     "SELECT " + user_shape.sql("u") + " FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
 const db::Query logout_one{
     "identity_logout",
-    "UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'"
+    "WITH target AS (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $1"
+    "                  AND organization_id = app.current_org_id()),"
+    " family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
+    "                   revoked_reason = coalesce(revoked_reason, 'logout')"
+    "             WHERE organization_id = app.current_org_id() AND id IN (SELECT family_id FROM target) RETURNING id)"
+    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'"
     " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"
-    "   AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $1"
-    "                     AND organization_id = app.current_org_id())"};
+    "   AND family_id IN (SELECT family_id FROM target)"};
 const db::Query logout_all{
     "identity_logout_all",
-    "UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'"
+    "WITH family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
+    "                       revoked_reason = coalesce(revoked_reason, 'logout')"
+    "                 WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL RETURNING id)"
+    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'"
     " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"};
 
 // The account itself acts in the flows that authenticate it (login, refresh).
@@ -77,7 +95,7 @@ audit::Actor account_actor(const http::Request& req, std::string user_id) {
 
 std::string user_agent(const http::Request& req) {
   auto ua = req.header("user-agent");
-  return ua ? std::string(ua->substr(0, 300)) : std::string();
+  return ua ? http::clean_utf8(*ua, 300) : std::string();
 }
 
 ApiError invalid_login() { return unauthorized("Invalid email or password"); }
@@ -133,14 +151,12 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
     attempt.failed();
     if (!found.empty()) {
       // The failure is recorded in the account's organization (an unknown email has none).
-      const db::TenantContext system{std::string(found.get(0, 0)), {}, {}};
+      // Recorded after the answer, so a known email with a wrong password answers as fast as an
+      // unknown one.
       const std::string user_id(found.get(0, 1));
-      const auto who = account_actor(ctx.req, user_id);
       const json::object after{{"email", email}, {"reason", !check.ok ? "wrong password" : "account not active"}};
-      co_await kit::write_as(ctx, system, who, [&](kit::Write& w) -> asio::awaitable<void> {
-        w.audit("login_failed", "user", user_id, std::nullopt, json::serialize(after));
-        co_return;
-      });
+      kit::audit_detached(ctx, db::TenantContext{std::string(found.get(0, 0)), {}, {}}, account_actor(ctx.req, user_id),
+                          audit::Entry{"login_failed", "user", user_id, std::nullopt, json::serialize(after)});
     }
     throw invalid_login();
   }

@@ -6,6 +6,7 @@ using auth::Role;
 
 Verdict judge_account_change(Role caller_role, bool caller_is_target, const Account& target, const AccountChange& change,
                              int active_admins) noexcept {
+  if (target.service_account) return Verdict::service_account;
   if (caller_role != Role::admin && (target.role == Role::admin || change.role == Role::admin))
     return Verdict::only_admins_manage_admins;
   if (change.active == false && caller_is_target) return Verdict::cannot_deactivate_self;
@@ -17,6 +18,8 @@ Verdict judge_account_change(Role caller_role, bool caller_is_target, const Acco
 
 ApiError refusal(Verdict v) {
   switch (v) {
+    case Verdict::service_account:
+      return forbidden("This is an API key's account: revoke or create keys through /api/api-keys");
     case Verdict::only_admins_manage_admins: return forbidden("Only an admin can manage admins");
     case Verdict::cannot_deactivate_self: return conflict("You cannot deactivate your own account");
     case Verdict::last_active_admin:

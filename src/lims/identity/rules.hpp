@@ -12,6 +12,7 @@ namespace spectra::identity {
 struct Account {
   auth::Role role = auth::Role::viewer;
   bool active = true;
+  bool service_account = false;  // an API key's: its role is the key's, set when the key is made
 };
 
 // What a caller asks to change about an account.
@@ -22,6 +23,7 @@ struct AccountChange {
 
 enum class Verdict {
   allowed,
+  service_account,            // managed through /api/api-keys, never through /api/users
   only_admins_manage_admins,  // a PI may manage the team, but neither touch nor make admins
   cannot_deactivate_self,
   last_active_admin,          // an organization always keeps one active admin

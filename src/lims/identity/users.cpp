@@ -35,7 +35,7 @@ const db::Query lock_admins_q{
     " ORDER BY id FOR UPDATE"};
 const db::Query lock_target_q{
     "users_lock_target",
-    "SELECT " + user_json + ", u.role, u.is_active FROM users u"
+    "SELECT " + user_json + ", u.role, u.is_active, u.is_service_account FROM users u"
     " WHERE u.organization_id = app.current_org_id() AND u.id = $1 FOR UPDATE"};
 const db::Query update_q{
     "users_update",
@@ -44,7 +44,10 @@ const db::Query update_q{
     " WHERE organization_id = app.current_org_id() AND id = $1 RETURNING " + user_json};
 const db::Query revoke_tokens_q{
     "users_revoke_refresh",
-    "UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
+    "WITH family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
+    "                       revoked_reason = coalesce(revoked_reason, $2)"
+    "                 WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL RETURNING id)"
+    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
     " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"};
 
 bool looks_like_email(const std::string& e) {
@@ -60,7 +63,8 @@ asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string
     auto locked = co_await w.exec_all(std::move(lock));
     const auto& target = locked[1];
     if (target.empty()) throw not_found("No such user");
-    const Account before{auth::parse_role(target.get(0, 1)).value_or(auth::Role::viewer), target.get_bool(0, 2)};
+    const Account before{auth::parse_role(target.get(0, 1)).value_or(auth::Role::viewer), target.get_bool(0, 2),
+                         target.get_bool(0, 3)};
     AccountChange want{std::nullopt, change.is_active};
     if (change.role) want.role = auth::parse_role(*change.role);
     const auto verdict = judge_account_change(ctx.principal.role, id == ctx.principal.user_id, before, want, locked[0].rows());

@@ -86,8 +86,14 @@ awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex
   using namespace asio::experimental::awaitable_operators;
   const std::string options =
       "-c TimeZone=UTC -c statement_timeout=" + std::to_string(opt.statement_timeout.count());
-  std::vector<const char*> keys{"dbname", "application_name", "options", "client_encoding"};
-  std::vector<const char*> vals{opt.conninfo.c_str(), opt.application_name.c_str(), options.c_str(), "UTF8"};
+  // A peer that vanishes (a dead host, a dropped route) is noticed within seconds, not at the kernel's
+  // two-hour default: keepalives for an idle connection, tcp_user_timeout for unacknowledged data.
+  const std::string user_timeout = std::to_string(opt.tcp_user_timeout.count());
+  std::vector<const char*> keys{"dbname",          "application_name",    "options",          "client_encoding",
+                                "keepalives",      "keepalives_idle",     "keepalives_interval", "keepalives_count",
+                                "tcp_user_timeout"};
+  std::vector<const char*> vals{opt.conninfo.c_str(), opt.application_name.c_str(), options.c_str(), "UTF8", "1", "30",
+                                "10",                 "3",                            user_timeout.c_str()};
   if (!opt.user.empty()) {
     keys.push_back("user");
     vals.push_back(opt.user.c_str());
@@ -101,8 +107,9 @@ awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex
   if (PQstatus(pg) == CONNECTION_BAD)
     throw unavailable("The database is unavailable", std::string("connect: ") + PQerrorMessage(pg));
 
+  // Opening a connection never outlasts the time a request would wait for one.
   asio::steady_timer deadline(ex);
-  deadline.expires_after(std::chrono::seconds(5));
+  deadline.expires_after(std::min<std::chrono::milliseconds>(std::chrono::seconds(5), opt.acquire_timeout));
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   while (st != PGRES_POLLING_OK) {
     if (st == PGRES_POLLING_FAILED)
@@ -268,8 +275,11 @@ void Pool::release(std::unique_ptr<Connection> c) {
   bool broke = false;
   {
     std::lock_guard lk(mu_);
-    broke = c->broken() || c->in_transaction();
-    if (!broke && !closed_) {
+    // A connection left inside a transaction is dropped on its own; only a broken one suggests the
+    // idle ones broke too.
+    const bool dirty = c->in_transaction();
+    broke = c->broken();
+    if (!broke && !dirty && !closed_) {
       if (waiters_.empty()) {
         idle_.push_back(std::move(c));
       } else {

@@ -24,6 +24,7 @@ struct PoolOptions {
   std::size_t max_size = 16;
   std::chrono::milliseconds acquire_timeout{3000};
   std::chrono::milliseconds statement_timeout{15000};
+  std::chrono::milliseconds tcp_user_timeout{30000};  // data unacknowledged this long: the peer is gone
   std::string application_name = "spectra";
 };
 
@@ -65,6 +66,7 @@ class Pool {
     std::size_t open = 0, idle = 0, waiting = 0;
   };
   Stats stats() const;
+  boost::asio::any_io_executor executor() const { return ex_; }
 
  private:
   friend class Lease;

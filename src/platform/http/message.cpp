@@ -1,5 +1,6 @@
 #include "platform/http/message.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace spectra::http {
@@ -72,6 +73,31 @@ std::string_view Request::path_param(std::string_view name) const noexcept {
   for (const auto& [k, v] : path_params)
     if (k == name) return v;
   return {};
+}
+
+std::string clean_utf8(std::string_view text, std::size_t max_bytes) {
+  static constexpr std::string_view replacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= text.size() && c != 0;
+    for (std::size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (valid && len > 1) {
+      // No overlong forms, no surrogates, nothing above U+10FFFF.
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      if ((len == 2 && c < 0xC2) || (len == 3 && c == 0xE0 && c1 < 0xA0) || (len == 3 && c == 0xED && c1 >= 0xA0) ||
+          (len == 4 && c == 0xF0 && c1 < 0x90) || (len == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90))))
+        valid = false;
+    }
+    const std::string_view piece = valid ? text.substr(i, len) : replacement;
+    if (out.size() + piece.size() > max_bytes) break;
+    out += piece;
+    i += valid ? len : 1;
+  }
+  return out;
 }
 
 }  // namespace spectra::http

@@ -17,6 +17,9 @@ std::string_view method_name(Method m) noexcept;
 std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
                            const std::vector<std::string>& trusted_proxies);
 Method parse_method(std::string_view s) noexcept;
+// Text from a client (a header such as User-Agent) made safe to store: valid UTF-8 (each invalid byte
+// becomes U+FFFD) of at most max_bytes, cut at a character boundary.
+std::string clean_utf8(std::string_view text, std::size_t max_bytes);
 
 struct Request {
   Method method = Method::GET;
