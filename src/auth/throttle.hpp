@@ -1,13 +1,15 @@
 #pragma once
-// Failed-login throttling per account and per client address, in memory per server process: after
-// `max` failures within the window, further attempts are refused (429 with Retry-After) until the
-// lockout has passed. For one account, attempts still being checked count too, so a burst of
-// parallel guesses cannot slip past the limit while the password hashes are computed. With several servers behind a load
-// balancer each keeps its own counts.
+// Failed-login throttling per account and per client (an IPv4 address or an IPv6 /64), in memory per
+// server process: after `max` failures within the window, further attempts are refused (429 with
+// Retry-After) until the lockout has passed. Attempts still being checked count too, so a burst of
+// parallel guesses cannot slip past the limit while the password hashes are computed. Each map is
+// bounded (the oldest entries go first) and pruned a few entries per attempt, never in one pass under
+// the lock. With several servers behind a load balancer each keeps its own counts.
 #include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <deque>
 #include <unordered_map>
 
 #include "platform/config.hpp"
@@ -56,14 +58,23 @@ class LoginThrottle {
     Clock::time_point locked_until{};
   };
   std::optional<long> wait_for(const Entry& e, int max, bool count_in_flight, Clock::time_point now) const;
-  void end(std::unordered_map<std::string, Entry>& map, const std::string& key, int max, Outcome o, Clock::time_point now);
-  void prune(Clock::time_point now);
+  // One bounded map with its keys in arrival order, for incremental pruning and eviction.
+  struct Table {
+    std::unordered_map<std::string, Entry> entries;
+    std::deque<std::string> order;
+    Entry& get(const std::string& key, std::size_t cap);
+    void prune_some(Clock::time_point now, std::chrono::seconds window);
+  };
+  void end(Table& table, const std::string& key, int max, Outcome o, Clock::time_point now);
 
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> accounts_, addresses_;
+  Table accounts_, addresses_;
   int max_account_, max_address_;
+  std::size_t max_entries_;
   std::chrono::seconds window_, lockout_;
-  Clock::time_point last_prune_{};
+
+ public:
+  std::size_t tracked() const { return accounts_.entries.size() + addresses_.entries.size(); }
 };
 
 }  // namespace spectra::auth

@@ -52,7 +52,43 @@ Api::Api(Dependencies& deps, std::string name, Router router)
 
 http::Handler Api::handler() {
   return http::Handler{name_, [this](http::Method m, std::string_view target) { return body_limit(m, target); },
+                       [this](const http::Request& head) { return admit(head); },
                        [this](http::Request& req) { return handle(req); }};
+}
+
+asio::awaitable<auth::Principal> Api::check_guard(const Route& route, const http::Request& req, std::string& actor) {
+  const auth::Verifiers verifiers{*deps_.pool, *deps_.tokens, deps_.external_keys};
+  auto principal = co_await auth::authenticate(verifiers, req);
+  actor = principal.kind == auth::CredentialKind::api_key ? "key:" + principal.api_key_id : principal.user_id;
+  switch (auth::decide(principal, route.guard)) {
+    case auth::Decision::allow: break;
+    case auth::Decision::forbidden_role:
+      throw forbidden("This action needs the " + std::string(auth::role_name(route.guard.min_role)) + " role or above");
+    case auth::Decision::forbidden_scope:
+      throw forbidden("This API key lacks the scope " + std::string(route.guard.scope));
+    case auth::Decision::forbidden_api_key: throw forbidden("An API key cannot do this; sign in as a user");
+  }
+  co_return principal;
+}
+
+asio::awaitable<std::optional<http::Response>> Api::admit(const http::Request& head) {
+  std::optional<ApiError> refusal;
+  try {
+    const auto target = std::string_view(head.target);
+    auto m = router_.match(head.method, target.substr(0, target.find('?')));
+    if (!m.route || m.route->inputs.body != BodyKind::upload) throw not_found("No upload is accepted here");
+    if (!m.route->guard.authenticated) throw forbidden("Uploads need credentials");
+    std::string actor;
+    co_await check_guard(*m.route, head, actor);
+  } catch (const ApiError& e) {
+    refusal = e;
+  } catch (const db::SqlError& e) {
+    refusal = db::to_api_error(e);
+  } catch (const std::exception& e) {
+    refusal = ApiError(ErrorCode::internal, "Internal server error", e.what());
+  }
+  if (!refusal) co_return std::nullopt;
+  co_return http::problem_response(*refusal, head.request_id);
 }
 
 std::size_t Api::body_limit(http::Method method, std::string_view target) const {
@@ -84,21 +120,7 @@ asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& a
     const Route& route = *m.route;
     req.path_params = std::move(m.params);
     RequestContext ctx{req, deps_, {}, &router_};
-    if (route.guard.authenticated) {
-      const auth::Verifiers verifiers{*deps_.pool, *deps_.tokens, deps_.external_keys};
-      ctx.principal = co_await auth::authenticate(verifiers, req);
-      actor = ctx.principal.kind == auth::CredentialKind::api_key ? "key:" + ctx.principal.api_key_id
-                                                                  : ctx.principal.user_id;
-      switch (auth::decide(ctx.principal, route.guard)) {
-        case auth::Decision::allow: break;
-        case auth::Decision::forbidden_role:
-          throw forbidden("This action needs the " + std::string(auth::role_name(route.guard.min_role)) +
-                          " role or above");
-        case auth::Decision::forbidden_scope:
-          throw forbidden("This API key lacks the scope " + std::string(route.guard.scope));
-        case auth::Decision::forbidden_api_key: throw forbidden("An API key cannot do this; sign in as a user");
-      }
-    }
+    if (route.guard.authenticated) ctx.principal = co_await check_guard(route, req, actor);
     if (route.inputs.body == BodyKind::json && !req.body.empty()) {
       auto ct = req.header("content-type");
       if (!ct || !is_json_content_type(*ct))

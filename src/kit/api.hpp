@@ -16,6 +16,8 @@ class Api {
   boost::asio::awaitable<http::Response> handle(http::Request& req);
   // The body limit of the route a request names: UPLOAD_LIMIT for uploads, BODY_LIMIT otherwise.
   std::size_t body_limit(http::Method method, std::string_view target) const;
+  // Whether the head of an upload may have its body read: authenticated and allowed by the guard.
+  boost::asio::awaitable<std::optional<http::Response>> admit(const http::Request& head);
   const std::string& name() const noexcept { return name_; }
   const Router& router() const noexcept { return router_; }
   // What the HTTP server calls.
@@ -23,6 +25,9 @@ class Api {
 
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, std::string& actor);
+  // Authenticates the caller (naming it in actor, for the access log) and applies the route's guard;
+  // throws ApiError.
+  boost::asio::awaitable<auth::Principal> check_guard(const Route& route, const http::Request& req, std::string& actor);
   Dependencies& deps_;
   std::string name_;
   Router router_;

@@ -22,12 +22,14 @@ struct Config {
   std::uint16_t analysis_port = 8001;
   int io_threads = 0;  // 0: one per core
   int blocking_threads = 2;
+  int blocking_queue = 64;  // password checks waiting beyond the running ones; more get 503
   std::size_t body_limit = 1 << 20;       // 1 MiB for JSON bodies
   std::size_t upload_limit = 25 << 20;    // attachments
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For names the client
   int max_connections = 1024;
+  int max_connections_per_client = 128;  // an IPv4 address or an IPv6 /64; trusted proxies are exempt
 
   // JWT
   std::string jwt_algorithm = "HS256";
@@ -50,6 +52,7 @@ struct Config {
   int login_max_failures_per_address = 20;
   std::chrono::seconds login_failure_window{900};
   std::chrono::seconds login_lockout{300};
+  std::size_t login_throttle_max_entries = 100000;  // per map (accounts, clients)
 
   // The audit trail's chain key (HMAC-SHA256), kept outside the database: AUDIT_KEY or AUDIT_KEY_FILE,
   // at least 32 bytes. The checkpoint signing key (Ed25519) is derived from it.

@@ -1,6 +1,7 @@
 #include "server/runtime.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -51,6 +52,26 @@ std::filesystem::path find_pg_script() {
       "SPECTRA_HOME");
 }
 
+// Raises the open-file limit to its hard limit, and fits the connection limit under it: a server that
+// runs out of descriptors cannot even accept the connection that would be refused politely.
+void fit_file_limit(Config& cfg, int listeners) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || listeners == 0) return;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return;
+  // Database connections, the sequencer's, files, listeners and a margin.
+  const rlim_t reserve = static_cast<rlim_t>(cfg.db_pool_size) + 64;
+  const rlim_t per_listener = rl.rlim_cur > reserve ? (rl.rlim_cur - reserve) / static_cast<rlim_t>(listeners) : 1;
+  if (static_cast<rlim_t>(cfg.max_connections) > per_listener) {
+    spdlog::warn("MAX_CONNECTIONS {} does not fit the open-file limit {}: serving at most {} connections per port",
+                 cfg.max_connections, rl.rlim_cur, per_listener);
+    cfg.max_connections = static_cast<int>(std::max<rlim_t>(1, per_listener));
+  }
+}
+
 // Row-level security is the second lock behind every query's organization filter; a role that
 // bypasses it (superuser, BYPASSRLS, or the tables' owner, whose policy admits every row) would
 // silently turn it off.
@@ -86,6 +107,7 @@ struct Runtime::Impl {
   std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>();
   std::unique_ptr<db::Pool> pool;
   std::unique_ptr<BlockingPool> blocking;
+  std::unique_ptr<BlockingPool> jwks_fetches;  // its own thread: a slow provider never delays logins
   std::unique_ptr<auth::TokenService> tokens;
   std::unique_ptr<auth::LoginThrottle> throttle;
   std::unique_ptr<auth::ExternalKeys> external;
@@ -112,6 +134,7 @@ Runtime::~Runtime() {
 void Runtime::start() {
   auto& s = *impl_;
   auto& cfg = s.config;
+  fit_file_limit(cfg, (s.options.lims ? 1 : 0) + (s.options.analysis ? 1 : 0));
   // Fail early and clearly on a bad key or a duplicate statement name before touching the network.
   if (auto dup = db::duplicate_query_names(); !dup.empty())
     throw std::runtime_error("two SQL statements share the name " + dup.front() + ": the pool would run the wrong one");
@@ -137,10 +160,14 @@ void Runtime::start() {
   po.max_size = static_cast<std::size_t>(cfg.db_pool_size);
   po.acquire_timeout = cfg.db_acquire_timeout;
   po.statement_timeout = cfg.db_statement_timeout;
+  po.query_deadline = cfg.db_statement_timeout + std::chrono::seconds(5);
   s.pool = std::make_unique<db::Pool>(s.ioc->get_executor(), po);
-  s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads);
+  s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads, cfg.blocking_queue);
   s.throttle = std::make_unique<auth::LoginThrottle>(cfg);
-  if (!cfg.jwks_url.empty()) s.external = std::make_unique<auth::ExternalKeys>(cfg, *s.blocking);
+  if (!cfg.jwks_url.empty()) {
+    s.jwks_fetches = std::make_unique<BlockingPool>(1, 16);
+    s.external = std::make_unique<auth::ExternalKeys>(cfg, *s.jwks_fetches);
+  }
 
   s.deps.config = cfg;
   s.deps.pool = s.pool.get();
@@ -192,6 +219,8 @@ void Runtime::stop() {
   // dropped with the coroutines waiting on them, while everything they reference still exists.
   s.blocking->stop();
   s.blocking.reset();
+  if (s.jwks_fetches) s.jwks_fetches->stop();
+  s.jwks_fetches.reset();
   s.deps.blocking = nullptr;
   // Then what is left on the I/O context (idle keep-alive connections, requests past the deadline),
   // while the pool still exists; connections they return are closed at once.

@@ -2,12 +2,26 @@
 // PostgreSQL as a 500, service accounts, refresh families, failed-login timing, purging, and link
 // tables that cannot point into another organization.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
 #include <thread>
 
+#include "auth/tokens.hpp"
+#include "kit/api.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/pool.hpp"
+#include "platform/http/server.hpp"
 #include "platform/db/sql_error.hpp"
 #include "server/runtime.hpp"
 #include "support/harness.hpp"
@@ -171,4 +185,216 @@ TEST(LinkTables, AReferenceIntoAnotherOrganizationIsRefused) {
   // The old array columns are gone.
   EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns WHERE table_name IN ('eln_entries', 'spc_alerts',"
                   " 'attachments') AND column_name IN ('sample_ids', 'point_ids', 'entity_id')", {}), 0);
+}
+
+TEST(ConnectionLimits, OneClientCannotTakeEveryConnection) {
+  Config cfg = Harness::get().config();
+  cfg.max_connections = 100;
+  cfg.max_connections_per_client = 2;
+  Runtime rt(cfg, ServeOptions{true, false});
+  rt.start();
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context io;
+  const ip::tcp::endpoint server{ip::make_address("127.0.0.1"), rt.lims_port()};
+  auto connect_from = [&](const char* source) {
+    auto s = std::make_unique<ip::tcp::socket>(io);
+    s->open(ip::tcp::v4());
+    s->bind({ip::make_address(source), 0});
+    s->connect(server);
+    return s;
+  };
+  auto ask = [](ip::tcp::socket& s) {
+    const std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    boost::asio::write(s, boost::asio::buffer(req));
+    char buf[2048];
+    const auto n = s.read_some(boost::asio::buffer(buf));
+    return std::string(buf, n);
+  };
+  // Two idle keep-alive connections from 127.0.0.1 are its share ...
+  auto first = connect_from("127.0.0.1");
+  auto second = connect_from("127.0.0.1");
+  EXPECT_NE(ask(*first).find("200 OK"), std::string::npos);
+  EXPECT_NE(ask(*second).find("200 OK"), std::string::npos);
+  // ... a third from it is refused, while another client is served.
+  auto third = connect_from("127.0.0.1");
+  EXPECT_NE(ask(*third).find("503"), std::string::npos);
+  auto other = connect_from("127.0.0.2");
+  EXPECT_NE(ask(*other).find("200 OK"), std::string::npos);
+  // When one of its connections closes, the client may open another.
+  first.reset();
+  third.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto again = connect_from("127.0.0.1");
+  EXPECT_NE(ask(*again).find("200 OK"), std::string::npos);
+  rt.stop();
+}
+
+TEST(BlockingWork, AFloodOfPasswordChecksIsRefusedWith503NotQueuedForever) {
+  auto org = make_org();
+  Config cfg = Harness::get().config();
+  cfg.blocking_threads = 1;
+  cfg.blocking_queue = 1;
+  cfg.login_max_failures_per_account = 100;  // the throttle counts attempts in flight: not what this test is about
+  Runtime rt(cfg, ServeOptions{true, false});
+  rt.start();
+  const auto& u = org.user("viewer");
+  const std::string body = json::serialize(json::object{{"email", u.email}, {"password", u.password}});
+  std::vector<std::thread> clients;
+  std::mutex m;
+  std::vector<HttpResponse> answers;
+  for (int i = 0; i < 12; ++i)
+    clients.emplace_back([&] {
+      auto r = http_request(rt.lims_port(), "POST", "/api/auth/login", body, {{"Content-Type", "application/json"}});
+      std::lock_guard lock(m);
+      answers.push_back(std::move(r));
+    });
+  for (auto& t : clients) t.join();
+  int ok = 0, busy = 0;
+  for (const auto& a : answers) {
+    if (a.status == 200u) ++ok;
+    if (a.status == 503u) {
+      ++busy;
+      EXPECT_EQ(a.header("retry-after"), "1");
+    }
+  }
+  EXPECT_EQ(ok + busy, 12) << "every answer is a sign-in or a polite 503";
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(busy, 1);
+  rt.stop();
+}
+
+namespace {
+kit::Reply accept_upload(kit::RequestContext&, kit::Upload up) {
+  co_return http::Response::json(201, "{\"bytes\":" + std::to_string(up.bytes.size()) + "}");
+}
+}  // namespace
+
+TEST(Uploads, ALargeBodyIsReadOnlyAfterItsSenderIsAllowed) {
+  auto org = make_org();
+  Config cfg = Harness::get().config();
+  cfg.body_limit = 64 * 1024;
+  cfg.upload_limit = 8 << 20;
+  // A service of one upload route, served the way the runtime serves the real ones.
+  boost::asio::io_context io;
+  db::PoolOptions po;
+  po.conninfo = Harness::get().app_dsn();
+  db::Pool pool(io.get_executor(), po);
+  auth::TokenService tokens(cfg);
+  kit::Dependencies deps;
+  deps.config = cfg;
+  deps.pool = &pool;
+  deps.tokens = &tokens;
+  kit::Api api(deps, "uploads",
+               kit::Router("t", {kit::route(http::Method::POST, "/upload", accept_upload,
+                                            auth::minimum(auth::Role::technician, "attachments:write"), "Upload", 201)}));
+  HttpServer server(io, api.handler(), deps.config, "127.0.0.1", 0);
+  server.start();
+  std::thread runner([&] { io.run(); });
+  auto token_of = [&](const TestUser& u) {
+    auth::Principal p;
+    p.org_id = org.id;
+    p.user_id = u.id;
+    p.email = u.email;
+    p.role = *auth::parse_role(u.role);
+    return tokens.issue_access_token(p).token;
+  };
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context client_io;
+  // Announces 5 MB and sends only the head: the answer must not wait for a body it will not read.
+  auto head_only = [&](const std::string& auth_header) {
+    ip::tcp::socket s(client_io);
+    s.connect({ip::make_address("127.0.0.1"), server.port()});
+    const std::string req = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n" +
+                            auth_header + "Content-Length: 5000000\r\n\r\n";
+    boost::asio::write(s, boost::asio::buffer(req));
+    char buf[4096];
+    const auto started = std::chrono::steady_clock::now();
+    const auto n = s.read_some(boost::asio::buffer(buf));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    return std::string(buf, n);
+  };
+  EXPECT_NE(head_only("").find("401"), std::string::npos);
+  EXPECT_NE(head_only("Authorization: Bearer " + token_of(org.user("viewer")) + "\r\n").find("403"), std::string::npos);
+  // An allowed sender's body is read, beyond the JSON limit.
+  const std::string bytes(2 << 20, 'x');
+  auto ok = http_request(server.port(), "POST", "/upload", bytes,
+                         {{"Content-Type", "application/octet-stream"},
+                          {"Authorization", "Bearer " + token_of(org.user("technician"))}});
+  EXPECT_EQ(ok.status, 201u) << ok.body;
+  EXPECT_EQ(ok.body, "{\"bytes\":2097152}");
+  server.stop_accepting();
+  io.stop();
+  runner.join();
+  pool.close();
+}
+
+namespace {
+long cpu_ticks(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), {});
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+}  // namespace
+
+TEST(FileDescriptors, AServerOutOfDescriptorsNeitherSpinsNorStopsAnswering) {
+  int port = 0;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = probe.local_endpoint().port();
+  }
+  auto& h = Harness::get();
+  // A hard limit of 96 open files: the server must fit its connections under it.
+  const std::string cmd = "ulimit -n 96 && exec env DATABASE_URL='" + h.owner_dsn() + "' DATABASE_APP_URL='" +
+                          h.app_dsn() + "' JWT_SECRET='" + h.config().jwt_secret + "' AUDIT_KEY='" + test_audit_key() +
+                          "' LIMS_PORT=" + std::to_string(port) + " LOG_LEVEL=error " + SPECTRA_BINARY +
+                          " serve --only lims";
+  pid_t server = fork();
+  if (server == 0) {
+    execl("/bin/bash", "bash", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    try {
+      up = http_request(static_cast<std::uint16_t>(port), "GET", "/health").status == 200;
+    } catch (...) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(up);
+  // Far more idle connections than the server has descriptors for.
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> held;
+  for (int i = 0; i < 150; ++i) {
+    auto s = std::make_unique<boost::asio::ip::tcp::socket>(io);
+    boost::system::error_code ec;
+    s->connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port)}, ec);
+    if (!ec) held.push_back(std::move(s));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const long before = cpu_ticks(server);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const long used = cpu_ticks(server) - before;
+  EXPECT_LT(used, 40) << "the server spent " << used << " of 100 ticks in one idle second";
+  held.clear();
+  // Once the crowd has gone, it answers again.
+  bool answers = false;
+  for (int i = 0; i < 50 && !answers; ++i) {
+    try {
+      answers = http_request(static_cast<std::uint16_t>(port), "GET", "/health").status == 200;
+    } catch (...) {
+    }
+    if (!answers) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(answers);
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
 }

@@ -129,3 +129,59 @@ TEST(Pool, OneQueryTwiceInOnePipelineIsPreparedOnce) {
   });
   EXPECT_EQ(counts, (std::vector<std::int64_t>{1, 1}));
 }
+
+TEST(Pool, AQueryPastItsDeadlineIsCancelledAndItsConnectionDropped) {
+  auto org = make_org();
+  asio::io_context ioc;
+  auto o = options(1, std::chrono::milliseconds(1000));
+  o.statement_timeout = std::chrono::seconds(60);  // the server would wait; the client does not
+  o.query_deadline = std::chrono::milliseconds(300);
+  db::Pool pool(ioc.get_executor(), o);
+  static const db::Query slow{"test_pool_slow", "SELECT pg_sleep(5)"};
+  db::TenantContext ctx{org.id, {}, {}};
+  const auto started = std::chrono::steady_clock::now();
+  auto outcome = run(ioc, [&]() -> asio::awaitable<std::string> {
+    try {
+      co_await db::read(pool, ctx, slow);
+      co_return "answered";
+    } catch (const ApiError& e) {
+      co_return e.code() == ErrorCode::unavailable ? "unavailable" : "other error";
+    }
+  });
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(outcome, "unavailable");
+  EXPECT_LT(waited, std::chrono::seconds(3));
+  EXPECT_EQ(pool.stats().open, 0u);  // dropped, not returned
+  // The server stops the query too (cancelled, not left running for its 5 seconds).
+  bool gone = false;
+  for (int i = 0; i < 40 && !gone; ++i) {
+    gone = owner().exec("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'")
+               .get_int(0, 0) == 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone);
+}
+
+TEST(Pool, ADirtyConnectionIsDroppedAloneAndTheIdleOnesStay) {
+  auto org = make_org();
+  asio::io_context ioc;
+  db::Pool pool(ioc.get_executor(), options(3, std::chrono::milliseconds(1000)));
+  static const db::Query one{"test_pool_one", "SELECT 1"};
+  db::TenantContext ctx{org.id, {}, {}};
+  run(ioc, [&]() -> asio::awaitable<int> {
+    // Two connections opened and returned idle.
+    auto a = co_await pool.acquire();
+    auto b = co_await pool.acquire();
+    co_return 0;
+  });
+  ASSERT_EQ(pool.stats().idle, 2u);
+  run(ioc, [&]() -> asio::awaitable<int> {
+    auto lease = co_await pool.acquire();
+    co_await lease->command("BEGIN");  // returned inside a transaction: dirty
+    co_return 0;
+  });
+  EXPECT_EQ(pool.stats().idle, 1u);  // the dirty one went; the other idle one is still there
+  EXPECT_EQ(pool.stats().open, 1u);
+  auto r = run(ioc, [&]() -> asio::awaitable<std::int64_t> { co_return (co_await db::read(pool, ctx, one)).get_int(0, 0); });
+  EXPECT_EQ(r, 1);
+}

@@ -14,6 +14,7 @@
 #include "auth/password.hpp"
 #include "auth/rbac.hpp"
 #include "auth/throttle.hpp"
+#include "platform/http/message.hpp"
 #include "auth/tokens.hpp"
 #include "platform/crypto.hpp"
 
@@ -283,6 +284,56 @@ TEST(Throttle, ParallelAttemptsCountBeforeTheyFail) {
   // An attempt abandoned (the database was down) frees its place without counting as a failure.
   t.finish("a@x", "10.0.0.1", LoginThrottle::Outcome::abandoned, now);
   EXPECT_FALSE(t.begin("a@x", "10.0.0.1", now));
+}
+
+TEST(Throttle, ParallelAttemptsFromOneClientCountToo) {
+  Config c;
+  c.login_max_failures_per_address = 3;
+  LoginThrottle t(c);
+  auto now = LoginThrottle::Clock::now();
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(t.begin("user" + std::to_string(i) + "@x", "10.0.0.1", now));
+  EXPECT_TRUE(t.begin("other@x", "10.0.0.1", now));
+  EXPECT_FALSE(t.begin("other@x", "10.0.0.2", now));
+}
+
+TEST(Throttle, AnIpv6ClientIsItsSlash64) {
+  Config c;
+  c.login_max_failures_per_address = 2;
+  LoginThrottle t(c);
+  using O = LoginThrottle::Outcome;
+  auto now = LoginThrottle::Clock::now();
+  ASSERT_FALSE(t.begin("a@x", "2001:db8:1:2::1", now));
+  t.finish("a@x", "2001:db8:1:2::1", O::failure, now);
+  ASSERT_FALSE(t.begin("b@x", "2001:db8:1:2:ffff:ffff:ffff:ffff", now));
+  t.finish("b@x", "2001:db8:1:2:ffff:ffff:ffff:ffff", O::failure, now);
+  EXPECT_TRUE(t.begin("c@x", "2001:db8:1:2::abcd", now));   // same /64: locked
+  EXPECT_FALSE(t.begin("c@x", "2001:db8:1:3::1", now));     // the next /64 is another client
+  EXPECT_EQ(http::client_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(http::client_key("::ffff:192.0.2.1"), "192.0.2.1");
+}
+
+TEST(Throttle, TheMapsAreBounded) {
+  Config c;
+  c.login_throttle_max_entries = 50;
+  LoginThrottle t(c);
+  using O = LoginThrottle::Outcome;
+  auto now = LoginThrottle::Clock::now();
+  for (int i = 0; i < 5000; ++i) {
+    const std::string who = "user" + std::to_string(i) + "@x", from = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    ASSERT_FALSE(t.begin(who, from, now));
+    t.finish(who, from, O::failure, now);
+  }
+  EXPECT_LE(t.tracked(), 100u);
+}
+
+TEST(ClientAddress, ForwardedEntriesWithPortsAndBracketsAreNormalised) {
+  const std::vector<std::string> lb = {"10.0.0.5"};
+  EXPECT_EQ(http::client_address("10.0.0.5", "198.51.100.7:5678", lb), "198.51.100.7");
+  EXPECT_EQ(http::client_address("10.0.0.5", "[2001:db8::1]:443", lb), "2001:db8::1");
+  EXPECT_EQ(http::client_address("10.0.0.5", "[2001:DB8:0::1]", lb), "2001:db8::1");
+  EXPECT_EQ(http::client_address("10.0.0.5", "::ffff:198.51.100.7", lb), "198.51.100.7");
+  EXPECT_EQ(http::client_address("::ffff:10.0.0.5", "198.51.100.8", lb), "198.51.100.8");  // a dual-stack listener
+  EXPECT_EQ(http::client_address("10.0.0.5", "[2001:db8::1", lb), "10.0.0.5");
 }
 
 TEST(ApiKeyFormat, GeneratedKeysParseAndOthersDoNot) {

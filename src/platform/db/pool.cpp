@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -12,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <thread>
 #include <unordered_set>
 
 #include "platform/db/sql_error.hpp"
@@ -28,10 +30,13 @@ namespace spectra::db {
 struct Connection::Impl {
   PGconn* pg = nullptr;
   asio::posix::stream_descriptor sock;
+  asio::steady_timer deadline;  // of the pipeline in flight
+  std::chrono::milliseconds query_deadline;
   std::unordered_set<std::string_view> prepared;  // names point at static Query strings
   bool broken = false;
 
-  Impl(asio::any_io_executor ex, PGconn* c) : pg(c), sock(ex, PQsocket(c)) {}
+  Impl(asio::any_io_executor ex, PGconn* c, std::chrono::milliseconds limit)
+      : pg(c), sock(ex, PQsocket(c)), deadline(ex), query_deadline(limit) {}
   ~Impl() {
     // libpq owns the socket: release it from Asio so that it is closed once, by PQfinish.
     sock.release();
@@ -44,10 +49,30 @@ struct Connection::Impl {
     throw unavailable("The database is unavailable", std::string(what) + ": " + msg);
   }
 
+  // Waits for the socket, but never past the pipeline's deadline: a server or network that stops
+  // answering must not hold a request (and a pool connection) forever. Past it, the query is
+  // cancelled, the connection dropped, and the request answered 503.
   awaitable<void> wait(asio::posix::descriptor_base::wait_type type) {
-    boost::system::error_code ec;
-    co_await sock.async_wait(type, asio::redirect_error(use_awaitable, ec));
+    using namespace asio::experimental::awaitable_operators;
+    boost::system::error_code ec, timer_ec;
+    auto which = co_await (sock.async_wait(type, asio::redirect_error(use_awaitable, ec)) ||
+                           deadline.async_wait(asio::redirect_error(use_awaitable, timer_ec)));
+    if (which.index() == 1 && !timer_ec) {
+      cancel_in_background();
+      fail("query deadline passed");
+    }
     if (ec) fail("wait on socket failed");
+  }
+
+  // PQcancel opens a connection of its own and blocks: it runs on a short-lived thread of its own.
+  void cancel_in_background() {
+    PGcancel* cancel = PQgetCancel(pg);
+    if (!cancel) return;
+    std::thread([cancel] {
+      char err[256];
+      PQcancel(cancel, err, sizeof err);
+      PQfreeCancel(cancel);
+    }).detach();
   }
 
   awaitable<void> flush() {
@@ -82,8 +107,44 @@ bool Connection::in_transaction() const noexcept {
   return PQtransactionStatus(impl_->pg) != PQTRANS_IDLE;
 }
 
+namespace {
+
+// The host name of a conninfo that libpq would resolve itself (blocking the calling thread):
+// nothing for unix sockets, IP literals, several hosts, or an explicit hostaddr.
+std::string host_to_resolve(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!opts) return {};
+  std::string host, hostaddr;
+  for (auto* o = opts; o->keyword; ++o) {
+    if (!o->val) continue;
+    if (std::string_view(o->keyword) == "host") host = o->val;
+    if (std::string_view(o->keyword) == "hostaddr") hostaddr = o->val;
+  }
+  PQconninfoFree(opts);
+  if (host.empty() || !hostaddr.empty() || host.front() == '/' || host.front() == '@' ||
+      host.find(',') != std::string::npos)
+    return {};
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return ec ? host : std::string();
+}
+
+}  // namespace
+
 awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex, const PoolOptions& opt) {
   using namespace asio::experimental::awaitable_operators;
+  // libpq resolves host names synchronously: resolve here instead (Asio's resolver runs getaddrinfo
+  // on a thread of its own, never on an I/O thread), and hand libpq the address.
+  std::string hostaddr;
+  if (const auto host = host_to_resolve(opt.conninfo); !host.empty()) {
+    asio::ip::tcp::resolver resolver(ex);
+    boost::system::error_code ec;
+    auto found = co_await resolver.async_resolve(host, "", asio::redirect_error(use_awaitable, ec));
+    if (ec || found.empty()) throw unavailable("The database is unavailable", "cannot resolve " + host + ": " + ec.message());
+    hostaddr = found.begin()->endpoint().address().to_string();
+  }
   const std::string options =
       "-c TimeZone=UTC -c statement_timeout=" + std::to_string(opt.statement_timeout.count());
   // A peer that vanishes (a dead host, a dropped route) is noticed within seconds, not at the kernel's
@@ -97,6 +158,10 @@ awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex
   if (!opt.user.empty()) {
     keys.push_back("user");
     vals.push_back(opt.user.c_str());
+  }
+  if (!hostaddr.empty()) {
+    keys.push_back("hostaddr");
+    vals.push_back(hostaddr.c_str());
   }
   keys.push_back(nullptr);
   vals.push_back(nullptr);
@@ -128,13 +193,14 @@ awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex
   }
   if (PQsetnonblocking(pg, 1) != 0 || PQenterPipelineMode(pg) != 1)
     throw unavailable("The database is unavailable", "cannot enter pipeline mode");
-  auto impl = std::make_unique<Impl>(ex, guard.release());
+  auto impl = std::make_unique<Impl>(ex, guard.release(), opt.query_deadline);
   co_return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }
 
 awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> statements) {
   Impl& c = *impl_;
   if (c.broken) c.fail("connection is broken");
+  c.deadline.expires_after(c.query_deadline);
   // What each result we will read belongs to: a prepare (its name) or a statement (empty).
   std::vector<std::string_view> expected;
   expected.reserve(statements.size() * 2);

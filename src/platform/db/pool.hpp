@@ -25,6 +25,9 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{3000};
   std::chrono::milliseconds statement_timeout{15000};
   std::chrono::milliseconds tcp_user_timeout{30000};  // data unacknowledged this long: the peer is gone
+  // A pipeline still unanswered this long is cancelled and its connection dropped (503); a little
+  // beyond statement_timeout, which the server enforces first.
+  std::chrono::milliseconds query_deadline{20000};
   std::string application_name = "spectra";
 };
 

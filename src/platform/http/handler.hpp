@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,9 @@ namespace spectra::http {
 struct Handler {
   std::string name;
   std::function<std::size_t(Method, std::string_view target)> body_limit;
+  // Before a body beyond the JSON limit is read: a refusal (401, 403, ...) from the head alone, or
+  // nothing when the sender may send it. Never throws.
+  std::function<boost::asio::awaitable<std::optional<Response>>(const Request& head)> admit;
   std::function<boost::asio::awaitable<Response>(Request&)> handle;  // never throws
 };
 

@@ -1,6 +1,7 @@
 #include "platform/http/message.hpp"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 
 namespace spectra::http {
@@ -19,20 +20,40 @@ std::string_view method_name(Method m) noexcept {
   return "OTHER";
 }
 
+namespace {
+
+// An address as a proxy may write it: "1.2.3.4", "1.2.3.4:5678", "2001:db8::1", "[2001:db8::1]" or
+// "[2001:db8::1]:443"; canonical text, IPv4-mapped IPv6 as IPv4; nullopt when it is none of these.
+std::optional<boost::asio::ip::address> parse_hop(std::string_view hop) {
+  if (hop.empty() || hop.size() > 64) return std::nullopt;
+  if (hop.front() == '[') {
+    const auto close = hop.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    const auto after = hop.substr(close + 1);
+    if (!after.empty() && (after.front() != ':' || after.size() < 2)) return std::nullopt;
+    hop = hop.substr(1, close - 1);
+  } else if (std::count(hop.begin(), hop.end(), ':') == 1) {
+    hop = hop.substr(0, hop.find(':'));  // IPv4 with a port
+  }
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(std::string(hop), ec);
+  if (ec) return std::nullopt;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return boost::asio::ip::address(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()));
+  return a;
+}
+
+}  // namespace
+
 std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
                            const std::vector<std::string>& trusted) {
+  auto canonical_peer = parse_hop(peer);
+  const std::string from = canonical_peer ? canonical_peer->to_string() : std::string(peer);
   auto is_trusted = [&](std::string_view a) {
     for (const auto& t : trusted)
       if (t == a) return true;
     return false;
   };
-  auto looks_like_ip = [](std::string_view a) {
-    if (a.empty() || a.size() > 45) return false;
-    for (char c : a)
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':')) return false;
-    return true;
-  };
-  if (!forwarded_for || !is_trusted(peer)) return std::string(peer);
+  if (!forwarded_for || !is_trusted(from)) return from;
   std::string_view rest = *forwarded_for;
   while (!rest.empty()) {
     const auto comma = rest.rfind(',');
@@ -40,10 +61,21 @@ std::string client_address(std::string_view peer, std::optional<std::string_view
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
     while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
     while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
-    if (!looks_like_ip(hop)) break;  // a forged or malformed entry: stop trusting the chain here
-    if (!is_trusted(hop)) return std::string(hop);
+    auto a = parse_hop(hop);
+    if (!a) break;  // a forged or malformed entry: stop trusting the chain here
+    const std::string text = a->to_string();
+    if (!is_trusted(text)) return text;
   }
-  return std::string(peer);
+  return from;
+}
+
+std::string client_key(std::string_view address) {
+  auto a = parse_hop(address);
+  if (!a || a->is_v4()) return a ? a->to_string() : std::string(address);
+  // One IPv6 subscriber usually holds a whole /64: count it as one client.
+  auto bytes = a->to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 Method parse_method(std::string_view s) noexcept {

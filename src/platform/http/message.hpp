@@ -16,6 +16,9 @@ std::string_view method_name(Method m) noexcept;
 // right-most address in X-Forwarded-For that is not itself a trusted proxy.
 std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
                            const std::vector<std::string>& trusted_proxies);
+// What counts as one client for limits (connections, login throttling): an IPv4 address, or an IPv6
+// address's /64 (one subscriber's network).
+std::string client_key(std::string_view address);
 Method parse_method(std::string_view s) noexcept;
 // Text from a client (a header such as User-Agent) made safe to store: valid UTF-8 (each invalid byte
 // becomes U+FFFD) of at most max_bytes, cut at a character boundary.

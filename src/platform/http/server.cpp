@@ -14,7 +14,11 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <mutex>
+#include <unordered_map>
 
 #include "platform/config.hpp"
 #include "platform/crypto.hpp"
@@ -46,6 +50,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<int> active_requests{0};
   std::atomic<int> open_connections{0};
   std::atomic<bool> stopping{false};
+  // Open connections per client (an IPv4 address or an IPv6 /64); trusted proxies are not capped.
+  std::mutex clients_mutex;
+  std::unordered_map<std::string, int> per_client;
   std::unique_ptr<asio::ssl::context> tls;  // set when TLS_CERT_FILE and TLS_KEY_FILE are
 
   Impl(asio::io_context& io, http::Handler s, const Config& c, tcp::endpoint ep)
@@ -101,6 +108,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
   }
 
+  // Counts a connection against its client; false when the client already holds its share.
+  bool admit_client(const std::string& key) {
+    std::lock_guard lock(clients_mutex);
+    return ++per_client[key] <= config.max_connections_per_client;
+  }
+  void release_client(const std::string& key) {
+    std::lock_guard lock(clients_mutex);
+    auto it = per_client.find(key);
+    if (it != per_client.end() && --it->second <= 0) per_client.erase(it);
+  }
+
   asio::awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
     struct Count {
@@ -110,27 +128,71 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const std::string remote_addr = ec ? std::string("unknown") : remote.address().to_string();
+    const bool proxy = std::find(config.trusted_proxies.begin(), config.trusted_proxies.end(), remote_addr) !=
+                       config.trusted_proxies.end();
+    std::string client;  // empty: not counted
+    if (!proxy) client = http::client_key(remote_addr);
+    struct Client {
+      Impl& s;
+      const std::string& key;
+      ~Client() {
+        if (!key.empty()) s.release_client(key);
+      }
+    } counted{*this, client};
+    const bool over_share = !client.empty() && !admit_client(client);
     beast::flat_buffer buffer;
     if (!tls) {
       beast::tcp_stream stream(std::move(socket));
-      co_await serve(stream, buffer, remote_addr);
+      co_await serve(stream, buffer, remote_addr, over_share);
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
-    beast::get_lowest_layer(stream).expires_after(config.read_timeout);
+    beast::get_lowest_layer(stream).expires_after(std::min<std::chrono::seconds>(config.read_timeout, std::chrono::seconds(10)));
     co_await stream.async_handshake(asio::ssl::stream_base::server, buffer.data(),
                                     asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;  // not TLS, or a failed handshake: nothing to answer in plain text
-    co_await serve(stream, buffer, remote_addr);
+    co_await serve(stream, buffer, remote_addr, over_share);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
   }
 
+  template <class Stream>
+  asio::awaitable<void> write_response(Stream& stream, const http::Request& req, http::Response& res, unsigned version,
+                                       bool keep, boost::system::error_code& ec) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    out.set(bhttp::field::server, "spectra");
+    out.set("X-Request-Id", req.request_id);
+    if (!res.content_type.empty() && res.status != 204) out.set(bhttp::field::content_type, res.content_type);
+    for (const auto& [k, v] : res.headers) out.set(k, v);
+    out.keep_alive(keep);
+    if (res.status == 204) {
+      out.prepare_payload();
+    } else if (req.method == http::Method::HEAD) {
+      out.content_length(res.body.size());
+    } else {
+      out.body() = std::move(res.body);
+      out.prepare_payload();
+    }
+    beast::get_lowest_layer(stream).expires_after(config.read_timeout);
+    if (req.method == http::Method::HEAD) {
+      bhttp::response_serializer<bhttp::string_body> sr{out};
+      co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+    } else {
+      co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
   // Requests on one connection until it closes: keep-alive, limits and timeouts.
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote_addr) {
+  asio::awaitable<void> serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote_addr,
+                              bool over_client_share) {
     boost::system::error_code ec;
+    // One client must not take every connection: beyond its share it is refused, others are not.
+    if (over_client_share) {
+      co_await reject(stream, 503, "Too many connections from your address; try again later");
+      co_return;
+    }
     if (open_connections.load() > config.max_connections) {
       co_await reject(stream, 503, "Too many connections; try again later");
       co_return;
@@ -139,6 +201,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(16 * 1024);
+      // Beast checks Content-Length against this while reading the head; the route sets the real limit.
       parser.body_limit(std::max(config.upload_limit, config.body_limit));
       beast::get_lowest_layer(stream).expires_after(config.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
@@ -165,6 +228,35 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       parser.body_limit(limit);
+
+      // The request as handlers see it, from its head; the body follows.
+      http::Request req;
+      {
+        const auto& head = parser.get();
+        req.method = http::parse_method(head.method_string());
+        req.target = std::string(head.target());
+        for (const auto& f : head) {
+          std::string name(f.name_string());
+          for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          req.headers.emplace_back(std::move(name), std::string(f.value()));
+        }
+      }
+      std::optional<std::string> forwarded;  // every X-Forwarded-For line, in order, as one list
+      for (const auto& [k, v] : req.headers)
+        if (k == "x-forwarded-for") forwarded = forwarded ? *forwarded + "," + v : v;
+      req.remote_addr = http::client_address(remote_addr, forwarded, config.trusted_proxies);
+      auto incoming_id = req.header("x-request-id");
+      req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
+
+      // A body beyond the JSON limit (an upload) is read only once its sender is known to be allowed
+      // to send it: credentials and role are checked on the head alone.
+      if (limit > config.body_limit && (!parser.content_length() || *parser.content_length() > config.body_limit)) {
+        if (auto refusal = co_await service.admit(req)) {
+          refusal->header("Connection", "close");
+          co_await write_response(stream, req, *refusal, parser.get().version(), false, ec);
+          break;
+        }
+      }
       // curl and others wait for "100 Continue" before sending a larger body.
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
@@ -190,21 +282,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       } active{active_requests};
       const auto started = std::chrono::steady_clock::now();
       auto breq = parser.release();
-
-      http::Request req;
-      req.method = http::parse_method(breq.method_string());
-      req.target = std::string(breq.target());
-      for (const auto& f : breq) {
-        std::string name(f.name_string());
-        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        req.headers.emplace_back(std::move(name), std::string(f.value()));
-      }
-      std::optional<std::string> forwarded;  // every X-Forwarded-For line, in order, as one list
-      for (const auto& [k, v] : req.headers)
-        if (k == "x-forwarded-for") forwarded = forwarded ? *forwarded + "," + v : v;
-      req.remote_addr = http::client_address(remote_addr, forwarded, config.trusted_proxies);
-      auto incoming_id = req.header("x-request-id");
-      req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
       req.body = std::move(breq.body());
 
       http::Response res;
@@ -217,28 +294,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         res = co_await service.handle(req);
       }
 
-      bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), breq.version()};
-      out.set(bhttp::field::server, "spectra");
-      out.set("X-Request-Id", req.request_id);
-      if (!res.content_type.empty() && res.status != 204) out.set(bhttp::field::content_type, res.content_type);
-      for (const auto& [k, v] : res.headers) out.set(k, v);
       const bool keep = breq.keep_alive() && !stopping.load();
-      out.keep_alive(keep);
-      if (res.status == 204) {
-        out.prepare_payload();
-      } else if (req.method == http::Method::HEAD) {
-        out.content_length(res.body.size());
-      } else {
-        out.body() = std::move(res.body);
-        out.prepare_payload();
-      }
-      beast::get_lowest_layer(stream).expires_after(config.read_timeout);
-      if (req.method == http::Method::HEAD) {
-        bhttp::response_serializer<bhttp::string_body> sr{out};
-        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
-      } else {
-        co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
-      }
+      co_await write_response(stream, req, res, breq.version(), keep, ec);
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       access_log(req, res, ms);
       if (ec || !keep) break;
@@ -247,15 +304,28 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    asio::steady_timer pause(ioc);
+    auto backoff = std::chrono::milliseconds(10);
     for (;;) {
       boost::system::error_code ec;
       tcp::socket socket(asio::make_strand(ioc));
       co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+          ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+        // Out of file descriptors: the pending connection stays queued, so retrying at once would spin.
+        // Wait, longer each time (up to a second), while connections in flight finish and free some.
+        if (backoff == std::chrono::milliseconds(10)) spdlog::warn("accept failed: {}; backing off", ec.message());
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(1));
+        continue;
+      }
       if (ec) {
         spdlog::warn("accept failed: {}", ec.message());
         continue;
       }
+      backoff = std::chrono::milliseconds(10);
       ++open_connections;
       auto ex = socket.get_executor();
       asio::co_spawn(ex, session(std::move(socket)), [](std::exception_ptr e) {
