@@ -311,7 +311,7 @@ Sequencer::~Sequencer() {
 }
 
 Sequencer::Status Sequencer::status() const {
-  return Status{impl_->leader.load(), impl_->pending.load(), static_cast<double>(impl_->lag_ms.load()) / 1000.0};
+  return Status{impl_->leader.load(), impl_->pending.load(), impl_->lag_ms.load()};
 }
 
 }  // namespace spectra::audit

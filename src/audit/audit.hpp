@@ -77,7 +77,7 @@ class Sequencer {
   struct Status {
     bool leader = false;
     std::int64_t pending = 0;
-    double lag_seconds = 0;  // the age of the oldest event not linked yet
+    std::int64_t lag_ms = 0;  // the age of the oldest event not linked yet
   };
   Status status() const;
 

@@ -149,11 +149,13 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
     json::value doc;
     if (raw) doc = json::parse(*raw, ec);
     const json::array* a = (raw && !ec) ? doc.if_array() : nullptr;
-    if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() || !(*a)[2].is_string() ||
-        !crypto::is_uuid((*a)[2].as_string()) || !plausible(v.key.type, std::string((*a)[1].as_string())))
+    if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() || !(*a)[2].is_string())
       throw std::move(bad_request("cursor is not one this server issued").with_field("cursor", "invalid"));
     if ((*a)[0].as_string() != v.sort)
-      throw std::move(bad_request("cursor belongs to another sort order").with_field("cursor", "belongs to another sort"));
+      throw std::move(bad_request("cursor belongs to another sort order (" + std::string((*a)[0].as_string()) +
+                                  "): pass the same sort").with_field("cursor", "belongs to another sort"));
+    if (!crypto::is_uuid((*a)[2].as_string()) || !plausible(v.key.type, std::string((*a)[1].as_string())))
+      throw std::move(bad_request("cursor is not one this server issued").with_field("cursor", "invalid"));
     after_value = std::string((*a)[1].as_string());
     after_id = std::string((*a)[2].as_string());
   }

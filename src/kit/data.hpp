@@ -116,25 +116,22 @@ auto run_write(db::Tx& tx, audit::Actor actor, F body) -> std::invoke_result_t<F
 }
 
 
-// Runs body(Write&) in one read-write transaction with the caller's tenant context: commits (with the
-// queued audit entries) when it returns, rolls back when it throws. body may return void.
+// Runs body(Write&) in one read-write transaction with this tenant context, the audit trail naming
+// actor: commits (with the queued audit entries) when it returns, rolls back when it throws. body
+// may return void. Before the caller is authenticated (login, refresh) the tenant and the actor are
+// the account's, found by a pre-tenant lookup.
 template <class F>
-auto write(RequestContext& ctx, F body) -> std::invoke_result_t<F, Write&> {
+auto write_as(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, F body) -> std::invoke_result_t<F, Write&> {
   static_assert(std::is_trivially_copyable_v<F>, "pass a [&] lambda to kit::write");
-  // Kept in this frame: transact holds references to them while it runs.
-  const db::TenantContext tenant = ctx.tenant();
-  const audit::Actor actor = ctx.actor();
+  // tenant and actor live in this frame while transact holds references to them.
   co_return co_await db::transact(ctx.db(), tenant, db::Mode::read_write,
                                   [&actor, body](db::Tx& tx) { return run_write(tx, actor, body); });
 }
 
-// The same before the caller is authenticated (login, refresh): the tenant and the actor are the
-// account's, found by a pre-tenant lookup.
+// The same as the caller: the way a handler writes.
 template <class F>
-auto write_as(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, F body) -> std::invoke_result_t<F, Write&> {
-  static_assert(std::is_trivially_copyable_v<F>, "pass a [&] lambda to kit::write_as");
-  co_return co_await db::transact(ctx.db(), tenant, db::Mode::read_write,
-                                  [&actor, body](db::Tx& tx) { return run_write(tx, actor, body); });
+auto write(RequestContext& ctx, F body) {
+  return write_as(ctx, ctx.tenant(), ctx.actor(), body);
 }
 
 }  // namespace spectra::kit

@@ -317,7 +317,7 @@ Reply health(RequestContext& ctx, std::string_view service) {
     const auto st = seq->status();
     body["audit"] = json::object{{"sequencer", st.leader ? "leader" : "standby"},
                                  {"pending", st.pending},
-                                 {"lag_seconds", st.lag_seconds}};
+                                 {"lag_ms", st.lag_ms}};
   }
   auto res = http::Response::json(db_ok ? 200 : 503, json::serialize(body));
   res.header("Cache-Control", "no-store");

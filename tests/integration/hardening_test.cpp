@@ -398,3 +398,15 @@ TEST(FileDescriptors, AServerOutOfDescriptorsNeitherSpinsNorStopsAnswering) {
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
 }
+
+TEST(ApiKeys, UseIsRecordedAtMostOnceAMinuteWithinTheLookup) {
+  auto org = make_org();
+  auto created = lims("POST", "/api/api-keys", login(org.admin()), R"({"name":"busy","scopes":["users:read"],"role":"pi"})");
+  ASSERT_EQ(created.status, 201u);
+  const std::string key = str(created.json(), "key"), id = str(created.json(), "id");
+  ASSERT_EQ(lims("GET", "/api/users", key).status, 200u);
+  const std::string first(owner().exec("SELECT last_used_at::text FROM api_keys WHERE id = $1", db::Params(id)).get(0, 0));
+  EXPECT_FALSE(first.empty());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(lims("GET", "/api/users", key).status, 200u);
+  EXPECT_EQ(std::string(owner().exec("SELECT last_used_at::text FROM api_keys WHERE id = $1", db::Params(id)).get(0, 0)), first);
+}
