@@ -28,7 +28,7 @@ $$;
 -- Every event is chained again in its order, under the old scheme.
 DO $$
 DECLARE
-    e record;
+    e public.audit_events;
     org uuid := NULL;
     n bigint := 0;
     prev bytea := NULL;

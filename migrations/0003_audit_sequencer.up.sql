@@ -6,11 +6,36 @@
 
 DROP TRIGGER audit_chain ON audit_events;
 DROP FUNCTION app.audit_chain();
+-- Events linked under the old unkeyed scheme are linked again by the sequencer, in their order. They
+-- are checked first, against the old scheme: an upgrade must not launder a chain already broken.
+DO $$
+DECLARE
+    e public.audit_events;
+    org uuid := NULL;
+    expected bigint := 0;
+    prev bytea := NULL;
+BEGIN
+    FOR e IN SELECT * FROM audit_events ORDER BY organization_id, seq LOOP
+        IF org IS DISTINCT FROM e.organization_id THEN
+            org := e.organization_id;
+            expected := 0;
+            prev := NULL;
+        END IF;
+        expected := expected + 1;
+        IF e.seq <> expected OR e.prev_hash IS DISTINCT FROM prev
+           OR e.hash <> sha256(coalesce(prev, ''::bytea) || convert_to(app.audit_payload(e), 'UTF8')) THEN
+            RAISE EXCEPTION 'the audit chain of organization % is broken at seq %: investigate (spectra audit verify at revision 2) before upgrading',
+                org, expected;
+        END IF;
+        prev := e.hash;
+    END LOOP;
+END
+$$;
+
 REVOKE EXECUTE ON FUNCTION app.audit_payload(public.audit_events) FROM spectra_app;
 DROP FUNCTION app.audit_payload(public.audit_events);
 
 ALTER TABLE audit_events ALTER COLUMN seq DROP NOT NULL, ALTER COLUMN hash DROP NOT NULL;
--- Events linked under the old unkeyed scheme are linked again, in their order, by the sequencer.
 UPDATE audit_events SET seq = NULL, prev_hash = NULL, hash = NULL;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_linked_check
     CHECK ((seq IS NULL) = (hash IS NULL) AND (seq IS NOT NULL OR prev_hash IS NULL));

@@ -62,5 +62,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $
     JOIN organizations o ON o.id = t.organization_id
     WHERE t.token_hash = p_hash
 $$;
+-- A token of a revoked family stays revoked without the family's flag.
+UPDATE refresh_tokens t SET revoked_at = f.revoked_at, revoked_reason = f.revoked_reason
+  FROM refresh_token_families f
+ WHERE f.organization_id = t.organization_id AND f.id = t.family_id AND f.revoked_at IS NOT NULL
+   AND t.revoked_at IS NULL;
 ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_family_fkey;
 DROP TABLE refresh_token_families;

@@ -138,18 +138,35 @@ CREATE TABLE attachment_links (
     FOREIGN KEY (organization_id, ml_model_id) REFERENCES ml_models (organization_id, id)
 );
 CREATE INDEX attachment_links_attachment_idx ON attachment_links (organization_id, attachment_id);
-INSERT INTO attachment_links (organization_id, attachment_id, sample_id, eln_entry_id, instrument_id, calibration_id,
-                              recipe_id, sop_id, ml_model_id)
-SELECT a.organization_id, a.id,
-       CASE WHEN a.entity_type = 'sample' THEN a.entity_id END,
-       CASE WHEN a.entity_type = 'eln_entry' THEN a.entity_id END,
-       CASE WHEN a.entity_type = 'instrument' THEN a.entity_id END,
-       CASE WHEN a.entity_type = 'calibration' THEN a.entity_id END,
-       CASE WHEN a.entity_type = 'recipe' THEN a.entity_id END,
-       CASE WHEN a.entity_type = 'sop' THEN a.entity_id END,
-       CASE WHEN a.entity_type = 'ml_model' THEN a.entity_id END
-  FROM attachments a
- WHERE a.entity_type IN ('sample', 'eln_entry', 'instrument', 'calibration', 'recipe', 'sop', 'ml_model');
+-- Only references that resolve in the attachment's own organization become links.
+INSERT INTO attachment_links (organization_id, attachment_id, sample_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN samples t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'sample';
+INSERT INTO attachment_links (organization_id, attachment_id, eln_entry_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN eln_entries t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'eln_entry';
+INSERT INTO attachment_links (organization_id, attachment_id, instrument_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN instruments t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'instrument';
+INSERT INTO attachment_links (organization_id, attachment_id, calibration_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN calibrations t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'calibration';
+INSERT INTO attachment_links (organization_id, attachment_id, recipe_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN recipes t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'recipe';
+INSERT INTO attachment_links (organization_id, attachment_id, sop_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN sops t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'sop';
+INSERT INTO attachment_links (organization_id, attachment_id, ml_model_id)
+SELECT a.organization_id, a.id, a.entity_id FROM attachments a
+  JOIN ml_models t ON t.organization_id = a.organization_id AND t.id = a.entity_id WHERE a.entity_type = 'ml_model';
+-- Anything else (a run is attachments.run_id already; an unknown type or a reference that does not
+-- resolve) is kept in the attachment's extra_metadata rather than lost.
+UPDATE attachments a
+   SET extra_metadata = a.extra_metadata || jsonb_build_object('unlinked_entity',
+                                                               jsonb_build_object('type', a.entity_type, 'id', a.entity_id))
+ WHERE a.entity_type IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM attachment_links l WHERE l.organization_id = a.organization_id AND l.attachment_id = a.id);
 
 -- The link tables follow the tenant rules of every other table.
 DO $$
@@ -177,9 +194,12 @@ CREATE FUNCTION app.eln_entry_samples_lock_guard() RETURNS trigger
 DECLARE
     entry_org uuid := coalesce(NEW.organization_id, OLD.organization_id);
     entry_id  uuid := coalesce(NEW.eln_entry_id, OLD.eln_entry_id);
+    locked    timestamptz;
 BEGIN
-    IF EXISTS (SELECT 1 FROM eln_entries e WHERE e.organization_id = entry_org AND e.id = entry_id
-                AND e.locked_at IS NOT NULL) THEN
+    -- FOR SHARE: a signature being written waits for this link to commit, or this link for it.
+    SELECT e.locked_at INTO locked FROM eln_entries e
+     WHERE e.organization_id = entry_org AND e.id = entry_id FOR SHARE;
+    IF locked IS NOT NULL THEN
         RAISE EXCEPTION 'eln entry % is signed and locked', entry_id USING ERRCODE = '55000';
     END IF;
     RETURN coalesce(NEW, OLD);

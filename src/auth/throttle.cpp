@@ -14,11 +14,19 @@ LoginThrottle::Entry& LoginThrottle::Table::get(const std::string& key, std::siz
   auto [it, inserted] = entries.try_emplace(key);
   if (inserted) {
     order.push_back(key);
-    // Full: the oldest entries make room (an attacker with many addresses cannot grow the map).
-    while (entries.size() > cap && !order.empty()) {
-      const std::string oldest = std::move(order.front());
+    // Full: an idle entry makes room (a lockout or an attempt in flight is kept while another can
+    // go), else the oldest. An attacker with many addresses cannot grow the map.
+    for (int looked = 0; entries.size() > cap && !order.empty() && looked < 64; ++looked) {
+      std::string oldest = std::move(order.front());
       order.pop_front();
-      if (oldest != key) entries.erase(oldest);
+      auto victim = entries.find(oldest);
+      if (victim == entries.end()) continue;
+      const bool busy = victim->second.in_flight > 0 || victim->second.locked_until > Clock::now();
+      if (oldest == key || (busy && looked < 16)) {
+        order.push_back(std::move(oldest));
+        continue;
+      }
+      entries.erase(victim);
     }
   }
   return entries[key];

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
 #include <regex>
 #include <stdexcept>
@@ -58,7 +59,7 @@ asio::awaitable<void> record(db::Pool& pool, db::TenantContext tenant, audit::Ac
 }  // namespace
 
 void audit_detached(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, audit::Entry entry) {
-  asio::co_spawn(ctx.db().executor(), record(ctx.db(), std::move(tenant), std::move(actor), std::move(entry)),
+  asio::co_spawn(asio::make_strand(ctx.db().executor()), record(ctx.db(), std::move(tenant), std::move(actor), std::move(entry)),
                  asio::detached);
 }
 

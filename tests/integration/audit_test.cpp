@@ -6,9 +6,11 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "audit/audit.hpp"
+#include "platform/db/migrations.hpp"
 #include "platform/crypto.hpp"
 #include "support/command.hpp"
 #include "support/harness.hpp"
@@ -266,4 +268,26 @@ TEST(AuditChain, TheServerAppendsCheckpointsToAFile) {
   ASSERT_TRUE(found);
   EXPECT_TRUE(verify_org(org.id, {*found}).intact);
   std::remove(file.c_str());
+}
+
+TEST(AuditChain, AnUpgradeRefusesToRelinkAChainThatWasAlreadyBroken) {
+  auto& h = Harness::get();
+  {
+    db::BlockingConnection c(h.scratch_database("oldchain", 2));  // the trigger-kept, unkeyed chain
+    const std::string org(c.exec("INSERT INTO organizations (name, slug) VALUES ('Old', 'old') RETURNING id").get(0, 0));
+    for (const char* action : {"a", "b", "c"})
+      c.exec("INSERT INTO audit_events (organization_id, actor_type, action) VALUES ($1, 'system', $2)",
+             db::Params(org, action));
+    c.exec("UPDATE audit_events SET action = 'forged' WHERE seq = 2");
+    db::Migrator m(c);
+    std::ostringstream log;
+    try {
+      m.upgrade(m.head(), log);
+      FAIL() << "a broken chain was linked again under the new key";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("broken at seq 2"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(m.current(), 2);  // nothing of 0003 applied
+  }
+  h.drop_database("oldchain");
 }

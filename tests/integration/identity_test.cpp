@@ -138,6 +138,8 @@ TEST(Refresh, RotationNeverOutlivesTheSessionsAbsoluteLifetime) {
   // Pretend the session began 29 days ago: the next token may live one more day, not seven.
   owner().exec("UPDATE refresh_tokens SET created_at = now() - interval '29 days' WHERE organization_id = $1",
                db::Params(org.id));
+  owner().exec("UPDATE refresh_token_families SET created_at = now() - interval '29 days' WHERE organization_id = $1",
+               db::Params(org.id));
   auto next = lims("POST", "/api/auth/refresh", {}, json::serialize(json::object{{"refresh_token", r1}}));
   ASSERT_EQ(next.status, 200u) << next.body;
   auto days = owner().exec("SELECT extract(epoch FROM expires_at - now()) / 86400 FROM refresh_tokens"

@@ -326,6 +326,27 @@ TEST(Throttle, TheMapsAreBounded) {
   EXPECT_LE(t.tracked(), 100u);
 }
 
+TEST(Throttle, AFullMapKeepsItsLockoutsWhileIdleEntriesCanGo) {
+  Config c;
+  c.login_max_failures_per_account = 2;
+  c.login_throttle_max_entries = 8;
+  LoginThrottle t(c);
+  using O = LoginThrottle::Outcome;
+  auto now = LoginThrottle::Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_FALSE(t.begin("victim@x", "10.0.0.1", now));
+    t.finish("victim@x", "10.0.0.1", O::failure, now);
+  }
+  ASSERT_TRUE(t.begin("victim@x", "10.0.0.1", now));
+  // An attacker floods the map with fresh names to flush the lockout.
+  for (int i = 0; i < 50; ++i) {
+    const std::string who = "flood" + std::to_string(i) + "@x", from = "10.2.0." + std::to_string(i);
+    ASSERT_FALSE(t.begin(who, from, now));
+    t.finish(who, from, O::success, now);
+  }
+  EXPECT_TRUE(t.begin("victim@x", "10.0.0.9", now));
+}
+
 TEST(ClientAddress, ForwardedEntriesWithPortsAndBracketsAreNormalised) {
   const std::vector<std::string> lb = {"10.0.0.5"};
   EXPECT_EQ(http::client_address("10.0.0.5", "198.51.100.7:5678", lb), "198.51.100.7");

@@ -20,7 +20,8 @@ const kit::List audit_list{{
     .where = "($1::text IS NULL OR a.entity_type = $1) AND ($2::uuid IS NULL OR a.entity_id = $2)"
              " AND ($3::uuid IS NULL OR a.actor_id = $3) AND ($4::text IS NULL OR a.action = $4)"
              " AND ($5::timestamptz IS NULL OR a.created_at >= $5)",
-    .sorts = {{"seq", "a.seq", "bigint"}},
+    // Events not linked yet have no seq: they sort as the newest.
+    .sorts = {{"seq", "coalesce(a.seq, 9223372036854775807)", "bigint"}},
 }};
 
 const db::Query head_q{

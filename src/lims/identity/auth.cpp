@@ -47,8 +47,9 @@ const db::Query rotate_refresh{
     // Each rotation extends the session, but never past the family's absolute lifetime ($7 days).
     " SELECT app.current_org_id(), $2, s.user_id, s.family_id, $3,"
     "   least(now() + make_interval(days => $4::int),"
-    "         (SELECT min(f.created_at) FROM refresh_tokens f WHERE f.organization_id = app.current_org_id()"
-    "            AND f.family_id = s.family_id) + make_interval(days => $7::int)),"
+    // the family's own creation time: purging its expired tokens must not move the session's start
+    "         (SELECT f.created_at FROM refresh_token_families f WHERE f.organization_id = app.current_org_id()"
+    "            AND f.id = s.family_id) + make_interval(days => $7::int)),"
     "   $5, $6 FROM spent s"
     " RETURNING id"};
 const db::Query token_spent{

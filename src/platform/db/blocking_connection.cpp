@@ -10,8 +10,12 @@
 namespace spectra::db {
 
 BlockingConnection::BlockingConnection(const std::string& conninfo, const std::string& user) {
-  std::vector<const char*> keys{"dbname", "application_name", "options", "client_encoding"};
-  std::vector<const char*> vals{conninfo.c_str(), "spectra-cli", "-c TimeZone=UTC", "UTF8"};
+  // A dead peer is noticed (keepalives, tcp_user_timeout) and a connect gives up, as in the pool.
+  std::vector<const char*> keys{"dbname",     "application_name", "options",          "client_encoding", "connect_timeout",
+                                "keepalives", "keepalives_idle",  "keepalives_interval", "keepalives_count",
+                                "tcp_user_timeout"};
+  std::vector<const char*> vals{conninfo.c_str(), "spectra-cli", "-c TimeZone=UTC", "UTF8", "10",
+                                "1",              "30",          "10",              "3",    "30000"};
   if (!user.empty()) {
     keys.push_back("user");
     vals.push_back(user.c_str());
