@@ -118,6 +118,7 @@ Config Config::from_env() {
       std::chrono::seconds(env_number<long>("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 86400));
 
   c.tls_cert_file = env("TLS_CERT_FILE");
+  c.tls_handshake_timeout = std::chrono::seconds(env_number<long>("TLS_HANDSHAKE_TIMEOUT_SECONDS", 10, 1, 300));
   c.tls_key_file = env("TLS_KEY_FILE");
   c.log_level = env("LOG_LEVEL", c.log_level);
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&

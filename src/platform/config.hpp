@@ -65,6 +65,7 @@ struct Config {
 
   std::string tls_cert_file;
   std::string tls_key_file;
+  std::chrono::seconds tls_handshake_timeout{10};  // a client that opens and says nothing is let go
   std::string log_level = "info";
   std::string log_format = "text";
 

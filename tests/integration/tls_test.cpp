@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -42,6 +45,26 @@ TEST(Tls, ServesHttpsWithTheConfiguredCertificate) {
   body = run_command("curl -s --cacert " + cert + " " + url + "/health", &st);
   EXPECT_NE(body.find("\"status\":\"ok\""), std::string::npos) << body;
   rt.stop();
+
+  // A client that connects and never starts the handshake is let go at the handshake deadline, not
+  // kept for the read timeout.
+  Config quick = cfg;
+  quick.tls_handshake_timeout = std::chrono::seconds(1);
+  quick.read_timeout = std::chrono::seconds(60);
+  Runtime rt2(quick, ServeOptions{true, false});
+  rt2.start();
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket silent(io);
+    silent.connect({boost::asio::ip::make_address("127.0.0.1"), rt2.lims_port()});
+    const auto started = std::chrono::steady_clock::now();
+    char byte;
+    boost::system::error_code ec;
+    silent.read_some(boost::asio::buffer(&byte, 1), ec);  // returns when the server closes
+    EXPECT_TRUE(ec);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  }
+  rt2.stop();
 
   // Half a configuration is refused at start-up.
   cfg.tls_key_file.clear();

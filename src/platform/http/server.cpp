@@ -148,7 +148,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
-    beast::get_lowest_layer(stream).expires_after(std::min<std::chrono::seconds>(config.read_timeout, std::chrono::seconds(10)));
+    beast::get_lowest_layer(stream).expires_after(config.tls_handshake_timeout);
     co_await stream.async_handshake(asio::ssl::stream_base::server, buffer.data(),
                                     asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;  // not TLS, or a failed handshake: nothing to answer in plain text
