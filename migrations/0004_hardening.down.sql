@@ -51,6 +51,7 @@ DROP TABLE eln_entry_samples;
 DROP FUNCTION app.eln_entry_samples_lock_guard();
 
 DROP FUNCTION app.purge_expired_refresh_tokens();
+DROP FUNCTION app.revoke_refresh_families(uuid, uuid, text);
 CREATE OR REPLACE FUNCTION app.find_refresh_token(p_hash bytea)
 RETURNS TABLE (organization_id uuid, id uuid, user_id uuid, family_id uuid, expired boolean, used boolean,
                revoked boolean, role text, email text, user_active boolean)

@@ -56,6 +56,27 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $
     WHERE t.token_hash = p_hash
 $$;
 
+-- The one way a session ends early: its family is revoked (which rotation and refresh check), and
+-- its tokens with it. One family (p_family), or every family of a user (p_user); never neither.
+-- Runs as the caller, under row-level security, in the caller's organization.
+CREATE FUNCTION app.revoke_refresh_families(p_user uuid, p_family uuid, p_reason text) RETURNS integer
+LANGUAGE sql SET search_path = public, app, pg_temp AS $$
+    WITH family AS (
+        UPDATE refresh_token_families f
+           SET revoked_at = coalesce(f.revoked_at, now()), revoked_reason = coalesce(f.revoked_reason, p_reason)
+         WHERE f.organization_id = app.current_org_id() AND (p_family IS NOT NULL OR p_user IS NOT NULL)
+           AND (p_family IS NULL OR f.id = p_family) AND (p_user IS NULL OR f.user_id = p_user)
+        RETURNING f.id),
+    tokens AS (
+        UPDATE refresh_tokens t SET revoked_at = now(), revoked_reason = p_reason
+         WHERE t.organization_id = app.current_org_id() AND t.family_id IN (SELECT id FROM family)
+           AND t.revoked_at IS NULL
+        RETURNING 1)
+    SELECT count(*)::integer FROM family
+$$;
+REVOKE ALL ON FUNCTION app.revoke_refresh_families(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.revoke_refresh_families(uuid, uuid, text) TO spectra_app;
+
 -- Expired refresh tokens (a day past expiry, so a late reuse is still recognised) are deleted; the
 -- sequencer's leader calls this periodically. Answers how many.
 CREATE FUNCTION app.purge_expired_refresh_tokens() RETURNS bigint

@@ -55,13 +55,7 @@ const db::Query rotate_refresh{
 const db::Query token_spent{
     "identity_token_spent",
     "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = app.current_org_id() AND id = $1"};
-const db::Query revoke_family{
-    "identity_revoke_family",
-    "WITH family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
-    "                       revoked_reason = coalesce(revoked_reason, $2)"
-    "                 WHERE organization_id = app.current_org_id() AND id = $1 RETURNING id)"
-    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
-    " WHERE organization_id = app.current_org_id() AND family_id IN (SELECT id FROM family) AND revoked_at IS NULL"};
+const db::Query revoke_family{"identity_revoke_family", "SELECT app.revoke_refresh_families(NULL, $1, $2)"};
 const db::Query record_login{
     "identity_record_login",
     "UPDATE users SET last_login_at = now(), password_hash = coalesce($2, password_hash)"
@@ -71,23 +65,13 @@ const db::Query record_login{
 const db::Query select_me{
     "identity_select_me",
     "SELECT " + user_shape.sql("u") + " FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
+// Logout with a refresh token ends that session (none, if the token is not the caller's); without
+// one, every session of the caller.
 const db::Query logout_one{
     "identity_logout",
-    "WITH target AS (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $1"
-    "                  AND organization_id = app.current_org_id()),"
-    " family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
-    "                   revoked_reason = coalesce(revoked_reason, 'logout')"
-    "             WHERE organization_id = app.current_org_id() AND id IN (SELECT family_id FROM target) RETURNING id)"
-    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'"
-    " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"
-    "   AND family_id IN (SELECT family_id FROM target)"};
-const db::Query logout_all{
-    "identity_logout_all",
-    "WITH family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
-    "                       revoked_reason = coalesce(revoked_reason, 'logout')"
-    "                 WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL RETURNING id)"
-    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'"
-    " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"};
+    "SELECT app.revoke_refresh_families($1, t.family_id, 'logout') FROM refresh_tokens t"
+    " WHERE t.organization_id = app.current_org_id() AND t.token_hash = $2 AND t.user_id = $1"};
+const db::Query logout_all{"identity_logout_all", "SELECT app.revoke_refresh_families($1, NULL, 'logout')"};
 
 // The account itself acts in the flows that authenticate it (login, refresh).
 audit::Actor account_actor(const http::Request& req, std::string user_id) {

@@ -42,13 +42,7 @@ const db::Query update_q{
     "UPDATE users u SET role = coalesce($2, role), is_active = coalesce($3, is_active),"
     " full_name = coalesce($4, full_name), extra_metadata = coalesce($5::jsonb, extra_metadata)"
     " WHERE organization_id = app.current_org_id() AND id = $1 RETURNING " + user_json};
-const db::Query revoke_tokens_q{
-    "users_revoke_refresh",
-    "WITH family AS (UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, now()),"
-    "                       revoked_reason = coalesce(revoked_reason, $2)"
-    "                 WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL RETURNING id)"
-    " UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2"
-    " WHERE organization_id = app.current_org_id() AND user_id = $1 AND revoked_at IS NULL"};
+const db::Query revoke_tokens_q{"users_revoke_refresh", "SELECT app.revoke_refresh_families($1, NULL, $2)"};
 
 bool looks_like_email(const std::string& e) {
   return e.find('@') != std::string::npos && e.find(' ') == std::string::npos && e.front() != '@' && e.back() != '@';
