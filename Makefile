@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 SPECTRA := $(BUILD_DIR)/spectra
 export SPECTRA_HOME := $(CURDIR)
 
-.PHONY: all bootstrap build run serve stop migrate seed reset test unit integration bench clean audit-verify
+.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus unit integration bench clean audit-verify
 
 all: build
 
@@ -50,6 +50,11 @@ reset: build
 
 test: bootstrap
 	@scripts/test
+
+# The integration suite on a private Citus cluster (a coordinator and two workers); skips with a
+# message when Citus is neither installed nor buildable from ../shared/vendor (docs/scale-out.md).
+test-citus: bootstrap
+	@scripts/test-citus
 
 bench: bootstrap
 	@scripts/bench

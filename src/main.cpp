@@ -9,6 +9,7 @@
 #include "audit/audit.hpp"
 #include "auth/rbac.hpp"
 #include "platform/config.hpp"
+#include "platform/db/distribute.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/db/blocking_connection.hpp"
 #include "platform/log.hpp"
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
   down->add_option("revision", down_target, "base, a version, or -N")->required();
   auto* current = dbcmd->add_subcommand("current", "Print the applied revision");
   auto* history = dbcmd->add_subcommand("history", "List the migrations and which are applied");
+  auto* distribute = dbcmd->add_subcommand(
+      "distribute", "On a Citus coordinator: reference tables for organizations and the directory, every tenant table "
+                    "distributed by organization_id (idempotent; docs/scale-out.md)");
 
   auto* seed = cli.add_subcommand("seed", "Load data");
   seed->require_subcommand(1);
@@ -116,6 +120,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     db::require_schema_at_head(conn);
+    if (distribute->parsed()) {
+      db::distribute(conn, std::cout);
+      return 0;
+    }
     if (demo->parsed()) {
       seed::demo(conn, std::cout);
       return 0;

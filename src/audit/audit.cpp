@@ -21,7 +21,7 @@ namespace {
 const db::Query insert_event{
     "audit_insert_event",
     "INSERT INTO audit_events (organization_id, actor_id, actor_type, action, entity_type, entity_id, before, after,"
-    " request_id, client_addr) VALUES (app.current_org_id(), $1::uuid, $2, $3, $4, $5::uuid, $6::jsonb, $7::jsonb, $8, $9)"};
+    " request_id, client_addr) VALUES ($1, $2::uuid, $3, $4, $5, $6::uuid, $7::jsonb, $8::jsonb, $9, $10)"};
 
 // Every field the chain covers, as text, in the order EventFields reads them; then the stored links.
 constexpr std::string_view event_columns =

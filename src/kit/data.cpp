@@ -105,7 +105,8 @@ List::List(Spec spec) : spec_(std::move(spec)) {
   bool has_created = false;
   for (const auto& k : spec_.sorts) has_created = has_created || k.name == "created_at";
   if (!has_created) spec_.sorts.insert(spec_.sorts.begin(), SortKey{"created_at", "", "timestamptz"});
-  const int n = highest_parameter(spec_.where);
+  // $1 is the organization (bound by the transaction); the filters are $2, $3, ...
+  const int n = std::max(1, highest_parameter(spec_.where));
   const std::string after_value = "$" + std::to_string(n + 1), after_id = "$" + std::to_string(n + 2),
                     limit = "$" + std::to_string(n + 3);
   for (const auto& k : spec_.sorts) {
@@ -113,7 +114,7 @@ List::List(Spec spec) : spec_(std::move(spec)) {
     for (const bool desc : {false, true}) {
       const std::string cmp = desc ? "<" : ">", dir = desc ? " DESC" : " ASC";
       std::string sql = "SELECT " + spec_.select + ", (" + expr + ")::text, " + a + ".id FROM " + spec_.from +
-                        " WHERE " + a + ".organization_id = app.current_org_id()";
+                        " WHERE " + a + ".organization_id = $1";
       if (!spec_.where.empty()) sql += " AND (" + spec_.where + ")";
       sql += " AND (" + after_value + "::" + std::string(k.type) + " IS NULL OR (" + expr + ", " + a + ".id) " + cmp +
              " (" + after_value + "::" + std::string(k.type) + ", " + after_id + "::uuid))";

@@ -41,8 +41,9 @@ struct SortKey {
 };
 
 // A list: its query (shape, table, filters) declared once; the kit adds the organization filter, the
-// keyset predicate, ORDER BY and LIMIT, one prepared statement per sort. Filters use $1..$n; the
-// kit numbers its own parameters after the highest one.
+// keyset predicate, ORDER BY and LIMIT, one prepared statement per sort. $1 is the organization (as in
+// every statement of a transaction); filters use $2..$n; the kit numbers its own parameters after the
+// highest one. A join names the organization too (`JOIN t x ON x.organization_id = $1 AND …`).
 //   {"items": [...], "next_cursor": "…" | null}, newest first unless ?sort= says otherwise.
 class List {
  public:

@@ -25,6 +25,16 @@ std::string ensure(db::BlockingConnection& c, const std::string& find, const db:
 
 }  // namespace
 
+std::string insert_user(db::BlockingConnection& c, const std::string& organization_id, const std::string& email,
+                        const std::string& full_name, const std::string& role, const std::string& password_hash) {
+  return one(c,
+             "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email)"
+             "               VALUES ($1, gen_random_uuid(), $2) RETURNING user_id, email)"
+             " INSERT INTO users (organization_id, id, email, full_name, role, password_hash, password_changed_at)"
+             " SELECT $1, entry.user_id, entry.email, $3, $4, $5, now() FROM entry RETURNING id",
+             db::Params(organization_id, email, full_name, role, password_hash));
+}
+
 void demo(db::BlockingConnection& c, std::ostream& out) {
   struct Org {
     const char* name;
@@ -52,13 +62,8 @@ void demo(db::BlockingConnection& c, std::ostream& out) {
       std::string engineer_id;
       for (const auto& p : people) {
         const std::string email = std::string(p.local) + "@" + o.domain;
-        auto existing = one(c, "SELECT id FROM users WHERE lower(email) = lower($1)", db::Params(email));
-        if (existing.empty()) {
-          existing = one(c,
-                         "INSERT INTO users (organization_id, email, full_name, role, password_hash, password_changed_at)"
-                         " VALUES ($1, $2, $3, $4, $5, now()) RETURNING id",
-                         db::Params(org, email, p.name, p.role, auth::hash_password(p.password)));
-        }
+        auto existing = one(c, "SELECT user_id FROM directory.user_emails WHERE lower(email) = lower($1)", db::Params(email));
+        if (existing.empty()) existing = insert_user(c, org, email, p.name, p.role, auth::hash_password(p.password));
         if (std::string(p.role) == "engineer") engineer_id = existing;
       }
       const std::string prefix = o.slug == std::string("acme") ? "ACME" : "GLBX";
@@ -143,10 +148,7 @@ std::string create_user(db::BlockingConnection& c, const NewUser& u) {
   auto org = one(c, "SELECT id FROM organizations WHERE slug = $1 OR id::text = $1", db::Params(u.organization));
   if (org.empty()) throw std::runtime_error("no organization '" + u.organization + "'");
   try {
-    return one(c,
-               "INSERT INTO users (organization_id, email, full_name, role, password_hash, password_changed_at)"
-               " VALUES ($1, $2, $3, $4, $5, now()) RETURNING id",
-               db::Params(org, u.email, u.full_name, u.role, auth::hash_password(u.password)));
+    return insert_user(c, org, u.email, u.full_name, u.role, auth::hash_password(u.password));
   } catch (const db::SqlError& e) {
     if (e.sqlstate() == "23505") throw std::runtime_error("a user with email " + u.email + " already exists");
     throw std::runtime_error(e.what());

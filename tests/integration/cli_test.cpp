@@ -77,6 +77,19 @@ TEST(Cli, UserCreateChecksThePasswordPolicy) {
   EXPECT_NE(no_org.status, 0);
 }
 
+TEST(Cli, DbDistributeNeedsCitusAndIsIdempotent) {
+  auto r = spectra_cli("db distribute");
+  if (Harness::get().citus()) {
+    // The test database was distributed when it was set up: nothing is left to place.
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
+  } else {
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.out.find("Citus is not installed"), std::string::npos) << r.out;
+    EXPECT_EQ(count("SELECT count(*) FROM pg_extension WHERE extname = 'citus'"), 0);
+  }
+}
+
 TEST(Cli, DbCurrentNamesTheHeadRevision) {
   auto r = spectra_cli("db current");
   ASSERT_EQ(r.status, 0) << r.out;

@@ -13,7 +13,9 @@
 
 #include "auth/password.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/distribute.hpp"
 #include "platform/db/migrations.hpp"
+#include "seed/seed.hpp"
 #include "server/runtime.hpp"
 
 namespace spectra::test {
@@ -63,6 +65,19 @@ void Harness::set_up() {
   PQconninfoFree(opts);
   if (superuser_.empty()) superuser_ = "postgres";
   database_ = "spectra_it_" + std::to_string(getpid());
+  // make test-citus: "host port" of the coordinator, and "host port;host port" of the workers.
+  auto node = [](const std::string& text) {
+    const auto space = text.rfind(' ');
+    if (space == std::string::npos) throw std::runtime_error("a Citus node must be \"host port\": " + text);
+    return Node{text.substr(0, space), text.substr(space + 1)};
+  };
+  if (const char* c = std::getenv("SPECTRA_TEST_CITUS_COORDINATOR"); c && *c) {
+    citus_coordinator_ = node(c);
+    std::stringstream workers(std::getenv("SPECTRA_TEST_CITUS_WORKERS") ? std::getenv("SPECTRA_TEST_CITUS_WORKERS") : "");
+    for (std::string w; std::getline(workers, w, ';');)
+      if (!w.empty()) citus_workers_.push_back(node(w));
+    if (citus_workers_.empty()) throw std::runtime_error("SPECTRA_TEST_CITUS_WORKERS names no worker");
+  }
 
   {
     db::BlockingConnection su(super_dsn("postgres"));
@@ -72,10 +87,17 @@ void Harness::set_up() {
     su.exec("DROP DATABASE IF EXISTS " + database_);
     su.exec("CREATE DATABASE " + database_ + " OWNER spectra_it_owner");
   }
+  if (citus()) make_citus_database(database_);
   {
     db::BlockingConnection own(owner_dsn());
     db::Migrator m(own);
     std::ostringstream log;
+    if (citus()) {
+      // Distributed at revision 5 (the first distributable one): every later migration runs on the
+      // distributed schema, as it would in a deployment that scaled out earlier.
+      m.upgrade(5, log);
+      db::distribute(own, log);
+    }
     m.upgrade(m.head(), log);
   }
   config_ = Config{};
@@ -93,6 +115,28 @@ void Harness::set_up() {
   config_.log_level = "warn";
   spdlog::set_level(std::getenv("TEST_LOG") ? spdlog::level::info : spdlog::level::warn);
   restart_server(config_);
+}
+
+void Harness::make_citus_database(const std::string& database) {
+  auto dsn = [&](const Node& n, const std::string& db) {
+    return "host='" + n.host + "' port='" + n.port + "' dbname=" + db + " user=" + superuser_;
+  };
+  for (const auto& w : citus_workers_) {
+    db::BlockingConnection su(dsn(w, "postgres"));
+    for (const char* role : {"spectra_it_owner", "spectra_app"})
+      if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = $1", db::Params(role)).empty())
+        su.exec(std::string("CREATE ROLE ") + role + " LOGIN");
+    su.exec("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+    su.exec("CREATE DATABASE " + database + " OWNER spectra_it_owner");
+    db::BlockingConnection(dsn(w, database)).exec("CREATE EXTENSION citus");
+  }
+  db::BlockingConnection c(dsn(citus_coordinator_, database));
+  c.exec("CREATE EXTENSION citus");
+  c.exec("SELECT citus_set_coordinator_host($1, $2::int)", db::Params(citus_coordinator_.host, citus_coordinator_.port));
+  for (const auto& w : citus_workers_) c.exec("SELECT citus_add_node($1, $2::int)", db::Params(w.host, w.port));
+  // The application may not fan out: a statement that reaches more than one shard is an error, so the
+  // suite fails on any request that is not routed to one node.
+  c.exec("ALTER ROLE spectra_app IN DATABASE " + database + " SET citus.multi_task_query_log_level = 'error'");
 }
 
 std::string Harness::scratch_database(const std::string& suffix, int revision) {
@@ -115,6 +159,9 @@ std::string Harness::scratch_database(const std::string& suffix, int revision) {
 void Harness::drop_database(const std::string& suffix) {
   db::BlockingConnection su(super_dsn("postgres"));
   su.exec("DROP DATABASE IF EXISTS " + database_ + "_" + suffix + " WITH (FORCE)");
+  for (const auto& w : citus_workers_)
+    db::BlockingConnection("host='" + w.host + "' port='" + w.port + "' dbname=postgres user=" + superuser_)
+        .exec("DROP DATABASE IF EXISTS " + database_ + "_" + suffix + " WITH (FORCE)");
 }
 
 void Harness::restart_server(const Config& config) {
@@ -130,6 +177,9 @@ void Harness::tear_down() {
   try {
     db::BlockingConnection su(super_dsn("postgres"));
     su.exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    for (const auto& w : citus_workers_)
+      db::BlockingConnection("host='" + w.host + "' port='" + w.port + "' dbname=postgres user=" + superuser_)
+          .exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
   } catch (...) {
   }
 }
@@ -161,10 +211,7 @@ TestOrg make_org() {
     u.role = role;
     u.email = std::string(role) + "-" + tag + "@example.test";
     u.password = kPassword;
-    u.id = c.exec("INSERT INTO users (organization_id, email, full_name, role, password_hash) VALUES ($1, $2, $3, $4, $5)"
-                  " RETURNING id",
-                  db::Params(org.id, u.email, std::string("Test ") + role, role, password_hash()))
-               .get(0, 0);
+    u.id = seed::insert_user(c, org.id, u.email, std::string("Test ") + role, role, password_hash());
     org.users[role] = u;
   }
   return org;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "platform/config.hpp"
 #include "platform/db/blocking_connection.hpp"
@@ -44,11 +45,20 @@ class Harness {
   std::uint16_t analysis_port() const;
   // Restarts the in-process server (used after configuration changes in a test).
   void restart_server(const Config& config);
+  // Whether the test database is distributed on Citus (make test-citus).
+  bool citus() const { return !citus_workers_.empty(); }
+  // Creates `database` on every Citus worker and makes it a Citus database with those workers.
+  void make_citus_database(const std::string& database);
 
  private:
+  struct Node {
+    std::string host, port;
+  };
   std::string conn_base_;  // "host=... port=..."
   std::string superuser_;
   std::string database_;
+  Node citus_coordinator_;
+  std::vector<Node> citus_workers_;
   Config config_;
   struct Server;
   std::unique_ptr<Server> server_;

@@ -26,24 +26,33 @@ const kit::List api_keys_list{{
     .where = "",
     .sorts = {{"name", "k.name", "text"}},
 }};
+// A key's service account, with its email's directory entry.
 const db::Query insert_account_q{
     "api_keys_insert_account",
-    "INSERT INTO users (organization_id, id, email, full_name, role, is_service_account)"
-    " VALUES (app.current_org_id(), $1, $2, $3, $4, true)"};
+    "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email) VALUES ($1, $2, $3)"
+    "               RETURNING user_id, email)"
+    " INSERT INTO users (organization_id, id, email, full_name, role, is_service_account)"
+    " SELECT $1, entry.user_id, entry.email, $4, $5, true FROM entry"};
+// The key, with its prefix's directory entry (prefixes name keys across organizations).
 const db::Query insert_key_q{
     "api_keys_insert",
-    "INSERT INTO api_keys AS k (organization_id, user_id, name, prefix, key_hash, scopes, expires_at, created_by, extra_metadata)"
-    " SELECT app.current_org_id(), $1, $2, $3, $4, $5::text[], $6::timestamptz, $7, $8::jsonb"
+    "WITH entry AS (INSERT INTO directory.api_key_prefixes (organization_id, api_key_id, prefix)"
+    "               SELECT $1, gen_random_uuid(), $4"
     // An expiry in the past would make a key that can never be used.
-    " WHERE $6::timestamptz IS NULL OR $6::timestamptz > now()"
-    " RETURNING " + api_key_shape.sql("k") + " || jsonb_build_object('role', $9::text), k.id"};
+    "                WHERE $7::timestamptz IS NULL OR $7::timestamptz > now()"
+    "               RETURNING api_key_id, prefix),"
+    " k AS (INSERT INTO api_keys (organization_id, id, user_id, name, prefix, key_hash, scopes, expires_at, created_by,"
+    "                             extra_metadata)"
+    "       SELECT $1, entry.api_key_id, $2, $3, entry.prefix, $5, $6::text[], $7::timestamptz, $8, $9::jsonb FROM entry"
+    "       RETURNING *)"
+    " SELECT " + api_key_shape.sql("k") + " || jsonb_build_object('role', $10::text), k.id FROM k"};
 const db::Query revoke_q{
     "api_keys_revoke",
-    "UPDATE api_keys k SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $2)"
-    " FROM (SELECT id, " + api_key_shape.sql("o") + " AS before FROM api_keys o"
-    "        WHERE o.organization_id = app.current_org_id() AND o.id = $1 FOR UPDATE) old"
-    " WHERE k.organization_id = app.current_org_id() AND k.id = old.id"
-    " RETURNING old.before, " + api_key_shape.sql("k") + ", k.id"};
+    "WITH old AS (SELECT o.id, " + api_key_shape.sql("o") + " AS before FROM api_keys o"
+    "             WHERE o.organization_id = $1 AND o.id = $2 FOR UPDATE),"
+    " k AS (UPDATE api_keys k SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)"
+    "       FROM old WHERE k.organization_id = $1 AND k.id = old.id RETURNING k.*, old.before)"
+    " SELECT k.before, " + api_key_shape.sql("k") + ", k.id FROM k"};
 
 }  // namespace
 

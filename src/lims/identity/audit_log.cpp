@@ -17,9 +17,9 @@ const kit::List audit_list{{
     .select = audit_shape.sql("a"),
     .from = "audit_events a",
     .alias = "a",
-    .where = "($1::text IS NULL OR a.entity_type = $1) AND ($2::uuid IS NULL OR a.entity_id = $2)"
-             " AND ($3::uuid IS NULL OR a.actor_id = $3) AND ($4::text IS NULL OR a.action = $4)"
-             " AND ($5::timestamptz IS NULL OR a.created_at >= $5)",
+    .where = "($2::text IS NULL OR a.entity_type = $2) AND ($3::uuid IS NULL OR a.entity_id = $3)"
+             " AND ($4::uuid IS NULL OR a.actor_id = $4) AND ($5::text IS NULL OR a.action = $5)"
+             " AND ($6::timestamptz IS NULL OR a.created_at >= $6)",
     // Events not linked yet have no seq: they sort as the newest.
     .sorts = {{"seq", "coalesce(a.seq, 9223372036854775807)", "bigint"}},
 }};
@@ -27,7 +27,7 @@ const kit::List audit_list{{
 const db::Query head_q{
     "audit_head",
     "SELECT a.seq, encode(a.hash, 'hex') FROM audit_events a"
-    " WHERE a.organization_id = app.current_org_id() AND a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1"};
+    " WHERE a.organization_id = $1 AND a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1"};
 
 }  // namespace
 

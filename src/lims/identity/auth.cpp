@@ -20,16 +20,22 @@ const db::Query find_login{
     "identity_find_login",
     "SELECT organization_id, id, email, full_name, role, password_hash, is_active, is_service_account,"
     " organization_active FROM app.find_login($1)"};
+// A refresh token names its organization ("<organization id>.<secret>"), so that it is found on one
+// shard; tokens issued before revision 6 are the secret alone and are found by their hash everywhere.
 const db::Query find_refresh{
     "identity_find_refresh",
+    "SELECT organization_id, id, user_id, family_id, expired, used, revoked, role, email, user_active"
+    " FROM app.find_refresh_token($1::uuid, $2)"};
+const db::Query find_legacy_refresh{
+    "identity_find_legacy_refresh",
     "SELECT organization_id, id, user_id, family_id, expired, used, revoked, role, email, user_active"
     " FROM app.find_refresh_token($1)"};
 const db::Query insert_refresh{
     "identity_insert_refresh",
     "WITH family AS (INSERT INTO refresh_token_families (organization_id, id, user_id)"
-    "                VALUES (app.current_org_id(), $2, $1) RETURNING id)"
+    "                VALUES ($1, $3, $2) RETURNING id)"
     " INSERT INTO refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
-    " SELECT app.current_org_id(), $1, family.id, $3, now() + make_interval(days => $4::int), $5, $6 FROM family"};
+    " SELECT $1, $2, family.id, $4, now() + make_interval(days => $5::int), $6, $7 FROM family"};
 const db::Query rotate_refresh{
     "identity_rotate_refresh",
     // The family row is share-locked and must not be revoked: a revocation for reuse waits for this
@@ -37,41 +43,43 @@ const db::Query rotate_refresh{
     "WITH family AS ("
     "  SELECT f.id FROM refresh_token_families f"
     "    JOIN refresh_tokens t ON t.organization_id = f.organization_id AND t.family_id = f.id"
-    "   WHERE f.organization_id = app.current_org_id() AND t.id = $1 AND f.revoked_at IS NULL FOR SHARE OF f),"
+    "   WHERE f.organization_id = $1 AND t.id = $2 AND f.revoked_at IS NULL FOR SHARE OF f),"
     " spent AS ("
-    "  UPDATE refresh_tokens SET used_at = now(), replaced_by = $2"
-    "   WHERE organization_id = app.current_org_id() AND id = $1 AND used_at IS NULL AND revoked_at IS NULL"
+    "  UPDATE refresh_tokens SET used_at = now(), replaced_by = $3"
+    "   WHERE organization_id = $1 AND id = $2 AND used_at IS NULL AND revoked_at IS NULL"
     "     AND expires_at > now() AND family_id IN (SELECT id FROM family)"
     "  RETURNING user_id, family_id)"
     " INSERT INTO refresh_tokens (organization_id, id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
-    // Each rotation extends the session, but never past the family's absolute lifetime ($7 days).
-    " SELECT app.current_org_id(), $2, s.user_id, s.family_id, $3,"
-    "   least(now() + make_interval(days => $4::int),"
+    // Each rotation extends the session, but never past the family's absolute lifetime ($8 days).
+    " SELECT $1, $3, s.user_id, s.family_id, $4,"
+    "   least(now() + make_interval(days => $5::int),"
     // the family's own creation time: purging its expired tokens must not move the session's start
-    "         (SELECT f.created_at FROM refresh_token_families f WHERE f.organization_id = app.current_org_id()"
-    "            AND f.id = s.family_id) + make_interval(days => $7::int)),"
-    "   $5, $6 FROM spent s"
+    "         (SELECT f.created_at FROM refresh_token_families f WHERE f.organization_id = $1"
+    "            AND f.id = s.family_id) + make_interval(days => $8::int)),"
+    "   $6, $7 FROM spent s"
     " RETURNING id"};
 const db::Query token_spent{
-    "identity_token_spent",
-    "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = app.current_org_id() AND id = $1"};
-const db::Query revoke_family{"identity_revoke_family", "SELECT app.revoke_refresh_families(NULL, $1, $2)"};
+    "identity_token_spent", "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = $1 AND id = $2"};
+const db::Query revoke_family{"identity_revoke_family", "SELECT app.revoke_refresh_families($1, NULL, $2, $3)"};
 const db::Query record_login{
     "identity_record_login",
-    "UPDATE users SET last_login_at = now(), password_hash = coalesce($2, password_hash)"
-    " WHERE organization_id = app.current_org_id() AND id = $1"
-    " RETURNING jsonb_build_object('id', id, 'email', email, 'full_name', full_name, 'role', role,"
-    " 'organization_id', organization_id)"};
+    "WITH u AS (UPDATE users SET last_login_at = now(), password_hash = coalesce($3, password_hash)"
+    "           WHERE organization_id = $1 AND id = $2 RETURNING id, email, full_name, role, organization_id)"
+    " SELECT jsonb_build_object('id', id, 'email', email, 'full_name', full_name, 'role', role,"
+    " 'organization_id', organization_id) FROM u"};
 const db::Query select_me{
-    "identity_select_me",
-    "SELECT " + user_shape.sql("u") + " FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
+    "identity_select_me", "SELECT " + user_shape.sql("u") + " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
 // Logout with a refresh token ends that session (none, if the token is not the caller's); without
 // one, every session of the caller.
 const db::Query logout_one{
     "identity_logout",
-    "SELECT app.revoke_refresh_families($1, t.family_id, 'logout') FROM refresh_tokens t"
-    " WHERE t.organization_id = app.current_org_id() AND t.token_hash = $2 AND t.user_id = $1"};
-const db::Query logout_all{"identity_logout_all", "SELECT app.revoke_refresh_families($1, NULL, 'logout')"};
+    "SELECT app.revoke_refresh_families($1, $2, t.family_id, 'logout') FROM refresh_tokens t"
+    " WHERE t.organization_id = $1 AND t.token_hash = $3 AND t.user_id = $2"};
+const db::Query logout_all{"identity_logout_all", "SELECT app.revoke_refresh_families($1, $2, NULL, 'logout')"};
+
+std::string new_refresh_token(const std::string& org_id) {
+  return org_id + "." + crypto::base64url_encode(crypto::random_bytes(32));
+}
 
 // The account itself acts in the flows that authenticate it (login, refresh).
 audit::Actor account_actor(const http::Request& req, std::string user_id) {
@@ -158,7 +166,7 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
     rehash = co_await ctx.deps.blocking->run(std::move(job));
   }
 
-  const std::string refresh_token = crypto::base64url_encode(crypto::random_bytes(32));
+  const std::string refresh_token = new_refresh_token(who.org_id);
   const db::TenantContext tc{who.org_id, who.user_id, std::string(auth::role_name(who.role))};
   const auto actor = account_actor(ctx.req, who.user_id);
   auto user_json = co_await kit::write_as(ctx, tc, actor, [&](kit::Write& w) -> asio::awaitable<std::string> {
@@ -182,8 +190,11 @@ Reply refresh(RequestContext& ctx, Body<RefreshToken> in) {
   const std::string& token = in.refresh_token;
 
   db::Params p;
+  const auto dot = token.find('.');
+  const bool names_org = dot != std::string::npos && crypto::is_uuid(token.substr(0, dot));
+  if (names_org) p.add(token.substr(0, dot));
   p.add_bytea(crypto::sha256(token));
-  auto found = co_await db::lookup_before_tenant(ctx.db(), find_refresh, std::move(p));
+  auto found = co_await db::lookup_before_tenant(ctx.db(), names_org ? find_refresh : find_legacy_refresh, std::move(p));
   if (found.empty()) throw unauthorized("Invalid refresh token");
   const std::string org(found.get(0, 0)), id(found.get(0, 1)), user(found.get(0, 2)), family(found.get(0, 3));
   const bool expired = found.get_bool(0, 4), used = found.get_bool(0, 5), revoked = found.get_bool(0, 6);
@@ -205,7 +216,7 @@ Reply refresh(RequestContext& ctx, Body<RefreshToken> in) {
   who.user_id = user;
   who.role = auth::parse_role(found.get(0, 7)).value_or(auth::Role::viewer);
   who.email = found.get(0, 8);
-  const std::string next = crypto::base64url_encode(crypto::random_bytes(32));
+  const std::string next = new_refresh_token(org);
   const db::TenantContext tc{org, user, std::string(auth::role_name(who.role))};
   const auto actor = account_actor(ctx.req, user);
   // Another request may spend the same token a moment before this one: that is reuse too. The

@@ -9,18 +9,18 @@ constexpr std::string_view organization_fields[] = {"id",         "name",       
                                                     "is_deleted", "deleted_at", "created_at", "updated_at"};
 constexpr kit::Shape organization_shape{organization_fields};
 
-const db::Query get_q{"organization_get",
-                      "SELECT " + organization_shape.sql("o") + " FROM organizations o WHERE o.id = app.current_org_id()"};
+const db::Query get_q{"organization_get", "SELECT " + organization_shape.sql("o") + " FROM organizations o WHERE o.id = $1"};
 // Settings merge: only the keys given change.
 const db::Query update_q{
     "organization_update",
-    "UPDATE organizations o SET name = coalesce($1, o.name),"
-    " settings = o.settings || jsonb_strip_nulls(jsonb_build_object('recipe_approvals_required', $2::int,"
-    "                                                               'final_approval_by_admin', $3::boolean)),"
-    " extra_metadata = coalesce($4::jsonb, o.extra_metadata)"
-    " FROM (SELECT id, " + organization_shape.sql("b") + " AS before FROM organizations b"
-    "        WHERE b.id = app.current_org_id() FOR UPDATE) old"
-    " WHERE o.id = old.id RETURNING old.before, " + organization_shape.sql("o") + ", o.id"};
+    "WITH old AS (SELECT b.id, " + organization_shape.sql("b") + " AS before FROM organizations b"
+    "             WHERE b.id = $1 FOR UPDATE),"
+    " o AS (UPDATE organizations o SET name = coalesce($2, o.name),"
+    "       settings = o.settings || jsonb_strip_nulls(jsonb_build_object('recipe_approvals_required', $3::int,"
+    "                                                                     'final_approval_by_admin', $4::boolean)),"
+    "       extra_metadata = coalesce($5::jsonb, o.extra_metadata)"
+    "       FROM old WHERE o.id = old.id RETURNING o.*, old.before)"
+    " SELECT o.before, " + organization_shape.sql("o") + ", o.id FROM o"};
 
 }  // namespace
 

@@ -19,30 +19,35 @@ const kit::List users_list{{
     .select = user_json,
     .from = "users u",
     .alias = "u",
-    .where = "($1::text IS NULL OR u.role = $1) AND ($2::boolean IS NULL OR u.is_active = $2)"
-             " AND ($3::text IS NULL OR u.email ILIKE '%' || $3 || '%' OR u.full_name ILIKE '%' || $3 || '%')",
+    .where = "($2::text IS NULL OR u.role = $2) AND ($3::boolean IS NULL OR u.is_active = $3)"
+             " AND ($4::text IS NULL OR u.email ILIKE '%' || $4 || '%' OR u.full_name ILIKE '%' || $4 || '%')",
     .sorts = {{"email", "u.email", "text"}, {"full_name", "u.full_name", "text"}},
 }};
-const db::Query get_q{"users_get", "SELECT " + user_json + " FROM users u WHERE u.organization_id = app.current_org_id() AND u.id = $1"};
+const db::Query get_q{"users_get", "SELECT " + user_json + " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
+// The email's directory entry (unique across organizations, for login) and the user, in one statement.
 const db::Query insert_q{
     "users_insert",
-    "INSERT INTO users AS u (organization_id, email, full_name, role, password_hash, password_changed_at, extra_metadata)"
-    " VALUES (app.current_org_id(), $1, $2, $3, $4, now(), $5::jsonb) RETURNING " + user_json + ", u.id"};
-const db::Constraint email_taken{"users_email_key", "email", "A user with this email already exists"};
+    "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email)"
+    "               VALUES ($1, gen_random_uuid(), $2) RETURNING user_id, email),"
+    " u AS (INSERT INTO users (organization_id, id, email, full_name, role, password_hash, password_changed_at,"
+    "                          extra_metadata)"
+    "       SELECT $1, entry.user_id, entry.email, $3, $4, $5, now(), $6::jsonb FROM entry RETURNING *)"
+    " SELECT " + user_json + ", u.id FROM u"};
+const db::Constraint email_taken{"user_emails_email_key", "email", "A user with this email already exists"};
 const db::Query lock_admins_q{
     "users_lock_admins",
-    "SELECT id FROM users WHERE organization_id = app.current_org_id() AND role = 'admin' AND is_active"
-    " ORDER BY id FOR UPDATE"};
+    "SELECT id FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active ORDER BY id FOR UPDATE"};
 const db::Query lock_target_q{
     "users_lock_target",
     "SELECT " + user_json + ", u.role, u.is_active, u.is_service_account FROM users u"
-    " WHERE u.organization_id = app.current_org_id() AND u.id = $1 FOR UPDATE"};
+    " WHERE u.organization_id = $1 AND u.id = $2 FOR UPDATE"};
 const db::Query update_q{
     "users_update",
-    "UPDATE users u SET role = coalesce($2, role), is_active = coalesce($3, is_active),"
-    " full_name = coalesce($4, full_name), extra_metadata = coalesce($5::jsonb, extra_metadata)"
-    " WHERE organization_id = app.current_org_id() AND id = $1 RETURNING " + user_json};
-const db::Query revoke_tokens_q{"users_revoke_refresh", "SELECT app.revoke_refresh_families($1, NULL, $2)"};
+    "WITH u AS (UPDATE users SET role = coalesce($3, role), is_active = coalesce($4, is_active),"
+    "           full_name = coalesce($5, full_name), extra_metadata = coalesce($6::jsonb, extra_metadata)"
+    "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
+    " SELECT " + user_json + " FROM u"};
+const db::Query revoke_tokens_q{"users_revoke_refresh", "SELECT app.revoke_refresh_families($1, $2, NULL, $3)"};
 
 bool looks_like_email(const std::string& e) {
   return e.find('@') != std::string::npos && e.find(' ') == std::string::npos && e.front() != '@' && e.back() != '@';

@@ -5,8 +5,9 @@
 #include <stdexcept>
 
 #include "platform/crypto.hpp"
-#include "platform/db/sql_error.hpp"
 #include "platform/db/blocking_connection.hpp"
+#include "platform/db/distribute.hpp"
+#include "platform/db/sql_error.hpp"
 
 namespace spectra::db {
 namespace {
@@ -120,9 +121,13 @@ void Migrator::upgrade(int target, std::ostream& out) {
     out << "database is at " << cur << ", nothing to upgrade\n";
     return;
   }
+  // On Citus, DDL reaches the shards; sequential mode lets a migration mix DDL and writes on
+  // distributed tables in its one transaction.
+  const bool distributed = is_distributed(conn_);
   for (const auto* m : todo) {
     conn_.exec("BEGIN");
     try {
+      if (distributed) conn_.exec("SET LOCAL citus.multi_shard_modify_mode = 'sequential'");
       conn_.exec_script(m->up);
       Params p(m->version, m->name, checksum(*m));
       conn_.exec("INSERT INTO spectra_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", p);
@@ -133,6 +138,8 @@ void Migrator::upgrade(int target, std::ostream& out) {
     }
     out << "upgraded to " << m->version << " (" << m->name << ")\n";
   }
+  // Tables a migration created are placed like the others.
+  if (distributed) distribute(conn_, out);
 }
 
 void Migrator::downgrade(int target, std::ostream& out) {

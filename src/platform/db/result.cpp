@@ -18,6 +18,7 @@ namespace {
 struct Registry {
   std::mutex mutex;
   std::map<std::string, int, std::less<>> uses;
+  std::map<std::string, std::string, std::less<>> sql;
 };
 Registry& registry() {
   static Registry r;
@@ -29,6 +30,13 @@ Query::Query(std::string n, std::string s) : name(std::move(n)), sql(std::move(s
   auto& r = registry();
   std::lock_guard lock(r.mutex);
   ++r.uses[name];
+  r.sql.emplace(name, sql);
+}
+
+std::vector<std::pair<std::string, std::string>> registered_queries() {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  return {r.sql.begin(), r.sql.end()};
 }
 
 std::vector<std::string> duplicate_query_names() {

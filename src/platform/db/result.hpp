@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct pg_result;
@@ -25,6 +26,8 @@ class Query {
 
 // The names registered more than once so far (empty when every statement has its own name).
 std::vector<std::string> duplicate_query_names();
+// Every statement registered so far, by name (the first one's SQL when a name repeats).
+std::vector<std::pair<std::string, std::string>> registered_queries();
 
 class Result {
  public:
@@ -74,6 +77,12 @@ class Params {
   Params& add_array(const std::vector<std::string>& items);
   // A bytea in hex form.
   Params& add_bytea(std::string_view bytes);
+
+  // Puts v before the other values (it becomes $1).
+  Params& prepend(std::string v) {
+    values_.insert(values_.begin(), std::optional<std::string>(std::move(v)));
+    return *this;
+  }
 
   std::size_t size() const noexcept { return values_.size(); }
   const std::vector<std::optional<std::string>>& values() const noexcept { return values_; }

@@ -27,6 +27,11 @@ Params context_params(const TenantContext& ctx) {
 
 Tx::Tx(Connection& conn, const TenantContext& ctx, Mode mode) : conn_(conn), ctx_(ctx), mode_(mode) {}
 
+Statement Tx::bind_tenant(Statement s) const {
+  s.params.prepend(ctx_.org_id);
+  return s;
+}
+
 awaitable<std::vector<Result>> Tx::send(std::vector<Statement> statements, bool commit) {
   if (finished_) throw ApiError(ErrorCode::internal, "Internal server error", "statement after commit");
   std::vector<Statement> all;
@@ -40,7 +45,7 @@ awaitable<std::vector<Result>> Tx::send(std::vector<Statement> statements, bool 
     skip = 2;
     started_ = true;
   }
-  for (auto& s : statements) all.push_back(std::move(s));
+  for (auto& s : statements) all.push_back(bind_tenant(std::move(s)));
   const std::size_t deferred = commit ? deferred_.size() : 0;
   if (commit) {
     for (auto& s : deferred_) all.push_back(std::move(s));

@@ -2,6 +2,10 @@
 // The one way a request reaches the database: a transaction that carries the caller's tenant context.
 // BEGIN, the context (app.begin_request) and the first statement go out in one round trip; statements
 // deferred with defer() (audit entries) go out with COMMIT, in the last round trip.
+//
+// In every statement a Tx runs, $1 is the caller's organization: the Tx binds it, and the caller's
+// parameters are $2, $3, ... Each statement filters by `organization_id = $1`, so that on Citus it is
+// routed to the one shard of that organization (row-level security checks the same thing again).
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <optional>
@@ -26,11 +30,12 @@ class Tx {
  public:
   Tx(Connection& conn, const TenantContext& ctx, Mode mode);
   // Runs one statement in the transaction (BEGIN and the tenant context ride along the first time).
+  // $1 is the organization; `params` are $2, $3, ...
   boost::asio::awaitable<Result> exec(const Query& q, Params params = {});
   // Runs several statements in one round trip; results in order.
   boost::asio::awaitable<std::vector<Result>> exec_all(std::vector<Statement> statements);
   // Queues a statement whose result nobody reads; it is sent with COMMIT.
-  void defer(Statement s) { deferred_.push_back(std::move(s)); }
+  void defer(Statement s) { deferred_.push_back(bind_tenant(std::move(s))); }
   // Sends `last`, the deferred statements and COMMIT in one round trip; the transaction ends with it.
   // Answers the results of `last`.
   boost::asio::awaitable<std::vector<Result>> commit(std::vector<Statement> last = {});
@@ -46,6 +51,7 @@ class Tx {
   friend boost::asio::awaitable<void> run_transaction(Pool&, const TenantContext&, Mode,
                                                       std::function<boost::asio::awaitable<void>(Tx&)>);
   boost::asio::awaitable<std::vector<Result>> send(std::vector<Statement> statements, bool commit);
+  Statement bind_tenant(Statement s) const;
 
   Connection& conn_;
   const TenantContext& ctx_;
@@ -77,7 +83,8 @@ auto transact(Pool& pool, const TenantContext& ctx, Mode mode, F body)
 }
 
 // One statement with no tenant context, for the narrow SECURITY DEFINER lookups that happen before a
-// tenant is known (login by email, refresh token by hash, API key by prefix). Nothing else uses it.
+// tenant is known (login by email, refresh token, API key by prefix). Nothing else uses it. Its
+// parameters are bound as given ($1 is not the organization).
 boost::asio::awaitable<Result> lookup_before_tenant(Pool& pool, const Query& q, Params params);
 
 // A single read in one round trip: BEGIN READ ONLY, context, the query, COMMIT.
