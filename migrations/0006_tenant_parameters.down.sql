@@ -1,3 +1,18 @@
+DROP FUNCTION app.distribute_tenant_table(regclass);
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_expires_after_created_check;
+DROP FUNCTION app.revoke_refresh_session(uuid, uuid, bytea, text);
+CREATE OR REPLACE FUNCTION app.find_refresh_token(p_hash bytea)
+RETURNS TABLE (organization_id uuid, id uuid, user_id uuid, family_id uuid, expired boolean, used boolean,
+               revoked boolean, role text, email text, user_active boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
+    SELECT t.organization_id, t.id, t.user_id, t.family_id, t.expires_at <= now(), t.used_at IS NOT NULL,
+           t.revoked_at IS NOT NULL OR f.revoked_at IS NOT NULL, u.role, u.email, u.is_active AND NOT o.is_deleted
+    FROM refresh_tokens t
+    JOIN refresh_token_families f ON f.organization_id = t.organization_id AND f.id = t.family_id
+    JOIN users u ON u.organization_id = t.organization_id AND u.id = t.user_id
+    JOIN organizations o ON o.id = t.organization_id
+    WHERE t.token_hash = p_hash
+$$;
 ALTER TABLE spc_datapoints DROP CONSTRAINT spc_datapoints_series_seq_key;
 CREATE INDEX spc_datapoints_series_seq_idx ON spc_datapoints (organization_id, series_id, seq);
 

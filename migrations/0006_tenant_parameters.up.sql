@@ -48,20 +48,39 @@ END
 $$;
 
 -- A refresh token by its organization (carried in the token) and the hash of the whole token.
+-- (PL/pgSQL: Citus cannot plan a SQL-language function's statements that use its parameters.)
 CREATE FUNCTION app.find_refresh_token(p_org uuid, p_hash bytea)
 RETURNS TABLE (organization_id uuid, id uuid, user_id uuid, family_id uuid, expired boolean, used boolean,
                revoked boolean, role text, email text, user_active boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     SELECT t.organization_id, t.id, t.user_id, t.family_id, t.expires_at <= now(), t.used_at IS NOT NULL,
            t.revoked_at IS NOT NULL OR f.revoked_at IS NOT NULL, u.role, u.email, u.is_active AND NOT o.is_deleted
-    FROM refresh_tokens t
-    JOIN refresh_token_families f ON f.organization_id = t.organization_id AND f.id = t.family_id
-    JOIN users u ON u.organization_id = t.organization_id AND u.id = t.user_id
-    JOIN organizations o ON o.id = t.organization_id
-    WHERE t.organization_id = p_org AND t.token_hash = p_hash
+      FROM refresh_tokens t
+      JOIN refresh_token_families f ON f.organization_id = t.organization_id AND f.id = t.family_id
+      JOIN users u ON u.organization_id = t.organization_id AND u.id = t.user_id
+      JOIN organizations o ON o.id = t.organization_id
+     WHERE t.organization_id = p_org AND t.token_hash = p_hash;
+END
 $$;
--- app.find_refresh_token(bytea) stays for tokens issued before this revision, which do not name their
--- organization; on Citus it asks every shard. They expire within REFRESH_TOKEN_TTL_DAYS.
+-- Tokens issued before this revision do not name their organization: the hash finds it (on Citus by
+-- asking every shard, for this one lookup), then the token is read as above. They expire within the
+-- refresh token lifetime.
+CREATE OR REPLACE FUNCTION app.find_refresh_token(p_hash bytea)
+RETURNS TABLE (organization_id uuid, id uuid, user_id uuid, family_id uuid, expired boolean, used boolean,
+               revoked boolean, role text, email text, user_active boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
+DECLARE
+    v_org uuid;
+BEGIN
+    SELECT t.organization_id INTO v_org FROM refresh_tokens t WHERE t.token_hash = p_hash LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM app.find_refresh_token(v_org, p_hash);
+END
+$$;
 
 -- An API key: the directory names its organization, then one shard answers.
 CREATE OR REPLACE FUNCTION app.use_api_key(p_prefix text, p_hash bytea)
@@ -94,27 +113,71 @@ BEGIN
 END
 $$;
 
--- Ends sessions early (see 0004), now with the organization as a parameter.
+-- Ends sessions early (see 0004), now with the organization as a parameter, as two statements (Citus
+-- cannot plan one modifying CTE that reads another).
 DROP FUNCTION app.revoke_refresh_families(uuid, uuid, text);
 CREATE FUNCTION app.revoke_refresh_families(p_org uuid, p_user uuid, p_family uuid, p_reason text) RETURNS integer
-LANGUAGE sql SET search_path = public, app, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = public, app, pg_temp AS $$
+DECLARE
+    v_families uuid[];
+    v_now timestamptz := now();  -- a value: Citus refuses now() inside coalesce in an UPDATE
+BEGIN
+    IF p_family IS NULL AND p_user IS NULL THEN
+        RETURN 0;
+    END IF;
     WITH family AS (
         UPDATE refresh_token_families f
-           SET revoked_at = coalesce(f.revoked_at, now()), revoked_reason = coalesce(f.revoked_reason, p_reason)
-         WHERE f.organization_id = p_org AND (p_family IS NOT NULL OR p_user IS NOT NULL)
-           AND (p_family IS NULL OR f.id = p_family) AND (p_user IS NULL OR f.user_id = p_user)
-        RETURNING f.id),
-    tokens AS (
-        UPDATE refresh_tokens t SET revoked_at = now(), revoked_reason = p_reason
-         WHERE t.organization_id = p_org AND t.family_id IN (SELECT id FROM family)
-           AND t.revoked_at IS NULL
-        RETURNING 1)
-    SELECT count(*)::integer FROM family
+           SET revoked_at = coalesce(f.revoked_at, v_now), revoked_reason = coalesce(f.revoked_reason, p_reason)
+         WHERE f.organization_id = p_org AND (p_family IS NULL OR f.id = p_family) AND (p_user IS NULL OR f.user_id = p_user)
+        RETURNING f.id)
+    SELECT coalesce(array_agg(id), '{}') INTO v_families FROM family;
+    UPDATE refresh_tokens t SET revoked_at = v_now, revoked_reason = p_reason
+     WHERE t.organization_id = p_org AND t.family_id = ANY (v_families) AND t.revoked_at IS NULL;
+    RETURN cardinality(v_families);
+END
 $$;
-REVOKE ALL ON FUNCTION app.find_refresh_token(uuid, bytea), app.revoke_refresh_families(uuid, uuid, uuid, text)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.find_refresh_token(uuid, bytea), app.revoke_refresh_families(uuid, uuid, uuid, text)
-    TO spectra_app;
+
+-- Logout with a refresh token: that token's session, if the token is the caller's (none otherwise).
+CREATE FUNCTION app.revoke_refresh_session(p_org uuid, p_user uuid, p_token_hash bytea, p_reason text) RETURNS integer
+LANGUAGE plpgsql SET search_path = public, app, pg_temp AS $$
+DECLARE
+    v_family uuid;
+BEGIN
+    SELECT t.family_id INTO v_family FROM refresh_tokens t
+     WHERE t.organization_id = p_org AND t.token_hash = p_token_hash AND t.user_id = p_user;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    RETURN app.revoke_refresh_families(p_org, p_user, v_family, p_reason);
+END
+$$;
+REVOKE ALL ON FUNCTION app.find_refresh_token(uuid, bytea), app.revoke_refresh_families(uuid, uuid, uuid, text),
+    app.revoke_refresh_session(uuid, uuid, bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.find_refresh_token(uuid, bytea), app.revoke_refresh_families(uuid, uuid, uuid, text),
+    app.revoke_refresh_session(uuid, uuid, bytea, text) TO spectra_app;
+
+-- An API key that expires before it was made could never be used (checked for new keys; the server
+-- checked it before, so existing keys are not re-validated).
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_expires_after_created_check
+    CHECK (expires_at IS NULL OR expires_at > created_at) NOT VALID;
+
+-- A migration that creates a tenant table with foreign keys to other tenant tables calls this between
+-- CREATE TABLE (without those keys) and ALTER TABLE … ADD FOREIGN KEY: on a distributed database (Citus)
+-- it distributes the new table like the others, since Citus refuses a foreign key from a local table to
+-- a distributed one; on one server it does nothing. `spectra db upgrade` places any other new table.
+CREATE FUNCTION app.distribute_tenant_table(p_table regclass) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        IF EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'public.organizations'::regclass)
+           AND NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = p_table) THEN
+            PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+            PERFORM create_distributed_table(p_table, 'organization_id', colocate_with => 'users');
+        END IF;
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION app.distribute_tenant_table(regclass) FROM PUBLIC;
 
 -- Each organization's chain head, without a correlated subquery (which Citus cannot push down).
 CREATE OR REPLACE FUNCTION app.audit_heads()

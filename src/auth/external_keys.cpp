@@ -55,9 +55,11 @@ PKey rsa_from_jwk(const std::string& n, const std::string& e) {
   return k;
 }
 
+// RFC 7518 wants each coordinate as its full 32 bytes; some issuers (PyJWT among them) drop leading
+// zero bytes, so a shorter one is padded back (about one key in a hundred has one).
 PKey ec_from_jwk(const std::string& x, const std::string& y) {
-  if (x.size() != 32 || y.size() != 32) return PKey(nullptr, EVP_PKEY_free);
-  std::string point = "\x04" + x + y;
+  if (x.empty() || y.empty() || x.size() > 32 || y.size() > 32) return PKey(nullptr, EVP_PKEY_free);
+  std::string point = "\x04" + std::string(32 - x.size(), '\0') + x + std::string(32 - y.size(), '\0') + y;
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
   OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());

@@ -28,11 +28,10 @@ std::string ensure(db::BlockingConnection& c, const std::string& find, const db:
 std::string insert_user(db::BlockingConnection& c, const std::string& organization_id, const std::string& email,
                         const std::string& full_name, const std::string& role, const std::string& password_hash) {
   return one(c,
-             "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email)"
-             "               VALUES ($1, gen_random_uuid(), $2) RETURNING user_id, email)"
+             "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email) VALUES ($1, $2, $3))"
              " INSERT INTO users (organization_id, id, email, full_name, role, password_hash, password_changed_at)"
-             " SELECT $1, entry.user_id, entry.email, $3, $4, $5, now() FROM entry RETURNING id",
-             db::Params(organization_id, email, full_name, role, password_hash));
+             " VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id",
+             db::Params(organization_id, crypto::uuid_v4(), email, full_name, role, password_hash));
 }
 
 void demo(db::BlockingConnection& c, std::ostream& out) {

@@ -184,7 +184,7 @@ TEST(AuditChain, AReplacedDatabaseFunctionCannotVouchForItsLinks) {
     DECLARE n integer;
     BEGIN
       UPDATE audit_events a SET seq = p_first_seq + u.ord - 1, prev_hash = decode(p_prev_hex, 'hex'),
-                                hash = sha256(convert_to(a.id::text, 'UTF8'))
+                                hash = sha256(decode(replace(u.id::text, '-', ''), 'hex'))
         FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord)
        WHERE a.organization_id = p_org AND a.id = u.id AND a.seq IS NULL;
       GET DIAGNOSTICS n = ROW_COUNT;

@@ -43,7 +43,8 @@ TEST(Cli, SeedDemoIsIdempotentAndMakesTheDemoUsers) {
   EXPECT_EQ(count("SELECT count(*) FROM samples"), samples);
   // Each organization: a valid, an expired and no calibration.
   EXPECT_EQ(count("SELECT count(*) FROM organizations o JOIN instruments i ON i.organization_id = o.id"
-                  " WHERE o.slug = 'acme' AND NOT EXISTS (SELECT 1 FROM calibrations c WHERE c.instrument_id = i.id)"), 1);
+                  " WHERE o.slug = 'acme' AND NOT EXISTS (SELECT 1 FROM calibrations c"
+                  " WHERE c.organization_id = i.organization_id AND c.instrument_id = i.id)"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM calibrations c JOIN organizations o ON o.id = c.organization_id"
                   " WHERE o.slug = 'acme' AND c.expires_at < now()"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM calibrations c JOIN organizations o ON o.id = c.organization_id"

@@ -107,7 +107,7 @@ TEST(Timing, AWrongPasswordDoesNotWaitForItsAuditRow) {
   // cannot be written until it ends.
   db::BlockingConnection holder(Harness::get().owner_dsn());
   holder.exec("BEGIN");
-  holder.exec("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", db::Params(u.id));
+  holder.exec("SELECT 1 FROM users WHERE organization_id = $1 AND id = $2 FOR UPDATE", db::Params(org.id, u.id));
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::seconds(3));
     holder.exec("COMMIT");

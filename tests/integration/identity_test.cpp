@@ -354,6 +354,14 @@ TEST(Users, AdminCreatesAUserWithAPolicyCheckedPassword) {
                   json::serialize(json::object{{"email", email}, {"full_name", "Again"}, {"role", "viewer"},
                                                {"password", "a-long-and-fine-password"}}));
   EXPECT_EQ(dup.status, 409u);
+  EXPECT_NE(dup.body.find("\"email\""), std::string::npos) << dup.body;
+  // Emails are unique across organizations too (login is by email alone).
+  auto other = make_org();
+  auto elsewhere = lims("POST", "/api/users", login(other.admin()),
+                        json::serialize(json::object{{"email", email}, {"full_name", "Elsewhere"}, {"role", "viewer"},
+                                                     {"password", "a-long-and-fine-password"}}));
+  EXPECT_EQ(elsewhere.status, 409u);
+  EXPECT_NE(elsewhere.body.find("\"email\""), std::string::npos) << elsewhere.body;
   EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'user.create'", db::Params(org.id)), 1);
 }
 
@@ -466,6 +474,10 @@ TEST(ApiKeys, ShownOnceStoredHashedAndScopedByBothScopesAndRole) {
   // Revoked: 401.
   EXPECT_EQ(lims("DELETE", "/api/api-keys/" + id, admin).status, 204u);
   EXPECT_EQ(lims("GET", "/api/users", key).status, 401u);
+  // Revoking it again changes nothing and records nothing.
+  const std::string revoked_at(owner().exec("SELECT revoked_at::text FROM api_keys WHERE id = $1", db::Params(id)).get(0, 0));
+  EXPECT_EQ(lims("DELETE", "/api/api-keys/" + id, admin).status, 204u);
+  EXPECT_EQ(owner().exec("SELECT revoked_at::text FROM api_keys WHERE id = $1", db::Params(id)).get(0, 0), revoked_at);
   EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action IN ('api_key.create', 'api_key.revoke')",
                   db::Params(org.id)), 3);
 }
@@ -476,12 +488,16 @@ TEST(ApiKeys, BadRequestsAreRefused) {
   EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["root:all"]})").status, 422u);
   EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":[]})").status, 422u);
   EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"role":"admin"})").status, 422u);
-  EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"expires_at":"2001-01-01T00:00:00Z"})").status, 422u);
+  auto past = lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"expires_at":"2001-01-01T00:00:00Z"})");
+  EXPECT_EQ(past.status, 422u);
+  EXPECT_NE(past.body.find("\"expires_at\""), std::string::npos) << past.body;
   EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"expires_at":"tomorrow"})").status, 422u);
   EXPECT_EQ(count("SELECT count(*) FROM api_keys WHERE organization_id = $1", db::Params(org.id)), 0);
   auto expiring = lims("POST", "/api/api-keys", admin, R"({"name":"soon","scopes":["users:read"],"role":"pi","expires_at":"2099-01-01T00:00:00Z"})");
   EXPECT_EQ(expiring.status, 201u);
-  owner().exec("UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = $1", db::Params(str(expiring.json(), "id")));
+  // A key made two days ago that expired a minute ago.
+  owner().exec("UPDATE api_keys SET created_at = now() - interval '2 days', expires_at = now() - interval '1 minute'"
+               " WHERE id = $1", db::Params(str(expiring.json(), "id")));
   EXPECT_EQ(lims("GET", "/api/users", str(expiring.json(), "key")).status, 401u);
   EXPECT_EQ(lims("GET", "/api/users", "sk_notarealkey").status, 401u);
 }

@@ -84,6 +84,15 @@ else:
           "--directory", dir.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
+  // Stopped however the test ends (a failed ASSERT returns early; a server left running would keep
+  // CTest's output pipe open).
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } reap{server};
   bool serving = false;
   for (int i = 0; i < 100 && !serving; ++i) {
     try {
@@ -133,7 +142,5 @@ else:
   EXPECT_THROW(Runtime(plain, ServeOptions{true, false}).start(), std::runtime_error);
 
   rt.stop();
-  kill(server, SIGTERM);
-  waitpid(server, nullptr, 0);
   std::filesystem::remove_all(dir);
 }

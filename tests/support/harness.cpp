@@ -123,9 +123,10 @@ void Harness::make_citus_database(const std::string& database) {
   };
   for (const auto& w : citus_workers_) {
     db::BlockingConnection su(dsn(w, "postgres"));
-    for (const char* role : {"spectra_it_owner", "spectra_app"})
-      if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = $1", db::Params(role)).empty())
-        su.exec(std::string("CREATE ROLE ") + role + " LOGIN");
+    // The roles as the coordinator has them (Citus would otherwise align them, which needs a superuser).
+    if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_it_owner'").empty())
+      su.exec("CREATE ROLE spectra_it_owner LOGIN CREATEROLE");
+    if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_app'").empty()) su.exec("CREATE ROLE spectra_app LOGIN");
     su.exec("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
     su.exec("CREATE DATABASE " + database + " OWNER spectra_it_owner");
     db::BlockingConnection(dsn(w, database)).exec("CREATE EXTENSION citus");
@@ -134,6 +135,13 @@ void Harness::make_citus_database(const std::string& database) {
   c.exec("CREATE EXTENSION citus");
   c.exec("SELECT citus_set_coordinator_host($1, $2::int)", db::Params(citus_coordinator_.host, citus_coordinator_.port));
   for (const auto& w : citus_workers_) c.exec("SELECT citus_add_node($1, $2::int)", db::Params(w.host, w.port));
+  // Citus must know the roles as its own (distributed) objects in this database; otherwise it sends
+  // their definitions to the workers (ALTER ROLE … NOSUPERUSER) as the migrating owner, which only a
+  // superuser may do. Reassigning an empty role's objects to them makes Citus take them on.
+  c.exec("CREATE ROLE spectra_it_citus_probe");
+  c.exec("REASSIGN OWNED BY spectra_it_citus_probe TO spectra_it_owner");
+  c.exec("REASSIGN OWNED BY spectra_it_citus_probe TO spectra_app");
+  c.exec("DROP ROLE spectra_it_citus_probe");
   // The application may not fan out: a statement that reaches more than one shard is an error, so the
   // suite fails on any request that is not routed to one node.
   c.exec("ALTER ROLE spectra_app IN DATABASE " + database + " SET citus.multi_task_query_log_level = 'error'");

@@ -238,6 +238,11 @@ TEST(Constraints, AViolationNamesItsField) {
   EXPECT_EQ(dup.detail(), "A sample with this barcode already exists");
   ASSERT_EQ(dup.field_errors().size(), 1u);
   EXPECT_EQ(dup.field_errors()[0].field, "barcode");
+  // On Citus the shard's constraint carries the shard's number.
+  auto on_shard = db::to_api_error(db::SqlError("duplicate key", "23505", "test_kit_barcode_key_102044"));
+  ASSERT_EQ(on_shard.field_errors().size(), 1u);
+  EXPECT_EQ(on_shard.field_errors()[0].field, "barcode");
+  EXPECT_EQ(on_shard.detail(), "A sample with this barcode already exists");
   auto fk = db::to_api_error(db::SqlError("fk", "23503", "samples_material_fkey", "material_id"));
   EXPECT_EQ(fk.code(), ErrorCode::unprocessable);
   EXPECT_EQ(fk.field_errors().at(0).field, "material_id");

@@ -6,6 +6,7 @@
 
 #include "platform/config.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/blocking_connection.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/error.hpp"
 #include "platform/http/message.hpp"
@@ -68,6 +69,26 @@ TEST(Migrations, EmbeddedMigrationsAreNumberedAndReversible) {
     EXPECT_GT(std::string(all[i].down).size(), 10u);
     EXPECT_EQ(db::Migrator::checksum(all[i]).size(), 64u);
   }
+}
+
+TEST(Migrations, ScriptsSplitIntoStatementsOutsideQuotesAndComments) {
+  const auto parts = db::split_sql(
+      "-- a comment; with a semicolon\n"
+      "CREATE TABLE t (a text DEFAULT 'x;y''z');\n"
+      "/* block; /* nested; */ still comment; */ SELECT \"odd;name\" FROM t;\n"
+      "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END $body$;\n"
+      "DO $$ BEGIN PERFORM 1; END $$;\n"
+      "SELECT $1::int, 2\n"
+      ";;   \n");
+  ASSERT_EQ(parts.size(), 5u);
+  EXPECT_EQ(parts[0], "CREATE TABLE t (a text DEFAULT 'x;y''z')");
+  EXPECT_EQ(parts[1], "SELECT \"odd;name\" FROM t");
+  EXPECT_EQ(parts[2], "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END $body$");
+  EXPECT_EQ(parts[3], "DO $$ BEGIN PERFORM 1; END $$");
+  EXPECT_EQ(parts[4], "SELECT $1::int, 2\n");
+  // Every embedded migration splits into statements that each end outside a quote.
+  for (const auto& m : db::embedded_migrations())
+    for (const char* text : {m.up, m.down}) EXPECT_FALSE(db::split_sql(text).empty()) << m.name;
 }
 
 TEST(Logging, JsonFormatIsOneObjectPerLineAndMergesJsonMessages) {

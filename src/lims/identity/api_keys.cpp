@@ -6,6 +6,7 @@
 #include "kit/data.hpp"
 #include "lims/identity/handlers.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/sql_error.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -29,30 +30,29 @@ const kit::List api_keys_list{{
 // A key's service account, with its email's directory entry.
 const db::Query insert_account_q{
     "api_keys_insert_account",
-    "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email) VALUES ($1, $2, $3)"
-    "               RETURNING user_id, email)"
+    "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email) VALUES ($1, $2, $3))"
     " INSERT INTO users (organization_id, id, email, full_name, role, is_service_account)"
-    " SELECT $1, entry.user_id, entry.email, $4, $5, true FROM entry"};
-// The key, with its prefix's directory entry (prefixes name keys across organizations).
+    " VALUES ($1, $2, $3, $4, $5, true)"};
+// The key ($2 its id), with its prefix's directory entry (prefixes name keys across organizations).
 const db::Query insert_key_q{
     "api_keys_insert",
-    "WITH entry AS (INSERT INTO directory.api_key_prefixes (organization_id, api_key_id, prefix)"
-    "               SELECT $1, gen_random_uuid(), $4"
-    // An expiry in the past would make a key that can never be used.
-    "                WHERE $7::timestamptz IS NULL OR $7::timestamptz > now()"
-    "               RETURNING api_key_id, prefix),"
+    "WITH entry AS (INSERT INTO directory.api_key_prefixes (organization_id, api_key_id, prefix) VALUES ($1, $2, $5)),"
     " k AS (INSERT INTO api_keys (organization_id, id, user_id, name, prefix, key_hash, scopes, expires_at, created_by,"
     "                             extra_metadata)"
-    "       SELECT $1, entry.api_key_id, $2, $3, entry.prefix, $5, $6::text[], $7::timestamptz, $8, $9::jsonb FROM entry"
-    "       RETURNING *)"
-    " SELECT " + api_key_shape.sql("k") + " || jsonb_build_object('role', $10::text), k.id FROM k"};
+    "       VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8::timestamptz, $9, $10::jsonb) RETURNING *)"
+    " SELECT " + api_key_shape.sql("k") + " || jsonb_build_object('role', $11::text), k.id FROM k"};
+// An expiry in the past would make a key that can never be used.
+const db::Constraint expired_at_birth{"api_keys_expires_after_created_check", "expires_at",
+                                     "expires_at must be in the future"};
+// Revokes a key not revoked yet (answers nothing for one already revoked: see revoke_api_key).
 const db::Query revoke_q{
     "api_keys_revoke",
     "WITH old AS (SELECT o.id, " + api_key_shape.sql("o") + " AS before FROM api_keys o"
-    "             WHERE o.organization_id = $1 AND o.id = $2 FOR UPDATE),"
-    " k AS (UPDATE api_keys k SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)"
+    "             WHERE o.organization_id = $1 AND o.id = $2 AND o.revoked_at IS NULL FOR UPDATE),"
+    " k AS (UPDATE api_keys k SET revoked_at = now(), revoked_by = $3"
     "       FROM old WHERE k.organization_id = $1 AND k.id = old.id RETURNING k.*, old.before)"
     " SELECT k.before, " + api_key_shape.sql("k") + ", k.id FROM k"};
+const db::Query exists_q{"api_keys_exists", "SELECT 1 FROM api_keys WHERE organization_id = $1 AND id = $2"};
 
 }  // namespace
 
@@ -72,15 +72,13 @@ Reply create_api_key(RequestContext& ctx, Body<NewApiKey> in) {
   const std::string account_id = crypto::uuid_v4();
   auto created = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     db::Params k;
-    k.add(account_id).add(in.name).add(key.prefix).add_bytea(key.hash).add_array(in.scopes).add(in.expires_at);
-    k.add(ctx.principal.user_id).add(in.extra_metadata).add(in.role);
+    k.add(crypto::uuid_v4()).add(account_id).add(in.name).add(key.prefix).add_bytea(key.hash).add_array(in.scopes);
+    k.add(in.expires_at).add(ctx.principal.user_id).add(in.extra_metadata).add(in.role);
     std::vector<db::Statement> st;  // named: GCC 12 miscompiles braced temporaries inside co_await
     st.push_back({&insert_account_q,
                   db::Params(account_id, "svc-" + key.prefix + "@api-keys.invalid", "API key: " + in.name, in.role)});
     st.push_back({&insert_key_q, std::move(k)});
     auto r = co_await w.exec_all(std::move(st));
-    if (r[1].empty())
-      throw std::move(unprocessable("expires_at must be in the future").with_field("expires_at", "must be in the future"));
     std::string row(r[1].get(0, 0));
     w.audit("api_key.create", "api_key", std::string(r[1].get(0, 1)), std::nullopt, row);
     co_return row;
@@ -91,8 +89,14 @@ Reply create_api_key(RequestContext& ctx, Body<NewApiKey> in) {
 }
 
 Reply revoke_api_key(RequestContext& ctx, Path<kit::Id> p) {
-  co_await kit::write(ctx, [&](kit::Write& w) {
-    return w.change(revoke_q, db::Params(p.id, ctx.principal.user_id), {"api_key.revoke", "api_key"}, "No such API key");
+  co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<void> {
+    auto r = co_await w.exec(revoke_q, db::Params(p.id, ctx.principal.user_id));
+    if (!r.empty()) {
+      w.audit("api_key.revoke", "api_key", std::string(r.get(0, 2)), std::string(r.get(0, 0)), std::string(r.get(0, 1)));
+      co_return;
+    }
+    // Revoking a revoked key changes nothing (and is no error); an unknown one is 404.
+    if ((co_await w.exec(exists_q, db::Params(p.id))).empty()) throw not_found("No such API key");
   });
   co_return http::Response::no_content();
 }

@@ -30,34 +30,33 @@ const db::Query find_legacy_refresh{
     "identity_find_legacy_refresh",
     "SELECT organization_id, id, user_id, family_id, expired, used, revoked, role, email, user_active"
     " FROM app.find_refresh_token($1)"};
+// A new session: its family, then its first token (separate statements, in one round trip: Citus runs
+// an INSERT … SELECT from a CTE through the coordinator, which row-level security does not allow).
+const db::Query insert_family{
+    "identity_insert_family", "INSERT INTO refresh_token_families (organization_id, id, user_id) VALUES ($1, $2, $3)"};
 const db::Query insert_refresh{
     "identity_insert_refresh",
-    "WITH family AS (INSERT INTO refresh_token_families (organization_id, id, user_id)"
-    "                VALUES ($1, $3, $2) RETURNING id)"
-    " INSERT INTO refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
-    " SELECT $1, $2, family.id, $4, now() + make_interval(days => $5::int), $6, $7 FROM family"};
-const db::Query rotate_refresh{
-    "identity_rotate_refresh",
-    // The family row is share-locked and must not be revoked: a revocation for reuse waits for this
-    // rotation, and a rotation after it finds the family revoked.
-    "WITH family AS ("
-    "  SELECT f.id FROM refresh_token_families f"
-    "    JOIN refresh_tokens t ON t.organization_id = f.organization_id AND t.family_id = f.id"
-    "   WHERE f.organization_id = $1 AND t.id = $2 AND f.revoked_at IS NULL FOR SHARE OF f),"
-    " spent AS ("
-    "  UPDATE refresh_tokens SET used_at = now(), replaced_by = $3"
-    "   WHERE organization_id = $1 AND id = $2 AND used_at IS NULL AND revoked_at IS NULL"
-    "     AND expires_at > now() AND family_id IN (SELECT id FROM family)"
-    "  RETURNING user_id, family_id)"
-    " INSERT INTO refresh_tokens (organization_id, id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
-    // Each rotation extends the session, but never past the family's absolute lifetime ($8 days).
-    " SELECT $1, $3, s.user_id, s.family_id, $4,"
-    "   least(now() + make_interval(days => $5::int),"
-    // the family's own creation time: purging its expired tokens must not move the session's start
-    "         (SELECT f.created_at FROM refresh_token_families f WHERE f.organization_id = $1"
-    "            AND f.id = s.family_id) + make_interval(days => $8::int)),"
-    "   $6, $7 FROM spent s"
-    " RETURNING id"};
+    "INSERT INTO refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
+    " VALUES ($1, $2, $3, $4, now() + make_interval(days => $5::int), $6, $7)"};
+// Rotation: the family row is share-locked and must not be revoked (a revocation for reuse waits for
+// this rotation, and a rotation after it finds the family revoked); the token is spent; its successor
+// is inserted.
+const db::Query lock_family{
+    "identity_lock_family",
+    "SELECT 1 FROM refresh_token_families WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL FOR SHARE"};
+const db::Query spend_refresh{
+    "identity_spend_refresh",
+    "UPDATE refresh_tokens t SET used_at = now(), replaced_by = $3 FROM refresh_token_families f"
+    " WHERE t.organization_id = $1 AND t.id = $2 AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()"
+    "   AND f.organization_id = $1 AND f.id = t.family_id AND f.revoked_at IS NULL"
+    " RETURNING t.user_id, t.family_id, f.created_at"};
+const db::Query insert_successor{
+    "identity_insert_successor",
+    "INSERT INTO refresh_tokens (organization_id, id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
+    // Each rotation extends the session, but never past the family's absolute lifetime ($8 days from the
+    // family's own creation: purging its expired tokens must not move the session's start).
+    " VALUES ($1, $2, $3, $4, $5,"
+    "         least(now() + make_interval(days => $6::int), $7::timestamptz + make_interval(days => $8::int)), $9, $10)"};
 const db::Query token_spent{
     "identity_token_spent", "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = $1 AND id = $2"};
 const db::Query revoke_family{"identity_revoke_family", "SELECT app.revoke_refresh_families($1, NULL, $2, $3)"};
@@ -71,10 +70,7 @@ const db::Query select_me{
     "identity_select_me", "SELECT " + user_shape.sql("u") + " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
 // Logout with a refresh token ends that session (none, if the token is not the caller's); without
 // one, every session of the caller.
-const db::Query logout_one{
-    "identity_logout",
-    "SELECT app.revoke_refresh_families($1, $2, t.family_id, 'logout') FROM refresh_tokens t"
-    " WHERE t.organization_id = $1 AND t.token_hash = $3 AND t.user_id = $2"};
+const db::Query logout_one{"identity_logout", "SELECT app.revoke_refresh_session($1, $2, $3, 'logout')"};
 const db::Query logout_all{"identity_logout_all", "SELECT app.revoke_refresh_families($1, $2, NULL, 'logout')"};
 
 std::string new_refresh_token(const std::string& org_id) {
@@ -170,17 +166,19 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
   const db::TenantContext tc{who.org_id, who.user_id, std::string(auth::role_name(who.role))};
   const auto actor = account_actor(ctx.req, who.user_id);
   auto user_json = co_await kit::write_as(ctx, tc, actor, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    const std::string family = crypto::uuid_v4();
     db::Params ins;
-    ins.add(who.user_id).add(crypto::uuid_v4()).add_bytea(crypto::sha256(refresh_token));
+    ins.add(who.user_id).add(family).add_bytea(crypto::sha256(refresh_token));
     ins.add(ctx.deps.config.refresh_token_days).add(ctx.req.remote_addr).add(user_agent(ctx.req));
     w.audit("login", "user", who.user_id, std::nullopt,
             rehash ? std::optional<std::string>("{\"password_rehashed\":true}") : std::nullopt);
     // Named, not braced inside co_await: GCC 12 miscompiles initializer lists of temporaries there.
     std::vector<db::Statement> st;
+    st.push_back({&insert_family, db::Params(family, who.user_id)});
     st.push_back({&insert_refresh, std::move(ins)});
     st.push_back({&record_login, db::Params(who.user_id, rehash)});
     auto r = co_await w.exec_all(std::move(st));
-    co_return std::string(r[1].get(0, 0));
+    co_return std::string(r[2].get(0, 0));
   });
   auto access = ctx.deps.tokens->issue_access_token(who);
   co_return http::Response::json(200, token_response(access, refresh_token, user_json));
@@ -223,11 +221,19 @@ Reply refresh(RequestContext& ctx, Body<RefreshToken> in) {
   // revocation must outlive the refusal, so it commits in a transaction of its own.
   bool reused = false;
   std::string user_json = co_await kit::write_as(ctx, tc, actor, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    db::Params rot;
-    rot.add(id).add(crypto::uuid_v4()).add_bytea(crypto::sha256(next));
-    rot.add(ctx.deps.config.refresh_token_days).add(ctx.req.remote_addr).add(user_agent(ctx.req));
-    rot.add(ctx.deps.config.refresh_session_max_days);
-    auto rotated = co_await w.exec(rotate_refresh, std::move(rot));
+    const std::string next_id = crypto::uuid_v4();
+    std::vector<db::Statement> st;  // named: GCC 12 miscompiles braced temporaries inside co_await
+    st.push_back({&lock_family, db::Params(family)});
+    st.push_back({&spend_refresh, db::Params(id, next_id)});
+    auto spent = co_await w.exec_all(std::move(st));
+    const auto& rotated = spent[1];
+    if (!rotated.empty()) {
+      db::Params ins;
+      ins.add(next_id).add(rotated.get(0, 0)).add(rotated.get(0, 1)).add_bytea(crypto::sha256(next));
+      ins.add(ctx.deps.config.refresh_token_days).add(rotated.get(0, 2)).add(ctx.deps.config.refresh_session_max_days);
+      ins.add(ctx.req.remote_addr).add(user_agent(ctx.req));
+      co_await w.exec(insert_successor, std::move(ins));
+    }
     if (rotated.empty()) {
       // It expired or was revoked a moment ago: simply invalid.
       if (!(co_await w.exec(token_spent, db::Params(id))).get_bool(0, 0))

@@ -5,6 +5,7 @@
 #include "lims/identity/rules.hpp"
 #include "lims/identity/shapes.hpp"
 #include "platform/blocking.hpp"
+#include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
 
 namespace asio = boost::asio;
@@ -24,14 +25,14 @@ const kit::List users_list{{
     .sorts = {{"email", "u.email", "text"}, {"full_name", "u.full_name", "text"}},
 }};
 const db::Query get_q{"users_get", "SELECT " + user_json + " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
-// The email's directory entry (unique across organizations, for login) and the user, in one statement.
+// The email's directory entry (unique across organizations, for login) and the user, in one statement
+// of two inserts ($2 is the new user's id).
 const db::Query insert_q{
     "users_insert",
-    "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email)"
-    "               VALUES ($1, gen_random_uuid(), $2) RETURNING user_id, email),"
+    "WITH entry AS (INSERT INTO directory.user_emails (organization_id, user_id, email) VALUES ($1, $2, $3)),"
     " u AS (INSERT INTO users (organization_id, id, email, full_name, role, password_hash, password_changed_at,"
     "                          extra_metadata)"
-    "       SELECT $1, entry.user_id, entry.email, $3, $4, $5, now(), $6::jsonb FROM entry RETURNING *)"
+    "       VALUES ($1, $2, $3, $4, $5, $6, now(), $7::jsonb) RETURNING *)"
     " SELECT " + user_json + ", u.id FROM u"};
 const db::Constraint email_taken{"user_emails_email_key", "email", "A user with this email already exists"};
 const db::Query lock_admins_q{
@@ -129,7 +130,8 @@ Reply create_user(RequestContext& ctx, Body<NewUser> in) {
   auto job = [password = in.password] { return auth::hash_password(password); };  // a named local: see auth.cpp
   const std::string hash = co_await ctx.deps.blocking->run(std::move(job));
   auto user = co_await kit::write(ctx, [&](kit::Write& w) {
-    return w.create(insert_q, db::Params(in.email, in.full_name, in.role, hash, in.extra_metadata), {"user.create", "user"});
+    return w.create(insert_q, db::Params(crypto::uuid_v4(), in.email, in.full_name, in.role, hash, in.extra_metadata),
+                    {"user.create", "user"});
   });
   co_return http::Response::json(201, std::move(user));
 }

@@ -1,5 +1,7 @@
 #include "platform/db/blocking_connection.hpp"
 
+#include <cctype>
+
 #include <libpq-fe.h>
 
 #include <stdexcept>
@@ -50,10 +52,68 @@ Result BlockingConnection::exec(std::string_view sql, const Params& params) {
 }
 
 void BlockingConnection::exec_script(const std::string& sql) {
-  PGresult* r = PQexec(pg_, sql.c_str());
-  Result owned(r);
-  const auto st = PQresultStatus(r);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) throw SqlError::from_result(r);
+  for (const auto& statement : split_sql(sql)) {
+    PGresult* r = PQexec(pg_, statement.c_str());
+    Result owned(r);
+    const auto st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) throw SqlError::from_result(r);
+  }
+}
+
+std::vector<std::string> split_sql(std::string_view s) {
+  std::vector<std::string> out;
+  std::string current;
+  auto flush = [&] {
+    const auto first = current.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos) out.push_back(current.substr(first));
+    current.clear();
+  };
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {  // line comment: dropped
+      while (i < s.size() && s[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {  // block comment (nests): dropped
+      int depth = 0;
+      do {
+        if (s.compare(i, 2, "/*") == 0) ++depth, i += 2;
+        else if (s.compare(i, 2, "*/") == 0) --depth, i += 2;
+        else ++i;
+      } while (i < s.size() && depth > 0);
+      current += ' ';
+      continue;
+    }
+    if (c == '\'' || c == '"') {  // quoted: a doubled quote stays inside
+      std::size_t j = i + 1;
+      while (j < s.size() && !(s[j] == c && !(j + 1 < s.size() && s[j + 1] == c))) j += (s[j] == c) ? 2 : 1;
+      current.append(s.substr(i, j + 1 - i));
+      i = j + 1;
+      continue;
+    }
+    if (c == '$') {  // $tag$ … $tag$ (a $n parameter has a digit first and is no tag)
+      std::size_t j = i + 1;
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+      if (j < s.size() && s[j] == '$' && !(j > i + 1 && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+        const std::string_view tag = s.substr(i, j + 1 - i);
+        const auto end = s.find(tag, j + 1);
+        const std::size_t stop = end == std::string_view::npos ? s.size() : end + tag.size();
+        current.append(s.substr(i, stop - i));
+        i = stop;
+        continue;
+      }
+    }
+    if (c == ';') {
+      flush();
+      ++i;
+      continue;
+    }
+    current += c;
+    ++i;
+  }
+  flush();
+  return out;
 }
 
 std::string BlockingConnection::user() const { return PQuser(pg_); }

@@ -3,6 +3,7 @@
 // on the server's I/O threads.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "platform/db/result.hpp"
 
@@ -20,12 +21,17 @@ class BlockingConnection {
 
   // One statement with $n parameters; throws SqlError when PostgreSQL refuses it.
   Result exec(std::string_view sql, const Params& params = {});
-  // Several statements in one simple query (migration files).
+  // A script of several statements (migration files), run one statement at a time: Citus propagates
+  // DDL to the workers statement by statement and cannot take a multi-statement query string.
   void exec_script(const std::string& sql);
   std::string user() const;
 
  private:
   pg_conn* pg_ = nullptr;
 };
+
+// The statements of a SQL script, each without its final semicolon: splits at semicolons outside
+// quotes ('…', "…", $tag$…$tag$) and comments (-- …, /* … */, nested).
+std::vector<std::string> split_sql(std::string_view script);
 
 }  // namespace spectra::db

@@ -49,7 +49,7 @@ bool citus_installed(BlockingConnection& conn) {
 
 bool is_distributed(BlockingConnection& conn) {
   return citus_installed(conn) &&
-         !conn.exec("SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'public.organizations'::regclass").empty();
+         !conn.exec("SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass('public.organizations')").empty();
 }
 
 std::vector<std::string> schema_rule_violations(BlockingConnection& conn) {
@@ -157,25 +157,31 @@ void distribute(BlockingConnection& conn, std::ostream& out) {
       " WHERE contype = 'f' AND conrelid <> confrelid");
   for (int i = 0; i < fk.rows(); ++i) refers_to.emplace(std::string(fk.get(i, 0)), std::string(fk.get(i, 1)));
 
-  std::vector<std::string> order;
+  // Tables in an order where each comes after the ones it references (among those being placed).
   std::set<std::string> done(placed);
-  for (const auto& t : references) done.insert(t);  // placed first, below
-  std::vector<std::string> left;
+  auto in_fk_order = [&](std::vector<std::string> left) {
+    std::vector<std::string> order;
+    while (!left.empty()) {
+      auto ready = std::find_if(left.begin(), left.end(), [&](const std::string& t) {
+        auto [b, e] = refers_to.equal_range(t);
+        return std::all_of(b, e, [&](const auto& kv) { return done.count(kv.second) > 0; });
+      });
+      if (ready == left.end()) throw std::runtime_error("the foreign keys form a cycle through " + left.front());
+      order.push_back(*ready);
+      done.insert(*ready);
+      left.erase(ready);
+    }
+    return order;
+  };
+  std::vector<std::string> new_references, new_tenants;
+  for (const auto& t : references)
+    if (!placed.count(t)) new_references.push_back(t);
   for (const auto& t : tenants)
-    if (!placed.count(t)) left.push_back(t);
-  // The anchor goes first so that every other table can colocate with it.
-  std::stable_partition(left.begin(), left.end(), [](const std::string& t) { return t == anchor; });
-  while (!left.empty()) {
-    auto ready = std::find_if(left.begin(), left.end(), [&](const std::string& t) {
-      auto [b, e] = refers_to.equal_range(t);
-      return std::all_of(b, e, [&](const auto& kv) { return done.count(kv.second) > 0; });
-    });
-    if (ready == left.end())
-      throw std::runtime_error("the tenant tables' foreign keys form a cycle through " + left.front());
-    order.push_back(*ready);
-    done.insert(*ready);
-    left.erase(ready);
-  }
+    if (!placed.count(t)) new_tenants.push_back(t);
+  // The anchor goes first so that every other tenant table can colocate with it.
+  std::stable_partition(new_tenants.begin(), new_tenants.end(), [](const std::string& t) { return t == anchor; });
+  const auto reference_order = in_fk_order(new_references);
+  const auto order = in_fk_order(new_tenants);
 
   std::size_t made = 0;
   conn.exec("BEGIN");
@@ -186,8 +192,15 @@ void distribute(BlockingConnection& conn, std::ostream& out) {
     conn.exec("SET LOCAL citus.enable_local_reference_table_foreign_keys = off");
     conn.exec("SET LOCAL citus.enable_unsafe_triggers = on");
     conn.exec("SET LOCAL citus.multi_shard_modify_mode = 'sequential'");
-    for (const auto& t : references) {
-      if (placed.count(t)) continue;
+    // Citus copies a table's rows to its shards with COPY, which row-level security forbids even to
+    // the owner when it is forced: lift FORCE for the copy, inside this transaction, and put it back.
+    std::set<std::string> forced;
+    for (const auto& t : column(conn.exec("SELECT oid::regclass::text FROM pg_class WHERE relforcerowsecurity")))
+      forced.insert(t);
+    for (const auto* list : {&reference_order, &order})
+      for (const auto& t : *list)
+        if (forced.count(t)) conn.exec("ALTER TABLE " + t + " NO FORCE ROW LEVEL SECURITY");
+    for (const auto& t : reference_order) {
       conn.exec("SELECT create_reference_table($1::regclass)", Params(t));
       out << t << ": reference table\n";
       ++made;
@@ -202,16 +215,23 @@ void distribute(BlockingConnection& conn, std::ostream& out) {
       ++made;
     }
     // Citus leaves the rows it copied to the shards in the coordinator's own files; drop them.
-    for (const auto& t : references)
-      if (!placed.count(t)) conn.exec("SELECT truncate_local_data_after_distributing_table($1::regclass)", Params(t));
+    for (const auto& t : reference_order)
+      conn.exec("SELECT truncate_local_data_after_distributing_table($1::regclass)", Params(t));
     for (const auto& t : order)
       conn.exec("SELECT truncate_local_data_after_distributing_table($1::regclass)", Params(t));
+    for (const auto* list : {&reference_order, &order})
+      for (const auto& t : *list)
+        if (forced.count(t)) conn.exec("ALTER TABLE " + t + " FORCE ROW LEVEL SECURITY");
     // The server's tenant context (SET LOCAL app.org_id) must reach the workers, where row-level
     // security is enforced on the shards; later migrations may create triggers on distributed tables.
+    // Statements are planned with their values each time (a prepared statement's generic plan, which
+    // PostgreSQL may switch to after five runs, cannot always be pruned to one shard; Citus's fast path
+    // plans simple statements cheaply either way).
     conn.exec(
         "DO $$ BEGIN"
         " EXECUTE format('ALTER DATABASE %I SET citus.propagate_set_commands = %L', current_database(), 'local');"
         " EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database());"
+        " EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = force_custom_plan', current_database());"
         " END $$");
     for (const char* f : fan_out_functions)
       if (!conn.exec("SELECT to_regprocedure($1)", Params(f)).is_null(0, 0))

@@ -127,7 +127,10 @@ void Migrator::upgrade(int target, std::ostream& out) {
   for (const auto* m : todo) {
     conn_.exec("BEGIN");
     try {
-      if (distributed) conn_.exec("SET LOCAL citus.multi_shard_modify_mode = 'sequential'");
+      if (distributed) {
+        conn_.exec("SET LOCAL citus.multi_shard_modify_mode = 'sequential'");
+        conn_.exec("SET LOCAL citus.enable_unsafe_triggers = on");  // see db::distribute
+      }
       conn_.exec_script(m->up);
       Params p(m->version, m->name, checksum(*m));
       conn_.exec("INSERT INTO spectra_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", p);

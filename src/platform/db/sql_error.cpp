@@ -38,7 +38,22 @@ SqlError SqlError::from_result(const pg_result* r) {
   };
   std::string msg = field(PG_DIAG_MESSAGE_PRIMARY);
   if (msg.empty()) msg = PQresultErrorMessage(r);
-  return SqlError(msg, field(PG_DIAG_SQLSTATE), field(PG_DIAG_CONSTRAINT_NAME), field(PG_DIAG_COLUMN_NAME));
+  std::string sqlstate = field(PG_DIAG_SQLSTATE), constraint = field(PG_DIAG_CONSTRAINT_NAME),
+              column = field(PG_DIAG_COLUMN_NAME);
+  // Citus passes a worker's error on without these fields; its message still names them
+  // ("… violates check constraint "name"", "null value in column "name" …").
+  if (sqlstate.rfind("23", 0) == 0) {
+    auto quoted_after = [&msg](std::string_view word) {
+      const auto at = msg.find(word);
+      if (at == std::string::npos) return std::string();
+      const auto open = msg.find('"', at + word.size());
+      const auto close = open == std::string::npos ? open : msg.find('"', open + 1);
+      return close == std::string::npos ? std::string() : msg.substr(open + 1, close - open - 1);
+    };
+    if (constraint.empty()) constraint = quoted_after("constraint ");
+    if (column.empty() && sqlstate == "23502") column = quoted_after("column ");
+  }
+  return SqlError(msg, sqlstate, constraint, column);
 }
 
 ApiError to_api_error(const SqlError& e) {
@@ -58,14 +73,25 @@ ApiError to_api_error(const SqlError& e) {
   else if (code == ErrorCode::forbidden) detail = "Not allowed";
   else if (code == ErrorCode::unavailable) detail = "The database is unavailable";
   else detail = "Internal server error";
-  const Constraint* known = e.constraint().empty() ? nullptr : find_constraint(e.constraint());
+  // On Citus a shard's constraint carries the shard's number ("users_pkey_102008"): the declared
+  // constraint is the name without it.
+  std::string constraint = e.constraint();
+  const Constraint* known = constraint.empty() ? nullptr : find_constraint(constraint);
+  if (!known && !constraint.empty()) {
+    const auto underscore = constraint.find_last_of('_');
+    if (underscore != std::string::npos && underscore + 1 < constraint.size() &&
+        constraint.find_first_not_of("0123456789", underscore + 1) == std::string::npos) {
+      constraint.resize(underscore);
+      known = find_constraint(constraint);
+    }
+  }
   if (known) detail = known->detail;
   ApiError out(code, detail, log);
-  if (!e.constraint().empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable)) {
+  if (!constraint.empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable)) {
     std::string field_message = s == "23505"   ? "already exists"
                                 : s == "23503" ? "does not exist in your organization"
                                                : detail;
-    out.with_field(known ? known->field : e.column().empty() ? e.constraint() : e.column(), std::move(field_message));
+    out.with_field(known ? known->field : e.column().empty() ? constraint : e.column(), std::move(field_message));
   }
   if (code == ErrorCode::unauthorized) out.with_header("WWW-Authenticate", "Bearer");
   return out;
