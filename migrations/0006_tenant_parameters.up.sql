@@ -4,8 +4,11 @@
 -- enforce row-level security on the shards (`citus.propagate_set_commands = 'local'`, set by
 -- `spectra db distribute`); on one server it is the same as set_config(…, true).
 
+-- It runs as the caller now (SECURITY INVOKER): once the context is set, row-level security lets the
+-- caller read its own user and organization, and on Citus the check then shares the request's one
+-- connection to the worker (a definer's rows would be read over a second connection, as another user).
 CREATE OR REPLACE FUNCTION app.begin_request(p_org uuid, p_user uuid, p_role text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, app, pg_temp AS $$
 DECLARE
     u record;
 BEGIN

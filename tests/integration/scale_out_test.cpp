@@ -13,6 +13,7 @@
 #include "platform/db/migrations.hpp"
 #include "platform/db/result.hpp"
 #include "platform/db/sql_error.hpp"
+#include "seed/seed.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -224,7 +225,14 @@ TEST(ScaleOut, MigrationsAfterDistributionArePlaced) {
     db::Migrator m(own, sources);
     std::ostringstream log;
     m.upgrade(head, log);
+    // A deployment that moves to Citus has data: the rows move to the shards (row-level security
+    // is forced on these tables, which Citus's copy must get past) and stay readable.
+    seed::demo(own, log);
+    const auto users_before = own.exec("SELECT count(*) FROM users").get_int(0, 0);
     db::distribute(own, log);
+    EXPECT_EQ(own.exec("SELECT count(*) FROM users").get_int(0, 0), users_before);
+    EXPECT_EQ(own.exec("SELECT count(*) FROM pg_class WHERE relname IN ('users', 'samples') AND relforcerowsecurity")
+                  .get_int(0, 0), 2);
     m.upgrade(head + 1, log);
     EXPECT_EQ(joined(db::distribution_problems(own)), "") << log.str();
     EXPECT_NE(log.str().find("probe_notes: distributed by organization_id"), std::string::npos) << log.str();
