@@ -20,6 +20,7 @@ DROP INDEX users_org_email_idx;
 CREATE UNIQUE INDEX users_email_key ON users (lower(email));
 ALTER TABLE users DROP CONSTRAINT users_email_directory_fkey;
 
+DROP FUNCTION app.apply_tenant_rules(regclass, text);
 DROP TABLE directory.api_key_prefixes;
 DROP TABLE directory.user_emails;
 REVOKE USAGE ON SCHEMA directory FROM spectra_app;

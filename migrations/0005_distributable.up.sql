@@ -58,25 +58,30 @@ ALTER TABLE api_keys ADD CONSTRAINT api_keys_prefix_directory_fkey
 ALTER TABLE api_keys DROP CONSTRAINT api_keys_prefix_key;
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_org_prefix_key UNIQUE (organization_id, prefix);
 
--- The directory follows the tenant rules: the application writes its own organization's entries
--- (in the same statement as the user or key); the pre-tenant lookups read it as the owner.
-DO $$
-DECLARE
-    t text;
+-- The rules every table keyed by organization_id follows: updated_at kept by trigger, row-level
+-- security forced (the application role sees its own organization; the migrating owner everything,
+-- for the pre-tenant lookups), and the application role's privileges. A new table's migration calls
+-- this once instead of repeating the statements.
+CREATE FUNCTION app.apply_tenant_rules(p_table regclass, p_privileges text) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['user_emails', 'api_key_prefixes'] LOOP
-        EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON directory.%I '
-                       'FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at()', t);
-        EXECUTE format('ALTER TABLE directory.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE directory.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY tenant_isolation ON directory.%I TO spectra_app '
-                       'USING (organization_id = app.current_org_id()) '
-                       'WITH CHECK (organization_id = app.current_org_id())', t);
-        EXECUTE format('CREATE POLICY owner_access ON directory.%I TO %I USING (true) WITH CHECK (true)', t, current_user);
-        EXECUTE format('GRANT SELECT, INSERT ON directory.%I TO spectra_app', t);
-    END LOOP;
+    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at()', p_table);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p_table);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', p_table);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %s TO spectra_app '
+                   'USING (organization_id = app.current_org_id()) '
+                   'WITH CHECK (organization_id = app.current_org_id())', p_table);
+    EXECUTE format('CREATE POLICY owner_access ON %s TO %I USING (true) WITH CHECK (true)', p_table, current_user);
+    EXECUTE format('GRANT %s ON %s TO spectra_app', p_privileges, p_table);
 END
 $$;
+REVOKE ALL ON FUNCTION app.apply_tenant_rules(regclass, text) FROM PUBLIC;
+
+-- The directory follows the tenant rules: the application writes its own organization's entries
+-- (in the same statement as the user or key); the pre-tenant lookups read it as the owner.
+SELECT app.apply_tenant_rules('directory.user_emails', 'SELECT, INSERT');
+SELECT app.apply_tenant_rules('directory.api_key_prefixes', 'SELECT, INSERT');
 
 -- ---------------------------------------------------------------------------------------------
 -- Refresh tokens: the token names its organization, so its hash is unique within it.

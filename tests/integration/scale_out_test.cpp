@@ -214,8 +214,10 @@ TEST(ScaleOut, MigrationsAfterDistributionArePlaced) {
     sources.push_back({head + 1, "probe",
                        // As docs/adding-a-resource.md says: the table, then its placement, then its keys.
                        "CREATE TABLE probes (organization_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(),"
-                       " user_id uuid, CONSTRAINT probes_pkey PRIMARY KEY (organization_id, id));"
+                       " user_id uuid, updated_at timestamptz NOT NULL DEFAULT now(),"
+                       " CONSTRAINT probes_pkey PRIMARY KEY (organization_id, id));"
                        "SELECT app.distribute_tenant_table('probes');"
+                       "SELECT app.apply_tenant_rules('probes', 'SELECT, INSERT, UPDATE');"
                        "ALTER TABLE probes ADD FOREIGN KEY (organization_id) REFERENCES organizations (id);"
                        "ALTER TABLE probes ADD FOREIGN KEY (organization_id, user_id) REFERENCES users (organization_id, id);"
                        // and one the upgrade places by itself (no keys to other tables)
@@ -238,6 +240,16 @@ TEST(ScaleOut, MigrationsAfterDistributionArePlaced) {
     EXPECT_NE(log.str().find("probe_notes: distributed by organization_id"), std::string::npos) << log.str();
     EXPECT_EQ(own.exec("SELECT count(*) FROM citus_tables WHERE table_name::text IN ('probes', 'probe_notes')"
                        " AND distribution_column = 'organization_id'").get_int(0, 0), 2);
+    // The tenant rules reached the shards: the application role sees only its organization's probes.
+    const std::string org(own.exec("SELECT id FROM organizations ORDER BY name LIMIT 1").get(0, 0));
+    auto orgs = own.exec("SELECT id FROM organizations");
+    for (int i = 0; i < orgs.rows(); ++i)
+      own.exec("INSERT INTO probes (organization_id) VALUES ($1)", db::Params(std::string(orgs.get(i, 0))));
+    db::BlockingConnection app(Harness::get().super_dsn(name) + " user=spectra_app");
+    app.exec("BEGIN");
+    app.exec("SELECT app.begin_request($1, NULL, NULL)", db::Params(org));
+    EXPECT_EQ(app.exec("SELECT count(*) FROM probes WHERE organization_id = $1", db::Params(org)).get_int(0, 0), 1);
+    app.exec("COMMIT");
     // Idempotent: a second run places nothing.
     std::ostringstream again;
     db::distribute(own, again);
