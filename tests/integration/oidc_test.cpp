@@ -39,25 +39,34 @@ TEST(Oidc, ExternalTokensAreVerifiedAgainstTheProvidersKeys) {
   const auto script = dir / "idp.py";
   {
     std::ofstream f(script);
-    f << R"PY(import json, sys, time, jwt
+    f << R"PY(import base64, json, sys, time, jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives import serialization
 d = sys.argv[1]
 if sys.argv[2] == 'keys':
     ec_key = ec.generate_private_key(ec.SECP256R1())
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    for name, k in (('ec', ec_key), ('rsa', rsa_key)):
+    # A key with a coordinate whose first byte is zero: PyJWT publishes it shorter than 32 bytes
+    # (about one key in a hundred), as some providers do.
+    def coordinate_bytes(k, c):
+        return len(base64.urlsafe_b64decode(json.loads(jwt.algorithms.ECAlgorithm.to_jwk(k.public_key()))[c] + '=='))
+    while True:
+        short_key = ec.generate_private_key(ec.SECP256R1())
+        if coordinate_bytes(short_key, 'x') < 32 or coordinate_bytes(short_key, 'y') < 32:
+            break
+    for name, k in (('ec', ec_key), ('rsa', rsa_key), ('ec-short', short_key)):
         open(f'{d}/{name}.pem', 'wb').write(k.private_bytes(serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     e = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key())); e.update(kid='ec-1', alg='ES256', use='sig')
     r = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key())); r.update(kid='rsa-1', alg='RS256', use='sig')
-    json.dump({'keys': [e, r]}, open(f'{d}/jwks.json', 'w'))
+    s = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(short_key.public_key())); s.update(kid='ec-short', alg='ES256', use='sig')
+    json.dump({'keys': [e, r, s]}, open(f'{d}/jwks.json', 'w'))
 else:
     kind, email, aud = sys.argv[3], sys.argv[4], sys.argv[5]
-    key = open(f'{d}/{"ec" if kind != "rsa" else "rsa"}.pem').read()
+    key = open(f'{d}/{kind if kind in ("rsa", "ec-short") else "ec"}.pem').read()
     now = int(time.time())
     alg = 'RS256' if kind == 'rsa' else 'ES256'
-    kid = 'rsa-1' if kind == 'rsa' else ('ec-1' if kind != 'unknown-kid' else 'ec-2')
+    kid = {'rsa': 'rsa-1', 'ec-short': 'ec-short', 'unknown-kid': 'ec-2'}.get(kind, 'ec-1')
     exp = now - 3600 if kind == 'expired' else now + 300
     claims = {'sub': 'ext-123', 'email': email, 'email_verified': kind != 'unverified',
               'iss': 'https://other-idp.example.test' if kind == 'wrong-iss' else 'https://idp.example.test',
@@ -120,6 +129,7 @@ else:
     EXPECT_EQ(std::string(es.json().at("id").as_string()), org.user("engineer").id);
   }
   EXPECT_EQ(me(run(py + " token rsa " + email + " " + aud)).status, 200u);
+  EXPECT_EQ(me(run(py + " token ec-short " + email + " " + aud)).status, 200u);
   EXPECT_EQ(me(run(py + " token expired " + email + " " + aud)).status, 401u);
   EXPECT_EQ(me(run(py + " token es " + email + " someone-elses-api")).status, 401u);
   EXPECT_EQ(me(run(py + " token unknown-kid " + email + " " + aud)).status, 401u);
