@@ -201,11 +201,6 @@ TEST(ScaleOut, MigrationsAfterDistributionArePlaced) {
   }
   // A later migration's new tenant table is distributed by the upgrade that creates it.
   const std::string name = Harness::get().database() + "_later";
-  {
-    db::BlockingConnection su(Harness::get().super_dsn("postgres"));
-    su.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-    su.exec("CREATE DATABASE " + name + " OWNER spectra_it_owner");
-  }
   Harness::get().make_citus_database(name);
   {
     db::BlockingConnection own(Harness::get().super_dsn(name) + " user=spectra_it_owner");

@@ -1,4 +1,5 @@
 #include "support/harness.hpp"
+#include "support/command.hpp"
 
 #include <thread>
 #include <gtest/gtest.h>
@@ -65,20 +66,8 @@ void Harness::set_up() {
   PQconninfoFree(opts);
   if (superuser_.empty()) superuser_ = "postgres";
   database_ = "spectra_it_" + std::to_string(getpid());
-  // make test-citus: "host port" of the coordinator, and "host port;host port" of the workers.
-  auto node = [](const std::string& text) {
-    const auto space = text.rfind(' ');
-    if (space == std::string::npos) throw std::runtime_error("a Citus node must be \"host port\": " + text);
-    return Node{text.substr(0, space), text.substr(space + 1)};
-  };
-  if (const char* c = std::getenv("SPECTRA_TEST_CITUS_COORDINATOR"); c && *c) {
-    citus_coordinator_ = node(c);
-    std::stringstream workers(std::getenv("SPECTRA_TEST_CITUS_WORKERS") ? std::getenv("SPECTRA_TEST_CITUS_WORKERS") : "");
-    for (std::string w; std::getline(workers, w, ';');)
-      if (!w.empty()) citus_workers_.push_back(node(w));
-    if (citus_workers_.empty()) throw std::runtime_error("SPECTRA_TEST_CITUS_WORKERS names no worker");
-  }
-
+  // make test-citus: the script that prepares a database on the Citus clusters (scripts/citus).
+  if (const char* c = std::getenv("SPECTRA_TEST_CITUS_SCRIPT"); c && *c) citus_script_ = c;
   {
     db::BlockingConnection su(super_dsn("postgres"));
     auto exists = su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_it_owner'");
@@ -118,33 +107,17 @@ void Harness::set_up() {
 }
 
 void Harness::make_citus_database(const std::string& database) {
-  auto dsn = [&](const Node& n, const std::string& db) {
-    return "host='" + n.host + "' port='" + n.port + "' dbname=" + db + " user=" + superuser_;
-  };
-  for (const auto& w : citus_workers_) {
-    db::BlockingConnection su(dsn(w, "postgres"));
-    // The roles as the coordinator has them (Citus would otherwise align them, which needs a superuser).
-    if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_it_owner'").empty())
-      su.exec("CREATE ROLE spectra_it_owner LOGIN CREATEROLE");
-    if (su.exec("SELECT 1 FROM pg_roles WHERE rolname = 'spectra_app'").empty()) su.exec("CREATE ROLE spectra_app LOGIN");
-    su.exec("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
-    su.exec("CREATE DATABASE " + database + " OWNER spectra_it_owner");
-    db::BlockingConnection(dsn(w, database)).exec("CREATE EXTENSION citus");
-  }
-  db::BlockingConnection c(dsn(citus_coordinator_, database));
-  c.exec("CREATE EXTENSION citus");
-  c.exec("SELECT citus_set_coordinator_host($1, $2::int)", db::Params(citus_coordinator_.host, citus_coordinator_.port));
-  for (const auto& w : citus_workers_) c.exec("SELECT citus_add_node($1, $2::int)", db::Params(w.host, w.port));
-  // Citus must know the roles as its own (distributed) objects in this database; otherwise it sends
-  // their definitions to the workers (ALTER ROLE … NOSUPERUSER) as the migrating owner, which only a
-  // superuser may do. Reassigning an empty role's objects to them makes Citus take them on.
-  c.exec("CREATE ROLE spectra_it_citus_probe");
-  c.exec("REASSIGN OWNED BY spectra_it_citus_probe TO spectra_it_owner");
-  c.exec("REASSIGN OWNED BY spectra_it_citus_probe TO spectra_app");
-  c.exec("DROP ROLE spectra_it_citus_probe");
+  int status = 0;
+  const auto out = run_command(citus_script_ + " database " + database + " spectra_it_owner 2>&1", &status);
+  if (status != 0) throw std::runtime_error("scripts/citus database " + database + " failed: " + out);
   // The application may not fan out: a statement that reaches more than one shard is an error, so the
   // suite fails on any request that is not routed to one node.
-  c.exec("ALTER ROLE spectra_app IN DATABASE " + database + " SET citus.multi_task_query_log_level = 'error'");
+  db::BlockingConnection(super_dsn(database))
+      .exec("ALTER ROLE spectra_app IN DATABASE " + database + " SET citus.multi_task_query_log_level = 'error'");
+}
+
+void Harness::drop_citus_database(const std::string& database) {
+  if (citus()) run_command(citus_script_ + " drop " + database + " 2>&1");
 }
 
 std::string Harness::scratch_database(const std::string& suffix, int revision) {
@@ -167,9 +140,7 @@ std::string Harness::scratch_database(const std::string& suffix, int revision) {
 void Harness::drop_database(const std::string& suffix) {
   db::BlockingConnection su(super_dsn("postgres"));
   su.exec("DROP DATABASE IF EXISTS " + database_ + "_" + suffix + " WITH (FORCE)");
-  for (const auto& w : citus_workers_)
-    db::BlockingConnection("host='" + w.host + "' port='" + w.port + "' dbname=postgres user=" + superuser_)
-        .exec("DROP DATABASE IF EXISTS " + database_ + "_" + suffix + " WITH (FORCE)");
+  drop_citus_database(database_ + "_" + suffix);
 }
 
 void Harness::restart_server(const Config& config) {
@@ -185,9 +156,7 @@ void Harness::tear_down() {
   try {
     db::BlockingConnection su(super_dsn("postgres"));
     su.exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
-    for (const auto& w : citus_workers_)
-      db::BlockingConnection("host='" + w.host + "' port='" + w.port + "' dbname=postgres user=" + superuser_)
-          .exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    drop_citus_database(database_);
   } catch (...) {
   }
 }

@@ -46,19 +46,17 @@ class Harness {
   // Restarts the in-process server (used after configuration changes in a test).
   void restart_server(const Config& config);
   // Whether the test database is distributed on Citus (make test-citus).
-  bool citus() const { return !citus_workers_.empty(); }
-  // Creates `database` on every Citus worker and makes it a Citus database with those workers.
+  bool citus() const { return !citus_script_.empty(); }
+  // `database` on every Citus node, a Citus database with the workers added (scripts/citus database),
+  // where the application role may not fan out; and dropped again on every node.
   void make_citus_database(const std::string& database);
+  void drop_citus_database(const std::string& database);
 
  private:
-  struct Node {
-    std::string host, port;
-  };
   std::string conn_base_;  // "host=... port=..."
   std::string superuser_;
   std::string database_;
-  Node citus_coordinator_;
-  std::vector<Node> citus_workers_;
+  std::string citus_script_;
   Config config_;
   struct Server;
   std::unique_ptr<Server> server_;
