@@ -160,9 +160,10 @@ GRANT EXECUTE ON FUNCTION app.find_refresh_token(uuid, bytea), app.revoke_refres
     app.revoke_refresh_session(uuid, uuid, bytea, text) TO spectra_app;
 
 -- An API key that expires before it was made could never be used (checked for new keys; the server
--- checked it before, so existing keys are not re-validated).
+-- checked it before, so existing keys are not re-validated). A revoked key is exempt, so that a key
+-- someone expired by hand can still be revoked.
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_expires_after_created_check
-    CHECK (expires_at IS NULL OR expires_at > created_at) NOT VALID;
+    CHECK (expires_at IS NULL OR expires_at > created_at OR revoked_at IS NOT NULL) NOT VALID;
 
 -- A migration that creates a tenant table with foreign keys to other tenant tables calls this between
 -- CREATE TABLE (without those keys) and ALTER TABLE … ADD FOREIGN KEY: on a distributed database (Citus)
@@ -182,14 +183,23 @@ END
 $$;
 REVOKE ALL ON FUNCTION app.distribute_tenant_table(regclass) FROM PUBLIC;
 
--- Each organization's chain head, without a correlated subquery (which Citus cannot push down).
+-- Each organization's chain head: one index lookup per organization (a single DISTINCT ON would read
+-- every linked event), each statement naming its organization (Citus routes it to one shard).
 CREATE OR REPLACE FUNCTION app.audit_heads()
 RETURNS TABLE (organization_id uuid, seq bigint, hash bytea)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
-    SELECT DISTINCT ON (a.organization_id) a.organization_id, a.seq, a.hash
-      FROM audit_events a
-     WHERE a.seq IS NOT NULL
-     ORDER BY a.organization_id, a.seq DESC
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, app, pg_temp AS $$
+DECLARE
+    v_org uuid;
+BEGIN
+    FOR v_org IN SELECT o.id FROM organizations o LOOP
+        RETURN QUERY
+        SELECT a.organization_id, a.seq, a.hash
+          FROM audit_events a
+         WHERE a.organization_id = v_org AND a.seq IS NOT NULL
+         ORDER BY a.seq DESC
+         LIMIT 1;
+    END LOOP;
+END
 $$;
 
 -- SPC points are ordered by seq within their series; the writer assigns it.

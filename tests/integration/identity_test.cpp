@@ -490,7 +490,7 @@ TEST(ApiKeys, BadRequestsAreRefused) {
   EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"role":"admin"})").status, 422u);
   auto past = lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"expires_at":"2001-01-01T00:00:00Z"})");
   EXPECT_EQ(past.status, 422u);
-  EXPECT_NE(past.body.find("\"expires_at\""), std::string::npos) << past.body;
+  EXPECT_NE(past.body.find(R"({"field":"expires_at","message":"must be in the future"})"), std::string::npos) << past.body;
   EXPECT_EQ(lims("POST", "/api/api-keys", admin, R"({"name":"x","scopes":["samples:read"],"expires_at":"tomorrow"})").status, 422u);
   EXPECT_EQ(count("SELECT count(*) FROM api_keys WHERE organization_id = $1", db::Params(org.id)), 0);
   auto expiring = lims("POST", "/api/api-keys", admin, R"({"name":"soon","scopes":["users:read"],"role":"pi","expires_at":"2099-01-01T00:00:00Z"})");

@@ -252,3 +252,38 @@ TEST(ScaleOut, MigrationsAfterDistributionArePlaced) {
   }
   Harness::get().drop_database("later");
 }
+
+TEST(ScaleOut, AKeyThatExpiredBeforeItWasMadeCanStillBeRevoked) {
+  // Revision 6 refuses new keys that expire before they are made; a key that already did (set by hand
+  // before the upgrade) is not re-validated and can still be revoked.
+  const std::string dsn = Harness::get().scratch_database("expired_key", 5);
+  {
+    db::BlockingConnection c(dsn);
+    const std::string org(c.exec("INSERT INTO organizations (name, slug) VALUES ('Old', 'old') RETURNING id").get(0, 0));
+    const std::string user = crypto::uuid_v4(), key = crypto::uuid_v4();
+    c.exec("INSERT INTO directory.user_emails (organization_id, user_id, email) VALUES ($1, $2, 'svc@old.test')",
+           db::Params(org, user));
+    c.exec("INSERT INTO users (organization_id, id, email, full_name, role, is_service_account)"
+           " VALUES ($1, $2, 'svc@old.test', 'svc', 'viewer', true)", db::Params(org, user));
+    c.exec("INSERT INTO directory.api_key_prefixes (organization_id, api_key_id, prefix) VALUES ($1, $2, 'oldkey')",
+           db::Params(org, key));
+    c.exec("INSERT INTO api_keys (organization_id, id, user_id, name, prefix, key_hash, expires_at)"
+           " VALUES ($1, $2, $3, 'old', 'oldkey', '\\x00', now() - interval '1 day')", db::Params(org, key, user));
+    db::Migrator m(c);
+    std::ostringstream log;
+    m.upgrade(m.head(), log);
+    EXPECT_EQ(c.exec("UPDATE api_keys SET revoked_at = now() WHERE organization_id = $1 AND id = $2",
+                     db::Params(org, key)).affected_rows(), 1);
+    // A new key like it is refused.
+    try {
+      c.exec("INSERT INTO directory.api_key_prefixes (organization_id, api_key_id, prefix) VALUES ($1, $2, 'newkey')",
+             db::Params(org, crypto::uuid_v4()));
+      c.exec("INSERT INTO api_keys (organization_id, user_id, name, prefix, key_hash, expires_at)"
+             " VALUES ($1, $2, 'new', 'newkey', '\\x00', now() - interval '1 day')", db::Params(org, user));
+      ADD_FAILURE() << "a key that expired before it was made";
+    } catch (const db::SqlError& e) {
+      EXPECT_EQ(e.sqlstate(), "23514") << e.what();
+    }
+  }
+  Harness::get().drop_database("expired_key");
+}

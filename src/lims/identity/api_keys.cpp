@@ -43,7 +43,7 @@ const db::Query insert_key_q{
     " SELECT " + api_key_shape.sql("k") + " || jsonb_build_object('role', $11::text), k.id FROM k"};
 // An expiry in the past would make a key that can never be used.
 const db::Constraint expired_at_birth{"api_keys_expires_after_created_check", "expires_at",
-                                     "expires_at must be in the future"};
+                                     "expires_at must be in the future", "must be in the future"};
 // Revokes a key not revoked yet (answers nothing for one already revoked: see revoke_api_key).
 const db::Query revoke_q{
     "api_keys_revoke",

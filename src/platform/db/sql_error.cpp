@@ -25,7 +25,8 @@ const Constraint* find_constraint(const std::string& name) {
 
 }  // namespace
 
-Constraint::Constraint(std::string n, std::string f, std::string d) : name(std::move(n)), field(std::move(f)), detail(std::move(d)) {
+Constraint::Constraint(std::string n, std::string f, std::string d, std::string m)
+    : name(std::move(n)), field(std::move(f)), detail(std::move(d)), message(std::move(m)) {
   auto& t = constraints();
   std::lock_guard lock(t.mutex);
   t.by_name[name] = this;
@@ -88,9 +89,10 @@ ApiError to_api_error(const SqlError& e) {
   if (known) detail = known->detail;
   ApiError out(code, detail, log);
   if (!constraint.empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable)) {
-    std::string field_message = s == "23505"   ? "already exists"
-                                : s == "23503" ? "does not exist in your organization"
-                                               : detail;
+    std::string field_message = known && !known->message.empty() ? known->message
+                                : s == "23505"                     ? "already exists"
+                                : s == "23503"                     ? "does not exist in your organization"
+                                                                   : detail;
     out.with_field(known ? known->field : e.column().empty() ? constraint : e.column(), std::move(field_message));
   }
   if (code == ErrorCode::unauthorized) out.with_header("WWW-Authenticate", "Bearer");

@@ -29,10 +29,12 @@ class SqlError : public std::runtime_error {
 // to_api_error reads (a duplicate barcode → 409 naming barcode, a bad reference → 422 naming it).
 class Constraint {
  public:
-  Constraint(std::string name, std::string field, std::string detail);
+  // message: what the field's error says ("" for the default: "already exists", "does not exist in
+  // your organization", or the detail).
+  Constraint(std::string name, std::string field, std::string detail, std::string message = {});
   Constraint(const Constraint&) = delete;
   Constraint& operator=(const Constraint&) = delete;
-  const std::string name, field, detail;
+  const std::string name, field, detail, message;
 };
 
 // The client-facing error for a refused statement: status from the SQLSTATE table, a plain detail,
