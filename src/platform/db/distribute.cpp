@@ -14,12 +14,14 @@ namespace {
 constexpr const char* tenant_column = "organization_id";
 constexpr const char* anchor = "users";  // the colocation group every tenant table joins
 
+// "Table c has an organization_id column", for the catalog queries below.
+const std::string has_tenant_column =
+    "EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.oid AND t.attname = 'organization_id'"
+    " AND NOT t.attisdropped)";
 // Tables of `public` with an organization_id column (regclass text: unqualified in public).
-const char* tenant_tables_sql =
+const std::string tenant_tables_sql =
     "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
-    "   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'"
-    "               AND NOT a.attisdropped)"
+    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND " + has_tenant_column +
     " ORDER BY 1";
 // organizations and the directory.
 const char* reference_tables_sql =
@@ -60,8 +62,7 @@ std::vector<std::string> schema_rule_violations(BlockingConnection& conn) {
       "SELECT c.oid::regclass::text, i.indexrelid::regclass::text FROM pg_index i"
       " JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = 'public' AND i.indisunique"
-      "   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'"
-      "               AND NOT a.attisdropped)"
+      "   AND " + has_tenant_column +
       "   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'"
       "                   AND a.attnum = ANY (i.indkey::int2[]))"
       " ORDER BY 1, 2");
@@ -84,8 +85,7 @@ std::vector<std::string> schema_rule_violations(BlockingConnection& conn) {
   auto pkey = conn.exec(
       "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
-      "   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'"
-      "               AND NOT a.attisdropped)"
+      "   AND " + has_tenant_column +
       "   AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = c.oid"
       "                   AND a.attnum = i.indkey[0] AND a.attname = 'organization_id'"
       "                   WHERE i.indrelid = c.oid AND i.indisprimary)"
@@ -97,8 +97,7 @@ std::vector<std::string> schema_rule_violations(BlockingConnection& conn) {
       "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
       "   AND c.relname NOT IN ('organizations', 'spectra_schema_migrations')"
-      "   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id'"
-      "                   AND NOT a.attisdropped)"
+      "   AND NOT " + has_tenant_column +
       "   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
       "                   AND d.deptype = 'e')"
       " ORDER BY 1");
