@@ -8,8 +8,10 @@
 #include <boost/json.hpp>
 #include <regex>
 #include <stdexcept>
+#include <utility>
 
 #include "audit/audit.hpp"
+#include "kit/csv.hpp"
 #include "platform/crypto.hpp"
 
 namespace asio = boost::asio;
@@ -93,11 +95,12 @@ Reply one(RequestContext& ctx, const db::Query& q, db::Params params, std::strin
   co_return http::Response::json(200, std::move(body));
 }
 
-// One sort key in one direction: its prepared statement.
+// One sort key in one direction: its prepared statements.
 struct List::Variant {
   std::string sort;  // "created_at" or "-created_at"
   SortKey key;
   std::unique_ptr<db::Query> query;
+  std::unique_ptr<db::Query> csv;  // the CSV columns, when the list exports
 };
 
 List::List(Spec spec) : spec_(std::move(spec)) {
@@ -113,16 +116,22 @@ List::List(Spec spec) : spec_(std::move(spec)) {
     const std::string expr = k.expr.empty() ? a + "." + std::string(k.name) : std::string(k.expr);
     for (const bool desc : {false, true}) {
       const std::string cmp = desc ? "<" : ">", dir = desc ? " DESC" : " ASC";
-      std::string sql = "SELECT " + spec_.select + ", (" + expr + ")::text, " + a + ".id FROM " + spec_.from +
-                        " WHERE " + a + ".organization_id = $1";
-      if (!spec_.where.empty()) sql += " AND (" + spec_.where + ")";
-      sql += " AND (" + after_value + "::" + std::string(k.type) + " IS NULL OR (" + expr + ", " + a + ".id) " + cmp +
-             " (" + after_value + "::" + std::string(k.type) + ", " + after_id + "::uuid))";
-      sql += " ORDER BY " + expr + dir + ", " + a + ".id" + dir + " LIMIT " + limit;
+      std::string rest = ", (" + expr + ")::text, " + a + ".id FROM " + spec_.from + " WHERE " + a +
+                         ".organization_id = $1";
+      if (!spec_.where.empty()) rest += " AND (" + spec_.where + ")";
+      rest += " AND (" + after_value + "::" + std::string(k.type) + " IS NULL OR (" + expr + ", " + a + ".id) " + cmp +
+              " (" + after_value + "::" + std::string(k.type) + ", " + after_id + "::uuid))";
+      rest += " ORDER BY " + expr + dir + ", " + a + ".id" + dir + " LIMIT " + limit;
       auto v = std::make_unique<Variant>();
       v->sort = (desc ? "-" : "") + std::string(k.name);
       v->key = k;
-      v->query = std::make_unique<db::Query>(spec_.name + (desc ? "_by_" : "_asc_by_") + std::string(k.name), std::move(sql));
+      const std::string name = spec_.name + (desc ? "_by_" : "_asc_by_") + std::string(k.name);
+      v->query = std::make_unique<db::Query>(name, "SELECT " + spec_.select + rest);
+      if (!spec_.csv.empty()) {
+        std::string columns;
+        for (const auto& c : spec_.csv) columns += (columns.empty() ? "" : ", ") + ("(" + std::string(c.expr) + ")::text");
+        v->csv = std::make_unique<db::Query>(name + "_csv", "SELECT " + columns + rest);
+      }
       variants_.push_back(std::move(v));
     }
   }
@@ -184,6 +193,71 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
 Reply List::page(RequestContext& ctx, db::Params filters, PageRequest page) const {
   auto body = co_await page_json(ctx, std::move(filters), std::move(page));
   co_return http::Response::json(200, std::move(body));
+}
+
+// Pages of CSV rows through the list's own keyset, each fetched when the previous one was sent.
+class List::CsvStream final : public http::BodyStream {
+ public:
+  CsvStream(const List& list, const Variant& v, db::Pool& pool, db::TenantContext tenant, db::Params filters)
+      : list_(list), v_(v), pool_(pool), tenant_(std::move(tenant)), filters_(std::move(filters)) {}
+
+  // The first page is read before the head is sent, so that a failure then is still a proper error.
+  asio::awaitable<void> start() { first_ = co_await produce(); }
+
+  asio::awaitable<std::optional<std::string>> next() override {
+    if (first_) co_return std::exchange(first_, std::nullopt);
+    co_return co_await produce();
+  }
+
+ private:
+  asio::awaitable<std::optional<std::string>> produce() {
+    if (done_) co_return std::nullopt;
+    std::string out;
+    if (!header_sent_) {
+      std::vector<std::string_view> names;
+      for (const auto& c : list_.spec_.csv) names.push_back(c.name);
+      csv::append_row(out, names);
+      header_sent_ = true;
+    }
+    db::Params p = filters_;
+    p.add(after_value_).add(after_id_).add(page_size);
+    auto rows = co_await db::read(pool_, tenant_, *v_.csv, std::move(p));
+    const int columns = static_cast<int>(list_.spec_.csv.size());
+    std::vector<std::string_view> cells(columns);
+    for (int i = 0; i < rows.rows(); ++i) {
+      for (int c = 0; c < columns; ++c) cells[c] = rows.get(i, c);  // NULL reads as "": an empty cell
+      csv::append_row(out, cells);
+    }
+    if (rows.rows() < page_size) {
+      done_ = true;
+    } else {
+      after_value_ = std::string(rows.get(rows.rows() - 1, columns));
+      after_id_ = std::string(rows.get(rows.rows() - 1, columns + 1));
+    }
+    co_return out;
+  }
+
+  static constexpr int page_size = 1000;
+  const List& list_;
+  const Variant& v_;
+  db::Pool& pool_;
+  db::TenantContext tenant_;
+  db::Params filters_;
+  std::optional<std::string> after_value_, after_id_;
+  std::optional<std::string> first_;
+  bool header_sent_ = false, done_ = false;
+};
+
+Reply List::csv(RequestContext& ctx, db::Params filters, std::optional<std::string> sort, std::string filename) const {
+  const Variant& v = variant_for(sort);
+  if (!v.csv) throw std::logic_error("list " + spec_.name + " declares no csv columns");
+  http::Response r;
+  r.content_type = "text/csv; charset=utf-8";
+  r.header("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+  auto stream = std::make_shared<CsvStream>(*this, v, ctx.db(), ctx.tenant(), std::move(filters));
+  co_await stream->start();
+  r.stream = std::move(stream);
+  co_return r;
 }
 
 asio::awaitable<db::Result> Write::exec(const db::Query& q, db::Params params) {

@@ -40,6 +40,12 @@ struct SortKey {
   std::string_view type;  // timestamptz, text, bigint, numeric, date
 };
 
+// A column of a list's CSV export: its header and its SQL expression (any type; sent as text).
+struct CsvColumn {
+  std::string_view name;
+  std::string_view expr;
+};
+
 // A list: its query (shape, table, filters) declared once; the kit adds the organization filter, the
 // keyset predicate, ORDER BY and LIMIT, one prepared statement per sort. $1 is the organization (as in
 // every statement of a transaction); filters use $2..$n; the kit numbers its own parameters after the
@@ -55,6 +61,7 @@ class List {
     std::string where;    // filters, "" for none
     std::vector<SortKey> sorts;  // created_at is always one
     std::string default_sort = "-created_at";
+    std::vector<CsvColumn> csv = {};  // when set, the list also exports as CSV (csv())
   };
   explicit List(Spec spec);
   ~List();
@@ -64,9 +71,14 @@ class List {
   boost::asio::awaitable<std::string> page_json(RequestContext& ctx, db::Params filters, PageRequest page) const;
   // By value: a coroutine must own what it reads after its first suspension.
   Reply page(RequestContext& ctx, db::Params filters, PageRequest page) const;
+  // Every matching row as CSV (RFC 4180, formula-safe), in the order of `sort`: streamed a page at a
+  // time, each page its own short read, so the server's memory stays flat however many rows match
+  // and no connection waits on a slow client. The list must declare its csv columns.
+  Reply csv(RequestContext& ctx, db::Params filters, std::optional<std::string> sort, std::string filename) const;
 
  private:
   struct Variant;
+  class CsvStream;
   const Variant& variant_for(const std::optional<std::string>& sort) const;
   Spec spec_;
   std::vector<std::unique_ptr<Variant>> variants_;

@@ -2,6 +2,7 @@
 // role and, for API keys, its scope); its inputs come from its handler's parameters, and
 // /openapi.json is generated from this table.
 #include "lims/identity/handlers.hpp"
+#include "lims/samples/handlers.hpp"
 #include "server/route_tables.hpp"
 
 namespace spectra {
@@ -12,6 +13,10 @@ kit::Router lims_router() {
   using auth::minimum;
   using kit::route;
   namespace id = identity;
+  namespace sm = samples;
+  constexpr auto read_samples = auth::any_role("samples:read");
+  constexpr auto write_samples = minimum(Role::engineer, "samples:write");
+  constexpr auto move_samples = minimum(Role::technician, "samples:write");
   constexpr auto signed_in = auth::users_only(Role::viewer);  // a signed-in user, not an API key
   constexpr auto team_manager = auth::users_only(Role::pi);
 
@@ -40,6 +45,39 @@ kit::Router lims_router() {
             "The organization's audit head, signed (Ed25519), to keep outside the database"),
       route(M::GET, "/.well-known/audit-keys.json", id::audit_keys, auth::anyone,
             "Public keys that verify audit checkpoints"),
+
+      route(M::GET, "/api/materials", sm::list_materials, read_samples, "List materials (filters category, q)"),
+      route(M::POST, "/api/materials", sm::create_material, write_samples, "Create a material", 201),
+      route(M::GET, "/api/materials/{id}", sm::get_material, read_samples, "One material"),
+      route(M::PATCH, "/api/materials/{id}", sm::update_material, write_samples, "Change a material"),
+      route(M::DELETE_, "/api/materials/{id}", sm::delete_material, write_samples,
+            "Delete a material no live sample uses (soft delete)", 204),
+
+      route(M::GET, "/api/samples", sm::list_samples, read_samples,
+            "List samples (filters barcode, material_id, status, sample_type, location, q); CSV with Accept: text/csv or ?format=csv"),
+      route(M::POST, "/api/samples", sm::create_sample, write_samples, "Create a sample (and its first custody event)", 201),
+      route(M::POST, "/api/samples/import", sm::import_samples, write_samples,
+            "Import samples from CSV (text/csv): all rows or none", 201),
+      route(M::POST, "/api/samples/labels", sm::label_sheet, read_samples,
+            "Labels of up to 500 samples: one PDF sheet or one ZPL stream"),
+      route(M::GET, "/api/samples/{id}", sm::get_sample, read_samples, "One sample"),
+      route(M::PATCH, "/api/samples/{id}", sm::update_sample, write_samples, "Change a sample (custody moves it)"),
+      route(M::DELETE_, "/api/samples/{id}", sm::delete_sample, write_samples, "Delete a sample (soft delete)", 204),
+      route(M::GET, "/api/samples/{id}/label", sm::sample_label, read_samples,
+            "The sample's printable label: svg (default), png or zpl"),
+      route(M::GET, "/api/samples/{id}/custody", sm::list_custody, read_samples, "The sample's chain of custody, oldest first"),
+      route(M::POST, "/api/samples/{id}/custody", sm::record_custody, move_samples,
+            "Transfer, check out, return, consume or dispose of a sample", 201),
+
+      route(M::GET, "/api/wafers", sm::list_wafers, read_samples, "List wafers (filters sample_id, doping_type, orientation, diameter_mm)"),
+      route(M::POST, "/api/wafers", sm::create_wafer, write_samples, "Give a wafer sample its wafer properties", 201),
+      route(M::GET, "/api/wafers/{id}", sm::get_wafer, read_samples, "One wafer"),
+      route(M::PATCH, "/api/wafers/{id}", sm::update_wafer, write_samples, "Change a wafer's properties"),
+
+      route(M::GET, "/api/devices", sm::list_devices, read_samples, "List devices (filters wafer_id, device_type)"),
+      route(M::POST, "/api/devices", sm::create_device, write_samples, "Create a device on a wafer", 201),
+      route(M::GET, "/api/devices/{id}", sm::get_device, read_samples, "One device"),
+      route(M::PATCH, "/api/devices/{id}", sm::update_device, write_samples, "Change a device"),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab LIMS API", std::move(routes));

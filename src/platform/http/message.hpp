@@ -1,6 +1,8 @@
 #pragma once
 // The request and response handlers see: plain structs, no Beast types, so that handler code compiles
 // without the HTTP machinery.
+#include <boost/asio/awaitable.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,10 +42,21 @@ struct Request {
   std::string_view path_param(std::string_view name) const noexcept;
 };
 
+// A body sent as it is produced (chunked transfer encoding), so that a large export never sits in
+// memory whole: next() answers the next piece, or nothing at the end. A failure after the head was
+// sent cannot change the status: the server then closes the connection without the last chunk, so
+// the client sees an incomplete transfer rather than a short file it could mistake for a whole one.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+};
+
 struct Response {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::shared_ptr<BodyStream> stream;  // when set, the body (body is ignored)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string actor;  // who made the request, for the access log only (never sent)
 

@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -168,6 +169,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     out.keep_alive(keep);
     if (res.status == 204) {
       out.prepare_payload();
+    } else if (res.stream) {
+      // chunked below (a HEAD answers the head alone)
     } else if (req.method == http::Method::HEAD) {
       out.content_length(res.body.size());
     } else {
@@ -175,11 +178,45 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       out.prepare_payload();
     }
     beast::get_lowest_layer(stream).expires_after(config.read_timeout);
-    if (req.method == http::Method::HEAD) {
+    if (res.stream && res.status != 204 && req.method != http::Method::HEAD) {
+      // HTTP/1.0 has no chunks: its client reads the body until the connection closes.
+      const bool framed = version >= 11;
+      if (framed) out.chunked(true); else out.keep_alive(false);
+      co_await write_chunks(stream, out, *res.stream, framed, ec);
+    } else if (req.method == http::Method::HEAD) {
       bhttp::response_serializer<bhttp::string_body> sr{out};
       co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
     } else {
       co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+  // The head, then each piece of a streamed body as one chunk, then the last chunk. A piece that
+  // fails leaves ec set: the connection closes without the last chunk.
+  template <class Stream>
+  asio::awaitable<void> write_chunks(Stream& stream, bhttp::response<bhttp::string_body>& head, http::BodyStream& body,
+                                     bool framed, boost::system::error_code& ec) {
+    bhttp::response_serializer<bhttp::string_body> sr{head};
+    co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+    while (!ec) {
+      std::optional<std::string> piece;
+      try {
+        piece = co_await body.next();
+      } catch (const std::exception& e) {
+        spdlog::error("{}: a streamed body failed after its head was sent: {}", service.name, e.what());
+        ec = asio::error::operation_aborted;
+        co_return;
+      }
+      beast::get_lowest_layer(stream).expires_after(config.read_timeout);
+      if (!piece) {
+        if (framed) co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+        co_return;
+      }
+      if (piece->empty()) continue;  // an empty chunk would end the body
+      if (framed)
+        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*piece)), asio::redirect_error(use_awaitable, ec));
+      else
+        co_await asio::async_write(stream, asio::buffer(*piece), asio::redirect_error(use_awaitable, ec));
     }
   }
 

@@ -1,0 +1,12 @@
+DROP FUNCTION app.sample_lineage_includes(uuid, uuid, uuid);
+ALTER TABLE wafers DROP CONSTRAINT wafers_thickness_range_check;
+ALTER TABLE wafers DROP CONSTRAINT wafers_resistivity_range_check;
+DROP INDEX devices_die_key;
+ALTER TABLE devices DROP CONSTRAINT devices_die_position_check;
+DROP INDEX materials_name_key;
+ALTER TABLE custody_events DROP CONSTRAINT custody_events_sample_seq_key;
+ALTER TABLE custody_events DROP CONSTRAINT custody_events_seq_check;
+ALTER TABLE custody_events DROP COLUMN seq;
+ALTER TABLE samples DROP COLUMN custody_seq;
+ALTER TABLE samples DROP CONSTRAINT samples_barcode_format_check;
+DROP INDEX samples_barcode_trgm_idx;

@@ -1,0 +1,282 @@
+// CSV import: every row becomes a sample, or none does. Each row is checked as a create would check it
+// (the same declaration, NewSample), then against the file and the organization (barcodes taken,
+// materials and parents that exist); all problems come back at once, each naming its row and field.
+// The samples and their creation events are then two statements over arrays, in one transaction.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+#include <set>
+
+#include "kit/csv.hpp"
+#include "kit/data.hpp"
+#include "lims/samples/handlers.hpp"
+#include "lims/samples/rules.hpp"
+#include "platform/crypto.hpp"
+#include "platform/db/sql_error.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace spectra::samples {
+namespace {
+
+constexpr std::size_t max_rows = 10000;
+// The create fields, plus `id` (a row's key within the file, so that parent_sample_id may name another
+// row) and `created_at` (in every export; a sample's creation time is when it is imported).
+const std::set<std::string, std::less<>> create_columns = {"name",     "barcode", "sample_type",   "material_id",
+                                                          "parent_sample_id", "location", "status", "extra_metadata"};
+const std::set<std::string, std::less<>> reference_columns = {"id", "created_at"};
+
+const db::Query taken_barcodes_q{"samples_import_taken_barcodes",
+                                 "SELECT barcode FROM samples WHERE organization_id = $1 AND barcode = ANY($2::text[])"
+                                 " AND NOT is_deleted"};
+const db::Query live_materials_q{"samples_import_live_materials",
+                                 "SELECT id::text FROM materials WHERE organization_id = $1 AND id = ANY($2::uuid[])"
+                                 " AND NOT is_deleted"};
+const db::Query live_samples_q{"samples_import_live_samples",
+                               "SELECT id::text FROM samples WHERE organization_id = $1 AND id = ANY($2::uuid[])"
+                               " AND NOT is_deleted"};
+const db::Query insert_q{
+    "samples_import_insert",
+    "INSERT INTO samples (organization_id, id, name, barcode, sample_type, material_id, parent_sample_id, location,"
+    "                     status, custody_seq, created_by, extra_metadata)"
+    " SELECT $1, u.id, u.name, u.barcode, u.sample_type, u.material_id, u.parent_id, u.location, u.status, 1, $2,"
+    "        u.extra::jsonb"
+    "   FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[],"
+    "               $11::text[]) AS u(id, name, barcode, sample_type, material_id, parent_id, location, status, extra)"};
+const db::Query events_q{
+    "samples_import_events",
+    "INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
+    " SELECT $1, u.id, 1, 'create', u.location, $2 FROM unnest($3::uuid[], $4::text[]) AS u(id, location)"};
+
+struct Row {
+  std::size_t number = 0;  // 1 = the first row after the header
+  NewSample sample;
+  std::string id;                         // the new sample's
+  std::optional<std::string> file_id;     // the row's `id` cell
+  std::optional<std::string> parent_row;  // the file id of a parent within the file
+};
+
+class Collector {
+ public:
+  void add(std::size_t row, std::string_view field, std::string message) {
+    if (errors_.field_errors().size() < 100)
+      errors_.with_field("rows[" + std::to_string(row) + "]" + (field.empty() ? "" : "." + std::string(field)),
+                         "row " + std::to_string(row) + (field.empty() ? "" : ", " + std::string(field)) + ": " +
+                             std::move(message));
+    any_ = true;
+  }
+  void header(std::string field, std::string message) {
+    errors_.with_field("header" + (field.empty() ? "" : "." + field), std::move(message));
+    any_ = true;
+  }
+  void raise_if_any() {
+    if (any_) throw std::move(errors_);
+  }
+
+ private:
+  ApiError errors_ = unprocessable("The file was not imported: no sample was created");
+  bool any_ = false;
+};
+
+// A row's cells as the JSON a create takes: an empty cell is an absent field.
+std::optional<std::string> row_json(const std::vector<std::string>& header, const std::vector<std::string>& cells,
+                                    std::size_t number, Collector& problems) {
+  json::object o;
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    if (cells[c].empty() || !create_columns.contains(header[c])) continue;
+    if (header[c] != "extra_metadata") {
+      o[header[c]] = cells[c];
+      continue;
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(cells[c], ec);
+    if (ec || !v.is_object()) {
+      problems.add(number, "extra_metadata", "must be a JSON object");
+      return std::nullopt;
+    }
+    o[header[c]] = std::move(v);
+  }
+  return json::serialize(o);
+}
+
+// Checks the header and every row on its own; the rows that passed.
+std::vector<Row> read_rows(const kit::csv::Table& t, Collector& problems) {
+  for (const auto& p : t.problems) {
+    if (p.row == 0) problems.header(p.column, p.message);
+    else problems.add(p.row, p.column, p.message);
+  }
+  problems.raise_if_any();
+  std::set<std::string, std::less<>> seen;
+  for (const auto& h : t.header) {
+    seen.insert(h);
+    if (!create_columns.contains(h) && !reference_columns.contains(h))
+      problems.header(h, "is not a sample field (the columns are the create fields: name, sample_type, barcode, "
+                         "material_id, parent_sample_id, location, status, extra_metadata; and id, created_at)");
+  }
+  for (const char* required : {"name", "sample_type"})
+    if (!seen.contains(required)) problems.header(required, "is a required column");
+  problems.raise_if_any();
+  if (t.rows.empty()) problems.header("", "the file has no rows");
+  problems.raise_if_any();
+
+  std::size_t id_column = t.header.size();
+  for (std::size_t c = 0; c < t.header.size(); ++c)
+    if (t.header[c] == "id") id_column = c;
+  std::vector<Row> rows;
+  rows.reserve(t.rows.size());
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    Row row{i + 1, {}, crypto::uuid_v4(), {}, {}};
+    if (id_column < t.header.size() && !t.rows[i][id_column].empty()) {
+      if (!crypto::is_uuid(t.rows[i][id_column])) problems.add(row.number, "id", "must be a UUID");
+      row.file_id = t.rows[i][id_column];
+    }
+    auto body = row_json(t.header, t.rows[i], row.number, problems);
+    if (!body) continue;
+    try {
+      row.sample = kit::input_of<NewSample>().from_json(*body);
+    } catch (const ApiError& e) {
+      for (const auto& f : e.field_errors()) problems.add(row.number, f.field, f.message);
+      continue;
+    }
+    rows.push_back(std::move(row));
+  }
+  problems.raise_if_any();
+  return rows;
+}
+
+// Rows across the file: barcodes that repeat, ids that repeat, parents within the file. Generates the
+// missing barcodes; answers the parents the organization must already have.
+std::vector<std::string> link_rows(std::vector<Row>& rows, Collector& problems) {
+  std::map<std::string, std::size_t, std::less<>> barcode_row, id_row;
+  for (auto& r : rows) {
+    if (!r.sample.barcode) r.sample.barcode = generate_barcode();
+    if (auto [at, fresh] = barcode_row.emplace(*r.sample.barcode, r.number); !fresh)
+      problems.add(r.number, "barcode", "repeats the barcode of row " + std::to_string(at->second));
+    if (r.file_id)
+      if (auto [at, fresh] = id_row.emplace(*r.file_id, r.number); !fresh)
+        problems.add(r.number, "id", "repeats the id of row " + std::to_string(at->second));
+  }
+  std::vector<std::string> outside;
+  for (auto& r : rows) {
+    if (!r.sample.parent_sample_id) continue;
+    if (id_row.contains(*r.sample.parent_sample_id)) {
+      if (r.file_id == r.sample.parent_sample_id) problems.add(r.number, "parent_sample_id", "cannot be the row itself");
+      r.parent_row = r.sample.parent_sample_id;
+    } else {
+      outside.push_back(*r.sample.parent_sample_id);
+    }
+  }
+  return outside;
+}
+
+// Parents before their children; a cycle within the file is a problem of each row on it.
+std::vector<std::size_t> parents_first(const std::vector<Row>& rows, Collector& problems) {
+  std::map<std::string, std::size_t, std::less<>> index;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].file_id) index.emplace(*rows[i].file_id, i);
+  std::vector<int> state(rows.size(), 0);  // 0 unvisited, 1 on the path, 2 placed
+  std::vector<std::size_t> order;
+  order.reserve(rows.size());
+  for (std::size_t start = 0; start < rows.size(); ++start) {
+    std::vector<std::size_t> path;
+    std::size_t at = start;
+    bool cycle = false;
+    for (;;) {  // up the parents until a placed row, the top, or the path itself
+      if (state[at] == 2) break;
+      if (state[at] == 1) {
+        cycle = true;
+        break;
+      }
+      state[at] = 1;
+      path.push_back(at);
+      if (!rows[at].parent_row) break;
+      at = index.at(*rows[at].parent_row);
+    }
+    if (cycle)
+      for (auto it = std::find(path.begin(), path.end(), at); it != path.end(); ++it)
+        problems.add(rows[*it].number, "parent_sample_id", "forms a cycle of parents within the file");
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      state[*it] = 2;
+      order.push_back(*it);
+    }
+  }
+  return order;
+}
+
+}  // namespace
+
+Reply import_samples(RequestContext& ctx, kit::Upload file) {
+  const auto ct = file.content_type.substr(0, file.content_type.find(';'));
+  if (ct != "text/csv") throw ApiError(ErrorCode::unsupported_media, "The body must be text/csv");
+  Collector problems;
+  auto rows = read_rows(kit::csv::read(file.bytes, max_rows), problems);
+  const auto outside_parents = link_rows(rows, problems);
+  const auto order = parents_first(rows, problems);
+  problems.raise_if_any();
+
+  std::vector<std::string> barcodes, materials;
+  for (const auto& r : rows) {
+    barcodes.push_back(*r.sample.barcode);
+    if (r.sample.material_id) materials.push_back(*r.sample.material_id);
+  }
+  std::map<std::string, std::string, std::less<>> new_id_of;  // file id → new id
+  for (const auto& r : rows)
+    if (r.file_id) new_id_of.emplace(*r.file_id, r.id);
+
+  auto ids = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::vector<std::string>> {
+    std::vector<db::Statement> checks;
+    checks.push_back({&taken_barcodes_q, db::Params().add_array(barcodes)});
+    checks.push_back({&live_materials_q, db::Params().add_array(materials)});
+    checks.push_back({&live_samples_q, db::Params().add_array(outside_parents)});
+    auto found = co_await w.exec_all(std::move(checks));
+    auto set_of = [](const db::Result& r) {
+      std::set<std::string, std::less<>> s;
+      for (int i = 0; i < r.rows(); ++i) s.emplace(r.get(i, 0));
+      return s;
+    };
+    const auto taken = set_of(found[0]), live_materials = set_of(found[1]), live_parents = set_of(found[2]);
+    for (const auto& r : rows) {
+      if (taken.contains(*r.sample.barcode)) problems.add(r.number, "barcode", "already belongs to a sample");
+      if (r.sample.material_id && !live_materials.contains(*r.sample.material_id))
+        problems.add(r.number, "material_id", "does not exist in your organization");
+      if (r.sample.parent_sample_id && !r.parent_row && !live_parents.contains(*r.sample.parent_sample_id))
+        problems.add(r.number, "parent_sample_id", "is neither a row of the file nor a sample of your organization");
+    }
+    problems.raise_if_any();
+
+    std::vector<std::string> id, name, barcode, type, location_text, status, extra;
+    std::vector<std::optional<std::string>> material, parent, location;
+    for (const auto i : order) {
+      const auto& r = rows[i];
+      id.push_back(r.id);
+      name.push_back(r.sample.name);
+      barcode.push_back(*r.sample.barcode);
+      type.push_back(r.sample.sample_type);
+      material.push_back(r.sample.material_id);
+      parent.push_back(r.parent_row ? std::optional(new_id_of.at(*r.parent_row)) : r.sample.parent_sample_id);
+      location.push_back(r.sample.location);
+      status.push_back(r.sample.status);
+      extra.push_back(r.sample.extra_metadata);
+    }
+    db::Params insert(ctx.principal.user_id);
+    insert.add_array(id).add_array(name).add_array(barcode).add_array(type).add_array(material).add_array(parent)
+        .add_array(location).add_array(status).add_array(extra);
+    db::Params events(ctx.principal.user_id);
+    events.add_array(id).add_array(location);
+    std::vector<db::Statement> st;
+    st.push_back({&insert_q, std::move(insert)});
+    st.push_back({&events_q, std::move(events)});
+    co_await w.exec_all(std::move(st));
+    std::vector<std::string> in_file_order;
+    for (const auto& r : rows) in_file_order.push_back(r.id);
+    json::array listed(in_file_order.begin(), in_file_order.end());
+    w.audit("sample.import", "sample", std::nullopt, std::nullopt,
+            json::serialize(json::object{{"created", in_file_order.size()}, {"ids", listed}}));
+    co_return in_file_order;
+  });
+  json::array listed(ids.begin(), ids.end());
+  co_return http::Response::json(201, json::serialize(json::object{{"created", ids.size()}, {"ids", std::move(listed)}}));
+}
+
+}  // namespace spectra::samples

@@ -1,0 +1,290 @@
+// Samples: create (with its first custody event), read, list (filters, search, barcode scan, CSV
+// export), change, soft delete, and printable labels.
+#include <set>
+
+#include "lims/samples/handlers.hpp"
+#include "lims/samples/labels.hpp"
+#include "lims/samples/rules.hpp"
+#include "lims/samples/shapes.hpp"
+#include "platform/blocking.hpp"
+#include "platform/crypto.hpp"
+#include "platform/db/sql_error.hpp"
+
+namespace asio = boost::asio;
+
+namespace spectra::samples {
+namespace {
+
+const std::string sample_json = sample_shape.sql("s");
+
+// The filters every sample list shares ($3..$7); the barcode ($2) is either a filter or the scan.
+constexpr std::string_view shared_filters =
+    " AND ($3::uuid IS NULL OR s.material_id = $3) AND ($4::text IS NULL OR s.status = $4)"
+    " AND ($5::text IS NULL OR s.sample_type = $5) AND ($6::text IS NULL OR s.location = $6)"
+    " AND ($7::text IS NULL OR s.name ILIKE $7 OR s.barcode ILIKE $7)";
+// The CSV columns are the create fields (what an import reads back), the id (which links parents
+// within a file) and the creation time (for reference).
+const std::vector<kit::CsvColumn> csv_columns = {
+    {"id", "s.id"},
+    {"barcode", "s.barcode"},
+    {"name", "s.name"},
+    {"sample_type", "s.sample_type"},
+    {"material_id", "s.material_id"},
+    {"parent_sample_id", "s.parent_sample_id"},
+    {"location", "s.location"},
+    {"status", "s.status"},
+    {"extra_metadata", "s.extra_metadata"},
+    {"created_at", "to_jsonb(s.created_at) #>> '{}'"},  // the same text as in the JSON
+};
+const std::vector<kit::SortKey> sample_sorts = {{"name", "s.name", "text"}, {"updated_at", "s.updated_at", "timestamptz"}};
+
+const kit::List samples_list{{
+    .name = "samples_list",
+    .select = sample_json,
+    .from = "samples s",
+    .alias = "s",
+    .where = "NOT s.is_deleted AND ($2::text IS NULL OR s.barcode = $2)" + std::string(shared_filters),
+    .sorts = sample_sorts,
+    .csv = csv_columns,
+}};
+// A scan (?barcode=) is its own statement, so that its plan is always the barcode index's lookup.
+const kit::List samples_scan{{
+    .name = "samples_scan",
+    .select = sample_json,
+    .from = "samples s",
+    .alias = "s",
+    .where = "NOT s.is_deleted AND s.barcode = $2" + std::string(shared_filters),
+    .sorts = sample_sorts,
+    .csv = csv_columns,
+}};
+
+const db::Query get_q{"samples_get", "SELECT " + sample_json +
+                                         " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
+// Whether the sample's references are live ($2 parent, $3 material): null when absent (the foreign
+// keys refuse those), true when soft-deleted.
+const db::Query refs_deleted_q{
+    "samples_refs_deleted",
+    "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2),"
+    "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3)"};
+// The sample and its creation event, the first link of its custody chain ($2 is the new id).
+const db::Query insert_q{
+    "samples_insert",
+    "WITH s AS (INSERT INTO samples (organization_id, id, name, barcode, sample_type, material_id, parent_sample_id,"
+    "                                location, status, custody_seq, created_by, extra_metadata)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11::jsonb) RETURNING *),"
+    " e AS (INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
+    "       VALUES ($1, $2, 1, 'create', $8, $10))"
+    " SELECT " + sample_json + ", s.id FROM s"};
+const db::Query lock_q{"samples_lock", "SELECT " + sample_json +
+                                           " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"
+                                           " FOR UPDATE"};
+// Parent changes in one organization take turns, so that two of them cannot close a cycle together.
+const db::Query lineage_lock_q{"samples_lineage_lock",
+                               "SELECT pg_advisory_xact_lock(hashtextextended('samples.lineage:' || $1::text, 0))"};
+const db::Query would_cycle_q{"samples_would_cycle", "SELECT app.sample_lineage_includes($1, $3, $2)"};
+const db::Query update_q{
+    "samples_update",
+    "WITH s AS (UPDATE samples SET name = coalesce($3, name), barcode = coalesce($4, barcode),"
+    "             sample_type = coalesce($5, sample_type),"
+    "             material_id = CASE WHEN $6 THEN $7::uuid ELSE material_id END,"
+    "             parent_sample_id = CASE WHEN $8 THEN $9::uuid ELSE parent_sample_id END,"
+    "             extra_metadata = coalesce($10::jsonb, extra_metadata)"
+    "           WHERE organization_id = $1 AND id = $2 AND NOT is_deleted RETURNING *)"
+    " SELECT " + sample_json + " FROM s"};
+const db::Query delete_q{"samples_delete", "UPDATE samples SET is_deleted = true, deleted_at = now()"
+                                           " WHERE organization_id = $1 AND id = $2 AND NOT is_deleted"};
+const db::Query label_q{"samples_label", "SELECT s.name, s.barcode FROM samples s"
+                                         " WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
+const db::Query sheet_q{"samples_label_sheet",
+                        "SELECT x.id::text, s.name, s.barcode FROM unnest($2::uuid[]) WITH ORDINALITY AS x(id, n)"
+                        " LEFT JOIN samples s ON s.organization_id = $1 AND s.id = x.id AND NOT s.is_deleted"
+                        " ORDER BY x.n"};
+
+const db::Constraint barcode_taken{"samples_barcode_key", "barcode", "A sample with this barcode already exists"};
+const db::Constraint material_missing{"samples_organization_id_material_id_fkey", "material_id",
+                                      "The material does not exist in your organization"};
+const db::Constraint parent_missing{"samples_organization_id_parent_sample_id_fkey", "parent_sample_id",
+                                    "The parent sample does not exist in your organization"};
+const db::Constraint parent_self{"samples_check", "parent_sample_id", "A sample cannot be its own parent",
+                                 "cannot be the sample itself"};
+
+const std::vector<std::string> sample_types = {"wafer", "die", "powder", "film", "bulk", "solution", "other"};
+const std::vector<std::string> statuses = {"available", "in_use", "checked_out", "consumed", "disposed", "quarantined"};
+// A new sample is not checked out: that is a custody move, which names its holder.
+const std::vector<std::string> initial_statuses = {"available", "in_use", "quarantined", "consumed", "disposed"};
+
+std::optional<std::string> barcode_rule(const std::string& b) { return barcode_problem(b); }
+
+// A 422 naming a reference that is soft-deleted (as good as absent to the caller).
+void refuse_deleted_refs(const db::Result& r) {
+  ApiError e = unprocessable("A referenced record does not exist in your organization");
+  bool any = false;
+  if (!r.empty() && r.get(0, 0) == "t") any = (e.with_field("parent_sample_id", "does not exist in your organization"), true);
+  if (!r.empty() && r.get(0, 1) == "t") any = (e.with_field("material_id", "does not exist in your organization"), true);
+  if (any) throw std::move(e);
+}
+
+LabelFormat label_format(const std::string& f) {
+  return f == "png" ? LabelFormat::png : f == "zpl" ? LabelFormat::zpl : LabelFormat::svg;
+}
+
+}  // namespace
+
+kit::Input<NewSample> NewSample::input() {
+  return {"NewSample",
+          {kit::field("name", &NewSample::name).max_length(200),
+           kit::field("barcode", &NewSample::barcode).max_length(64).rule(barcode_rule)
+               .describe("Generated when absent: XXXX-XXXX-C with a check symbol"),
+           kit::field("sample_type", &NewSample::sample_type).one_of(sample_types),
+           kit::field("material_id", &NewSample::material_id).uuid(),
+           kit::field("parent_sample_id", &NewSample::parent_sample_id).uuid(),
+           kit::field("location", &NewSample::location).max_length(200).not_blank(),
+           kit::field("status", &NewSample::status).or_default().one_of(initial_statuses),
+           kit::field("extra_metadata", &NewSample::extra_metadata).object()}};
+}
+
+kit::Input<SampleChange> SampleChange::input() {
+  return {"SampleChange",
+          {kit::field("name", &SampleChange::name).max_length(200).not_blank(),
+           kit::field("barcode", &SampleChange::barcode).max_length(64).rule(barcode_rule),
+           kit::field("sample_type", &SampleChange::sample_type).one_of(sample_types),
+           kit::field("material_id", &SampleChange::material_id).uuid(),
+           kit::field("parent_sample_id", &SampleChange::parent_sample_id).uuid(),
+           kit::field("extra_metadata", &SampleChange::extra_metadata).object()}};
+}
+
+kit::Input<SampleFilters> SampleFilters::input() {
+  return {"SampleFilters",
+          {kit::field("barcode", &SampleFilters::barcode).max_length(64).rule(barcode_rule)
+               .describe("Exact barcode (a scan)"),
+           kit::field("material_id", &SampleFilters::material_id).uuid(),
+           kit::field("status", &SampleFilters::status).one_of(statuses),
+           kit::field("sample_type", &SampleFilters::sample_type).one_of(sample_types),
+           kit::field("location", &SampleFilters::location).max_length(200),
+           kit::field("q", &SampleFilters::q).max_length(100).describe("Part of the name or the barcode"),
+           kit::field("format", &SampleFilters::format).one_of({"json", "csv"})
+               .describe("csv exports every matching sample (as does Accept: text/csv)")}};
+}
+
+kit::Input<LabelOptions> LabelOptions::input() {
+  return {"LabelOptions", {kit::field("format", &LabelOptions::format).or_default().one_of({"svg", "png", "zpl"})}};
+}
+
+kit::Input<LabelSheet> LabelSheet::input() {
+  kit::Input<LabelSheet> in{"LabelSheet",
+                            {kit::field("sample_ids", &LabelSheet::sample_ids).max_length(500),
+                             kit::field("format", &LabelSheet::format).or_default().one_of({"pdf", "zpl"})}};
+  in.also([](const LabelSheet& s, kit::Problems& p) {
+    if (s.sample_ids.empty()) p.add("sample_ids", "must name at least one sample");
+    for (std::size_t i = 0; i < s.sample_ids.size(); ++i)
+      if (!crypto::is_uuid(s.sample_ids[i])) p.add("sample_ids[" + std::to_string(i) + "]", "must be a UUID");
+  });
+  return in;
+}
+
+Reply list_samples(RequestContext& ctx, QueryString<SampleFilters> q, PageRequest page) {
+  std::optional<std::string> like;
+  if (q.q) like = "%" + kit::escape_like(*q.q) + "%";
+  const kit::List& list = q.barcode ? samples_scan : samples_list;
+  db::Params filters(q.barcode, q.material_id, q.status, q.sample_type, q.location, like);
+  const auto accept = ctx.req.header("accept");
+  const bool csv = q.format ? *q.format == "csv" : accept && accept->find("text/csv") != std::string_view::npos;
+  if (csv) return list.csv(ctx, std::move(filters), page.sort, "samples.csv");
+  return list.page(ctx, std::move(filters), std::move(page));
+}
+
+Reply get_sample(RequestContext& ctx, Path<kit::Id> p) { return kit::one(ctx, get_q, db::Params(p.id), "No such sample"); }
+
+Reply create_sample(RequestContext& ctx, Body<NewSample> in) {
+  const std::string id = crypto::uuid_v4();
+  const std::string barcode = in.barcode.value_or(generate_barcode());
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    std::vector<db::Statement> st;
+    st.push_back({&refs_deleted_q, db::Params(in.parent_sample_id, in.material_id)});
+    st.push_back({&insert_q, db::Params(id, in.name, barcode, in.sample_type, in.material_id, in.parent_sample_id,
+                                        in.location, in.status, ctx.principal.user_id, in.extra_metadata)});
+    auto r = co_await w.exec_all(std::move(st));
+    refuse_deleted_refs(r[0]);
+    std::string json(r[1].get(0, 0));
+    w.audit("sample.create", "sample", id, std::nullopt, json);
+    co_return json;
+  });
+  co_return http::Response::json(201, std::move(row));
+}
+
+Reply update_sample(RequestContext& ctx, Path<kit::Id> p, Body<SampleChange> in) {
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    const bool new_parent = in.parent_sample_id.present && in.parent_sample_id.value;
+    std::vector<db::Statement> st;
+    if (new_parent) st.push_back({&lineage_lock_q, {}});
+    st.push_back({&lock_q, db::Params(p.id)});
+    st.push_back({&refs_deleted_q, db::Params(in.parent_sample_id.value, in.material_id.value)});
+    if (new_parent) st.push_back({&would_cycle_q, db::Params(p.id, *in.parent_sample_id.value)});
+    auto r = co_await w.exec_all(std::move(st));
+    const std::size_t at = new_parent ? 1 : 0;
+    if (r[at].empty()) throw not_found("No such sample");
+    refuse_deleted_refs(r[at + 1]);
+    if (new_parent && r[at + 2].get_bool(0, 0))
+      throw std::move(unprocessable("The parent would make the sample its own ancestor")
+                          .with_field("parent_sample_id", "would form a cycle: it descends from this sample"));
+    auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.barcode, in.sample_type, in.material_id.present,
+                                                  in.material_id.value, in.parent_sample_id.present,
+                                                  in.parent_sample_id.value, in.extra_metadata));
+    std::string json(u.get(0, 0));
+    w.audit("sample.update", "sample", p.id, std::string(r[at].get(0, 0)), json);
+    co_return json;
+  });
+  co_return http::Response::json(200, std::move(after));
+}
+
+Reply delete_sample(RequestContext& ctx, Path<kit::Id> p) {
+  co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<void> {
+    auto before = co_await w.exec(lock_q, db::Params(p.id));
+    if (before.empty()) throw not_found("No such sample");
+    co_await w.exec(delete_q, db::Params(p.id));
+    w.audit("sample.delete", "sample", p.id, std::string(before.get(0, 0)), std::nullopt);
+  });
+  co_return http::Response::no_content();
+}
+
+Reply sample_label(RequestContext& ctx, Path<kit::Id> p, QueryString<LabelOptions> q) {
+  auto r = co_await db::read(ctx.db(), ctx.tenant(), label_q, db::Params(p.id));
+  if (r.empty()) throw not_found("No such sample");
+  LabelText text{std::string(r.get(0, 0)), std::string(r.get(0, 1))};
+  if (text.barcode.empty()) throw conflict("The sample has no barcode to print");
+  const LabelFormat format = label_format(q.format);
+  auto job = [text, format] { return render_label(text, format); };
+  http::Response res;
+  res.body = co_await ctx.deps.blocking->run(std::move(job));
+  res.content_type = content_type(format);
+  const std::string ext = q.format;
+  res.header("Content-Disposition", "inline; filename=\"" + text.barcode + "." + ext + "\"");
+  co_return res;
+}
+
+Reply label_sheet(RequestContext& ctx, Body<LabelSheet> in) {
+  db::Params params;
+  params.add_array(in.sample_ids);
+  auto r = co_await db::read(ctx.db(), ctx.tenant(), sheet_q, std::move(params));
+  std::vector<LabelText> labels;
+  ApiError missing = unprocessable("Some samples do not exist in your organization");
+  bool any_missing = false;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.get_optional(i, 1)) {
+      labels.push_back({std::string(r.get(i, 1)), std::string(r.get(i, 2))});
+    } else {
+      missing.with_field("sample_ids[" + std::to_string(i) + "]", "does not exist in your organization");
+      any_missing = true;
+    }
+  }
+  if (any_missing) throw std::move(missing);
+  const bool pdf = in.format == "pdf";
+  auto job = [labels = std::move(labels), pdf] { return pdf ? render_sheet_pdf(labels) : render_zpl(labels); };
+  http::Response res;
+  res.body = co_await ctx.deps.blocking->run(std::move(job));
+  res.content_type = pdf ? "application/pdf" : content_type(LabelFormat::zpl);
+  res.header("Content-Disposition", std::string("inline; filename=\"labels.") + (pdf ? "pdf" : "zpl") + "\"");
+  co_return res;
+}
+
+}  // namespace spectra::samples
