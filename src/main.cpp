@@ -10,6 +10,7 @@
 #include "auth/rbac.hpp"
 #include "platform/config.hpp"
 #include "platform/db/distribute.hpp"
+#include "platform/db/result.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/db/blocking_connection.hpp"
 #include "platform/log.hpp"
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
       "distribute", "On a Citus coordinator: reference tables for organizations and the directory, every tenant table "
                     "distributed by organization_id (idempotent; docs/scale-out.md)");
 
+  auto* statement = dbcmd->add_subcommand(
+      "statement", "Print the SQL of a statement the server prepares ($1 is the organization), for EXPLAIN and pgbench");
+  std::string statement_name;
+  statement->add_option("name", statement_name, "Its name, as in the server's logs (say, samples_list_by_created_at)")
+      ->required();
   auto* seed = cli.add_subcommand("seed", "Load data");
   seed->require_subcommand(1);
   auto* demo = seed->add_subcommand("demo", "The demo organizations, users and lab data (idempotent)");
@@ -75,6 +81,16 @@ int main(int argc, char** argv) {
     const auto router = openapi_service == "lims" ? lims_router() : analysis_router();
     std::cout << router.openapi_json(SPECTRA_VERSION) << "\n";
     return 0;
+  }
+
+  if (statement->parsed()) {
+    for (const auto& [name, sql] : db::registered_queries())
+      if (name == statement_name) {
+        std::cout << sql << "\n";
+        return 0;
+      }
+    std::cerr << "error: no statement named " << statement_name << "\n";
+    return 1;
   }
 
   Config config;
