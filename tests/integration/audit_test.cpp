@@ -21,8 +21,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t count(const std::string& sql, const db::Params& p) { return owner().exec(sql, p).get_int(0, 0); }
-
 // An organization with a few linked events: logins (1..n) and a rename.
 TestOrg org_with_events(std::string& admin_token) {
   auto org = make_org();

@@ -25,8 +25,6 @@ Run spectra_cli(const std::string& args, const std::string& input = {}) {
   return r;
 }
 
-std::int64_t count(const std::string& sql) { return owner().exec(sql).get_int(0, 0); }
-
 }  // namespace
 
 TEST(Cli, SeedDemoIsIdempotentAndMakesTheDemoUsers) {

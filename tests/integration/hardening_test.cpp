@@ -32,8 +32,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t count(const std::string& sql, const db::Params& p) { return owner().exec(sql, p).get_int(0, 0); }
-
 std::string str(const json::value& v, const char* k) { return std::string(v.at(k).as_string()); }
 
 HttpResponse post_login(const TestUser& u, const std::string& password, Headers headers = {}) {

@@ -28,8 +28,6 @@ HttpResponse post_login(const TestUser& u) { return lims("POST", "/api/auth/logi
 
 std::string str(const json::value& v, const char* k) { return std::string(v.at(k).as_string()); }
 
-std::int64_t count(const std::string& sql, const db::Params& p) { return owner().exec(sql, p).get_int(0, 0); }
-
 }  // namespace
 
 TEST(Login, AnswersTokensAndTheUserAndRecordsIt) {

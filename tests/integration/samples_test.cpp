@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/command.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -27,8 +28,6 @@ using namespace spectra::test;
 namespace json = boost::json;
 
 namespace {
-
-std::int64_t count(const std::string& sql, const db::Params& p) { return owner().exec(sql, p).get_int(0, 0); }
 
 std::string str(const json::value& v, const char* k) { return std::string(v.at(k).as_string()); }
 
@@ -160,23 +159,6 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   return rows;
 }
 
-// What zbarimg reads off a PNG, one line per symbol.
-std::vector<std::string> scan_png(const std::string& png) {
-  static std::atomic<int> files{0};
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("spectra-it-label-" + std::to_string(getpid()) + "-" + std::to_string(files++) + ".png");
-  std::ofstream(path, std::ios::binary) << png;
-  FILE* pipe = popen(("zbarimg --raw -q '" + path.string() + "' 2>/dev/null").c_str(), "r");
-  std::string output;
-  char buffer[256];
-  while (pipe && fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  if (pipe) pclose(pipe);
-  std::filesystem::remove(path);
-  std::vector<std::string> lines;
-  for (std::size_t start = 0, end; (end = output.find('\n', start)) != std::string::npos; start = end + 1)
-    lines.push_back(output.substr(start, end - start));
-  return lines;
-}
 
 std::size_t occurrences(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
@@ -901,7 +883,7 @@ TEST(Labels, OneLabelAsSvgPngAndZpl) {
   ASSERT_GE(png.body.size(), 8u);
   EXPECT_EQ(png.body.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   ASSERT_EQ(std::system("command -v zbarimg >/dev/null 2>&1"), 0) << "zbarimg (zbar-tools) is needed to scan labels";
-  const auto scanned = scan_png(png.body);
+  const auto scanned = decode_symbols(png.body);
   ASSERT_EQ(scanned.size(), 2u) << "expected a 2D code and a Code 128";
   for (const auto& line : scanned) EXPECT_EQ(line, barcode);
 
@@ -919,7 +901,7 @@ TEST(Labels, OneLabelAsSvgPngAndZpl) {
   auto custom = make_sample(eng, json::object{{"name", "Custom code"}, {"barcode", "LOT-77/b"}});
   auto custom_png = lims("GET", "/api/samples/" + str(custom, "id") + "/label?format=png", eng);
   ASSERT_EQ(custom_png.status, 200u);
-  for (const auto& line : scan_png(custom_png.body)) EXPECT_EQ(line, "LOT-77/b");
+  EXPECT_EQ(decode_symbols(custom_png.body), (std::vector<std::string>{"LOT-77/b", "LOT-77/b"}));
 }
 
 TEST(Labels, SheetsOfManyLabels) {

@@ -99,7 +99,8 @@ TEST(Walkthrough, TheReadmeCommandsWorkAsWritten) {
     } else if (command.find("8002/api/samples") != std::string::npos) {
       ASSERT_EQ(a.status, 200u) << command << "\n" << a.body;
       std::set<std::string> barcodes;
-      for (const auto& s : json::parse(a.body).at("items").as_array())
+      const auto page = json::parse(a.body);
+      for (const auto& s : page.at("items").as_array())
         barcodes.insert(std::string(s.at("barcode").as_string()));
       for (const char* demo : {"ACME-S-0001", "ACME-S-0002", "ACME-S-0003"}) EXPECT_TRUE(barcodes.contains(demo)) << demo;
       EXPECT_FALSE(barcodes.contains("GLBX-S-0001")) << "another organization's sample is listed";

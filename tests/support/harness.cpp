@@ -161,6 +161,8 @@ void Harness::tear_down() {
   }
 }
 
+std::int64_t count(const std::string& sql, const db::Params& params) { return owner().exec(sql, params).get_int(0, 0); }
+
 db::BlockingConnection& owner() {
   static thread_local std::unique_ptr<db::BlockingConnection> c;
   if (!c) c = std::make_unique<db::BlockingConnection>(Harness::get().owner_dsn());

@@ -69,6 +69,8 @@ bool wait_for_audit_links(const std::string& organization_id);
 
 // One owner connection for fixtures and checks.
 db::BlockingConnection& owner();
+// The number an owner query answers (SELECT count(*) ...).
+std::int64_t count(const std::string& sql, const db::Params& params = db::Params());
 // A new organization with one user of each role (password "Correct-Horse-42").
 TestOrg make_org();
 std::string login(const TestUser& u);

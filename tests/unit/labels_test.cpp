@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "lims/samples/labels.hpp"
+#include "support/command.hpp"
 
 using namespace spectra::samples;
+using spectra::test::decode_symbols;
 
 namespace {
 
@@ -28,28 +30,6 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// What zbarimg reads off a PNG: one barcode per symbol found, sorted.
-std::vector<std::string> scan(const std::string& png) {
-  if (std::system("command -v zbarimg >/dev/null 2>&1") != 0) {
-    ADD_FAILURE() << "zbarimg is not installed: install zbar-tools (scripts/bootstrap lists it)";
-    return {};
-  }
-  static std::atomic<int> files{0};
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("spectra-label-" + std::to_string(getpid()) + "-" + std::to_string(files++) + ".png");
-  std::ofstream(path, std::ios::binary) << png;
-  FILE* pipe = popen(("zbarimg --raw -q '" + path.string() + "' 2>/dev/null").c_str(), "r");
-  std::string output;
-  char buffer[256];
-  while (pipe && fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  if (pipe) pclose(pipe);
-  std::filesystem::remove(path);
-  std::vector<std::string> lines;
-  for (std::size_t start = 0, end; (end = output.find('\n', start)) != std::string::npos; start = end + 1)
-    lines.push_back(output.substr(start, end - start));
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
 
 std::vector<std::string> twice(const std::string& barcode) { return {barcode, barcode}; }
 
@@ -80,12 +60,12 @@ std::vector<LabelText> numbered(int n) {
 }  // namespace
 
 TEST(Labels, PngScansAsQrCodeAndCode128) {
-  EXPECT_EQ(scan(render_label({"Brunnen Süd", "K7M3-QX9P-R"}, LabelFormat::png)), twice("K7M3-QX9P-R"));
-  EXPECT_EQ(scan(render_label({"Müller 日本 <&>", "ACME-S-0001"}, LabelFormat::png)), twice("ACME-S-0001"));
-  EXPECT_EQ(scan(render_label({"every barcode character", "a.b_c/d:e-F9"}, LabelFormat::png)), twice("a.b_c/d:e-F9"));
-  EXPECT_EQ(scan(render_label({"malformed \xFF\xC3 UTF-8", "X"}, LabelFormat::png)), twice("X"));
+  EXPECT_EQ(decode_symbols(render_label({"Brunnen Süd", "K7M3-QX9P-R"}, LabelFormat::png)), twice("K7M3-QX9P-R"));
+  EXPECT_EQ(decode_symbols(render_label({"Müller 日本 <&>", "ACME-S-0001"}, LabelFormat::png)), twice("ACME-S-0001"));
+  EXPECT_EQ(decode_symbols(render_label({"every barcode character", "a.b_c/d:e-F9"}, LabelFormat::png)), twice("a.b_c/d:e-F9"));
+  EXPECT_EQ(decode_symbols(render_label({"malformed \xFF\xC3 UTF-8", "X"}, LabelFormat::png)), twice("X"));
   const std::string longest_with_bars = "ACME-2024-WATER-000170000";
-  EXPECT_EQ(scan(render_label({"Wasser", longest_with_bars}, LabelFormat::png)), twice(longest_with_bars));
+  EXPECT_EQ(decode_symbols(render_label({"Wasser", longest_with_bars}, LabelFormat::png)), twice(longest_with_bars));
 }
 
 // A 64-character Code 128 would need bars far narrower than 0.125 mm on the label (and zint's Code 128
@@ -93,7 +73,7 @@ TEST(Labels, PngScansAsQrCodeAndCode128) {
 TEST(Labels, LongestBarcodeScansFromTheQrCode) {
   const std::string barcode = "K7M3-QX9P-R.k7m3-qx9p-r/K7M3-QX9P-R:k7m3-qx9p-r_K7M3-QX9P-R-ABCD";
   ASSERT_EQ(barcode.size(), 64u);
-  EXPECT_EQ(scan(render_label({"Langzeitprobe", barcode}, LabelFormat::png)), std::vector<std::string>{barcode});
+  EXPECT_EQ(decode_symbols(render_label({"Langzeitprobe", barcode}, LabelFormat::png)), std::vector<std::string>{barcode});
 }
 
 TEST(Labels, PngIsA62By29MillimetreImage) {
