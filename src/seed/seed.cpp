@@ -108,13 +108,13 @@ void demo(db::BlockingConnection& c, std::ostream& out) {
         const std::string barcode = prefix + "-S-000" + std::to_string(n);
         const std::string sample = ensure(
             c, "SELECT id FROM samples WHERE organization_id = $1 AND barcode = $2 AND NOT is_deleted", db::Params(org, barcode),
-            "WITH s AS (INSERT INTO samples (organization_id, barcode, name, sample_type, material_id, location,"
+            "WITH s AS (INSERT INTO samples (organization_id, id, barcode, name, sample_type, material_id, location,"
             "                                custody_seq, created_by)"
-            "           VALUES ($1, $2, $3, 'wafer', $4, 'Wafer stocker A', 1, $5) RETURNING id),"
+            "           VALUES ($1, $6, $2, $3, 'wafer', $4, 'Wafer stocker A', 1, $5) RETURNING id),"
             " e AS (INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
-            "       SELECT $1, id, 1, 'create', 'Wafer stocker A', $5 FROM s)"
+            "       VALUES ($1, $6, 1, 'create', 'Wafer stocker A', $5))"
             " SELECT id FROM s",
-            db::Params(org, barcode, "Si wafer " + std::to_string(n), material, engineer_id));
+            db::Params(org, barcode, "Si wafer " + std::to_string(n), material, engineer_id, crypto::uuid_v4()));
         ensure(c, "SELECT id FROM wafers WHERE organization_id = $1 AND sample_id = $2", db::Params(org, sample),
                "INSERT INTO wafers (organization_id, sample_id, diameter_mm, orientation, doping_type, dopant,"
                " resistivity_ohm_cm, thickness_um, created_by) VALUES ($1, $2, 150, '<100>', 'p', 'boron', 10, 675, $3)"

@@ -6,6 +6,7 @@
 
 #include "platform/config.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/batch.hpp"
 #include "platform/db/blocking_connection.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/error.hpp"
@@ -122,4 +123,27 @@ TEST(ClientAddress, ForwardedForIsBelievedOnlyFromTrustedProxies) {
   EXPECT_EQ(http::client_address("10.0.0.5", "garbage, 198.51.100.7", lb), "198.51.100.7");
   EXPECT_EQ(http::client_address("10.0.0.5", "<script>", lb), "10.0.0.5");
   EXPECT_EQ(http::client_address("10.0.0.5", "", lb), "10.0.0.5");
+}
+
+TEST(InsertBatch, AnyNumberOfRowsIsAFewPowerOfTwoStatements) {
+  const db::InsertBatch batch{"unit_batch", "INSERT INTO t (organization_id, a, b)", "($1, ?, ?::jsonb)"};
+  EXPECT_EQ(batch.parameters_per_row(), 2);
+  for (const std::size_t n : {1u, 2u, 3u, 511u, 512u, 513u, 10000u}) {
+    std::vector<db::Params> rows;
+    for (std::size_t i = 0; i < n; ++i) rows.push_back(db::Params(std::to_string(i), "{}"));
+    const auto st = batch.statements(rows);
+    std::size_t covered = 0, expected = n / 512 + static_cast<std::size_t>(__builtin_popcountll(n % 512));
+    EXPECT_EQ(st.size(), expected) << n;
+    for (const auto& s : st) {
+      const std::size_t in_this = s.params.size() / 2;
+      EXPECT_EQ(s.query->name, "unit_batch_" + std::to_string(in_this));
+      // Rows keep their order: this statement's first row is the next one.
+      EXPECT_EQ(s.params.values().front(), std::to_string(covered));
+      covered += in_this;
+    }
+    EXPECT_EQ(covered, n);
+  }
+  const auto one = batch.statements({db::Params("x", "{}")});
+  EXPECT_EQ(one[0].query->sql, "INSERT INTO t (organization_id, a, b) VALUES ($1, $2, $3::jsonb)");
+  EXPECT_THROW(batch.statements({db::Params("only one")}), std::logic_error);
 }

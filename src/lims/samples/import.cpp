@@ -1,7 +1,8 @@
 // CSV import: every row becomes a sample, or none does. Each row is checked as a create would check it
 // (the same declaration, NewSample), then against the file and the organization (barcodes taken,
 // materials and parents that exist); all problems come back at once, each naming its row and field.
-// The samples and their creation events are then two statements over arrays, in one transaction.
+// The samples and their creation events then go in as multi-row inserts (db::InsertBatch), in one
+// pipeline of one transaction.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
@@ -12,6 +13,7 @@
 #include "lims/samples/handlers.hpp"
 #include "lims/samples/rules.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/batch.hpp"
 #include "platform/db/sql_error.hpp"
 
 namespace asio = boost::asio;
@@ -36,18 +38,16 @@ const db::Query live_materials_q{"samples_import_live_materials",
 const db::Query live_samples_q{"samples_import_live_samples",
                                "SELECT id::text FROM samples WHERE organization_id = $1 AND id = ANY($2::uuid[])"
                                " AND NOT is_deleted"};
-const db::Query insert_q{
+// The samples and their creation events, the first links of their custody chains.
+const db::InsertBatch insert_samples{
     "samples_import_insert",
     "INSERT INTO samples (organization_id, id, name, barcode, sample_type, material_id, parent_sample_id, location,"
-    "                     status, custody_seq, created_by, extra_metadata)"
-    " SELECT $1, u.id, u.name, u.barcode, u.sample_type, u.material_id, u.parent_id, u.location, u.status, 1, $2,"
-    "        u.extra::jsonb"
-    "   FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::uuid[], $9::text[], $10::text[],"
-    "               $11::text[]) AS u(id, name, barcode, sample_type, material_id, parent_id, location, status, extra)"};
-const db::Query events_q{
+    "                     status, custody_seq, created_by, extra_metadata)",
+    "($1, ?::uuid, ?, ?, ?, ?::uuid, ?::uuid, ?, ?, 1, ?::uuid, ?::jsonb)"};
+const db::InsertBatch insert_events{
     "samples_import_events",
-    "INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
-    " SELECT $1, u.id, 1, 'create', u.location, $2 FROM unnest($3::uuid[], $4::text[]) AS u(id, location)"};
+    "INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)",
+    "($1, ?::uuid, 1, 'create', ?, ?::uuid)"};
 
 struct Row {
   std::size_t number = 0;  // 1 = the first row after the header
@@ -245,28 +245,19 @@ Reply import_samples(RequestContext& ctx, kit::Upload file) {
     }
     problems.raise_if_any();
 
-    std::vector<std::string> id, name, barcode, type, location_text, status, extra;
-    std::vector<std::optional<std::string>> material, parent, location;
-    for (const auto i : order) {
+    std::vector<db::Params> samples, events;
+    samples.reserve(rows.size());
+    events.reserve(rows.size());
+    for (const auto i : order) {  // parents first: each row's parent exists when the row arrives
       const auto& r = rows[i];
-      id.push_back(r.id);
-      name.push_back(r.sample.name);
-      barcode.push_back(*r.sample.barcode);
-      type.push_back(r.sample.sample_type);
-      material.push_back(r.sample.material_id);
-      parent.push_back(r.parent_row ? std::optional(new_id_of.at(*r.parent_row)) : r.sample.parent_sample_id);
-      location.push_back(r.sample.location);
-      status.push_back(r.sample.status);
-      extra.push_back(r.sample.extra_metadata);
+      const auto parent = r.parent_row ? std::optional(new_id_of.at(*r.parent_row)) : r.sample.parent_sample_id;
+      samples.push_back(db::Params(r.id, r.sample.name, *r.sample.barcode, r.sample.sample_type, r.sample.material_id,
+                                   parent, r.sample.location, r.sample.status, ctx.principal.user_id,
+                                   r.sample.extra_metadata));
+      events.push_back(db::Params(r.id, r.sample.location, ctx.principal.user_id));
     }
-    db::Params insert(ctx.principal.user_id);
-    insert.add_array(id).add_array(name).add_array(barcode).add_array(type).add_array(material).add_array(parent)
-        .add_array(location).add_array(status).add_array(extra);
-    db::Params events(ctx.principal.user_id);
-    events.add_array(id).add_array(location);
-    std::vector<db::Statement> st;
-    st.push_back({&insert_q, std::move(insert)});
-    st.push_back({&events_q, std::move(events)});
+    auto st = insert_samples.statements(samples);
+    for (auto& e : insert_events.statements(events)) st.push_back(std::move(e));
     co_await w.exec_all(std::move(st));
     std::vector<std::string> in_file_order;
     for (const auto& r : rows) in_file_order.push_back(r.id);

@@ -84,35 +84,16 @@ Params& Params::add(double v) {
   return *this;
 }
 
-namespace {
-// An array literal's element, quoted so that any text (commas, braces, "NULL") stays itself.
-void append_element(std::string& lit, std::string_view item) {
-  lit += '"';
-  for (char c : item) {
-    if (c == '"' || c == '\\') lit += '\\';
-    lit += c;
-  }
-  lit += '"';
-}
-}  // namespace
-
 Params& Params::add_array(const std::vector<std::string>& items) {
   std::string lit = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) lit += ',';
-    append_element(lit, items[i]);
-  }
-  lit += '}';
-  values_.emplace_back(std::move(lit));
-  return *this;
-}
-
-Params& Params::add_array(const std::vector<std::optional<std::string>>& items) {
-  std::string lit = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) lit += ',';
-    if (items[i]) append_element(lit, *items[i]);
-    else lit += "NULL";
+    lit += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') lit += '\\';
+      lit += c;
+    }
+    lit += '"';
   }
   lit += '}';
   values_.emplace_back(std::move(lit));

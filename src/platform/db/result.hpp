@@ -74,7 +74,6 @@ class Params {
     return add(std::nullopt);
   }
   // A text[] literal.
-  Params& add_array(const std::vector<std::optional<std::string>>& items);  // NULL for an empty optional
   Params& add_array(const std::vector<std::string>& items);
   // A bytea in hex form.
   Params& add_bytea(std::string_view bytes);
