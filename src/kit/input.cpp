@@ -46,10 +46,16 @@ bool blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
-// The rules every string-shaped kind shares: length, NUL, blank, pattern, enum, uuid, time.
+// The rules every string-shaped kind shares: length, NUL and control characters, blank, pattern, enum, uuid, time.
 std::optional<std::string> check_string(const FieldSpec& spec, const std::string& s) {
   if (utf8_length(s) > spec.max_length) return "must be at most " + std::to_string(spec.max_length) + " characters";
   if (s.find('\0') != std::string::npos) return "must not contain NUL characters";
+  const bool control = std::any_of(s.begin(), s.end(), [&spec](char c) {
+    const bool line = c == '\n' || c == '\r' || c == '\t';
+    return (static_cast<unsigned char>(c) < 0x20 && !(spec.multiline && line)) || c == 0x7f;
+  });
+  if (control) return spec.multiline ? "must not contain control characters other than line breaks and tabs"
+                                     : "must not contain control characters (line breaks, tabs, ...)";
   if (spec.not_blank && blank(s)) return "must not be blank";
   if (spec.kind == Kind::uuid && !crypto::is_uuid(s)) return "must be a UUID";
   if (spec.kind == Kind::timestamp && !is_rfc3339(s)) return "must be an RFC 3339 time such as 2026-11-26T20:41:00Z";

@@ -44,6 +44,7 @@ struct FieldSpec {
   bool required = false;
   bool nullable = false;
   bool not_blank = false;
+  bool multiline = false;  // may hold line breaks and tabs; other control characters never
   std::optional<double> minimum, maximum;
   std::vector<std::string> one_of;  // strings (or list items) must be one of these
   std::string pattern;              // ECMAScript, whole value
@@ -164,6 +165,8 @@ struct Field {
   Field format(std::string f) const { return with([&f](FieldSpec& s) { s.format = f; }); }
   Field describe(std::string d) const { return with([&d](FieldSpec& s) { s.description = d; }); }
   Field not_blank() const { return with([](FieldSpec& s) { s.not_blank = true; }); }
+  // Text that may hold line breaks and tabs (notes, descriptions); a string refuses them otherwise.
+  Field multiline() const { return with([](FieldSpec& s) { s.multiline = true; }); }
   // A non-optional member that may be absent (it keeps the struct's default).
   Field or_default() const { return with([](FieldSpec& s) { s.required = false; }); }
   template <class Range>

@@ -463,6 +463,9 @@ TEST(Samples, BadInputNamesTheFieldAndWritesNothing) {
       {R"({"name":5,"sample_type":"powder"})", "name"},
       {js(json::object{{"name", std::string(201, 'n')}, {"sample_type", "powder"}}), "name"},
       {R"({"name":"   ","sample_type":"powder"})", "name"},
+      {R"({"name":"bell\u0007","sample_type":"powder"})", "name"},
+      {R"({"name":"two\nlines","sample_type":"powder"})", "name"},
+      {R"({"name":"x","sample_type":"powder","location":"Rack\t1"})", "location"},
       {R"({"name":"x","sample_type":"rock"})", "sample_type"},
       {R"({"name":"x"})", "sample_type"},
       {R"({"name":"x","sample_type":"powder","material_id":"xyz"})", "material_id"},
@@ -714,7 +717,7 @@ TEST(Custody, EveryMoveIsAnAppendedEventAndTheRulesHold) {
   EXPECT_EQ(sample_row().get(0, 1), "Freezer B");
 
   // Consumed: nothing moves any more.
-  auto used = custody(tech, R"({"event_type":"consume","notes":"dissolved"})");
+  auto used = custody(tech, R"({"event_type":"consume","notes":"dissolved\nin HF"})");
   ASSERT_EQ(used.status, 201u) << describe(used);
   EXPECT_EQ(sample_row().get(0, 0), "consumed");
   for (const char* body : {R"({"event_type":"transfer","to_location":"Bench 9"})", R"({"event_type":"check_out"})",

@@ -102,7 +102,7 @@ std::string token_response(const auth::IssuedToken& access, const std::string& r
 
 kit::Input<Credentials> Credentials::input() {
   return {"Credentials",
-          {kit::field("email", &Credentials::email).max_length(320), kit::field("password", &Credentials::password).max_length(1024)}};
+          {kit::field("email", &Credentials::email).max_length(320), kit::field("password", &Credentials::password).max_length(1024).multiline()}};  // what was set, tabs included
 }
 
 kit::Input<RefreshToken> RefreshToken::input() {

@@ -49,7 +49,7 @@ kit::Input<NewCustodyEvent> NewCustodyEvent::input() {
            kit::field("to_location", &NewCustodyEvent::to_location).max_length(200).not_blank(),
            kit::field("to_user_id", &NewCustodyEvent::to_user_id).uuid()
                .describe("check_out: who takes the sample (the caller when absent)"),
-           kit::field("notes", &NewCustodyEvent::notes).max_length(2000),
+           kit::field("notes", &NewCustodyEvent::notes).max_length(2000).multiline(),
            kit::field("extra_metadata", &NewCustodyEvent::extra_metadata).object()}};
 }
 
