@@ -3,9 +3,10 @@
 
 -- ?q= matches part of the name or of the barcode (the name has its trigram index since 0001).
 CREATE INDEX samples_barcode_trgm_idx ON samples USING gin (barcode gin_trgm_ops);
--- What a label can print and a scanner can type back (Code 128 within ASCII, no spaces).
+-- What a label can print and a scanner can type back (Code 128 within ASCII, no spaces). NOT VALID:
+-- a barcode stored before this revision stays readable (and is refused only when it is changed).
 ALTER TABLE samples ADD CONSTRAINT samples_barcode_format_check
-    CHECK (barcode ~ '^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$');
+    CHECK (barcode ~ '^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$') NOT VALID;
 
 -- Custody: a sample's events are numbered 1, 2, 3, ... in the order they happened, and each event's
 -- "from" is the sample's state after the one before. The writer holds the sample's row lock and

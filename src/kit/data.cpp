@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
+#include <algorithm>
 #include <regex>
 #include <mutex>
 #include <map>
@@ -41,9 +42,11 @@ bool plausible(std::string_view type, const std::string& v) {
   static const std::regex ts(
       R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d)?$)");
   static const std::regex number(R"(^-?\d{1,30}(\.\d{1,30})?$)");
+  static const std::regex integer(R"(^-?\d{1,9}$)");
   static const std::regex date(R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$)");
   if (type == "timestamptz") return std::regex_match(v, ts);
-  if (type == "bigint" || type == "numeric" || type == "integer") return std::regex_match(v, number);
+  if (type == "integer") return std::regex_match(v, integer);
+  if (type == "bigint" || type == "numeric") return std::regex_match(v, number);
   if (type == "date") return std::regex_match(v, date);
   return v.size() <= 1000 && v.find('\0') == std::string::npos;
 }
@@ -125,37 +128,49 @@ std::string with_given(const std::string& sql, const std::vector<bool>& given) {
 
 }  // namespace
 
-// One sort key in one direction: its statements. A list's filters are written `($n IS NULL OR …)`;
-// prepared as they are, a statement's cached generic plan cannot fold the absent ones away, and
-// PostgreSQL may then prefer a plan that reads the whole organization and sorts it (a page of 50 out
-// of 10,000 samples took 120 ms instead of 1 ms). So each set of given parameters gets a statement of
-// its own, made on first use, in which the absent ones are NULL constants: the plan of "no filter,
-// first page" is the plain index scan, as if the SQL had been written for it.
+// One sort key in one direction: its statements. A list's filters are written `($n IS NULL OR …)`.
+// Prepared as they are, a statement's cached generic plan cannot fold the absent ones away, and
+// PostgreSQL may then read the whole organization and sort it (a page of 50 of 10,000 samples took
+// 120 ms instead of 1 ms). So a request is sent with its absent parameters as NULL constants: the
+// common shapes (no filter; first or next page) are prepared once, as if the SQL had been written for
+// them; a request with filters is a plain statement, planned for its values each time, so that the
+// number of prepared statements per connection stays two per sort whatever filters clients try.
 struct List::Variant {
   std::string sort;  // "created_at" or "-created_at"
   SortKey key;
+  int filters = 0;                   // $2 .. $(filters + 1); then the cursor's two and the limit
   std::unique_ptr<db::Query> query;  // every parameter a placeholder (what `spectra db statement` shows)
   std::unique_ptr<db::Query> csv;    // the CSV columns, when the list exports
-  mutable std::mutex mutex;
-  mutable std::map<std::pair<bool, std::vector<bool>>, std::unique_ptr<db::Query>> by_given;
 
-  // The statement for these parameters ($2 and up, the last is the limit), and the given ones alone.
-  std::pair<const db::Query*, db::Params> statement(bool as_csv, const db::Params& all) const {
+  struct Shape {
+    std::string text;
+    std::unique_ptr<db::Query> prepared;  // for the common shapes
+  };
+  mutable std::mutex mutex;
+  mutable std::map<std::pair<bool, std::vector<bool>>, Shape> shapes;
+
+  // The statement for these parameters ($2 and up), carrying the given ones alone.
+  db::Statement statement(bool as_csv, const db::Params& all) const {
     std::vector<bool> given;
     db::Params values;
     for (const auto& v : all.values()) {
       given.push_back(v.has_value());
       if (v) values.add(*v);
     }
+    const bool unfiltered = std::none_of(given.begin(), given.begin() + filters, [](bool g) { return g; });
     const db::Query& full = as_csv ? *csv : *query;
     std::lock_guard lock(mutex);
-    auto& q = by_given[{as_csv, given}];
-    if (!q) {
-      std::string suffix = "_given_";
-      for (bool g : given) suffix += g ? '1' : '0';
-      q = std::make_unique<db::Query>(full.name + suffix, with_given(full.sql, given));
+    auto& shape = shapes[{as_csv, given}];
+    if (shape.text.empty()) {
+      shape.text = with_given(full.sql, given);
+      if (unfiltered)
+        shape.prepared = std::make_unique<db::Query>(full.name + (given[filters] ? "_next" : "_first"), shape.text);
     }
-    return {q.get(), std::move(values)};
+    db::Statement st;
+    st.params = std::move(values);
+    if (shape.prepared) st.query = shape.prepared.get();
+    else st.text = shape.text.c_str();
+    return st;
   }
 };
 
@@ -181,6 +196,7 @@ List::List(Spec spec) : spec_(std::move(spec)) {
       auto v = std::make_unique<Variant>();
       v->sort = (desc ? "-" : "") + std::string(k.name);
       v->key = k;
+      v->filters = n - 1;
       const std::string name = spec_.name + (desc ? "_by_" : "_asc_by_") + std::string(k.name);
       v->query = std::make_unique<db::Query>(name, "SELECT " + spec_.select + rest);
       if (!spec_.csv.empty()) {
@@ -230,8 +246,7 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
     after_id = std::string((*a)[2].as_string());
   }
   filters.add(after_value).add(after_id).add(page.limit + 1);
-  auto [query, given] = v.statement(false, filters);
-  auto rows = co_await db::read(ctx.db(), ctx.tenant(), *query, std::move(given));
+  auto rows = co_await db::read(ctx.db(), ctx.tenant(), v.statement(false, filters));
 
   std::string out = "{\"items\":[";
   const int n = std::min(rows.rows(), page.limit);
@@ -281,8 +296,7 @@ class List::CsvStream final : public http::BodyStream {
     }
     db::Params p = filters_;
     p.add(after_value_).add(after_id_).add(page_size);
-    auto [query, given] = v_.statement(true, p);
-    auto rows = co_await db::read(pool_, tenant_, *query, std::move(given));
+    auto rows = co_await db::read(pool_, tenant_, v_.statement(true, p));
     const int columns = static_cast<int>(list_.spec_.csv.size());
     std::vector<std::string_view> cells(columns);
     for (int i = 0; i < rows.rows(); ++i) {
@@ -315,6 +329,7 @@ Reply List::csv(RequestContext& ctx, db::Params filters, std::optional<std::stri
   http::Response r;
   r.content_type = "text/csv; charset=utf-8";
   r.header("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+  r.header("Vary", "Accept");
   auto stream = std::make_shared<CsvStream>(*this, v, ctx.db(), ctx.tenant(), std::move(filters));
   co_await stream->start();
   r.stream = std::move(stream);

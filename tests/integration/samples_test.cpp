@@ -225,6 +225,17 @@ TEST(Samples, CreateReadChangeAndSoftDelete) {
   auto after = owner().exec("SELECT location, status FROM samples WHERE id = $1", db::Params(id));
   EXPECT_EQ(after.get(0, 0), "Cabinet 2");
   EXPECT_EQ(after.get(0, 1), "available");
+  // A sample at hand may be quarantined and released; a quarantined one is not checked out, and a
+  // checked-out one changes status only through custody.
+  const std::string tech = login(org.user("technician"));
+  EXPECT_EQ(lims("PATCH", "/api/samples/" + id, eng, R"({"status":"quarantined"})").status, 200u);
+  EXPECT_EQ(lims("POST", "/api/samples/" + id + "/custody", tech, R"({"event_type":"check_out"})").status, 409u);
+  EXPECT_EQ(lims("PATCH", "/api/samples/" + id, eng, R"({"status":"available"})").status, 200u);
+  EXPECT_EQ(lims("POST", "/api/samples/" + id + "/custody", tech, R"({"event_type":"check_out"})").status, 201u);
+  auto while_out = lims("PATCH", "/api/samples/" + id, eng, R"({"status":"in_use"})");
+  EXPECT_EQ(while_out.status, 409u) << describe(while_out);
+  EXPECT_EQ(owner().exec("SELECT status FROM samples WHERE id = $1", db::Params(id)).get(0, 0), "checked_out");
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE entity_id = $1 AND action = 'sample.update'", db::Params(id)), 3);
 
   auto del = lims("DELETE", "/api/samples/" + id, eng);
   EXPECT_EQ(del.status, 204u) << describe(del);
@@ -1074,6 +1085,8 @@ TEST(SampleCsv, ExportImportRoundTripIntoAnotherOrganization) {
                   db::Params(b.id)), 3);
   EXPECT_EQ(samples_in(a.id), 3);
   EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'sample.import'", db::Params(b.id)), 1);
+  // Each imported sample's history starts with its creation.
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'sample.create'", db::Params(b.id)), 3);
 
   // Importing the same file again: the barcodes are taken now, so nothing is created.
   auto again = import_csv(eng_b, csv.body);

@@ -142,6 +142,12 @@ TEST(CustodyRules, OnlyTheHolderOrAnEngineerReturnsACheckedOutSample) {
   EXPECT_EQ(judge_move(at("available"), {Move::return_, std::nullopt, std::nullopt}, engineer).kind, K::conflict);
 }
 
+TEST(CustodyRules, AQuarantinedSampleMovesButIsNotCheckedOut) {
+  EXPECT_EQ(judge_move(at("quarantined"), {Move::check_out, std::nullopt, std::nullopt}, engineer).kind, K::conflict);
+  EXPECT_EQ(judge_move(at("quarantined"), {Move::transfer, "Quarantine cabinet", std::nullopt}, tech).kind, K::allowed);
+  EXPECT_EQ(judge_move(at("quarantined"), {Move::dispose, std::nullopt, std::nullopt}, tech).kind, K::allowed);
+}
+
 TEST(CustodyRules, AConsumedOrDisposedSampleNeverMoves) {
   for (const char* s : {"consumed", "disposed"})
     for (auto m : {Move::transfer, Move::check_out, Move::return_, Move::consume, Move::dispose}) {

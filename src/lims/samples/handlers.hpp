@@ -53,7 +53,7 @@ struct NewSample {
   static kit::Input<NewSample> input();
 };
 struct SampleChange {
-  std::optional<std::string> name, barcode, sample_type;
+  std::optional<std::string> name, barcode, sample_type, status;
   Nullable<std::string> material_id, parent_sample_id;
   std::optional<std::string> extra_metadata;
   static kit::Input<SampleChange> input();

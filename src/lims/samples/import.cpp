@@ -34,10 +34,10 @@ const db::Query taken_barcodes_q{"samples_import_taken_barcodes",
                                  " AND NOT is_deleted"};
 const db::Query live_materials_q{"samples_import_live_materials",
                                  "SELECT id::text FROM materials WHERE organization_id = $1 AND id = ANY($2::uuid[])"
-                                 " AND NOT is_deleted"};
+                                 " AND NOT is_deleted FOR SHARE"};
 const db::Query live_samples_q{"samples_import_live_samples",
                                "SELECT id::text FROM samples WHERE organization_id = $1 AND id = ANY($2::uuid[])"
-                               " AND NOT is_deleted"};
+                               " AND NOT is_deleted FOR SHARE"};
 // The samples and their creation events, the first links of their custody chains.
 const db::InsertBatch insert_samples{
     "samples_import_insert",
@@ -139,6 +139,9 @@ std::vector<Row> read_rows(const kit::csv::Table& t, Collector& problems) {
       for (const auto& f : e.field_errors()) problems.add(row.number, f.field, f.message);
       continue;
     }
+    // UUIDs compare as PostgreSQL prints them: in lower case.
+    for (auto* id : {&row.file_id, &row.sample.material_id, &row.sample.parent_sample_id})
+      if (*id) std::transform((*id)->begin(), (*id)->end(), (*id)->begin(), [](unsigned char c) { return std::tolower(c); });
     rows.push_back(std::move(row));
   }
   problems.raise_if_any();
@@ -207,7 +210,9 @@ std::vector<std::size_t> parents_first(const std::vector<Row>& rows, Collector& 
 }  // namespace
 
 Reply import_samples(RequestContext& ctx, kit::Upload file) {
-  const auto ct = file.content_type.substr(0, file.content_type.find(';'));
+  std::string ct(file.content_type.substr(0, file.content_type.find(';')));
+  std::transform(ct.begin(), ct.end(), ct.begin(), [](unsigned char c) { return std::tolower(c); });
+  ct.erase(ct.find_last_not_of(' ') + 1);
   if (ct != "text/csv") throw ApiError(ErrorCode::unsupported_media, "The body must be text/csv");
   Collector problems;
   auto rows = read_rows(kit::csv::read(file.bytes, max_rows), problems);
@@ -259,8 +264,24 @@ Reply import_samples(RequestContext& ctx, kit::Upload file) {
     auto st = insert_samples.statements(samples);
     for (auto& e : insert_events.statements(events)) st.push_back(std::move(e));
     co_await w.exec_all(std::move(st));
+    // Each sample's history starts with its creation, as a sample made one at a time does.
     std::vector<std::string> in_file_order;
-    for (const auto& r : rows) in_file_order.push_back(r.id);
+    for (const auto& r : rows) {
+      in_file_order.push_back(r.id);
+      const auto& n = r.sample;
+      auto opt = [](const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); };
+      json::object after{{"id", r.id},
+                         {"name", n.name},
+                         {"barcode", *n.barcode},
+                         {"sample_type", n.sample_type},
+                         {"material_id", opt(n.material_id)},
+                         {"parent_sample_id", r.parent_row ? json::value(new_id_of.at(*r.parent_row)) : opt(n.parent_sample_id)},
+                         {"location", opt(n.location)},
+                         {"status", n.status},
+                         {"extra_metadata", json::parse(n.extra_metadata)},
+                         {"imported_from_row", r.number}};
+      w.audit("sample.create", "sample", r.id, std::nullopt, json::serialize(after));
+    }
     json::array listed(in_file_order.begin(), in_file_order.end());
     w.audit("sample.import", "sample", std::nullopt, std::nullopt,
             json::serialize(json::object{{"created", in_file_order.size()}, {"ids", listed}}));

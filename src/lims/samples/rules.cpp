@@ -99,6 +99,8 @@ CustodyVerdict judge_move(const Whereabouts& now, const MoveRequest& r, const Mo
   if (out && (r.move == Move::transfer || r.move == Move::check_out))
     return no(K::conflict, "The sample is checked out: it must be returned first");
   if (!out && r.move == Move::return_) return no(K::conflict, "The sample is not checked out: there is nothing to return");
+  if (now.status == "quarantined" && r.move == Move::check_out)
+    return no(K::conflict, "The sample is quarantined: release it (PATCH its status) before checking it out");
   if (out && mover.user_id != now.holder_id.value_or("") && mover.role < auth::Role::engineer)
     return no(K::forbidden, "Only the sample's holder, or an engineer or above, may " +
                                 std::string(r.move == Move::return_ ? "return" : move_name(r.move)) + " it");

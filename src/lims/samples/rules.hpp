@@ -61,6 +61,7 @@ struct CustodyVerdict {
 //  - a consumed or disposed sample never moves (conflict);
 //  - a checked-out sample is returned (or consumed, disposed) by its holder or an engineer and above,
 //    and is not transferred or checked out again until it is returned;
+//  - a quarantined sample is not checked out;
 //  - a transfer names the location it goes to; a check-out hands the sample to a person (the mover when
 //    none is named); a return puts it back (where it was, unless a location is named).
 CustodyVerdict judge_move(const Whereabouts& now, const MoveRequest& request, const Mover& mover);

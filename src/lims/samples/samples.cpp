@@ -1,6 +1,6 @@
 // Samples: create (with its first custody event), read, list (filters, search, barcode scan, CSV
 // export), change, soft delete, and printable labels.
-#include <set>
+#include <algorithm>
 
 #include "lims/samples/handlers.hpp"
 #include "lims/samples/labels.hpp"
@@ -61,11 +61,12 @@ const kit::List samples_scan{{
 const db::Query get_q{"samples_get", "SELECT " + sample_json +
                                          " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
 // Whether the sample's references are live ($2 parent, $3 material): null when absent (the foreign
-// keys refuse those), true when soft-deleted.
+// keys refuse those), true when soft-deleted. FOR SHARE: a delete of either waits until this
+// transaction ends, and then sees the sample that now uses it.
 const db::Query refs_deleted_q{
     "samples_refs_deleted",
-    "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2),"
-    "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3)"};
+    "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2 FOR SHARE),"
+    "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3 FOR SHARE)"};
 // The sample and its creation event, the first link of its custody chain ($2 is the new id).
 const db::Query insert_q{
     "samples_insert",
@@ -75,7 +76,7 @@ const db::Query insert_q{
     " e AS (INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
     "       VALUES ($1, $2, 1, 'create', $8, $10))"
     " SELECT " + sample_json + ", s.id FROM s"};
-const db::Query lock_q{"samples_lock", "SELECT " + sample_json +
+const db::Query lock_q{"samples_lock", "SELECT " + sample_json + ", s.status"
                                            " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"
                                            " FOR UPDATE"};
 // Parent changes in one organization take turns, so that two of them cannot close a cycle together.
@@ -88,7 +89,7 @@ const db::Query update_q{
     "             sample_type = coalesce($5, sample_type),"
     "             material_id = CASE WHEN $6 THEN $7::uuid ELSE material_id END,"
     "             parent_sample_id = CASE WHEN $8 THEN $9::uuid ELSE parent_sample_id END,"
-    "             extra_metadata = coalesce($10::jsonb, extra_metadata)"
+    "             extra_metadata = coalesce($10::jsonb, extra_metadata), status = coalesce($11, status)"
     "           WHERE organization_id = $1 AND id = $2 AND NOT is_deleted RETURNING *)"
     " SELECT " + sample_json + " FROM s"};
 const db::Query delete_q{"samples_delete", "UPDATE samples SET is_deleted = true, deleted_at = now()"
@@ -112,6 +113,8 @@ const std::vector<std::string> sample_types = {"wafer", "die", "powder", "film",
 const std::vector<std::string> statuses = {"available", "in_use", "checked_out", "consumed", "disposed", "quarantined"};
 // A new sample is not checked out: that is a custody move, which names its holder.
 const std::vector<std::string> initial_statuses = {"available", "in_use", "quarantined", "consumed", "disposed"};
+// What a change may set (a sample at hand, not checked out, consumed or disposed: custody moves do that).
+const std::vector<std::string> settable_statuses = {"available", "in_use", "quarantined"};
 
 std::optional<std::string> barcode_rule(const std::string& b) { return barcode_problem(b); }
 
@@ -150,6 +153,8 @@ kit::Input<SampleChange> SampleChange::input() {
            kit::field("sample_type", &SampleChange::sample_type).one_of(sample_types),
            kit::field("material_id", &SampleChange::material_id).uuid(),
            kit::field("parent_sample_id", &SampleChange::parent_sample_id).uuid(),
+           kit::field("status", &SampleChange::status).one_of(settable_statuses)
+               .describe("available, in_use or quarantined, for a sample at hand (custody moves do the rest)"),
            kit::field("extra_metadata", &SampleChange::extra_metadata).object()}};
 }
 
@@ -224,12 +229,15 @@ Reply update_sample(RequestContext& ctx, Path<kit::Id> p, Body<SampleChange> in)
     const std::size_t at = new_parent ? 1 : 0;
     if (r[at].empty()) throw not_found("No such sample");
     refuse_deleted_refs(r[at + 1]);
+    const std::string now(r[at].get(0, 1));
+    if (in.status && std::find(settable_statuses.begin(), settable_statuses.end(), now) == settable_statuses.end())
+      throw conflict("The sample is " + now + ": its status changes through custody (return it first)");
     if (new_parent && r[at + 2].get_bool(0, 0))
       throw std::move(unprocessable("The parent would make the sample its own ancestor")
                           .with_field("parent_sample_id", "would form a cycle: it descends from this sample"));
     auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.barcode, in.sample_type, in.material_id.present,
                                                   in.material_id.value, in.parent_sample_id.present,
-                                                  in.parent_sample_id.value, in.extra_metadata));
+                                                  in.parent_sample_id.value, in.extra_metadata, in.status));
     std::string json(u.get(0, 0));
     w.audit("sample.update", "sample", p.id, std::string(r[at].get(0, 0)), json);
     co_return json;
@@ -267,14 +275,18 @@ Reply label_sheet(RequestContext& ctx, Body<LabelSheet> in) {
   params.add_array(in.sample_ids);
   auto r = co_await db::read(ctx.db(), ctx.tenant(), sheet_q, std::move(params));
   std::vector<LabelText> labels;
-  ApiError missing = unprocessable("Some samples do not exist in your organization");
+  ApiError missing = unprocessable("Some samples cannot be printed");
   bool any_missing = false;
   for (int i = 0; i < r.rows(); ++i) {
-    if (r.get_optional(i, 1)) {
-      labels.push_back({std::string(r.get(i, 1)), std::string(r.get(i, 2))});
-    } else {
-      missing.with_field("sample_ids[" + std::to_string(i) + "]", "does not exist in your organization");
+    const std::string field = "sample_ids[" + std::to_string(i) + "]";
+    if (!r.get_optional(i, 1)) {
+      missing.with_field(field, "does not exist in your organization");
       any_missing = true;
+    } else if (r.get(i, 2).empty()) {
+      missing.with_field(field, "has no barcode to print");
+      any_missing = true;
+    } else {
+      labels.push_back({std::string(r.get(i, 1)), std::string(r.get(i, 2))});
     }
   }
   if (any_missing) throw std::move(missing);

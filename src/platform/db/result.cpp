@@ -27,6 +27,8 @@ Registry& registry() {
 }  // namespace
 
 Query::Query(std::string n, std::string s) : name(std::move(n)), sql(std::move(s)) {
+  // PostgreSQL keeps the first 63 bytes of a prepared statement's name: longer ones could collide.
+  if (name.empty() || name.size() > 63) throw std::logic_error("statement name must be 1 to 63 bytes: " + name);
   auto& r = registry();
   std::lock_guard lock(r.mutex);
   ++r.uses[name];

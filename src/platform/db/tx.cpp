@@ -122,4 +122,13 @@ awaitable<Result> read(Pool& pool, const TenantContext& ctx, const Query& q, Par
                               [&](Tx& tx) -> awaitable<Result> { co_return co_await tx.exec_commit(q, std::move(params)); });
 }
 
+awaitable<Result> read(Pool& pool, const TenantContext& ctx, Statement statement) {
+  co_return co_await transact(pool, ctx, Mode::read_only, [&](Tx& tx) -> awaitable<Result> {
+    std::vector<Statement> one;
+    one.push_back(std::move(statement));
+    auto results = co_await tx.commit(std::move(one));
+    co_return std::move(results.front());
+  });
+}
+
 }  // namespace spectra::db

@@ -89,5 +89,7 @@ boost::asio::awaitable<Result> lookup_before_tenant(Pool& pool, const Query& q, 
 
 // A single read in one round trip: BEGIN READ ONLY, context, the query, COMMIT.
 boost::asio::awaitable<Result> read(Pool& pool, const TenantContext& ctx, const Query& q, Params params = {});
+// The same for a statement that may be a plain text (planned for its parameters each time).
+boost::asio::awaitable<Result> read(Pool& pool, const TenantContext& ctx, Statement statement);
 
 }  // namespace spectra::db

@@ -181,7 +181,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     if (res.stream && res.status != 204 && req.method != http::Method::HEAD) {
       // HTTP/1.0 has no chunks: its client reads the body until the connection closes.
       const bool framed = version >= 11;
-      if (framed) out.chunked(true); else out.keep_alive(false);
+      if (framed) out.chunked(true);
       co_await write_chunks(stream, out, *res.stream, framed, ec);
     } else if (req.method == http::Method::HEAD) {
       bhttp::response_serializer<bhttp::string_body> sr{out};
@@ -331,7 +331,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         res = co_await service.handle(req);
       }
 
-      const bool keep = breq.keep_alive() && !stopping.load();
+      // A streamed body to an HTTP/1.0 client ends with the connection (it has no chunks).
+      const bool keep = breq.keep_alive() && !stopping.load() && !(res.stream && breq.version() < 11);
       co_await write_response(stream, req, res, breq.version(), keep, ec);
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       access_log(req, res, ms);
