@@ -133,12 +133,14 @@ std::string with_given(const std::string& sql, const std::vector<bool>& given) {
 // PostgreSQL may then read the whole organization and sort it (a page of 50 of 10,000 samples took
 // 120 ms instead of 1 ms). So a request is sent with its absent parameters as NULL constants: the
 // common shapes (no filter; first or next page) are prepared once, as if the SQL had been written for
-// them; a request with filters is a plain statement, planned for its values each time, so that the
-// number of prepared statements per connection stays two per sort whatever filters clients try.
+// them (with the filters every request gives, such as a scan's barcode); a request with other filters
+// is a plain statement, planned for its values each time, so that the number of prepared statements
+// per connection stays two per sort whatever filters clients try.
 struct List::Variant {
   std::string sort;  // "created_at" or "-created_at"
   SortKey key;
   int filters = 0;                   // $2 .. $(filters + 1); then the cursor's two and the limit
+  int always_given = 0;              // the first filters every request gives
   std::unique_ptr<db::Query> query;  // every parameter a placeholder (what `spectra db statement` shows)
   std::unique_ptr<db::Query> csv;    // the CSV columns, when the list exports
 
@@ -157,7 +159,7 @@ struct List::Variant {
       given.push_back(v.has_value());
       if (v) values.add(*v);
     }
-    const bool unfiltered = std::none_of(given.begin(), given.begin() + filters, [](bool g) { return g; });
+    const bool unfiltered = std::none_of(given.begin() + always_given, given.begin() + filters, [](bool g) { return g; });
     const db::Query& full = as_csv ? *csv : *query;
     std::lock_guard lock(mutex);
     auto& shape = shapes[{as_csv, given}];
@@ -197,6 +199,7 @@ List::List(Spec spec) : spec_(std::move(spec)) {
       v->sort = (desc ? "-" : "") + std::string(k.name);
       v->key = k;
       v->filters = n - 1;
+      v->always_given = spec_.always_given;
       const std::string name = spec_.name + (desc ? "_by_" : "_asc_by_") + std::string(k.name);
       v->query = std::make_unique<db::Query>(name, "SELECT " + spec_.select + rest);
       if (!spec_.csv.empty()) {

@@ -62,6 +62,9 @@ class List {
     std::vector<SortKey> sorts;  // created_at is always one
     std::string default_sort = "-created_at";
     std::vector<CsvColumn> csv = {};  // when set, the list also exports as CSV (csv())
+    // How many of the first filter parameters ($2, ...) every request gives (a scan's barcode, the
+    // sample of a custody chain): requests that give those alone use prepared statements.
+    int always_given = 0;
   };
   explicit List(Spec spec);
   ~List();

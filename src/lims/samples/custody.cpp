@@ -21,6 +21,7 @@ const kit::List custody_list{{
     .where = "c.sample_id = $2",
     .sorts = {{"seq", "c.seq", "integer"}},
     .default_sort = "seq",
+    .always_given = 1,
 }};
 const db::Query lock_q{"custody_lock_sample",
                        "SELECT s.status, s.location, s.custodian_id, s.custody_seq, " + sample_json +

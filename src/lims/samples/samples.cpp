@@ -56,6 +56,7 @@ const kit::List samples_scan{{
     .where = "NOT s.is_deleted AND s.barcode = $2" + std::string(shared_filters),
     .sorts = sample_sorts,
     .csv = csv_columns,
+    .always_given = 1,
 }};
 
 const db::Query get_q{"samples_get", "SELECT " + sample_json +
