@@ -36,28 +36,21 @@ const std::vector<kit::CsvColumn> csv_columns = {
     {"extra_metadata", "s.extra_metadata"},
     {"created_at", "to_jsonb(s.created_at) #>> '{}'"},  // the same text as in the JSON
 };
-const std::vector<kit::SortKey> sample_sorts = {{"name", "s.name", "text"}, {"updated_at", "s.updated_at", "timestamptz"}};
-
-const kit::List samples_list{{
-    .name = "samples_list",
-    .select = sample_json,
-    .from = "samples s",
-    .alias = "s",
-    .where = "NOT s.is_deleted AND ($2::text IS NULL OR s.barcode = $2)" + std::string(shared_filters),
-    .sorts = sample_sorts,
-    .csv = csv_columns,
-}};
+// A list of samples whose barcode filter is `barcode`; every other filter, the sorts and the CSV
+// columns are the same for all of them.
+kit::List::Spec sample_list(std::string name, std::string_view barcode, int always_given) {
+  return {.name = std::move(name),
+          .select = sample_json,
+          .from = "samples s",
+          .alias = "s",
+          .where = "NOT s.is_deleted AND " + std::string(barcode) + std::string(shared_filters),
+          .sorts = {{"name", "s.name", "text"}, {"updated_at", "s.updated_at", "timestamptz"}},
+          .csv = csv_columns,
+          .always_given = always_given};
+}
+const kit::List samples_list{sample_list("samples_list", "($2::text IS NULL OR s.barcode = $2)", 0)};
 // A scan (?barcode=) is its own statement, so that its plan is always the barcode index's lookup.
-const kit::List samples_scan{{
-    .name = "samples_scan",
-    .select = sample_json,
-    .from = "samples s",
-    .alias = "s",
-    .where = "NOT s.is_deleted AND s.barcode = $2" + std::string(shared_filters),
-    .sorts = sample_sorts,
-    .csv = csv_columns,
-    .always_given = 1,
-}};
+const kit::List samples_scan{sample_list("samples_scan", "s.barcode = $2", 1)};
 
 const db::Query get_q{"samples_get", "SELECT " + sample_json +
                                          " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
