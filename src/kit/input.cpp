@@ -84,7 +84,6 @@ bool Problems::has(std::string_view field) const noexcept {
 
 void Problems::raise_if_any(ErrorCode code) const {
   if (list_.empty()) return;
-  if (code == ErrorCode::not_found) throw not_found();  // a malformed path segment names nothing here
   std::string detail = code == ErrorCode::unprocessable ? "Invalid request: " : "Invalid parameters: ";
   for (std::size_t i = 0; i < list_.size(); ++i) detail += (i ? "; " : "") + list_[i].field + " " + list_[i].message;
   ApiError e(code, detail);

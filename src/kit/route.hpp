@@ -90,7 +90,7 @@ template <class A>
 struct Extract;
 template <class T>
 struct Extract<Path<T>> {
-  static Path<T> from(RequestContext& ctx) { return Path<T>{input_of<T>().from_text(ctx.req.path_params, ErrorCode::not_found)}; }
+  static Path<T> from(RequestContext& ctx) { return Path<T>{input_of<T>().from_text(ctx.req.path_params, ErrorCode::bad_request)}; }
   static void declare(RouteInputs& in) { in.path = &input_of<T>().specs(); }
 };
 template <class T>

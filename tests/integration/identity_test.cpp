@@ -397,7 +397,7 @@ TEST(Users, InvalidFiltersAndIdsAreClearErrors) {
   EXPECT_EQ(lims("GET", "/api/users?cursor=zzz", admin).status, 400u);
   const std::string forged = crypto::base64url_encode("not a time at all|" + org.admin().id);
   EXPECT_EQ(lims("GET", "/api/users?cursor=" + forged, admin).status, 400u);
-  EXPECT_EQ(lims("GET", "/api/users/not-a-uuid", admin).status, 404u);
+  EXPECT_EQ(lims("GET", "/api/users/not-a-uuid", admin).status, 400u);
   EXPECT_EQ(lims("PATCH", "/api/users/" + org.user("viewer").id, admin, R"({"role":"wizard"})").status, 422u);
 }
 

@@ -502,7 +502,7 @@ TEST(Samples, BadInputNamesTheFieldAndWritesNothing) {
   EXPECT_EQ(samples_in(org.id), 0);
   EXPECT_EQ(count("SELECT count(*) FROM custody_events WHERE organization_id = $1", db::Params(org.id)), 0);
 
-  // A path that is not a UUID names nothing: a 4xx (404 per the kit), never a 500.
+  // A path that is not a UUID is 400 naming the parameter, never a 500.
   for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"GET", "/api/samples/not-a-uuid"},
            {"PATCH", "/api/samples/not-a-uuid"},
@@ -515,7 +515,8 @@ TEST(Samples, BadInputNamesTheFieldAndWritesNothing) {
     auto r = lims(method, path, eng, method == "PATCH" ? R"({"name":"x"})" : "");
     EXPECT_GE(r.status, 400u) << method << " " << path;
     EXPECT_LT(r.status, 500u) << method << " " << path;
-    EXPECT_EQ(r.status, 404u) << method << " " << path << " " << describe(r);
+    EXPECT_EQ(r.status, 400u) << method << " " << path << " " << describe(r);
+    EXPECT_TRUE(names(r, "id")) << method << " " << path << " " << describe(r);
   }
   // A bad PATCH names its field and changes nothing.
   const std::string id = make_sample_id(eng, "Patched");

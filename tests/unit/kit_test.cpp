@@ -129,7 +129,9 @@ TEST(Input, QueryTextIs400AndPathIs404) {
   EXPECT_EQ(error_of([&] { page.from_text(Pairs{{"sort", "name; DROP"}}, ErrorCode::bad_request); }).code(),
             ErrorCode::bad_request);
   const auto& id = kit::input_of<kit::Id>();
-  EXPECT_EQ(error_of([&] { id.from_text(Pairs{{"id", "not-a-uuid"}}, ErrorCode::not_found); }).code(), ErrorCode::not_found);
+  const auto malformed = error_of([&] { id.from_text(Pairs{{"id", "not-a-uuid"}}, ErrorCode::bad_request); });
+  EXPECT_EQ(malformed.code(), ErrorCode::bad_request);
+  EXPECT_EQ(fields_of(malformed), std::set<std::string>{"id"});
 }
 
 TEST(Input, TimesAreBoundedToWhatPostgreSqlTakes) {
