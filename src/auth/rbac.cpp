@@ -28,7 +28,7 @@ const std::vector<std::string_view>& known_scopes() {
   static const std::vector<std::string_view> all = {
       "samples:read",      "samples:write",      "runs:read",       "runs:write",    "results:write",
       "calibrations:read", "calibrations:write", "instruments:read", "instruments:write", "recipes:read",
-      "recipes:write",     "sops:read",          "eln:read",        "eln:write",     "spc:read",
+      "recipes:write",     "sops:read",          "sops:write",        "eln:read",        "eln:write",     "spc:read",
       "spc:write",         "ml:read",            "ml:write",        "attachments:read", "attachments:write",
       "users:read",        "audit:read",
   };

@@ -1,5 +1,6 @@
 #include "kit/api.hpp"
 
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -47,7 +48,8 @@ void refuse_undeclared_query(const Route& route, const http::Request& req) {
 
 Api::Api(Dependencies& deps, std::string name, Router router)
     : deps_(deps), name_(std::move(name)), router_(std::move(router)) {
-  for (const auto& r : router_.routes()) has_uploads_ = has_uploads_ || r.inputs.body == BodyKind::upload;
+  for (const auto& r : router_.routes())
+    has_large_bodies_ = has_large_bodies_ || r.inputs.body == BodyKind::upload || r.inputs.body_limit > 0;
 }
 
 http::Handler Api::handler() {
@@ -76,7 +78,8 @@ asio::awaitable<std::optional<http::Response>> Api::admit(const http::Request& h
   try {
     const auto target = std::string_view(head.target);
     auto m = router_.match(head.method, target.substr(0, target.find('?')));
-    if (!m.route || m.route->inputs.body != BodyKind::upload) throw not_found("No upload is accepted here");
+    if (!m.route || (m.route->inputs.body != BodyKind::upload && m.route->inputs.body_limit == 0))
+      throw not_found("No body this large is accepted here");
     if (!m.route->guard.authenticated) throw forbidden("Uploads need credentials");
     std::string actor;
     co_await check_guard(*m.route, head, actor);
@@ -92,10 +95,11 @@ asio::awaitable<std::optional<http::Response>> Api::admit(const http::Request& h
 }
 
 std::size_t Api::body_limit(http::Method method, std::string_view target) const {
-  if (!has_uploads_) return deps_.config.body_limit;  // no route to match
+  if (!has_large_bodies_) return deps_.config.body_limit;  // no route to match
   const auto path = target.substr(0, target.find('?'));
   auto m = router_.match(method, path);
   if (m.route && m.route->inputs.body == BodyKind::upload) return deps_.config.upload_limit;
+  if (m.route && m.route->inputs.body_limit > 0) return std::max(m.route->inputs.body_limit, deps_.config.body_limit);
   return deps_.config.body_limit;
 }
 

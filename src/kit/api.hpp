@@ -31,7 +31,7 @@ class Api {
   Dependencies& deps_;
   std::string name_;
   Router router_;
-  bool has_uploads_ = false;
+  bool has_large_bodies_ = false;  // an upload, or a body past BODY_LIMIT
 };
 
 }  // namespace spectra::kit

@@ -101,6 +101,8 @@ json::object object_schema(const std::vector<FieldSpec>& fields) {
 
 }  // namespace
 
+Input<Nothing> Nothing::input() { return {"Nothing", {}}; }
+
 Input<Id> Id::input() { return {"Id", {field("id", &Id::id).uuid()}}; }
 
 Input<PageRequest> PageRequest::input() {

@@ -37,6 +37,9 @@ struct RouteInputs {
   const std::vector<FieldSpec>* body_fields = nullptr;
   std::vector<const std::vector<FieldSpec>*> query;  // every declared query parameter
   const std::vector<FieldSpec>* path = nullptr;
+  // A JSON body allowed past BODY_LIMIT (0: the default): a body type that declares
+  // `static constexpr std::size_t max_body_bytes` (a notebook entry's markdown) names its own ceiling.
+  std::size_t body_limit = 0;
 };
 
 struct Route {
@@ -76,6 +79,11 @@ struct PageRequest {
   static Input<PageRequest> input();
 };
 
+// The body of an action that takes nothing (submit, acknowledge): empty or {}; any field is 422.
+struct Nothing {
+  static Input<Nothing> input();
+};
+
 // The path of a single resource: /things/{id}.
 struct Id {
   std::string id;
@@ -112,6 +120,7 @@ struct Extract<Body<T>> {
     in.body = BodyKind::json;
     in.body_name = input_of<T>().name();
     in.body_fields = &input_of<T>().specs();
+    if constexpr (requires { T::max_body_bytes; }) in.body_limit = T::max_body_bytes;
   }
 };
 template <class T>

@@ -2,6 +2,8 @@
 // role and, for API keys, its scope); its inputs come from its handler's parameters, and
 // /openapi.json is generated from this table.
 #include "lims/identity/handlers.hpp"
+#include "lims/notebook/handlers.hpp"
+#include "lims/process/handlers.hpp"
 #include "lims/samples/handlers.hpp"
 #include "server/route_tables.hpp"
 
@@ -14,11 +16,21 @@ kit::Router lims_router() {
   using kit::route;
   namespace id = identity;
   namespace sm = samples;
+  namespace pr = process;
+  namespace nb = notebook;
   constexpr auto read_samples = auth::any_role("samples:read");
   constexpr auto write_samples = minimum(Role::engineer, "samples:write");
   constexpr auto move_samples = minimum(Role::technician, "samples:write");
   constexpr auto signed_in = auth::users_only(Role::viewer);  // a signed-in user, not an API key
   constexpr auto team_manager = auth::users_only(Role::pi);
+  constexpr auto read_recipes = auth::any_role("recipes:read");
+  constexpr auto write_recipes = minimum(Role::engineer, "recipes:write");
+  constexpr auto read_sops = auth::any_role("sops:read");
+  constexpr auto write_sops = minimum(Role::engineer, "sops:write");
+  constexpr auto decide = auth::users_only(Role::pi);  // approvals are a person's decision, never a key's
+  constexpr auto read_eln = auth::any_role("eln:read");
+  constexpr auto write_eln = minimum(Role::engineer, "eln:write");
+  constexpr auto sign = auth::users_only(Role::technician);
 
   std::vector<kit::Route> routes = kit::common_routes("lims");
   std::vector<kit::Route> own = {
@@ -78,6 +90,37 @@ kit::Router lims_router() {
       route(M::POST, "/api/devices", sm::create_device, write_samples, "Create a device on a wafer", 201),
       route(M::GET, "/api/devices/{id}", sm::get_device, read_samples, "One device"),
       route(M::PATCH, "/api/devices/{id}", sm::update_device, write_samples, "Change a device"),
+
+      route(M::GET, "/api/recipes", pr::list_recipes, read_recipes, "List recipe versions (filters status, q, instrument_id, root_recipe_id)"),
+      route(M::POST, "/api/recipes", pr::create_recipe, write_recipes, "Create a recipe (version 1, DRAFT)", 201),
+      route(M::GET, "/api/recipes/{id}", pr::get_recipe, read_recipes, "One recipe version, with its approvals and its versions"),
+      route(M::PATCH, "/api/recipes/{id}", pr::update_recipe, write_recipes,
+            "Change a DRAFT; an APPROVED or REJECTED version gets a new DRAFT version"),
+      route(M::POST, "/api/recipes/{id}/submit", pr::submit_recipe, write_recipes, "Submit a DRAFT for approval"),
+      route(M::POST, "/api/recipes/{id}/approve", pr::approve_recipe, decide,
+            "Approve a recipe under review (PI or admin, not its author)"),
+      route(M::POST, "/api/recipes/{id}/reject", pr::reject_recipe, decide, "Reject a recipe under review, with a comment"),
+
+      route(M::GET, "/api/sops", pr::list_sops, read_sops, "List SOP versions (filters code, status, q)"),
+      route(M::POST, "/api/sops", pr::create_sop, write_sops, "Create an SOP (version 1, DRAFT)", 201),
+      route(M::GET, "/api/sops/{id}", pr::get_sop, read_sops, "One SOP version, with its code's versions and its acknowledgements"),
+      route(M::PATCH, "/api/sops/{id}", pr::update_sop, write_sops, "Change a DRAFT version"),
+      route(M::POST, "/api/sops/{id}/versions", pr::create_sop_version, write_sops, "Add the next version (DRAFT)", 201),
+      route(M::POST, "/api/sops/{id}/approve", pr::approve_sop, decide,
+            "Make a DRAFT version EFFECTIVE (the effective one before it becomes OBSOLETE)"),
+      route(M::POST, "/api/sops/{id}/acknowledge", pr::acknowledge_sop, signed_in,
+            "Acknowledge having read the EFFECTIVE version", 201),
+
+      route(M::GET, "/api/eln", nb::list_entries, read_eln, "List notebook entries (filters author_id, tag, sample_id, amends_entry_id, q, signed)"),
+      route(M::POST, "/api/eln", nb::create_entry, write_eln, "Write a notebook entry (or an amendment of one)", 201),
+      route(M::POST, "/api/eln/preview", nb::preview_entry, read_eln, "Render markdown as a notebook entry would be (sanitized HTML)"),
+      route(M::GET, "/api/eln/{id}", nb::get_entry, read_eln, "One notebook entry, with its sanitized HTML"),
+      route(M::PATCH, "/api/eln/{id}", nb::update_entry, write_eln, "Change an entry (its author, while it is unsigned)"),
+      route(M::POST, "/api/eln/{id}/sign", nb::sign_entry, sign,
+            "Sign an entry with your password and a meaning (author, reviewer, approver)", 201),
+      route(M::GET, "/api/eln/{id}/signatures", nb::list_signatures, read_eln,
+            "The entry's signatures, each checked against the entry's content now"),
+      route(M::GET, "/api/eln/{id}/export", nb::export_entry, read_eln, "The entry as an .eln file (RO-Crate zip)"),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab LIMS API", std::move(routes));

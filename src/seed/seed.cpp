@@ -58,12 +58,13 @@ void demo(db::BlockingConnection& c, std::ostream& out) {
       const std::string org = ensure(c, "SELECT id FROM organizations WHERE slug = $1", db::Params(o.slug),
                                      "INSERT INTO organizations (name, slug) VALUES ($1, $2) RETURNING id",
                                      db::Params(o.name, o.slug));
-      std::string engineer_id;
+      std::string engineer_id, pi_id;
       for (const auto& p : people) {
         const std::string email = std::string(p.local) + "@" + o.domain;
         auto existing = one(c, "SELECT user_id FROM directory.user_emails WHERE lower(email) = lower($1)", db::Params(email));
         if (existing.empty()) existing = insert_user(c, org, email, p.name, p.role, auth::hash_password(p.password));
         if (std::string(p.role) == "engineer") engineer_id = existing;
+        if (std::string(p.role) == "pi") pi_id = existing;
       }
       const std::string prefix = o.slug == std::string("acme") ? "ACME" : "GLBX";
       // Instruments: one with a valid calibration, one expired, one never calibrated.
@@ -98,7 +99,6 @@ void demo(db::BlockingConnection& c, std::ostream& out) {
                " RETURNING id",
                db::Params(org, id, "CAL-" + serial, valid ? 30 : 400, engineer_id));
       }
-      (void)first_instrument;
       const std::string material = ensure(
           c, "SELECT id FROM materials WHERE organization_id = $1 AND name = $2 AND NOT is_deleted", db::Params(org, "Silicon"),
           "INSERT INTO materials (organization_id, name, formula, category, properties, created_by)"
@@ -121,16 +121,29 @@ void demo(db::BlockingConnection& c, std::ostream& out) {
                " RETURNING id",
                db::Params(org, sample, engineer_id));
       }
-      ensure(c, "SELECT id FROM recipes WHERE organization_id = $1 AND name = $2", db::Params(org, "Ellipsometry thickness"),
-             "INSERT INTO recipes (organization_id, name, description, parameters, version, status, author_id)"
-             " VALUES ($1, $2, 'Thin-film thickness by spectroscopic ellipsometry',"
-             " '{\"wavelength_nm\": [250, 1000], \"angle_deg\": 70}', 1, 'DRAFT', $3) RETURNING id",
-             db::Params(org, "Ellipsometry thickness", engineer_id));
-      ensure(c, "SELECT id FROM sops WHERE organization_id = $1 AND code = $2", db::Params(org, "SOP-001"),
-             "INSERT INTO sops (organization_id, code, version, title, body_markdown, status, created_by)"
-             " VALUES ($1, $2, 1, 'Wafer handling', '# Wafer handling\n\nWear gloves. Use vacuum tweezers.', 'DRAFT', $3)"
-             " RETURNING id",
-             db::Params(org, "SOP-001", engineer_id));
+      // The SOP is in force (approved by the PI), and the recipe that follows it is approved.
+      const std::string sop = ensure(
+          c, "SELECT id FROM sops WHERE organization_id = $1 AND code = $2 ORDER BY version LIMIT 1", db::Params(org, "SOP-001"),
+          "INSERT INTO sops (organization_id, code, version, title, body_markdown, status, created_by, approved_by, approved_at)"
+          " VALUES ($1, $2, 1, 'Wafer handling', '# Wafer handling\n\n- [x] Wear gloves.\n- [x] Use vacuum tweezers.\n',"
+          " 'EFFECTIVE', $3, $4, now()) RETURNING id",
+          db::Params(org, "SOP-001", engineer_id, pi_id));
+      const std::string recipe = ensure(
+          c, "SELECT id FROM recipes WHERE organization_id = $1 AND name = $2 ORDER BY version LIMIT 1",
+          db::Params(org, "Ellipsometry thickness"),
+          "INSERT INTO recipes (organization_id, name, description, instrument_id, sop_id, parameters, version, status,"
+          " author_id, submitted_at, approved_at)"
+          " VALUES ($1, $2, 'Thin-film thickness by spectroscopic ellipsometry', $3, $4,"
+          " '{\"wavelength_nm\": [250, 1000], \"angle_deg\": 70}', 1, 'APPROVED', $5, now(), now()) RETURNING id",
+          db::Params(org, "Ellipsometry thickness", first_instrument, sop, engineer_id));
+      // (A demo database seeded before recipes were approved keeps its draft recipe, without a decision.)
+      ensure(c, "SELECT a.id FROM recipe_approvals a WHERE a.organization_id = $1 AND a.recipe_id = $2"
+                " UNION ALL SELECT r.id FROM recipes r WHERE r.organization_id = $1 AND r.id = $2 AND r.status <> 'APPROVED'"
+                " LIMIT 1",
+             db::Params(org, recipe),
+             "INSERT INTO recipe_approvals (organization_id, recipe_id, approver_id, decision, comment)"
+             " VALUES ($1, $2, $3, 'APPROVED', 'Demo recipe') RETURNING id",
+             db::Params(org, recipe, pi_id));
       ensure(c, "SELECT id FROM eln_entries WHERE organization_id = $1 AND title = $2", db::Params(org, "First oxide measurements"),
              "INSERT INTO eln_entries (organization_id, title, body_markdown, author_id)"
              " VALUES ($1, $2, '## Goal\n\nMeasure oxide thickness on the first lot.', $3) RETURNING id",

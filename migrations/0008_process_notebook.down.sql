@@ -1,0 +1,11 @@
+DROP INDEX eln_entries_tags_idx;
+DROP INDEX eln_entries_title_trgm_idx;
+ALTER TABLE eln_entries DROP CONSTRAINT eln_entries_body_size_check;
+ALTER TABLE signatures DROP CONSTRAINT signatures_entry_signer_meaning_key;
+DROP INDEX sop_acknowledgements_sop_idx;
+DROP INDEX sops_code_version_idx;
+DROP INDEX sops_draft_code_key;
+DROP INDEX recipe_approvals_recipe_idx;
+DROP INDEX recipes_name_trgm_idx;
+DROP INDEX recipes_lineage_open_key;
+DROP INDEX recipes_lineage_approved_key;

@@ -1,0 +1,246 @@
+// Notebook entries: markdown linked to samples (through eln_entry_samples, whose composite foreign keys
+// keep every link inside the organization), shown with their sanitized HTML. Only the author changes
+// an entry, and only until it is signed; an amendment is a new entry that names the one it amends.
+#include <cctype>
+#include <set>
+
+#include "kit/markdown.hpp"
+#include "lims/notebook/handlers.hpp"
+#include "lims/notebook/rules.hpp"
+#include "lims/notebook/shapes.hpp"
+#include "platform/crypto.hpp"
+#include "platform/db/sql_error.hpp"
+#include "platform/db/batch.hpp"
+
+namespace asio = boost::asio;
+
+namespace spectra::notebook {
+namespace {
+
+const std::string entry_json = entry_shape.sql("e");
+const std::string entry_detail =
+    entry_json +
+    " || jsonb_build_object('amended_by', coalesce((SELECT jsonb_agg(a.id ORDER BY a.created_at, a.id) FROM eln_entries a"
+    "    WHERE a.organization_id = $1 AND a.amends_entry_id = e.id AND NOT a.is_deleted), '[]'::jsonb),"
+    " 'signature_count', (SELECT count(*) FROM signatures g WHERE g.organization_id = $1 AND g.entry_id = e.id))";
+
+const kit::List entries_list{{
+    .name = "eln_list",
+    .select = entry_json,
+    .from = "eln_entries e",
+    .alias = "e",
+    .where = "NOT e.is_deleted AND ($2::uuid IS NULL OR e.author_id = $2) AND ($3::text IS NULL OR e.tags @> ARRAY[$3::text])"
+             " AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM eln_entry_samples l WHERE l.organization_id = $1"
+             "      AND l.eln_entry_id = e.id AND l.sample_id = $4))"
+             " AND ($5::uuid IS NULL OR e.amends_entry_id = $5) AND ($6::text IS NULL OR e.title ILIKE $6)"
+             " AND ($7::boolean IS NULL OR e.signed = $7)",
+    .sorts = {{"title", "e.title", "text"}, {"updated_at", "e.updated_at", "timestamptz"}},
+}};
+const db::Query get_q{"eln_get", "SELECT " + entry_detail + ", e.body_markdown"
+                                 " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
+// The live samples among $2 (uuid[]): a delete of one waits until this transaction ends.
+const db::Query live_samples_q{
+    "eln_live_samples",
+    "SELECT s.id::text FROM samples s WHERE s.organization_id = $1 AND s.id = ANY($2::uuid[]) AND NOT s.is_deleted"
+    " FOR SHARE"};
+const db::Query amended_q{"eln_amended_entry", "SELECT e.id FROM eln_entries e"
+                                               " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted FOR SHARE"};
+const db::Query insert_q{
+    "eln_insert",
+    "INSERT INTO eln_entries (organization_id, id, title, body_markdown, tags, author_id, amends_entry_id, extra_metadata)"
+    " VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb)"};
+const db::InsertBatch insert_links{"eln_insert_links", "INSERT INTO eln_entry_samples (organization_id, eln_entry_id, sample_id)",
+                                   "($1, ?::uuid, ?::uuid)",
+                                   " ON CONFLICT (organization_id, eln_entry_id, sample_id) DO NOTHING"};
+const db::Query unlink_q{
+    "eln_unlink_samples",
+    "DELETE FROM eln_entry_samples WHERE organization_id = $1 AND eln_entry_id = $2 AND NOT (sample_id = ANY($3::uuid[]))"};
+const db::Query lock_q{"eln_lock", "SELECT " + entry_json + ", e.author_id, e.locked_at IS NOT NULL"
+                                   " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"
+                                   " FOR UPDATE"};
+const db::Query update_q{
+    "eln_update",
+    "UPDATE eln_entries SET title = coalesce($3, title), body_markdown = coalesce($4, body_markdown),"
+    " tags = coalesce($5::text[], tags), extra_metadata = coalesce($6::jsonb, extra_metadata), updated_at = now()"
+    " WHERE organization_id = $1 AND id = $2"};
+const db::Query read_q{"eln_read", "SELECT " + entry_json +
+                                       " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2"};
+
+const db::Constraint body_too_large{"eln_entries_body_size_check", "body_markdown", "The markdown is larger than 1 MiB"};
+const db::Constraint sample_missing{"eln_entry_samples_organization_id_sample_id_fkey", "sample_ids",
+                                    "A sample does not exist in your organization"};
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+constexpr std::size_t max_markdown_bytes = 1 << 20;
+std::optional<std::string> markdown_size(const std::string& s) {
+  if (s.size() > max_markdown_bytes) return "must be at most 1 MiB (1,048,576 bytes) of UTF-8";
+  return std::nullopt;
+}
+
+// Each sample id a UUID, none twice.
+void check_sample_ids(const std::vector<std::string>& ids, kit::Problems& p) {
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string field = "sample_ids[" + std::to_string(i) + "]";
+    if (!crypto::is_uuid(ids[i]))
+      p.add(field, "must be a UUID");
+    else if (!seen.insert(lower(ids[i])).second)
+      p.add(field, "is listed twice");
+  }
+}
+
+// 422 naming every listed sample that is not a live sample of the organization.
+void refuse_missing_samples(const std::vector<std::string>& ids, const db::Result& live) {
+  std::set<std::string> found;
+  for (int i = 0; i < live.rows(); ++i) found.insert(std::string(live.get(i, 0)));
+  ApiError e = unprocessable("Some samples do not exist in your organization");
+  bool any = false;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (!found.contains(lower(ids[i]))) {
+      e.with_field("sample_ids[" + std::to_string(i) + "]", "does not exist in your organization");
+      any = true;
+    }
+  if (any) throw std::move(e);
+}
+
+std::vector<db::Params> link_rows(const std::string& entry_id, const std::vector<std::string>& sample_ids) {
+  std::vector<db::Params> rows;
+  for (const auto& s : sample_ids) rows.push_back(db::Params(entry_id, s));
+  return rows;
+}
+
+}  // namespace
+
+kit::Input<NewEntry> NewEntry::input() {
+  kit::Input<NewEntry> in{
+      "NewEntry",
+      {kit::field("title", &NewEntry::title).max_length(500),
+       kit::field("body_markdown", &NewEntry::body_markdown).max_length(max_markdown_bytes).multiline().rule(markdown_size)
+           .describe("Markdown (CommonMark with GitHub tables and task lists), at most 1 MiB"),
+       kit::field("tags", &NewEntry::tags).or_default().max_length(50),
+       kit::field("sample_ids", &NewEntry::sample_ids).or_default().max_length(500).describe("Samples the entry is about"),
+       kit::field("amends_entry_id", &NewEntry::amends_entry_id).uuid().describe("The entry this one amends"),
+       kit::field("extra_metadata", &NewEntry::extra_metadata).object()}};
+  in.also([](const NewEntry& e, kit::Problems& p) { check_sample_ids(e.sample_ids, p); });
+  return in;
+}
+
+kit::Input<EntryChange> EntryChange::input() {
+  kit::Input<EntryChange> in{
+      "EntryChange",
+      {kit::field("title", &EntryChange::title).max_length(500).not_blank(),
+       kit::field("body_markdown", &EntryChange::body_markdown).max_length(max_markdown_bytes).multiline()
+           .rule(markdown_size),
+       kit::field("tags", &EntryChange::tags).max_length(50),
+       kit::field("sample_ids", &EntryChange::sample_ids).max_length(500).describe("Replaces the linked samples"),
+       kit::field("extra_metadata", &EntryChange::extra_metadata).object()}};
+  in.also([](const EntryChange& e, kit::Problems& p) {
+    if (e.sample_ids) check_sample_ids(*e.sample_ids, p);
+  });
+  return in;
+}
+
+kit::Input<EntryFilters> EntryFilters::input() {
+  return {"EntryFilters",
+          {kit::field("author_id", &EntryFilters::author_id).uuid(),
+           kit::field("tag", &EntryFilters::tag).max_length(200),
+           kit::field("sample_id", &EntryFilters::sample_id).uuid().describe("Entries linked to this sample"),
+           kit::field("amends_entry_id", &EntryFilters::amends_entry_id).uuid().describe("Amendments of this entry"),
+           kit::field("q", &EntryFilters::q).max_length(100).describe("Part of the title"),
+           kit::field("signed", &EntryFilters::signed_)}};
+}
+
+kit::Input<Preview> Preview::input() {
+  return {"Preview",
+          {kit::field("body_markdown", &Preview::body_markdown).max_length(max_markdown_bytes).multiline().rule(markdown_size)}};
+}
+
+Reply list_entries(RequestContext& ctx, QueryString<EntryFilters> q, PageRequest page) {
+  std::optional<std::string> like;
+  if (q.q) like = "%" + kit::escape_like(*q.q) + "%";
+  return entries_list.page(ctx, db::Params(q.author_id, q.tag, q.sample_id, q.amends_entry_id, like, q.signed_),
+                           std::move(page));
+}
+
+Reply get_entry(RequestContext& ctx, Path<kit::Id> p) {
+  auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
+  if (r.empty()) throw not_found("No such notebook entry");
+  auto json = co_await kit::with_body_html(ctx, std::string(r.get(0, 0)), std::string(r.get(0, 1)));
+  co_return http::Response::json(200, std::move(json));
+}
+
+Reply preview_entry(RequestContext& ctx, Body<Preview> in) {
+  auto json = co_await kit::with_body_html(ctx, "{}", std::move(in.body_markdown));
+  co_return http::Response::json(200, std::move(json));
+}
+
+Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
+  const std::string id = crypto::uuid_v4();
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    std::vector<db::Statement> checks;
+    db::Params ids;
+    ids.add_array(in.sample_ids);
+    checks.push_back({&live_samples_q, std::move(ids)});
+    if (in.amends_entry_id) checks.push_back({&amended_q, db::Params(*in.amends_entry_id)});
+    auto c = co_await w.exec_all(std::move(checks));
+    refuse_missing_samples(in.sample_ids, c[0]);
+    if (in.amends_entry_id && c[1].empty())
+      throw std::move(unprocessable("The amended entry does not exist in your organization")
+                          .with_field("amends_entry_id", "does not exist in your organization"));
+
+    db::Params insert(id, in.title, in.body_markdown);
+    insert.add_array(in.tags);
+    insert.add(ctx.principal.user_id).add(in.amends_entry_id).add(in.extra_metadata);
+    std::vector<db::Statement> st;
+    st.push_back({&insert_q, std::move(insert)});
+    for (auto& s : insert_links.statements(link_rows(id, in.sample_ids))) st.push_back(std::move(s));
+    st.push_back({&read_q, db::Params(id)});
+    auto r = co_await w.exec_all(std::move(st));
+    std::string json(r.back().get(0, 0));
+    w.audit(in.amends_entry_id ? "eln.amend" : "eln.create", "eln_entry", id, std::nullopt, json);
+    co_return json;
+  });
+  co_return http::Response::json(201, std::move(row));
+}
+
+Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    std::vector<db::Statement> read;
+    read.push_back({&lock_q, db::Params(p.id)});
+    if (in.sample_ids) {
+      db::Params ids;
+      ids.add_array(*in.sample_ids);
+      read.push_back({&live_samples_q, std::move(ids)});
+    }
+    auto r = co_await w.exec_all(std::move(read));
+    const auto& row = r[0];
+    if (row.empty()) throw not_found("No such notebook entry");
+    if (auto why = edit_refusal(row.get(0, 1), ctx.principal.user_id, row.get_bool(0, 2)))
+      throw why->forbidden ? forbidden(why->message) : conflict(why->message);
+    if (in.sample_ids) refuse_missing_samples(*in.sample_ids, r[1]);
+
+    db::Params update(p.id, in.title, in.body_markdown);
+    if (in.tags) update.add_array(*in.tags); else update.add(std::optional<std::string>());
+    update.add(in.extra_metadata);
+    std::vector<db::Statement> st;
+    st.push_back({&update_q, std::move(update)});
+    if (in.sample_ids) {
+      db::Params keep(p.id);
+      keep.add_array(*in.sample_ids);
+      st.push_back({&unlink_q, std::move(keep)});
+      for (auto& s : insert_links.statements(link_rows(p.id, *in.sample_ids))) st.push_back(std::move(s));
+    }
+    st.push_back({&read_q, db::Params(p.id)});
+    auto done = co_await w.exec_all(std::move(st));
+    std::string json(done.back().get(0, 0));
+    w.audit("eln.update", "eln_entry", p.id, std::string(row.get(0, 0)), json);
+    co_return json;
+  });
+  co_return http::Response::json(200, std::move(after));
+}
+
+}  // namespace spectra::notebook

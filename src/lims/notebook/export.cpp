@@ -1,0 +1,107 @@
+// GET /api/eln/{id}/export: the entry as an .eln file (eln_file.hpp), with its signatures (each checked
+// against the entry as it is now) and its attachments. Read in one transaction snapshot; the archive is
+// built off the I/O threads.
+#include <boost/json.hpp>
+
+#include "kit/markdown.hpp"
+#include "lims/notebook/eln_file.hpp"
+#include "lims/notebook/handlers.hpp"
+#include "lims/notebook/rules.hpp"
+#include "platform/blocking.hpp"
+#include "platform/crypto.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace spectra::notebook {
+namespace {
+
+const db::Query entry_q{
+    "eln_export_entry",
+    "SELECT e.id, e.title, e.body_markdown, to_jsonb(e.created_at) #>> '{}', to_jsonb(e.updated_at) #>> '{}',"
+    "       to_jsonb(e.tags)::text, coalesce(e.amends_entry_id::text, ''),"
+    "       coalesce((SELECT string_agg(l.sample_id::text, ',' ORDER BY l.sample_id) FROM eln_entry_samples l"
+    "                 WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), ''),"
+    "       u.id, u.full_name, u.email"
+    " FROM eln_entries e JOIN users u ON u.organization_id = $1 AND u.id = e.author_id"
+    " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
+const db::Query signatures_q{
+    "eln_export_signatures",
+    "SELECT s.id, s.signer_id, s.signer_name, s.meaning, encode(s.content_sha256, 'hex'),"
+    "       to_jsonb(s.signed_at) #>> '{}', coalesce(u.email, '')"
+    " FROM signatures s LEFT JOIN users u ON u.organization_id = $1 AND u.id = s.signer_id"
+    " WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
+const db::Query attachments_q{
+    "eln_export_attachments",
+    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex')"
+    " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
+    " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
+
+std::vector<std::string> split_ids(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = std::min(text.find(','), text.size());
+    out.emplace_back(text.substr(0, comma));
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return out;
+}
+
+std::string from_hex(std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<char>((nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1]));
+  return out;
+}
+
+}  // namespace
+
+Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
+  auto r = co_await db::transact(ctx.db(), ctx.tenant(), db::Mode::read_only,
+                                 [&](db::Tx& tx) -> asio::awaitable<std::vector<db::Result>> {
+                                   std::vector<db::Statement> st;
+                                   st.push_back({&entry_q, db::Params(p.id)});
+                                   st.push_back({&signatures_q, db::Params(p.id)});
+                                   st.push_back({&attachments_q, db::Params(p.id)});
+                                   co_return co_await tx.exec_all(std::move(st));
+                                 });
+  const auto& row = r[0];
+  if (row.empty()) throw not_found("No such notebook entry");
+  ElnEntry e;
+  e.id = row.get(0, 0);
+  e.title = row.get(0, 1);
+  e.body_markdown = row.get(0, 2);
+  e.created_at = row.get(0, 3);
+  e.updated_at = row.get(0, 4);
+  const json::value tags = json::parse(row.get(0, 5));
+  for (const auto& t : tags.as_array()) e.tags.emplace_back(t.as_string());
+  e.amends_entry_id = row.get(0, 6);
+  e.sample_ids = split_ids(row.get(0, 7));
+  e.author = {std::string(row.get(0, 8)), std::string(row.get(0, 9)), std::string(row.get(0, 10))};
+  const std::string hash = crypto::to_hex(content_sha256(e.title, e.body_markdown, e.sample_ids));
+  for (int i = 0; i < r[1].rows(); ++i) {
+    ElnSignature s{std::string(r[1].get(i, 0)), std::string(r[1].get(i, 1)), std::string(r[1].get(i, 2)),
+                   std::string(r[1].get(i, 3)), std::string(r[1].get(i, 4)), std::string(r[1].get(i, 5))};
+    s.valid = s.content_sha256_hex == hash;
+    e.signers.push_back({s.signer_id, s.signer_name, std::string(r[1].get(i, 6))});
+    e.signatures.push_back(std::move(s));
+  }
+  for (int i = 0; i < r[2].rows(); ++i)
+    e.attachments.push_back({std::string(r[2].get(i, 0)), std::string(r[2].get(i, 1)), std::string(r[2].get(i, 2)),
+                             from_hex(r[2].get(i, 3))});
+
+  const std::string version = ctx.deps.version;
+  auto job = [e = std::move(e), version]() mutable {
+    e.body_html = kit::render_markdown(e.body_markdown);
+    return std::make_pair(eln_name(e), build_eln(e, audit::utc_now(), version));
+  };
+  auto [name, bytes] = co_await ctx.deps.blocking->run(std::move(job));
+  http::Response res;
+  res.body = std::move(bytes);
+  res.content_type = "application/vnd.eln+zip";
+  res.header("Content-Disposition", "attachment; filename=\"" + name + ".eln\"");
+  co_return res;
+}
+
+}  // namespace spectra::notebook

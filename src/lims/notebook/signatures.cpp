@@ -1,0 +1,135 @@
+// Signatures, 21 CFR Part 11 style: the signer gives their password again (checked with Argon2id off
+// the I/O threads, throttled with the logins of the same account and address) and a meaning; the
+// signature records who, when, what for, and the SHA-256 of the entry's canonical content (rules.hpp),
+// and locks the entry. Listing signatures recomputes the hash from the entry as it is now.
+#include <boost/json.hpp>
+#include <cctype>
+
+#include "auth/password.hpp"
+#include "auth/throttle.hpp"
+#include "lims/notebook/handlers.hpp"
+#include "lims/notebook/rules.hpp"
+#include "lims/notebook/shapes.hpp"
+#include "platform/blocking.hpp"
+#include "platform/db/sql_error.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace spectra::notebook {
+namespace {
+
+const std::string signature_json = signature_shape.sql("s");
+
+// The signer's password hash and name, and the entry's author (NULL when there is no such entry).
+const db::Query signer_q{
+    "eln_signer",
+    "SELECT u.password_hash, u.full_name,"
+    "       (SELECT e.author_id FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $3 AND NOT e.is_deleted)"
+    " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
+// What a signature covers: the title, the markdown and the linked samples (comma-separated).
+const std::string content_columns =
+    "e.title, e.body_markdown, coalesce((SELECT string_agg(l.sample_id::text, ',') FROM eln_entry_samples l"
+    " WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '')";
+const db::Query lock_content_q{"eln_lock_content", "SELECT " + content_columns +
+                                                       " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2"
+                                                       " AND NOT e.is_deleted FOR UPDATE"};
+const db::Query content_q{"eln_content", "SELECT " + content_columns +
+                                             " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2"
+                                             " AND NOT e.is_deleted"};
+const db::Query insert_q{
+    "eln_insert_signature",
+    "WITH s AS (INSERT INTO signatures (organization_id, entry_id, signer_id, signer_name, meaning, content_sha256)"
+    "           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *)"
+    " SELECT " + signature_json + " || jsonb_build_object('valid', true) FROM s"};
+const db::Query lock_entry_q{
+    "eln_lock_signed",
+    "UPDATE eln_entries SET locked_at = coalesce(locked_at, now()), signed = true"
+    " WHERE organization_id = $1 AND id = $2"};
+// Each signature with "valid": whether its hash is the content's hash now ($3).
+const kit::List signatures_list{{
+    .name = "eln_signatures",
+    .select = signature_json + " || jsonb_build_object('valid', s.content_sha256 = $3::bytea)",
+    .from = "signatures s",
+    .alias = "s",
+    .where = "s.entry_id = $2 AND $3::bytea IS NOT NULL",
+    .sorts = {},
+    .always_given = 2,
+}};
+const db::Constraint signed_before{"signatures_entry_signer_meaning_key", "meaning",
+                                   "You have already signed this entry with this meaning"};
+
+std::vector<std::string> split_ids(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = std::min(text.find(','), text.size());
+    out.emplace_back(text.substr(0, comma));
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return out;
+}
+
+std::string hash_of(const db::Result& content) {
+  return content_sha256(content.get(0, 0), content.get(0, 1), split_ids(content.get(0, 2)));
+}
+
+}  // namespace
+
+kit::Input<Signing> Signing::input() {
+  return {"Signing",
+          {kit::field("password", &Signing::password).max_length(1024).multiline().describe("The signer's password, again"),
+           kit::field("meaning", &Signing::meaning).one_of({"author", "reviewer", "approver"})}};
+}
+
+Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
+  std::string account = ctx.principal.email;
+  for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto& throttle = *ctx.deps.throttle;
+  if (auto wait = throttle.begin(account, ctx.req.remote_addr))
+    throw std::move(ApiError(ErrorCode::too_many_requests, "Too many failed password attempts; try again later")
+                        .with_header("Retry-After", std::to_string(*wait)));
+  auth::LoginThrottle::Attempt attempt(throttle, account, ctx.req.remote_addr);
+
+  auto who = co_await db::read(ctx.db(), ctx.tenant(), signer_q, db::Params(ctx.principal.user_id, p.id));
+  if (who.empty() || !who.get_optional(0, 2)) throw not_found("No such notebook entry");
+  if (auto why = meaning_refusal(in.meaning, who.get(0, 2), ctx.principal.user_id)) throw forbidden(*why);
+  const auto stored = who.get_optional(0, 0);
+  if (!stored) throw forbidden("Your account has no password to sign with");
+  const std::string signer_name(who.get(0, 1));
+  const std::string password = in.password;
+  auto verify = [password, stored] { return auth::verify_password(password, stored); };
+  auto check = co_await ctx.deps.blocking->run(std::move(verify));
+  if (!check.ok) {
+    attempt.failed();
+    const json::object detail{{"meaning", in.meaning}, {"reason", "wrong password"}};
+    kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
+                        audit::Entry{"eln.sign_failed", "eln_entry", p.id, std::nullopt, json::serialize(detail)});
+    throw unauthorized("The password is not correct; the entry was not signed");
+  }
+  attempt.succeeded();
+
+  auto signature = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto content = co_await w.exec(lock_content_q, db::Params(p.id));
+    if (content.empty()) throw not_found("No such notebook entry");
+    db::Params sig(p.id, ctx.principal.user_id, signer_name, in.meaning);
+    sig.add_bytea(hash_of(content));
+    std::vector<db::Statement> st;
+    st.push_back({&insert_q, std::move(sig)});
+    st.push_back({&lock_entry_q, db::Params(p.id)});
+    auto r = co_await w.exec_all(std::move(st));
+    std::string json(r[0].get(0, 0));
+    w.audit("eln.sign", "eln_entry", p.id, std::nullopt, json);
+    co_return json;
+  });
+  co_return http::Response::json(201, std::move(signature));
+}
+
+Reply list_signatures(RequestContext& ctx, Path<kit::Id> p, PageRequest page) {
+  auto content = co_await db::read(ctx.db(), ctx.tenant(), content_q, db::Params(p.id));
+  if (content.empty()) throw not_found("No such notebook entry");
+  db::Params filters(p.id);
+  filters.add_bytea(hash_of(content));
+  co_return co_await signatures_list.page(ctx, std::move(filters), std::move(page));
+}
+
+}  // namespace spectra::notebook

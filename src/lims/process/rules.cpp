@@ -1,0 +1,61 @@
+#include "lims/process/rules.hpp"
+
+#include <algorithm>
+
+namespace spectra::process {
+namespace {
+
+DecisionVerdict refuse(ErrorCode code, std::string message) {
+  return {DecisionVerdict::Kind::refused, code, std::move(message)};
+}
+
+}  // namespace
+
+DecisionVerdict judge_decision(const RecipeReview& recipe, const Decider& decider, Decision decision,
+                               const ApprovalPolicy& policy) {
+  if (decider.role < auth::Role::pi) return refuse(ErrorCode::forbidden, "Only a PI or an admin decides on recipes");
+  if (decider.user_id == recipe.author_id)
+    return refuse(ErrorCode::forbidden, "The author of a recipe cannot decide on it");
+  if (recipe.status != "PENDING_APPROVAL")
+    return refuse(ErrorCode::conflict, "The recipe is " + recipe.status + ", not PENDING_APPROVAL: submit it first");
+  if (std::find(recipe.deciders.begin(), recipe.deciders.end(), decider.user_id) != recipe.deciders.end())
+    return refuse(ErrorCode::conflict, "You have already decided on this recipe");
+  if (decision == Decision::reject) return {DecisionVerdict::Kind::rejected, {}, {}};
+  const int required = std::max(policy.required, 1);
+  const bool completes = recipe.approvals + 1 >= required;
+  if (!completes) return {DecisionVerdict::Kind::recorded, {}, {}};
+  if (policy.final_by_admin && decider.role != auth::Role::admin)
+    return refuse(ErrorCode::forbidden, "The final approval must come from an admin (" + std::to_string(recipe.approvals) +
+                                            " of " + std::to_string(required) + " given)");
+  return {DecisionVerdict::Kind::approved, {}, {}};
+}
+
+EditVerdict judge_recipe_edit(const std::string& status, bool latest, int latest_version) {
+  using K = EditVerdict::Kind;
+  if (!latest)
+    return {K::refused, "A newer version of this recipe exists (version " + std::to_string(latest_version) +
+                            "): change that one"};
+  if (status == "DRAFT") return {K::in_place, {}};
+  if (status == "APPROVED" || status == "REJECTED") return {K::new_version, {}};
+  if (status == "PENDING_APPROVAL") return {K::refused, "The recipe is under review (PENDING_APPROVAL) and cannot change"};
+  return {K::refused, "The recipe is " + status + " and cannot change"};
+}
+
+std::optional<std::string> submit_refusal(const std::string& status) {
+  if (status == "DRAFT") return std::nullopt;
+  return "The recipe is " + status + "; only a DRAFT is submitted for approval";
+}
+
+std::optional<std::string> sop_approval_refusal(const std::string& status) {
+  if (status == "DRAFT") return std::nullopt;
+  return "This SOP version is " + status + "; only a DRAFT version is approved";
+}
+
+std::optional<std::string> sop_acknowledgement_refusal(const std::string& status) {
+  if (status == "EFFECTIVE") return std::nullopt;
+  return "This SOP version is " + status + "; only the EFFECTIVE version is acknowledged";
+}
+
+ApiError refusal(const DecisionVerdict& v) { return ApiError(v.code, v.message); }
+
+}  // namespace spectra::process

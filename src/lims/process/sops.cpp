@@ -1,0 +1,250 @@
+// SOPs: versioned procedures. A new version is a new row after the latest one of its code; approving a
+// DRAFT (PI or admin) makes it EFFECTIVE and the version effective before it OBSOLETE in one
+// transaction, with every version of the code locked, so there is only ever one effective version
+// (sops_effective_code_key is the backstop). Readers acknowledge the effective version.
+#include "kit/markdown.hpp"
+#include "lims/process/handlers.hpp"
+#include "lims/process/rules.hpp"
+#include "lims/process/shapes.hpp"
+#include "platform/crypto.hpp"
+#include "platform/db/sql_error.hpp"
+
+namespace asio = boost::asio;
+
+namespace spectra::process {
+namespace {
+
+const std::string sop_json = sop_shape.sql("s");
+// One version with the history of its code (oldest first) and who has acknowledged it.
+const std::string sop_detail =
+    sop_json +
+    " || jsonb_build_object("
+    "'versions', (SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'status', v.status,"
+    "                 'title', v.title, 'previous_version_id', v.previous_version_id, 'approved_by', v.approved_by,"
+    "                 'approved_at', v.approved_at, 'created_at', v.created_at) ORDER BY v.version)"
+    "    FROM sops v WHERE v.organization_id = $1 AND v.code = s.code AND NOT v.is_deleted),"
+    "'acknowledgements', coalesce((SELECT jsonb_agg(" + acknowledgement_shape.sql("a") + " ORDER BY a.acknowledged_at, a.id)"
+    "    FROM sop_acknowledgements a WHERE a.organization_id = $1 AND a.sop_id = s.id), '[]'::jsonb))";
+
+const kit::List sops_list{{
+    .name = "sops_list",
+    .select = sop_json,
+    .from = "sops s",
+    .alias = "s",
+    .where = "NOT s.is_deleted AND ($2::text IS NULL OR s.code = $2) AND ($3::text IS NULL OR s.status = $3)"
+             " AND ($4::text IS NULL OR s.title ILIKE $4 OR s.code ILIKE $4)",
+    .sorts = {{"code", "s.code", "text"}, {"title", "s.title", "text"}, {"updated_at", "s.updated_at", "timestamptz"}},
+}};
+const db::Query get_q{"sops_get", "SELECT " + sop_detail + ", s.body_markdown"
+                                  " FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
+const db::Query insert_q{
+    "sops_insert",
+    "WITH s AS (INSERT INTO sops (organization_id, id, code, version, title, body_markdown, status, previous_version_id,"
+    "                             created_by, extra_metadata)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, 'DRAFT', $7, $8, $9::jsonb) RETURNING *)"
+    " SELECT " + sop_json + ", s.id FROM s"};
+// Every live version of the code of version $2, locked in version order (so that two writers of one
+// code take turns, and never deadlock): id, version, status, title, extra_metadata, code, json.
+const db::Query lock_code_q{
+    "sops_lock_code",
+    "SELECT s.id, s.version, s.status, s.title, s.extra_metadata::text, s.code, " + sop_json +
+        " FROM sops s WHERE s.organization_id = $1 AND NOT s.is_deleted"
+        "   AND s.code = (SELECT c.code FROM sops c WHERE c.organization_id = $1 AND c.id = $2 AND NOT c.is_deleted)"
+        " ORDER BY s.version FOR UPDATE"};
+const db::Query update_q{
+    "sops_update",
+    "WITH s AS (UPDATE sops SET title = coalesce($3, title), body_markdown = coalesce($4, body_markdown),"
+    "             extra_metadata = coalesce($5::jsonb, extra_metadata)"
+    "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
+    " SELECT " + sop_json + " FROM s"};
+const db::Query obsolete_q{
+    "sops_obsolete",
+    "WITH s AS (UPDATE sops SET status = 'OBSOLETE' WHERE organization_id = $1 AND id = $2 RETURNING *)"
+    " SELECT " + sop_json + " FROM s"};
+const db::Query effective_q{
+    "sops_effective",
+    "WITH s AS (UPDATE sops SET status = 'EFFECTIVE', approved_by = $3, approved_at = now()"
+    "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
+    " SELECT " + sop_json + " FROM s"};
+const db::Query status_q{"sops_status_for_share",
+                         "SELECT s.status FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR SHARE"};
+// A second acknowledgement of the same version by the same person changes nothing.
+const db::Query acknowledge_q{
+    "sops_acknowledge",
+    "WITH a AS (INSERT INTO sop_acknowledgements (organization_id, sop_id, user_id) VALUES ($1, $2, $3)"
+    "           ON CONFLICT (organization_id, sop_id, user_id) DO NOTHING RETURNING *)"
+    " SELECT " + acknowledgement_shape.sql("a") + " FROM a"};
+const db::Query acknowledgement_q{
+    "sops_acknowledgement",
+    "SELECT " + acknowledgement_shape.sql("a") + " FROM sop_acknowledgements a"
+    " WHERE a.organization_id = $1 AND a.sop_id = $2 AND a.user_id = $3"};
+
+const db::Constraint code_taken{"sops_code_version_key", "code",
+                                "An SOP with this code exists: add a version to it (POST /api/sops/{id}/versions)"};
+const db::Constraint draft_exists{"sops_draft_code_key", "code", "This SOP already has a draft version"};
+
+constexpr std::size_t max_markdown_bytes = 1 << 20;
+std::optional<std::string> markdown_size(const std::string& s) {
+  if (s.size() > max_markdown_bytes) return "must be at most 1 MiB (1,048,576 bytes) of UTF-8";
+  return std::nullopt;
+}
+
+// Rows of lock_code_q.
+struct Version {
+  std::string id, status;
+  int version = 0;
+};
+std::vector<Version> versions_of(const db::Result& r) {
+  std::vector<Version> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({std::string(r.get(i, 0)), std::string(r.get(i, 2)), static_cast<int>(r.get_int(i, 1))});
+  return out;
+}
+int row_of(const db::Result& r, const std::string& id) {
+  for (int i = 0; i < r.rows(); ++i)
+    if (r.get(i, 0) == id) return i;
+  return -1;
+}
+
+}  // namespace
+
+kit::Input<NewSop> NewSop::input() {
+  return {"NewSop",
+          {kit::field("code", &NewSop::code).max_length(64).pattern("[A-Za-z0-9][A-Za-z0-9._/-]*")
+               .describe("The SOP's code, shared by its versions (SOP-001)"),
+           kit::field("title", &NewSop::title).max_length(300),
+           kit::field("body_markdown", &NewSop::body_markdown).max_length(max_markdown_bytes).multiline().rule(markdown_size),
+           kit::field("extra_metadata", &NewSop::extra_metadata).object()}};
+}
+
+kit::Input<NewSopVersion> NewSopVersion::input() {
+  return {"NewSopVersion",
+          {kit::field("title", &NewSopVersion::title).max_length(300).not_blank().describe("The latest version's when absent"),
+           kit::field("body_markdown", &NewSopVersion::body_markdown).max_length(max_markdown_bytes).multiline()
+               .rule(markdown_size),
+           kit::field("extra_metadata", &NewSopVersion::extra_metadata).object()}};
+}
+
+kit::Input<SopChange> SopChange::input() {
+  return {"SopChange",
+          {kit::field("title", &SopChange::title).max_length(300).not_blank(),
+           kit::field("body_markdown", &SopChange::body_markdown).max_length(max_markdown_bytes).multiline()
+               .rule(markdown_size),
+           kit::field("extra_metadata", &SopChange::extra_metadata).object()}};
+}
+
+kit::Input<SopFilters> SopFilters::input() {
+  return {"SopFilters",
+          {kit::field("code", &SopFilters::code).max_length(64),
+           kit::field("status", &SopFilters::status).one_of({"DRAFT", "EFFECTIVE", "OBSOLETE"}),
+           kit::field("q", &SopFilters::q).max_length(100).describe("Part of the title or the code")}};
+}
+
+Reply list_sops(RequestContext& ctx, QueryString<SopFilters> q, PageRequest page) {
+  std::optional<std::string> like;
+  if (q.q) like = "%" + kit::escape_like(*q.q) + "%";
+  return sops_list.page(ctx, db::Params(q.code, q.status, like), std::move(page));
+}
+
+Reply get_sop(RequestContext& ctx, Path<kit::Id> p) {
+  auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
+  if (r.empty()) throw not_found("No such SOP");
+  auto json = co_await kit::with_body_html(ctx, std::string(r.get(0, 0)), std::string(r.get(0, 1)));
+  co_return http::Response::json(200, std::move(json));
+}
+
+Reply create_sop(RequestContext& ctx, Body<NewSop> in) {
+  const std::string id = crypto::uuid_v4();
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) {
+    return w.create(insert_q,
+                    db::Params(id, in.code, 1, in.title, in.body_markdown, std::optional<std::string>(),
+                               ctx.principal.user_id, in.extra_metadata),
+                    {"sop.create", "sop"});
+  });
+  co_return http::Response::json(201, std::move(row));
+}
+
+// A DRAFT version changes; an effective or obsolete one is what people followed, and stays.
+Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in) {
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto code = co_await w.exec(lock_code_q, db::Params(p.id));
+    const int at = row_of(code, p.id);
+    if (at < 0) throw not_found("No such SOP");
+    const std::string status(code.get(at, 2));
+    if (status != "DRAFT") throw conflict("This SOP version is " + status + "; only a DRAFT changes (add a version instead)");
+    auto u = co_await w.exec(update_q, db::Params(p.id, in.title, in.body_markdown, in.extra_metadata));
+    std::string json(u.get(0, 0));
+    w.audit("sop.update", "sop", p.id, std::string(code.get(at, 6)), json);
+    co_return json;
+  });
+  co_return http::Response::json(200, std::move(after));
+}
+
+Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersion> in) {
+  const std::string id = crypto::uuid_v4();
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto code = co_await w.exec(lock_code_q, db::Params(p.id));
+    if (row_of(code, p.id) < 0) throw not_found("No such SOP");
+    for (const auto& v : versions_of(code))
+      if (v.status == "DRAFT")
+        throw conflict("Version " + std::to_string(v.version) + " of this SOP is still a draft: change or approve it first");
+    const int latest = code.rows() - 1;  // in version order
+    auto ins = co_await w.exec(
+        insert_q, db::Params(id, std::string(code.get(latest, 5)), code.get_int(latest, 1) + 1,
+                             in.title.value_or(std::string(code.get(latest, 3))), in.body_markdown,
+                             std::string(code.get(latest, 0)), ctx.principal.user_id,
+                             in.extra_metadata.value_or(std::string(code.get(latest, 4)))));
+    std::string json(ins.get(0, 0));
+    w.audit("sop.version", "sop", id, std::string(code.get(latest, 6)), json);
+    co_return json;
+  });
+  co_return http::Response::json(201, std::move(row));
+}
+
+// The DRAFT becomes EFFECTIVE and the version effective until now OBSOLETE, with every version of the
+// code locked: two approvals at the same moment take turns, and the second finds no draft.
+Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothing>) {
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto code = co_await w.exec(lock_code_q, db::Params(p.id));
+    const int at = row_of(code, p.id);
+    if (at < 0) throw not_found("No such SOP");
+    if (auto why = sop_approval_refusal(std::string(code.get(at, 2)))) throw conflict(*why);
+    std::vector<db::Statement> st;
+    std::vector<int> obsoleted;
+    for (int i = 0; i < code.rows(); ++i)
+      if (code.get(i, 2) == "EFFECTIVE") {
+        st.push_back({&obsolete_q, db::Params(std::string(code.get(i, 0)))});
+        obsoleted.push_back(i);
+      }
+    st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id)});
+    auto done = co_await w.exec_all(std::move(st));
+    for (std::size_t k = 0; k < obsoleted.size(); ++k)
+      w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), std::string(code.get(obsoleted[k], 6)),
+              std::string(done[k].get(0, 0)));
+    std::string json(done.back().get(0, 0));
+    w.audit("sop.effective", "sop", p.id, std::string(code.get(at, 6)), json);
+    co_return json;
+  });
+  co_return http::Response::json(200, std::move(after));
+}
+
+Reply acknowledge_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothing>) {
+  bool created = false;
+  auto ack = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto status = co_await w.exec(status_q, db::Params(p.id));
+    if (status.empty()) throw not_found("No such SOP");
+    if (auto why = sop_acknowledgement_refusal(std::string(status.get(0, 0)))) throw conflict(*why);
+    auto ins = co_await w.exec(acknowledge_q, db::Params(p.id, ctx.principal.user_id));
+    if (!ins.empty()) {
+      created = true;
+      std::string json(ins.get(0, 0));
+      w.audit("sop.acknowledge", "sop", p.id, std::nullopt, json);
+      co_return json;
+    }
+    auto existing = co_await w.exec(acknowledgement_q, db::Params(p.id, ctx.principal.user_id));
+    co_return std::string(existing.get(0, 0));
+  });
+  co_return http::Response::json(created ? 201 : 200, std::move(ack));
+}
+
+}  // namespace spectra::process
