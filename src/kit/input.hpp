@@ -169,6 +169,8 @@ struct Field {
   Field multiline() const { return with([](FieldSpec& s) { s.multiline = true; }); }
   // A non-optional member that may be absent (it keeps the struct's default).
   Field or_default() const { return with([](FieldSpec& s) { s.required = false; }); }
+  // A member that has a default (an object kept as text) but must be given all the same.
+  Field required() const { return with([](FieldSpec& s) { s.required = true; }); }
   template <class Range>
   Field one_of(const Range& values) const {
     return with([&values](FieldSpec& s) { s.one_of.assign(std::begin(values), std::end(values)); });

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/api.hpp"
 #include "support/command.hpp"
 #include "support/harness.hpp"
 
@@ -29,32 +30,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::string str(const json::value& v, const char* k) { return std::string(v.at(k).as_string()); }
-
-std::string js(const json::object& o) { return json::serialize(o); }
-
 std::int64_t samples_in(const std::string& org_id) {
   return count("SELECT count(*) FROM samples WHERE organization_id = $1", db::Params(org_id));
 }
-
-// The fields a problem answer names (empty when the body has none).
-std::vector<std::string> error_fields(const HttpResponse& r) {
-  std::vector<std::string> out;
-  try {
-    auto b = r.json();
-    if (!b.is_object() || !b.as_object().contains("errors")) return out;
-    for (const auto& e : b.at("errors").as_array()) out.emplace_back(e.at("field").as_string());
-  } catch (const std::exception&) {
-  }
-  return out;
-}
-
-bool names(const HttpResponse& r, const std::string& field) {
-  auto f = error_fields(r);
-  return std::find(f.begin(), f.end(), field) != f.end();
-}
-
-std::string describe(const HttpResponse& r) { return std::to_string(r.status) + " " + r.body.substr(0, 2000); }
 
 HttpResponse post_sample(const std::string& token, const json::object& body) {
   return lims("POST", "/api/samples", token, js(body));
@@ -70,48 +48,6 @@ json::value make_sample(const std::string& token, json::object body) {
 
 std::string make_sample_id(const std::string& token, const std::string& name, const std::string& type = "powder") {
   return str(make_sample(token, json::object{{"name", name}, {"sample_type", type}}), "id");
-}
-
-// Every item of a list, following next_cursor.
-std::vector<json::value> all_items(const std::string& path, const std::string& token, int limit = 500) {
-  std::vector<json::value> out;
-  std::string cursor;
-  for (int pages = 0; pages < 100; ++pages) {
-    const std::string sep = path.find('?') == std::string::npos ? "?" : "&";
-    auto r = lims("GET", path + sep + "limit=" + std::to_string(limit) + (cursor.empty() ? "" : "&cursor=" + cursor), token);
-    if (r.status != 200) throw std::runtime_error("GET " + path + " failed: " + describe(r));
-    auto b = r.json();
-    for (const auto& i : b.at("items").as_array()) out.push_back(i);
-    if (b.at("next_cursor").is_null()) break;
-    cursor = std::string(b.at("next_cursor").as_string());
-  }
-  return out;
-}
-
-std::set<std::string> ids_of(const std::vector<json::value>& items) {
-  std::set<std::string> s;
-  for (const auto& i : items) s.insert(str(i, "id"));
-  return s;
-}
-
-// A second user of a role, made by the organization's admin.
-TestUser add_user(const TestOrg& org, const std::string& role, const std::string& tag) {
-  TestUser u;
-  u.email = tag + "-" + org.slug + "@example.test";
-  u.password = "a-long-and-fine-password";
-  u.role = role;
-  auto r = lims("POST", "/api/users", login(org.admin()),
-                js(json::object{{"email", u.email}, {"full_name", "Second " + role}, {"role", role}, {"password", u.password}}));
-  if (r.status != 201) throw std::runtime_error("creating a user failed: " + describe(r));
-  u.id = str(r.json(), "id");
-  return u;
-}
-
-std::string api_key(const TestOrg& org, const std::vector<std::string>& scopes, const std::string& role) {
-  json::array s(scopes.begin(), scopes.end());
-  auto r = lims("POST", "/api/api-keys", login(org.admin()), js(json::object{{"name", "robot " + role}, {"scopes", s}, {"role", role}}));
-  if (r.status != 201) throw std::runtime_error("creating an API key failed: " + describe(r));
-  return str(r.json(), "key");
 }
 
 // RFC 4180, as a spreadsheet reads it.

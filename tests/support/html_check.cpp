@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -199,6 +200,25 @@ std::vector<std::string> html_problems(std::string_view html) {
     }
   }
   return problems;
+}
+
+std::vector<std::string> xss_corpus() {
+  constexpr std::string_view separator = "-----8<-----";
+  std::ifstream in(SPECTRA_SOURCE_DIR "/tests/data/xss-corpus.txt", std::ios::binary);
+  std::vector<std::string> vectors;
+  bool in_header = true;
+  std::string current;
+  for (std::string line; std::getline(in, line);) {
+    if (line == separator) {
+      if (!in_header && !current.empty()) vectors.push_back(current);
+      in_header = false;
+      current.clear();
+    } else if (!in_header) {
+      current += line + "\n";
+    }
+  }
+  if (!in_header && !current.empty()) vectors.push_back(current);
+  return vectors;
 }
 
 }  // namespace spectra::test

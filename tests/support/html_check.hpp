@@ -13,4 +13,8 @@ namespace spectra::test {
 // errs towards reporting what a browser might read differently.
 std::vector<std::string> html_problems(std::string_view html);
 
+// The hostile markdown of tests/data/xss-corpus.txt: the text between its separator lines (the header
+// before the first one is not a vector; the line ending before a separator belongs to the vector).
+std::vector<std::string> xss_corpus();
+
 }  // namespace spectra::test

@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,30 +13,9 @@
 using spectra::kit::render_markdown;
 using spectra::kit::safe_url;
 using spectra::test::html_problems;
+using spectra::test::xss_corpus;
 
 namespace {
-
-constexpr std::string_view separator = "-----8<-----";
-
-// The corpus's vectors: the text between separator lines (the header before the first one is not a
-// vector; the line ending before a separator belongs to the vector).
-std::vector<std::string> read_corpus() {
-  std::ifstream in(SPECTRA_SOURCE_DIR "/tests/data/xss-corpus.txt", std::ios::binary);
-  std::vector<std::string> vectors;
-  bool in_header = true;
-  std::string current;
-  for (std::string line; std::getline(in, line);) {
-    if (line == separator) {
-      if (!in_header && !current.empty()) vectors.push_back(current);
-      in_header = false;
-      current.clear();
-    } else if (!in_header) {
-      current += line + "\n";
-    }
-  }
-  if (!in_header && !current.empty()) vectors.push_back(current);
-  return vectors;
-}
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string out;
@@ -53,7 +30,7 @@ bool contains(const std::string& haystack, std::string_view needle) {
 }  // namespace
 
 TEST(Markdown, EveryHostileVectorRendersToCleanHtml) {
-  const auto vectors = read_corpus();
+  const auto vectors = xss_corpus();
   ASSERT_GE(vectors.size(), 80u) << "corpus missing or short: " SPECTRA_SOURCE_DIR "/tests/data/xss-corpus.txt";
   for (size_t i = 0; i < vectors.size(); ++i) {
     const std::string html = render_markdown(vectors[i]);

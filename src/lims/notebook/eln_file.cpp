@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
 #include "platform/crypto.hpp"
@@ -30,7 +31,12 @@ std::string safe_name(const std::string& name) {
   }
   while (!out.empty() && (out.front() == '.' || out.front() == ' ')) out.erase(out.begin());
   if (out.empty()) out = "file";
-  if (out.size() > 120) out = out.substr(out.size() - 120);
+  if (out.size() > 120) {
+    // Keep the end (the extension), starting on a whole UTF-8 character.
+    std::size_t from = out.size() - 120;
+    while (from < out.size() && (static_cast<unsigned char>(out[from]) & 0xC0) == 0x80) ++from;
+    out = out.substr(from);
+  }
   return out;
 }
 
@@ -125,9 +131,11 @@ std::string ro_crate_metadata(const ElnEntry& e, const std::string& now, const s
                                  {"encodingFormat", p.type},
                                  {"contentSize", std::to_string(p.bytes.size())},
                                  {"sha256", crypto::to_hex(crypto::sha256(p.bytes))}});
+  // Each person once, however many times they signed.
+  std::set<std::string> people{e.author.id};
   graph.push_back(person_node(e.author));
   for (const auto& p : e.signers)
-    if (p.id != e.author.id) graph.push_back(person_node(p));
+    if (people.insert(p.id).second) graph.push_back(person_node(p));
   for (const auto& s : e.signatures)
     graph.push_back(json::object{{"@id", "#signature-" + s.id},
                                  {"@type", "Review"},
@@ -140,6 +148,11 @@ std::string ro_crate_metadata(const ElnEntry& e, const std::string& now, const s
                                                      (s.valid ? " (matches the entry)" : " (does NOT match the entry)")}});
   for (const auto& s : e.sample_ids)
     graph.push_back(json::object{{"@id", "#sample-" + s}, {"@type", "Thing"}, {"identifier", s}, {"name", "Sample " + s}});
+  if (!e.amends_entry_id.empty())
+    graph.push_back(json::object{{"@id", "#entry-" + e.amends_entry_id},
+                                 {"@type", "CreativeWork"},
+                                 {"identifier", e.amends_entry_id},
+                                 {"name", "The notebook entry this one amends"}});
   return json::serialize(json::object{{"@context", "https://w3id.org/ro/crate/1.1/context"}, {"@graph", std::move(graph)}});
 }
 

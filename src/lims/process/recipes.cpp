@@ -174,7 +174,7 @@ kit::Input<NewRecipe> NewRecipe::input() {
            kit::field("description", &NewRecipe::description).max_length(10000).multiline(),
            kit::field("instrument_id", &NewRecipe::instrument_id).uuid(),
            kit::field("sop_id", &NewRecipe::sop_id).uuid().describe("The SOP (a version of it) the recipe follows"),
-           kit::field("parameters", &NewRecipe::parameters).object().describe("The process parameters"),
+           kit::field("parameters", &NewRecipe::parameters).object().required().describe("The process parameters"),
            kit::field("extra_metadata", &NewRecipe::extra_metadata).object()}};
 }
 
