@@ -173,7 +173,7 @@ TEST(Eln, OnlyTheAuthorEditsAndOnlyUntilSigned) {
   auto original = lims("GET", "/api/eln/" + id, eng).json();
   ASSERT_EQ(original.at("amended_by").as_array().size(), 1u);
   EXPECT_EQ(std::string(original.at("amended_by").at(0).as_string()), str(amendment, "id"));
-  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE action = 'eln.amend' AND entity_id = $1",
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE action = 'eln.create' AND entity_id = $1",
                   db::Params(str(amendment, "id"))), 1);
 }
 

@@ -201,7 +201,7 @@ Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
     st.push_back({&read_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));
     std::string json(r.back().get(0, 0));
-    w.audit(in.amends_entry_id ? "eln.amend" : "eln.create", "eln_entry", id, std::nullopt, json);
+    w.audit("eln.create", "eln_entry", id, std::nullopt, json);  // an amendment names amends_entry_id
     co_return json;
   });
   co_return http::Response::json(201, std::move(row));
