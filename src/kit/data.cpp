@@ -70,6 +70,16 @@ void audit_detached(RequestContext& ctx, db::TenantContext tenant, audit::Actor 
                  asio::detached);
 }
 
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = std::min(text.find(','), text.size());
+    out.emplace_back(text.substr(0, comma));
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return out;
+}
+
 std::string Shape::sql(std::string_view alias) const {
   std::string out = "jsonb_build_object(";
   bool first = true;

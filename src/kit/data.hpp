@@ -27,6 +27,9 @@ struct Shape {
 
 // ---- Reads ----
 
+// The items of a comma-separated column (string_agg(x::text, ',') of ids): none for "".
+std::vector<std::string> split_list(std::string_view text);
+
 // The first column of the only row (a JSON document); 404 with `missing` when there is no row.
 boost::asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params,
                                              std::string_view missing = "Not found");

@@ -38,6 +38,12 @@ struct Nullable {
 };
 
 // What one field accepts; plain data, also the source of its JSON Schema.
+// The most markdown one document may hold, in bytes of UTF-8; and how large a JSON body carrying one
+// may be (a control character is six bytes in JSON), so that an oversized document is a 422 naming its
+// field rather than a 413. A body type declares `max_body_bytes = markdown_body_limit` (route.hpp).
+inline constexpr std::size_t max_markdown_bytes = 1 << 20;
+inline constexpr std::size_t markdown_body_limit = 8 << 20;
+
 struct FieldSpec {
   std::string name;
   Kind kind = Kind::string;
@@ -167,6 +173,13 @@ struct Field {
   Field not_blank() const { return with([](FieldSpec& s) { s.not_blank = true; }); }
   // Text that may hold line breaks and tabs (notes, descriptions); a string refuses them otherwise.
   Field multiline() const { return with([](FieldSpec& s) { s.multiline = true; }); }
+  // A markdown document (an SOP, a notebook entry): multi-line, at most max_markdown_bytes of UTF-8.
+  Field markdown() const {
+    return max_length(max_markdown_bytes).multiline().rule([](const std::string& s) -> std::optional<std::string> {
+      if (s.size() > max_markdown_bytes) return "must be at most 1 MiB (1,048,576 bytes) of UTF-8";
+      return std::nullopt;
+    });
+  }
   // A non-optional member that may be absent (it keeps the struct's default).
   Field or_default() const { return with([](FieldSpec& s) { s.required = false; }); }
   // A member that has a default (an object kept as text) but must be given all the same.

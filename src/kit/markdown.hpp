@@ -12,6 +12,7 @@
 
 namespace spectra::kit {
 
+
 // The sanitized HTML of `markdown` (UTF-8; invalid sequences become U+FFFD). Pure and thread-safe;
 // about 10 ms per MiB, so callers run large documents off the I/O threads.
 std::string render_markdown(std::string_view markdown);

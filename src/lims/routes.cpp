@@ -113,7 +113,7 @@ kit::Router lims_router() {
 
       route(M::GET, "/api/eln", nb::list_entries, read_eln, "List notebook entries (filters author_id, tag, sample_id, amends_entry_id, q, signed)"),
       route(M::POST, "/api/eln", nb::create_entry, write_eln, "Write a notebook entry (or an amendment of one)", 201),
-      route(M::POST, "/api/eln/preview", nb::preview_entry, read_eln, "Render markdown as a notebook entry would be (sanitized HTML)"),
+      route(M::POST, "/api/eln/preview", nb::preview_entry, write_eln, "Render markdown as a notebook entry would be (sanitized HTML)"),
       route(M::GET, "/api/eln/{id}", nb::get_entry, read_eln, "One notebook entry, with its sanitized HTML"),
       route(M::PATCH, "/api/eln/{id}", nb::update_entry, write_eln, "Change an entry (its author, while it is unsigned)"),
       route(M::POST, "/api/eln/{id}/sign", nb::sign_entry, sign,

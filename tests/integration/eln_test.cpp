@@ -357,6 +357,7 @@ TEST(Eln, RolesAndApiKeys) {
     EXPECT_EQ(lims("GET", "/api/eln/" + id + "/export", t).status, 200u) << role;
     EXPECT_EQ(lims("POST", "/api/eln", t, js(json::object{{"title", "t"}, {"body_markdown", "b"}})).status, 403u) << role;
     EXPECT_EQ(lims("PATCH", "/api/eln/" + id, t, js(json::object{{"title", "t"}})).status, 403u) << role;
+    EXPECT_EQ(lims("POST", "/api/eln/preview", t, js(json::object{{"body_markdown", "# x"}})).status, 403u) << role;
   }
   // A viewer cannot sign; a technician can (as reviewer).
   EXPECT_EQ(sign(login(org.user("viewer")), id, password, "reviewer").status, 403u);

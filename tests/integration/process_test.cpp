@@ -155,6 +155,28 @@ TEST(Recipes, TheOrganizationsPolicyDecidesHowManyApprovalsAndWhetherAnAdminGive
   EXPECT_TRUE(by_admin.json().at("final_approval_by_admin").as_bool());
 }
 
+TEST(Recipes, NobodyApprovesParametersTheyChangedAndAnEarlyAdminApprovalCounts) {
+  auto org = make_org();
+  const std::string eng = login(org.user("engineer")), pi = login(org.user("pi"));
+  const std::string id = str(make_recipe(eng, "Edited by the PI"), "id");
+  ASSERT_EQ(lims("PATCH", "/api/recipes/" + id, pi, js(json::object{{"parameters", json::object{{"time_s", 99}}}})).status, 200u);
+  ASSERT_EQ(lims("POST", "/api/recipes/" + id + "/submit", eng).status, 200u);
+  auto own_change = approve(pi, id);
+  EXPECT_EQ(own_change.status, 403u) << describe(own_change);
+  EXPECT_EQ(recipe_status(id), "PENDING_APPROVAL");
+  ASSERT_EQ(approve(login(org.admin()), id).status, 200u);
+  EXPECT_EQ(recipe_status(id), "APPROVED");
+
+  // Two approvals, the last an admin's: the organization's one admin approved first, so a PI completes.
+  set_policy(org, 2, true);
+  const std::string early = submitted_recipe(eng, "Admin first");
+  ASSERT_EQ(approve(login(org.admin()), early).status, 200u);
+  EXPECT_EQ(recipe_status(early), "PENDING_APPROVAL");
+  auto completing = approve(pi, early);
+  ASSERT_EQ(completing.status, 200u) << describe(completing);
+  EXPECT_EQ(recipe_status(early), "APPROVED");
+}
+
 TEST(Recipes, OneRejectionRejectsAndNeedsAComment) {
   auto org = make_org();
   set_policy(org, 2, false);

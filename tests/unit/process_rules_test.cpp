@@ -38,7 +38,7 @@ struct Expected {
 };
 
 Expected oracle(const std::string& status, auth::Role role, bool is_author, bool already_decided, Decision decision,
-                int approvals_before, ApprovalPolicy policy) {
+                int approvals_before, ApprovalPolicy policy, bool admin_approved) {
   const bool senior = role == auth::Role::pi || role == auth::Role::admin;
   const bool may_decide = senior && !is_author;
   if (!may_decide) return {K::refused, ErrorCode::forbidden};
@@ -50,12 +50,13 @@ Expected oracle(const std::string& status, auth::Role role, bool is_author, bool
   const int after = approvals_before + 1;
   if (after < needed) return {K::recorded};
   // This approval is the one that makes the count.
-  if (policy.final_by_admin && role == auth::Role::pi) return {K::refused, ErrorCode::forbidden};
+  // Under "final approval by an admin" no recipe completes without an admin's approval.
+  if (policy.final_by_admin && role == auth::Role::pi && !admin_approved) return {K::refused, ErrorCode::forbidden};
   return {K::approved};
 }
 
 RecipeReview pending(int approvals = 0, std::vector<std::string> deciders = {}) {
-  return {"PENDING_APPROVAL", "author", approvals, std::move(deciders)};
+  return {"PENDING_APPROVAL", "author", approvals, std::move(deciders), {}, false};
 }
 
 const Decider pi1{"pi1", auth::Role::pi};
@@ -75,12 +76,14 @@ TEST(RecipeDecisions, EveryStatusRoleDeciderAndDecisionFollowsTheRule) {
         for (bool is_author : {false, true})
           for (bool already : {false, true})
             for (int approvals : {0, 1, 2})
+              for (bool admin_approved : {false, true})
               for (const auto& policy : policies) {
+                if (admin_approved && approvals == 0) continue;  // an admin's approval is one of them
                 const std::string me = "u-me";
-                RecipeReview recipe{status, is_author ? me : "u-author", approvals, {"u-other"}};
+                RecipeReview recipe{status, is_author ? me : "u-author", approvals, {"u-other"}, {}, admin_approved};
                 if (already) recipe.deciders.push_back(me);
                 const auto v = judge_decision(recipe, {me, role}, decision, policy);
-                const auto want = oracle(status, role, is_author, already, decision, approvals, policy);
+                const auto want = oracle(status, role, is_author, already, decision, approvals, policy, admin_approved);
                 const std::string where = std::string(status) + " " +
                                           (decision == Decision::approve ? "approve" : "reject") + " by " +
                                           std::string(auth::role_name(role)) + (is_author ? " (author)" : "") +
@@ -96,7 +99,7 @@ TEST(RecipeDecisions, EveryStatusRoleDeciderAndDecisionFollowsTheRule) {
                 }
                 ++checked;
               }
-  EXPECT_EQ(checked, 5 * 2 * 5 * 2 * 2 * 3 * 9);
+  EXPECT_EQ(checked, 5 * 2 * 5 * 2 * 2 * (3 * 2 - 1) * 9);
 }
 
 TEST(RecipeDecisions, OneRequiredApprovalApprovesAtOnce) {
@@ -133,6 +136,27 @@ TEST(RecipeDecisions, WhenTheLastApprovalMustBeAnAdminsAPIsCompletingApprovalIsR
   EXPECT_EQ(judge_decision(pending(1, {"pi1"}), pi2, Decision::reject, policy).kind, K::rejected);
 }
 
+TEST(RecipeDecisions, WhoeverChangedTheVersionDoesNotDecideOnIt) {
+  RecipeReview recipe = pending();
+  recipe.editors = {"pi1"};
+  const auto v = judge_decision(recipe, pi1, Decision::approve, {1, false});
+  EXPECT_EQ(kind_name(v.kind), std::string("refused"));
+  EXPECT_EQ(v.code, ErrorCode::forbidden);
+  EXPECT_EQ(kind_name(judge_decision(recipe, pi1, Decision::reject, {1, false}).kind), std::string("refused"));
+  EXPECT_EQ(kind_name(judge_decision(recipe, pi2, Decision::approve, {1, false}).kind), std::string("approved"));
+}
+
+TEST(RecipeDecisions, AnAdminWhoApprovedEarlyIsNotAskedTwice) {
+  // Two approvals, the last an admin's: the organization's only admin approved first.
+  RecipeReview recipe = pending(1, {"admin1"});
+  recipe.admin_approved = true;
+  EXPECT_EQ(kind_name(judge_decision(recipe, pi1, Decision::approve, {2, true}).kind), std::string("approved"));
+  recipe.deciders = {"pi2"};  // the first was a PI's: the last must be an admin's
+  recipe.admin_approved = false;
+  EXPECT_EQ(judge_decision(recipe, pi1, Decision::approve, {2, true}).code, ErrorCode::forbidden);
+  EXPECT_EQ(kind_name(judge_decision(recipe, admin1, Decision::approve, {2, true}).kind), std::string("approved"));
+}
+
 TEST(RecipeDecisions, ARejectionRejectsWhateverTheCount) {
   for (int approvals = 0; approvals < 5; ++approvals)
     for (const auto& decider : {pi3, admin1})
@@ -152,7 +176,7 @@ TEST(RecipeDecisions, ARequiredCountOfZeroOrLessMeansOne) {
 TEST(RecipeDecisions, ConflictMessagesNameTheState) {
   for (const char* status : recipe_statuses) {
     if (std::string(status) == "PENDING_APPROVAL") continue;
-    const auto v = judge_decision({status, "author", 0, {}}, pi1, Decision::approve, {});
+    const auto v = judge_decision({status, "author", 0, {}, {}, false}, pi1, Decision::approve, {});
     ASSERT_EQ(v.kind, K::refused) << status;
     EXPECT_EQ(v.code, ErrorCode::conflict) << status;
     EXPECT_NE(v.message.find(status), std::string::npos) << v.message;

@@ -75,12 +75,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-constexpr std::size_t max_markdown_bytes = 1 << 20;
-std::optional<std::string> markdown_size(const std::string& s) {
-  if (s.size() > max_markdown_bytes) return "must be at most 1 MiB (1,048,576 bytes) of UTF-8";
-  return std::nullopt;
-}
-
 // Each sample id a UUID, none twice.
 void check_sample_ids(const std::vector<std::string>& ids, kit::Problems& p) {
   std::set<std::string> seen;
@@ -119,7 +113,7 @@ kit::Input<NewEntry> NewEntry::input() {
   kit::Input<NewEntry> in{
       "NewEntry",
       {kit::field("title", &NewEntry::title).max_length(500),
-       kit::field("body_markdown", &NewEntry::body_markdown).max_length(max_markdown_bytes).multiline().rule(markdown_size)
+       kit::field("body_markdown", &NewEntry::body_markdown).markdown()
            .describe("Markdown (CommonMark with GitHub tables and task lists), at most 1 MiB"),
        kit::field("tags", &NewEntry::tags).or_default().max_length(50),
        kit::field("sample_ids", &NewEntry::sample_ids).or_default().max_length(500).describe("Samples the entry is about"),
@@ -133,8 +127,7 @@ kit::Input<EntryChange> EntryChange::input() {
   kit::Input<EntryChange> in{
       "EntryChange",
       {kit::field("title", &EntryChange::title).max_length(500).not_blank(),
-       kit::field("body_markdown", &EntryChange::body_markdown).max_length(max_markdown_bytes).multiline()
-           .rule(markdown_size),
+       kit::field("body_markdown", &EntryChange::body_markdown).markdown(),
        kit::field("tags", &EntryChange::tags).max_length(50),
        kit::field("sample_ids", &EntryChange::sample_ids).max_length(500).describe("Replaces the linked samples"),
        kit::field("extra_metadata", &EntryChange::extra_metadata).object()}};
@@ -156,7 +149,7 @@ kit::Input<EntryFilters> EntryFilters::input() {
 
 kit::Input<Preview> Preview::input() {
   return {"Preview",
-          {kit::field("body_markdown", &Preview::body_markdown).max_length(max_markdown_bytes).multiline().rule(markdown_size)}};
+          {kit::field("body_markdown", &Preview::body_markdown).markdown()}};
 }
 
 Reply list_entries(RequestContext& ctx, QueryString<EntryFilters> q, PageRequest page) {

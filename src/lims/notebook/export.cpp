@@ -3,6 +3,7 @@
 // built off the I/O threads.
 #include <boost/json.hpp>
 
+#include "kit/data.hpp"
 #include "kit/markdown.hpp"
 #include "lims/notebook/eln_file.hpp"
 #include "lims/notebook/handlers.hpp"
@@ -22,30 +23,19 @@ const db::Query entry_q{
     "       to_jsonb(e.tags)::text, coalesce(e.amends_entry_id::text, ''),"
     "       coalesce((SELECT string_agg(l.sample_id::text, ',' ORDER BY l.sample_id) FROM eln_entry_samples l"
     "                 WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), ''),"
-    "       u.id, u.full_name, u.email"
+    "       u.id, u.full_name"
     " FROM eln_entries e JOIN users u ON u.organization_id = $1 AND u.id = e.author_id"
     " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
 const db::Query signatures_q{
     "eln_export_signatures",
     "SELECT s.id, s.signer_id, s.signer_name, s.meaning, encode(s.content_sha256, 'hex'),"
-    "       to_jsonb(s.signed_at) #>> '{}', coalesce(u.email, '')"
-    " FROM signatures s LEFT JOIN users u ON u.organization_id = $1 AND u.id = s.signer_id"
-    " WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
+    "       to_jsonb(s.signed_at) #>> '{}'"
+    " FROM signatures s WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
 const db::Query attachments_q{
     "eln_export_attachments",
     "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex')"
     " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
     " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
-
-std::vector<std::string> split_ids(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const auto comma = std::min(text.find(','), text.size());
-    out.emplace_back(text.substr(0, comma));
-    text.remove_prefix(std::min(comma + 1, text.size()));
-  }
-  return out;
-}
 
 std::string from_hex(std::string_view hex) {
   auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
@@ -77,14 +67,14 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
   const json::value tags = json::parse(row.get(0, 5));
   for (const auto& t : tags.as_array()) e.tags.emplace_back(t.as_string());
   e.amends_entry_id = row.get(0, 6);
-  e.sample_ids = split_ids(row.get(0, 7));
-  e.author = {std::string(row.get(0, 8)), std::string(row.get(0, 9)), std::string(row.get(0, 10))};
+  e.sample_ids = kit::split_list(row.get(0, 7));
+  e.author = {std::string(row.get(0, 8)), std::string(row.get(0, 9)), {}};
   const std::string hash = crypto::to_hex(content_sha256(e.title, e.body_markdown, e.sample_ids));
   for (int i = 0; i < r[1].rows(); ++i) {
     ElnSignature s{std::string(r[1].get(i, 0)), std::string(r[1].get(i, 1)), std::string(r[1].get(i, 2)),
                    std::string(r[1].get(i, 3)), std::string(r[1].get(i, 4)), std::string(r[1].get(i, 5))};
     s.valid = s.content_sha256_hex == hash;
-    e.signers.push_back({s.signer_id, s.signer_name, std::string(r[1].get(i, 6))});
+    e.signers.push_back({s.signer_id, s.signer_name, {}});
     e.signatures.push_back(std::move(s));
   }
   for (int i = 0; i < r[2].rows(); ++i)

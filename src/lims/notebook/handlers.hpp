@@ -18,22 +18,19 @@ using kit::QueryString;
 using kit::Reply;
 using kit::RequestContext;
 
-// 1 MiB of markdown, however the JSON escapes it (a control character is six bytes there).
-inline constexpr std::size_t entry_body_limit = 8 << 20;
-
 struct NewEntry {
   std::string title, body_markdown;
   std::vector<std::string> tags, sample_ids;
   std::optional<std::string> amends_entry_id;
   std::string extra_metadata = "{}";
-  static constexpr std::size_t max_body_bytes = entry_body_limit;
+  static constexpr std::size_t max_body_bytes = kit::markdown_body_limit;
   static kit::Input<NewEntry> input();
 };
 struct EntryChange {
   std::optional<std::string> title, body_markdown;
   std::optional<std::vector<std::string>> tags, sample_ids;
   std::optional<std::string> extra_metadata;
-  static constexpr std::size_t max_body_bytes = entry_body_limit;
+  static constexpr std::size_t max_body_bytes = kit::markdown_body_limit;
   static kit::Input<EntryChange> input();
 };
 struct EntryFilters {
@@ -43,7 +40,7 @@ struct EntryFilters {
 };
 struct Preview {
   std::string body_markdown;
-  static constexpr std::size_t max_body_bytes = entry_body_limit;
+  static constexpr std::size_t max_body_bytes = kit::markdown_body_limit;
   static kit::Input<Preview> input();
 };
 struct Signing {

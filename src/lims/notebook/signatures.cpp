@@ -44,8 +44,8 @@ const db::Query insert_q{
     " SELECT " + signature_json + " || jsonb_build_object('valid', true) FROM s"};
 const db::Query lock_entry_q{
     "eln_lock_signed",
-    "UPDATE eln_entries SET locked_at = coalesce(locked_at, now()), signed = true"
-    " WHERE organization_id = $1 AND id = $2"};
+    "UPDATE eln_entries SET locked_at = now(), signed = true"
+    " WHERE organization_id = $1 AND id = $2 AND locked_at IS NULL"};  // the first signature locks it
 // Each signature with "valid": whether its hash is the content's hash now ($3).
 const kit::List signatures_list{{
     .name = "eln_signatures",
@@ -59,18 +59,8 @@ const kit::List signatures_list{{
 const db::Constraint signed_before{"signatures_entry_signer_meaning_key", "meaning",
                                    "You have already signed this entry with this meaning"};
 
-std::vector<std::string> split_ids(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const auto comma = std::min(text.find(','), text.size());
-    out.emplace_back(text.substr(0, comma));
-    text.remove_prefix(std::min(comma + 1, text.size()));
-  }
-  return out;
-}
-
 std::string hash_of(const db::Result& content) {
-  return content_sha256(content.get(0, 0), content.get(0, 1), split_ids(content.get(0, 2)));
+  return content_sha256(content.get(0, 0), content.get(0, 1), kit::split_list(content.get(0, 2)));
 }
 
 }  // namespace

@@ -56,19 +56,19 @@ Reply reject_recipe(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Rejection
 struct NewSop {
   std::string code, title, body_markdown;
   std::string extra_metadata = "{}";
-  static constexpr std::size_t max_body_bytes = 8 << 20;  // 1 MiB of markdown, however it is escaped
+  static constexpr std::size_t max_body_bytes = kit::markdown_body_limit;
   static kit::Input<NewSop> input();
 };
 struct NewSopVersion {
   std::optional<std::string> title;
   std::string body_markdown;
   std::optional<std::string> extra_metadata;
-  static constexpr std::size_t max_body_bytes = 8 << 20;
+  static constexpr std::size_t max_body_bytes = kit::markdown_body_limit;
   static kit::Input<NewSopVersion> input();
 };
 struct SopChange {
   std::optional<std::string> title, body_markdown, extra_metadata;
-  static constexpr std::size_t max_body_bytes = 8 << 20;
+  static constexpr std::size_t max_body_bytes = kit::markdown_body_limit;
   static kit::Input<SopChange> input();
 };
 struct SopFilters {

@@ -81,13 +81,19 @@ const db::Query submit_q{
     "WITH r AS (UPDATE recipes SET status = 'PENDING_APPROVAL', submitted_at = now()"
     "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + recipe_json + " FROM r"};
-// The decisions so far ($2 the recipe) and the organization's policy.
+// The decisions so far on version $2 (who, how many approvals, whether an admin's is among them), who
+// changed the version after it was written (its audit trail), and the organization's policy.
 const db::Query decisions_q{
     "recipes_decisions",
     "SELECT coalesce(string_agg(a.approver_id::text, ','), ''), count(*) FILTER (WHERE a.decision = 'APPROVED'),"
     "       (SELECT coalesce((o.settings->>'recipe_approvals_required')::int, 1) FROM organizations o WHERE o.id = $1),"
-    "       (SELECT coalesce((o.settings->>'final_approval_by_admin')::boolean, false) FROM organizations o WHERE o.id = $1)"
-    " FROM recipe_approvals a WHERE a.organization_id = $1 AND a.recipe_id = $2"};
+    "       (SELECT coalesce((o.settings->>'final_approval_by_admin')::boolean, false) FROM organizations o WHERE o.id = $1),"
+    "       coalesce(bool_or(a.decision = 'APPROVED' AND u.role = 'admin'), false),"
+    "       (SELECT coalesce(string_agg(DISTINCT ev.actor_id::text, ','), '') FROM audit_events ev"
+    "         WHERE ev.organization_id = $1 AND ev.entity_type = 'recipe' AND ev.entity_id = $2"
+    "           AND ev.action = 'recipe.update' AND ev.actor_id IS NOT NULL)"
+    " FROM recipe_approvals a JOIN users u ON u.organization_id = $1 AND u.id = a.approver_id"
+    " WHERE a.organization_id = $1 AND a.recipe_id = $2"};
 const db::Query insert_decision_q{
     "recipes_insert_decision",
     "INSERT INTO recipe_approvals (organization_id, recipe_id, approver_id, decision, comment) VALUES ($1, $2, $3, $4, $5)"};
@@ -137,12 +143,9 @@ asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, 
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
-    RecipeReview review{std::string(row.get(0, 1)), std::string(row.get(0, 2)), static_cast<int>(r[1].get_int(0, 1)), {}};
-    for (std::string_view ids = r[1].get(0, 0); !ids.empty();) {
-      const auto comma = std::min(ids.find(','), ids.size());
-      review.deciders.emplace_back(ids.substr(0, comma));
-      ids.remove_prefix(std::min(comma + 1, ids.size()));
-    }
+    const RecipeReview review{std::string(row.get(0, 1)), std::string(row.get(0, 2)),
+                              static_cast<int>(r[1].get_int(0, 1)), kit::split_list(r[1].get(0, 0)),
+                              kit::split_list(r[1].get(0, 5)), r[1].get_bool(0, 4)};
     const ApprovalPolicy policy{static_cast<int>(r[1].get_int(0, 2)), r[1].get_bool(0, 3)};
     const auto verdict = judge_decision(review, {ctx.principal.user_id, ctx.principal.role}, decision, policy);
     if (verdict.kind == DecisionVerdict::Kind::refused) throw refusal(verdict);
@@ -256,8 +259,9 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
       w.audit("recipe.update", "recipe", p.id, before, json);
       co_return json;
     }
-    // The next version: the old one's values, changed by the request.
+    // The next version: the old one's values, changed by the request; what it carries over must still be live.
     auto pick = [&](const Nullable<std::string>& n, int col) { return n.present ? n.value : opt(row, col); };
+    refuse_deleted_refs(co_await w.exec(refs_deleted_q, db::Params(pick(in.instrument_id, 5), pick(in.sop_id, 6))));
     const std::string next_id = crypto::uuid_v4();
     auto ins = co_await w.exec(
         insert_q, db::Params(next_id, in.name.value_or(std::string(row.get(0, 3))), pick(in.description, 4),

@@ -16,6 +16,8 @@ DecisionVerdict judge_decision(const RecipeReview& recipe, const Decider& decide
   if (decider.role < auth::Role::pi) return refuse(ErrorCode::forbidden, "Only a PI or an admin decides on recipes");
   if (decider.user_id == recipe.author_id)
     return refuse(ErrorCode::forbidden, "The author of a recipe cannot decide on it");
+  if (std::find(recipe.editors.begin(), recipe.editors.end(), decider.user_id) != recipe.editors.end())
+    return refuse(ErrorCode::forbidden, "You changed this version of the recipe: someone else decides on it");
   if (recipe.status != "PENDING_APPROVAL")
     return refuse(ErrorCode::conflict, "The recipe is " + recipe.status + ", not PENDING_APPROVAL: submit it first");
   if (std::find(recipe.deciders.begin(), recipe.deciders.end(), decider.user_id) != recipe.deciders.end())
@@ -24,7 +26,7 @@ DecisionVerdict judge_decision(const RecipeReview& recipe, const Decider& decide
   const int required = std::max(policy.required, 1);
   const bool completes = recipe.approvals + 1 >= required;
   if (!completes) return {DecisionVerdict::Kind::recorded, {}, {}};
-  if (policy.final_by_admin && decider.role != auth::Role::admin)
+  if (policy.final_by_admin && decider.role != auth::Role::admin && !recipe.admin_approved)
     return refuse(ErrorCode::forbidden, "The final approval must come from an admin (" + std::to_string(recipe.approvals) +
                                             " of " + std::to_string(required) + " given)");
   return {DecisionVerdict::Kind::approved, {}, {}};

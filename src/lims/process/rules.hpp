@@ -18,7 +18,7 @@ inline constexpr const char* recipe_statuses[] = {"DRAFT", "PENDING_APPROVAL", "
 // The organization's approval policy (organizations.settings).
 struct ApprovalPolicy {
   int required = 1;             // recipe_approvals_required
-  bool final_by_admin = false;  // final_approval_by_admin: the approval that completes must be an admin's
+  bool final_by_admin = false;  // final_approval_by_admin: no recipe is approved without an admin's approval
 };
 
 // A recipe version under review, as its locked row and its approvals say.
@@ -27,6 +27,8 @@ struct RecipeReview {
   std::string author_id;
   int approvals = 0;                  // APPROVED decisions so far
   std::vector<std::string> deciders;  // everyone who has decided (approved or rejected)
+  std::vector<std::string> editors;   // everyone who changed this version after it was written
+  bool admin_approved = false;        // whether an admin is among the approvals so far
 };
 
 struct Decider {
@@ -44,11 +46,15 @@ struct DecisionVerdict {
 
 // What `decider`'s `decision` does to `recipe` under `policy`:
 //  - only a PENDING_APPROVAL version is decided on (409);
-//  - the deciders are PI or admin (403), never the recipe's author (403), and decide once each (409);
+//  - the deciders are PI or admin (403), never the recipe's author or anyone who changed this version
+//    (403: nobody approves their own parameters), and decide once each (409);
 //  - one rejection rejects;
-//  - an approval completes when it brings the count to the policy's number; when the policy wants the
-//    last one from an admin, a PI's approval that would complete it is refused (403) and an admin must
-//    give it; approvals before the last are recorded and the version stays PENDING_APPROVAL.
+//  - an approval completes when it brings the count to the policy's number; approvals before that are
+//    recorded and the version stays PENDING_APPROVAL;
+//  - when the policy wants the final approval from an admin, the approval that completes the count is
+//    an admin's, or an admin has approved already: a PI's completing approval without one is refused
+//    (403), and an admin gives the last. (An admin who approved early is not asked twice: with one
+//    admin, an early approval would otherwise leave the recipe waiting for ever.)
 DecisionVerdict judge_decision(const RecipeReview& recipe, const Decider& decider, Decision decision,
                                const ApprovalPolicy& policy);
 

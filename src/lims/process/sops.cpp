@@ -83,12 +83,6 @@ const db::Constraint code_taken{"sops_code_version_key", "code",
                                 "An SOP with this code exists: add a version to it (POST /api/sops/{id}/versions)"};
 const db::Constraint draft_exists{"sops_draft_code_key", "code", "This SOP already has a draft version"};
 
-constexpr std::size_t max_markdown_bytes = 1 << 20;
-std::optional<std::string> markdown_size(const std::string& s) {
-  if (s.size() > max_markdown_bytes) return "must be at most 1 MiB (1,048,576 bytes) of UTF-8";
-  return std::nullopt;
-}
-
 // Rows of lock_code_q.
 struct Version {
   std::string id, status;
@@ -113,23 +107,21 @@ kit::Input<NewSop> NewSop::input() {
           {kit::field("code", &NewSop::code).max_length(64).pattern("[A-Za-z0-9][A-Za-z0-9._/-]*")
                .describe("The SOP's code, shared by its versions (SOP-001)"),
            kit::field("title", &NewSop::title).max_length(300),
-           kit::field("body_markdown", &NewSop::body_markdown).max_length(max_markdown_bytes).multiline().rule(markdown_size),
+           kit::field("body_markdown", &NewSop::body_markdown).markdown(),
            kit::field("extra_metadata", &NewSop::extra_metadata).object()}};
 }
 
 kit::Input<NewSopVersion> NewSopVersion::input() {
   return {"NewSopVersion",
           {kit::field("title", &NewSopVersion::title).max_length(300).not_blank().describe("The latest version's when absent"),
-           kit::field("body_markdown", &NewSopVersion::body_markdown).max_length(max_markdown_bytes).multiline()
-               .rule(markdown_size),
+           kit::field("body_markdown", &NewSopVersion::body_markdown).markdown(),
            kit::field("extra_metadata", &NewSopVersion::extra_metadata).object()}};
 }
 
 kit::Input<SopChange> SopChange::input() {
   return {"SopChange",
           {kit::field("title", &SopChange::title).max_length(300).not_blank(),
-           kit::field("body_markdown", &SopChange::body_markdown).max_length(max_markdown_bytes).multiline()
-               .rule(markdown_size),
+           kit::field("body_markdown", &SopChange::body_markdown).markdown(),
            kit::field("extra_metadata", &SopChange::extra_metadata).object()}};
 }
 
