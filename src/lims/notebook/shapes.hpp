@@ -26,7 +26,7 @@ inline constexpr kit::Shape entry_shape{entry_fields};
 
 inline constexpr std::string_view signature_fields[] = {
     "id",      "organization_id", "entry_id", "signer_id",  "signer_name", "meaning",
-    "content_sha256=encode($.content_sha256, 'hex')", "signed_at", "created_at"};
+    "content_sha256=encode($.content_sha256, 'hex')", "signed_at", "extra_metadata", "created_at"};
 inline constexpr kit::Shape signature_shape{signature_fields};
 
 }  // namespace spectra::notebook

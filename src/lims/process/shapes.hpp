@@ -15,7 +15,7 @@ inline constexpr std::string_view recipe_fields[] = {
 inline constexpr kit::Shape recipe_shape{recipe_fields};
 
 inline constexpr std::string_view approval_fields[] = {
-    "id",         "recipe_id", "approver_id", "decision", "comment", "decided_at",
+    "id",         "recipe_id", "approver_id", "decision", "comment", "decided_at", "extra_metadata",
     "approver_name=(SELECT u.full_name FROM users u WHERE u.organization_id = $1 AND u.id = $.approver_id)"};
 inline constexpr kit::Shape approval_shape{approval_fields};
 
@@ -25,7 +25,7 @@ inline constexpr std::string_view sop_fields[] = {
 inline constexpr kit::Shape sop_shape{sop_fields};
 
 inline constexpr std::string_view acknowledgement_fields[] = {
-    "id", "sop_id", "user_id", "acknowledged_at",
+    "id", "sop_id", "user_id", "acknowledged_at", "extra_metadata",
     "full_name=(SELECT u.full_name FROM users u WHERE u.organization_id = $1 AND u.id = $.user_id)"};
 inline constexpr kit::Shape acknowledgement_shape{acknowledgement_fields};
 
