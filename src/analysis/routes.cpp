@@ -1,10 +1,45 @@
-// The Analysis API (port 8001): one route table, read top to bottom.
+// The Analysis API (port 8001): one route table, read top to bottom. Each route declares its guard
+// (minimum role and, for API keys, its scope); its inputs come from its handler's parameters, and
+// /openapi.json is generated from this table.
+#include "analysis/instruments/handlers.hpp"
 #include "server/route_tables.hpp"
 
 namespace spectra {
 
 kit::Router analysis_router() {
+  using M = http::Method;
+  using auth::Role;
+  using auth::minimum;
+  using kit::route;
+  namespace in = instruments;
+  constexpr auto read_instruments = auth::any_role("instruments:read");
+  constexpr auto write_instruments = minimum(Role::engineer, "instruments:write");
+  constexpr auto read_calibrations = auth::any_role("calibrations:read");
+  constexpr auto write_calibrations = minimum(Role::engineer, "calibrations:write");
+  constexpr auto end_calibrations = auth::require_admin;
+
   std::vector<kit::Route> routes = kit::common_routes("analysis");
+  std::vector<kit::Route> own = {
+      route(M::GET, "/api/v1/instruments", in::list_instruments, read_instruments,
+            "List instruments with their calibration status (filters calibration, expiring_within_days, status, q)"),
+      route(M::POST, "/api/v1/instruments", in::create_instrument, write_instruments, "Register an instrument", 201),
+      route(M::GET, "/api/v1/instruments/{id}", in::get_instrument, read_instruments, "One instrument, with its calibration status"),
+      route(M::PATCH, "/api/v1/instruments/{id}", in::update_instrument, write_instruments, "Change an instrument"),
+      route(M::DELETE_, "/api/v1/instruments/{id}", in::delete_instrument, write_instruments,
+            "Delete an instrument without queued or running runs (soft delete)", 204),
+
+      route(M::GET, "/api/v1/calibrations", in::list_calibrations, read_calibrations,
+            "List calibrations (filters instrument_id, status, expiring_within_days)"),
+      route(M::POST, "/api/v1/calibrations", in::create_calibration, write_calibrations, "Record a calibration certificate", 201),
+      route(M::GET, "/api/v1/calibrations/status/check", in::check_calibration, read_calibrations,
+            "Whether an instrument's calibration lets it run, and why not"),
+      route(M::GET, "/api/v1/calibrations/{id}", in::get_calibration, read_calibrations, "One calibration"),
+      route(M::PATCH, "/api/v1/calibrations/{id}/expire", in::expire_calibration, end_calibrations,
+            "Expire a calibration now (blocks the instrument's queued runs when it is no longer usable)"),
+      route(M::PATCH, "/api/v1/calibrations/{id}/revoke", in::revoke_calibration, end_calibrations,
+            "Revoke a calibration (blocks the instrument's queued runs when it is no longer usable)"),
+  };
+  for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab Analysis API", std::move(routes));
 }
 

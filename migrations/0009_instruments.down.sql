@@ -1,0 +1,3 @@
+DROP INDEX instruments_name_trgm_idx;
+DROP INDEX calibrations_certificate_key;
+DROP INDEX instruments_serial_number_key;
