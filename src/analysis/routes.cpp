@@ -2,6 +2,7 @@
 // (minimum role and, for API keys, its scope); its inputs come from its handler's parameters, and
 // /openapi.json is generated from this table.
 #include "analysis/instruments/handlers.hpp"
+#include "analysis/runs/handlers.hpp"
 #include "server/route_tables.hpp"
 
 namespace spectra {
@@ -12,11 +13,16 @@ kit::Router analysis_router() {
   using auth::minimum;
   using kit::route;
   namespace in = instruments;
+  namespace rn = runs;
   constexpr auto read_instruments = auth::any_role("instruments:read");
   constexpr auto write_instruments = minimum(Role::engineer, "instruments:write");
   constexpr auto read_calibrations = auth::any_role("calibrations:read");
   constexpr auto write_calibrations = minimum(Role::engineer, "calibrations:write");
   constexpr auto end_calibrations = auth::require_admin;
+  constexpr auto read_runs = auth::any_role("runs:read");
+  constexpr auto write_runs = minimum(Role::engineer, "runs:write");
+  constexpr auto execute_runs = minimum(Role::technician, "runs:write");
+  constexpr auto record_results = minimum(Role::technician, "results:write");
 
   std::vector<kit::Route> routes = kit::common_routes("analysis");
   std::vector<kit::Route> own = {
@@ -38,6 +44,18 @@ kit::Router analysis_router() {
             "Expire a calibration now (blocks the instrument's queued runs when it is no longer usable)"),
       route(M::PATCH, "/api/v1/calibrations/{id}/revoke", in::revoke_calibration, end_calibrations,
             "Revoke a calibration (blocks the instrument's queued runs when it is no longer usable)"),
+
+      route(M::GET, "/api/v1/runs", rn::list_runs, read_runs, "List runs (filters status, instrument_id, sample_id, recipe_id, kind)"),
+      route(M::POST, "/api/v1/runs", rn::create_run, write_runs,
+            "Create a run: QUEUED when its instrument's calibration is valid, else BLOCKED with the reason", 201),
+      route(M::GET, "/api/v1/runs/{id}", rn::get_run, read_runs, "One run"),
+      route(M::PATCH, "/api/v1/runs/{id}/status", rn::change_run_status, execute_runs,
+            "Start, complete, fail or cancel a run (409 for a transition not allowed)"),
+      route(M::POST, "/api/v1/runs/{id}/unblock", rn::unblock_run, write_runs,
+            "Move a BLOCKED run to QUEUED when its instrument is usable again (409 with the reason otherwise)"),
+      route(M::GET, "/api/v1/runs/{id}/results", rn::list_results, read_runs, "The run's results"),
+      route(M::POST, "/api/v1/runs/{id}/results", rn::record_results, record_results,
+            "Record a result, or a batch of up to 10,000, on a RUNNING or COMPLETED run", 201),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab Analysis API", std::move(routes));

@@ -357,6 +357,10 @@ asio::awaitable<std::vector<db::Result>> Write::exec_all(std::vector<db::Stateme
   co_return co_await tx_.exec_all(std::move(statements));
 }
 
+asio::awaitable<std::vector<db::Result>> Write::commit(std::vector<db::Statement> last) {
+  co_return co_await tx_.commit(std::move(last));
+}
+
 void Write::audit(std::string_view action, std::string_view entity_type, std::optional<std::string> entity_id,
                   std::optional<std::string> before, std::optional<std::string> after) {
   tx_.defer(audit::statement(actor_, {std::string(action), std::string(entity_type), std::move(entity_id),

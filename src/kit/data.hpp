@@ -109,6 +109,9 @@ class Write {
              std::optional<std::string> before, std::optional<std::string> after);
   // An INSERT … RETURNING <json>, id: audited with the row as `after`; answers the JSON.
   boost::asio::awaitable<std::string> create(const db::Query& q, db::Params params, Audit what);
+  // Sends `last`, the queued audit entries and COMMIT in one round trip, and answers the results of
+  // `last`: the transaction ends here (nothing may run after it). Queue the audit entries first.
+  boost::asio::awaitable<std::vector<db::Result>> commit(std::vector<db::Statement> last);
   // A statement RETURNING <before json>, <after json>, id: 404 with `missing` when it touches no row;
   // audited with both; answers the after JSON.
   boost::asio::awaitable<std::string> change(const db::Query& q, db::Params params, Audit what,

@@ -140,6 +140,7 @@ std::optional<std::string> decode_json(const FieldSpec& spec, const void* raw, V
       if (!v.is_object()) return std::string("must be a JSON object");
       out = json::serialize(v);
       return std::nullopt;
+    case Kind::object_list: return std::string("must be a list of objects");  // decoded as nested items
     case Kind::string_list: {
       if (!v.is_array()) return std::string("must be a list of strings");
       const auto& a = v.as_array();
@@ -211,7 +212,8 @@ std::optional<std::string> decode_text(const FieldSpec& spec, std::string_view t
       out = std::move(items);
       return std::nullopt;
     }
-    case Kind::object: return std::string("cannot be given in a query string");
+    case Kind::object:
+    case Kind::object_list: return std::string("cannot be given in a query string");
   }
   return std::string("is invalid");
 }
@@ -235,6 +237,14 @@ bool visit_members(const void* json_value, const std::function<void(std::string_
   const auto& v = *static_cast<const json::value*>(json_value);
   if (!v.is_object()) return false;
   for (const auto& kv : v.as_object()) f(kv.key(), &kv.value());
+  return true;
+}
+
+bool visit_items(const void* json_value, const std::function<void(std::size_t, const void*)>& f) {
+  const auto& v = *static_cast<const json::value*>(json_value);
+  if (!v.is_array()) return false;
+  std::size_t i = 0;
+  for (const auto& item : v.as_array()) f(i++, &item);
   return true;
 }
 

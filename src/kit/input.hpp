@@ -28,7 +28,7 @@
 
 namespace spectra::kit {
 
-enum class Kind { string, uuid, timestamp, integer, number, boolean, object, string_list };
+enum class Kind { string, uuid, timestamp, integer, number, boolean, object, string_list, object_list };
 
 // A field that may be set to null explicitly (PATCH): `present` tells absent from null.
 template <class T>
@@ -79,6 +79,10 @@ class Problems {
  private:
   std::vector<FieldError> list_;
 };
+
+// Calls f(index, item) for each item of a JSON array (values are boost::json::value, hidden from this
+// header); false when it is not an array.
+bool visit_items(const void* json_value, const std::function<void(std::size_t, const void*)>& f);
 
 namespace detail {
 template <class M>
@@ -151,7 +155,7 @@ struct Field {
   std::function<void(T&, Value&&)> store;
   std::function<std::optional<std::string>(const Value&)> check;  // extra rule: a message or nothing
   // A nested object (a member whose type declares its own input): decodes straight into T.
-  std::function<void(T&, const void* json_value, Problems&, const std::string& prefix)> nested;
+  std::function<void(T&, const void* json_value, Problems&, const std::string& prefix, const FieldSpec&)> nested;
 
   Field uuid() const { return with([](FieldSpec& s) { s.kind = Kind::uuid; }); }
   Field timestamp() const { return with([](FieldSpec& s) { s.kind = Kind::timestamp; }); }
@@ -220,8 +224,31 @@ Field<T> field(std::string_view name, std::optional<M> T::*member) {
   f.spec.name = std::string(name);
   f.spec.kind = Kind::object;
   f.spec.fields = &input_of<M>().specs();
-  f.nested = [member](T& t, const void* value, Problems& problems, const std::string& prefix) {
+  f.nested = [member](T& t, const void* value, Problems& problems, const std::string& prefix, const FieldSpec&) {
     input_of<M>().decode_members(value, (t.*member).emplace(), problems, prefix);
+  };
+  return f;
+}
+
+// A list of nested objects (a batch): each item decoded by M's declaration, its problems named
+// "outer[i].inner"; at most max_length items (500 unless the field says).
+template <class T, Declared M>
+Field<T> field(std::string_view name, std::optional<std::vector<M>> T::*member) {
+  Field<T> f;
+  f.spec.name = std::string(name);
+  f.spec.kind = Kind::object_list;
+  f.spec.fields = &input_of<M>().specs();
+  f.nested = [member](T& t, const void* value, Problems& problems, const std::string& prefix, const FieldSpec& spec) {
+    auto& items = (t.*member).emplace();
+    const std::string name = prefix + spec.name;
+    std::size_t seen = 0;
+    const bool is_list = visit_items(value, [&](std::size_t i, const void* item) {
+      ++seen;
+      if (i < spec.max_length)
+        input_of<M>().decode_members(item, items.emplace_back(), problems, name + "[" + std::to_string(i) + "].");
+    });
+    if (!is_list) problems.add(name, "must be a list of objects");
+    else if (seen > spec.max_length) problems.add(name, "must have at most " + std::to_string(spec.max_length) + " items");
   };
   return f;
 }
@@ -291,7 +318,8 @@ class Input {
         if (fields_[i].spec.name != key) continue;
         seen[i] = true;
         if (fields_[i].nested && !is_null(value)) {
-          fields_[i].nested(out, value, problems, prefix + fields_[i].spec.name + ".");
+          fields_[i].nested(out, value, problems, fields_[i].spec.kind == Kind::object_list ? prefix : prefix + fields_[i].spec.name + ".",
+                            fields_[i].spec);
           return;
         }
         Value v;

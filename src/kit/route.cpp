@@ -73,6 +73,11 @@ json::object schema_of(const FieldSpec& f) {
       if (f.fields) return object_schema(*f.fields);
       s["type"] = nullable("object");
       break;
+    case Kind::object_list:
+      s["type"] = nullable("array");
+      s["items"] = f.fields ? object_schema(*f.fields) : json::object{{"type", "object"}};
+      s["maxItems"] = f.max_length;
+      break;
     case Kind::string_list: {
       s["type"] = nullable("array");
       json::object items{{"type", "string"}, {"minLength", 1}};

@@ -3,7 +3,7 @@
 // the instrument's row locked, and blocks the instrument's queued runs at once, each with its reason
 // and an audit event, in the same transaction.
 #include "analysis/instruments/handlers.hpp"
-#include "analysis/instruments/rules.hpp"
+#include "analysis/instruments/lockout.hpp"
 #include "analysis/instruments/shapes.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
@@ -68,13 +68,6 @@ const db::Query revoke_q{
     "WITH c AS (UPDATE calibrations SET status = 'REVOKED', revoked_at = now(), revoked_by = $3, reason = $4"
     "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + calibration_json + " FROM c"};
-// The instrument's latest calibration as the rule reads it, and the database's time now (seconds).
-const db::Query latest_q{
-    "calibrations_latest",
-    "SELECT c.id, c.certificate_number, c.status, floor(extract(epoch FROM c.expires_at))::bigint,"
-    "       floor(extract(epoch FROM c.expired_at))::bigint, floor(extract(epoch FROM now()))::bigint"
-    " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM calibrations x WHERE x.organization_id = $1"
-    "   AND x.instrument_id = $2 ORDER BY x.calibrated_at DESC, x.created_at DESC, x.id DESC LIMIT 1) c ON true"};
 const db::Query block_runs_q{
     "calibrations_block_runs",
     "UPDATE runs SET status = 'BLOCKED', blocked_reason = $3, blocked_at = now()"
@@ -87,19 +80,6 @@ const db::Constraint instrument_missing{"calibrations_organization_id_instrument
                                         "The instrument does not exist in your organization"};
 const db::Constraint dates_backwards{"calibrations_expires_after_calibrated_check", "expires_at",
                                      "The calibration must expire after it was calibrated", "must be after calibrated_at"};
-
-Time seconds(std::int64_t s) { return Time(std::chrono::seconds(s)); }
-
-// The instrument's state from latest_q's row.
-CalibrationState state_of(const db::Result& r) {
-  std::optional<Calibration> latest;
-  if (r.get_optional(0, 0)) {
-    latest = Calibration{std::string(r.get(0, 0)), std::string(r.get(0, 1)), std::string(r.get(0, 2)),
-                         seconds(r.get_int(0, 3)), std::nullopt};
-    if (r.get_optional(0, 4)) latest->expired_at = seconds(r.get_int(0, 4));
-  }
-  return judge_calibration(latest, seconds(r.get_int(0, 5)));
-}
 
 enum class Action { expire, revoke };
 
@@ -120,14 +100,14 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
 
     std::vector<db::Statement> st;
     st.push_back({action == Action::expire ? &expire_q : &revoke_q, db::Params(id, ctx.principal.user_id, reason)});
-    st.push_back({&latest_q, db::Params(instrument)});
+    st.push_back({&latest_calibration_q, db::Params(instrument)});
     auto done = co_await w.exec_all(std::move(st));
     std::string after(done[0].get(0, 0));
     w.audit(action == Action::expire ? "calibration.expire" : "calibration.revoke", "calibration", id,
             std::string(r[1].get(0, 0)), after);
 
     json::array blocked;
-    const auto state = state_of(done[1]);
+    const auto state = calibration_state(done[1]);
     if (!state.usable) {
       auto runs = co_await w.exec(block_runs_q, db::Params(instrument, state.reason));
       for (int i = 0; i < runs.rows(); ++i) {
