@@ -1,6 +1,7 @@
 // The Analysis API (port 8001): one route table, read top to bottom. Each route declares its guard
 // (minimum role and, for API keys, its scope); its inputs come from its handler's parameters, and
 // /openapi.json is generated from this table.
+#include "analysis/attachments/handlers.hpp"
 #include "analysis/instruments/handlers.hpp"
 #include "analysis/runs/handlers.hpp"
 #include "server/route_tables.hpp"
@@ -14,6 +15,7 @@ kit::Router analysis_router() {
   using kit::route;
   namespace in = instruments;
   namespace rn = runs;
+  namespace at = attachments;
   constexpr auto read_instruments = auth::any_role("instruments:read");
   constexpr auto write_instruments = minimum(Role::engineer, "instruments:write");
   constexpr auto read_calibrations = auth::any_role("calibrations:read");
@@ -23,6 +25,8 @@ kit::Router analysis_router() {
   constexpr auto write_runs = minimum(Role::engineer, "runs:write");
   constexpr auto execute_runs = minimum(Role::technician, "runs:write");
   constexpr auto record_results = minimum(Role::technician, "results:write");
+  constexpr auto read_attachments = auth::any_role("attachments:read");
+  constexpr auto upload = minimum(Role::technician, "attachments:write");
 
   std::vector<kit::Route> routes = kit::common_routes("analysis");
   std::vector<kit::Route> own = {
@@ -56,6 +60,16 @@ kit::Router analysis_router() {
       route(M::GET, "/api/v1/runs/{id}/results", rn::list_results, read_runs, "The run's results"),
       route(M::POST, "/api/v1/runs/{id}/results", rn::record_results, record_results,
             "Record a result, or a batch of up to 10,000, on a RUNNING or COMPLETED run", 201),
+
+      route(M::GET, "/api/v1/attachments", at::list_attachments, read_attachments,
+            "List attachments (filters run_id, sample_id, eln_entry_id)"),
+      route(M::POST, "/api/v1/attachments", at::upload_attachment, upload,
+            "Upload a file (a raw body with its Content-Type, or multipart/form-data with a file part) to a run, sample or"
+            " notebook entry: CSV, text, JSON, PNG, JPEG, PDF or HDF5, checked by its bytes",
+            201),
+      route(M::GET, "/api/v1/attachments/{id}", at::get_attachment, read_attachments, "One attachment's description"),
+      route(M::GET, "/api/v1/attachments/{id}/content", at::download_attachment, read_attachments,
+            "The attachment's bytes (ETag: its SHA-256)"),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab Analysis API", std::move(routes));

@@ -16,6 +16,7 @@ class LoginThrottle;
 class ExternalKeys;
 }  // namespace auth
 class BlockingPool;
+class ContentStore;
 
 namespace kit {
 
@@ -27,6 +28,7 @@ struct Dependencies {
   std::string version = SPECTRA_VERSION;
   db::Pool* pool = nullptr;
   BlockingPool* blocking = nullptr;
+  const ContentStore* files = nullptr;  // attachments, by content (DATA_DIR)
   auth::TokenService* tokens = nullptr;
   auth::LoginThrottle* throttle = nullptr;
   auth::ExternalKeys* external_keys = nullptr;  // null unless JWKS_URL is set

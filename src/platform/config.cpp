@@ -57,6 +57,12 @@ Config Config::from_env() {
   c.blocking_threads = env_number("BLOCKING_THREADS", 2, 1, 64);
   c.body_limit = env_number<std::size_t>("MAX_BODY_BYTES", c.body_limit, 1024, std::size_t{1} << 30);
   c.upload_limit = env_number<std::size_t>("MAX_UPLOAD_BYTES", c.upload_limit, 1024, std::size_t{1} << 32);
+  {
+    const std::string home = env("SPECTRA_HOME");
+    c.data_dir = env("DATA_DIR", home.empty() ? std::string("var/data") : home + "/var/data");
+  }
+  c.clamd_socket = env("CLAMD_SOCKET");
+  c.clamd_timeout = std::chrono::seconds(env_number<long>("CLAMD_TIMEOUT_SECONDS", 30, 1, 3600));
   c.max_connections = env_number("MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   c.blocking_queue = env_number("BLOCKING_QUEUE", c.blocking_queue, 1, 100000);
   c.max_connections_per_client = env_number("MAX_CONNECTIONS_PER_CLIENT", c.max_connections_per_client, 1, 1000000);

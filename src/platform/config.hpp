@@ -24,7 +24,12 @@ struct Config {
   int blocking_threads = 2;
   int blocking_queue = 64;  // password checks waiting beyond the running ones; more get 503
   std::size_t body_limit = 1 << 20;       // 1 MiB for JSON bodies
-  std::size_t upload_limit = 25 << 20;    // attachments
+  std::size_t upload_limit = 25 << 20;    // attachments (MAX_UPLOAD_BYTES)
+  // Where attachments are stored, by content (DATA_DIR; default $SPECTRA_HOME/var/data, else var/data).
+  std::string data_dir = "var/data";
+  // ClamAV's daemon (CLAMD_SOCKET, a unix socket): when set, every upload is scanned before it is stored.
+  std::string clamd_socket;
+  std::chrono::seconds clamd_timeout{30};
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For names the client

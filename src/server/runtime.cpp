@@ -19,6 +19,7 @@
 #include "auth/throttle.hpp"
 #include "auth/tokens.hpp"
 #include "platform/blocking.hpp"
+#include "platform/content_store.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/db/blocking_connection.hpp"
 #include "platform/http/server.hpp"
@@ -107,6 +108,7 @@ struct Runtime::Impl {
   std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>();
   std::unique_ptr<db::Pool> pool;
   std::unique_ptr<BlockingPool> blocking;
+  std::unique_ptr<ContentStore> files;
   std::unique_ptr<BlockingPool> jwks_fetches;  // its own thread: a slow provider never delays logins
   std::unique_ptr<auth::TokenService> tokens;
   std::unique_ptr<auth::LoginThrottle> throttle;
@@ -172,6 +174,8 @@ void Runtime::start() {
   s.deps.config = cfg;
   s.deps.pool = s.pool.get();
   s.deps.blocking = s.blocking.get();
+  s.files = std::make_unique<ContentStore>(cfg.data_dir);
+  s.deps.files = s.files.get();
   s.deps.tokens = s.tokens.get();
   s.deps.throttle = s.throttle.get();
   s.deps.external_keys = s.external.get();

@@ -1,4 +1,6 @@
 #include "support/harness.hpp"
+
+#include <filesystem>
 #include "support/command.hpp"
 
 #include <thread>
@@ -102,6 +104,8 @@ void Harness::set_up() {
   config_.db_pool_size = 8;
   config_.login_max_failures_per_address = 100000;  // every test logs in from 127.0.0.1
   config_.log_level = "warn";
+  // Attachments go to a folder of this run's own (removed with the test database's folder by the OS).
+  config_.data_dir = (std::filesystem::temp_directory_path() / ("spectra-test-data-" + std::to_string(::getpid()))).string();
   spdlog::set_level(std::getenv("TEST_LOG") ? spdlog::level::info : spdlog::level::warn);
   restart_server(config_);
 }

@@ -9,6 +9,7 @@
 #include "lims/notebook/handlers.hpp"
 #include "lims/notebook/rules.hpp"
 #include "platform/blocking.hpp"
+#include "platform/content_store.hpp"
 #include "platform/crypto.hpp"
 
 namespace asio = boost::asio;
@@ -33,7 +34,7 @@ const db::Query signatures_q{
     " FROM signatures s WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
 const db::Query attachments_q{
     "eln_export_attachments",
-    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex')"
+    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex'), encode(a.sha256, 'hex')"
     " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
     " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
 
@@ -77,12 +78,21 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
     e.signers.push_back({s.signer_id, s.signer_name, {}});
     e.signatures.push_back(std::move(s));
   }
-  for (int i = 0; i < r[2].rows(); ++i)
+  // Attachments kept in the table (before revision 10) come with the row; the others are read from
+  // the content store with the archive, off the I/O threads.
+  std::vector<std::string> stored;  // the SHA-256 of each attachment to read, "" when it came with the row
+  for (int i = 0; i < r[2].rows(); ++i) {
+    const bool in_row = r[2].get_optional(i, 3).has_value();
     e.attachments.push_back({std::string(r[2].get(i, 0)), std::string(r[2].get(i, 1)), std::string(r[2].get(i, 2)),
-                             from_hex(r[2].get(i, 3))});
+                             in_row ? from_hex(r[2].get(i, 3)) : std::string()});
+    stored.push_back(in_row ? std::string() : std::string(r[2].get(i, 4)));
+  }
 
   const std::string version = ctx.deps.version;
-  auto job = [e = std::move(e), version]() mutable {
+  const ContentStore* store = ctx.deps.files;
+  auto job = [e = std::move(e), version, stored = std::move(stored), store]() mutable {
+    for (std::size_t i = 0; i < stored.size(); ++i)
+      if (!stored[i].empty()) e.attachments[i].bytes = store->get(stored[i]).value_or(std::string());
     e.body_html = kit::render_markdown(e.body_markdown);
     return std::make_pair(eln_name(e), build_eln(e, audit::utc_now(), version));
   };

@@ -1,0 +1,91 @@
+#include "platform/content_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <system_error>
+
+#include "platform/crypto.hpp"
+
+namespace spectra {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), "content store: " + what);
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write");
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void fsync_path(const std::filesystem::path& p, int flags) {
+  const int fd = ::open(p.c_str(), flags);
+  if (fd < 0) fail("open " + p.string());
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) fail("fsync " + p.string());
+}
+
+bool is_hex_digest(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+}  // namespace
+
+std::filesystem::path ContentStore::path_of(std::string_view hex) const {
+  if (!is_hex_digest(hex)) throw std::invalid_argument("content store: not a SHA-256 digest");
+  const std::string h(hex);
+  return root_ / h.substr(0, 2) / h.substr(2, 2) / h;
+}
+
+std::string ContentStore::put(std::string_view bytes) const {
+  const std::string hex = crypto::to_hex(crypto::sha256(bytes));
+  const auto target = path_of(hex);
+  std::error_code ec;
+  if (std::filesystem::exists(target, ec)) return hex;  // the same bytes, stored once
+  const auto folder = target.parent_path();
+  std::filesystem::create_directories(folder);
+  std::string temp = (folder / (".tmp-" + hex.substr(0, 16) + "-XXXXXX")).string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) fail("create a temporary file in " + folder.string());
+  try {
+    write_all(fd, bytes);
+    if (::fsync(fd) != 0) fail("fsync");
+    if (::close(fd) != 0) fail("close");
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    fail("rename into " + target.string());
+  }
+  fsync_path(folder, O_RDONLY | O_DIRECTORY);
+  return hex;
+}
+
+std::optional<std::string> ContentStore::get(std::string_view hex) const {
+  std::ifstream in(path_of(hex), std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace spectra
