@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -235,4 +236,47 @@ TEST(Attachments, AnElnExportCarriesTheEntrysAttachments) {
   }
   zip_close(z);
   EXPECT_EQ(found, csv);
+}
+
+// With CLAMD_SOCKET set, every upload is scanned by ClamAV's daemon before it is stored: the EICAR
+// test file is refused naming its signature (and audited), a clean file is stored, and an unreachable
+// daemon refuses the upload (503) rather than store an unscanned file. `make test` runs a private
+// clamd (scripts/clamd) and names its socket in SPECTRA_TEST_CLAMD_SOCKET.
+TEST(Attachments, ClamdRefusesMalwareAndAnUnreachableScannerStoresNothing) {
+  const char* socket = std::getenv("SPECTRA_TEST_CLAMD_SOCKET");
+  if (!socket || !*socket) GTEST_SKIP() << "SPECTRA_TEST_CLAMD_SOCKET is not set (make test starts clamd)";
+  auto org = make_org();
+  const std::string tech = login(org.user("technician"));
+  const std::string run = a_run(org);
+  // The EICAR anti-malware test file, assembled here so that this source is not itself flagged.
+  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-" + "TEST-FILE!$H+H*";
+  ASSERT_EQ(eicar.size(), 68u);
+
+  Config scanned = Harness::get().config();
+  scanned.clamd_socket = socket;
+  Harness::get().restart_server(scanned);
+  const auto stored = files_under(Harness::get().config().data_dir);
+  auto infected = upload_raw(tech, "run_id=" + run + "&filename=readme.txt", "text/plain", eicar);
+  auto clean = upload_raw(tech, "run_id=" + run + "&filename=clean.txt", "text/plain", "a clean note\n");
+  const auto stored_after = files_under(Harness::get().config().data_dir);
+  scanned.clamd_socket = std::string(socket) + ".stopped";  // where no clamd listens
+  Harness::get().restart_server(scanned);
+  auto unscanned = upload_raw(tech, "run_id=" + run + "&filename=later.txt", "text/plain", "another note\n");
+  Harness::get().restart_server(Harness::get().config());
+
+  EXPECT_EQ(infected.status, 422u) << describe(infected);
+  EXPECT_TRUE(names(infected, "file")) << describe(infected);
+  EXPECT_NE(infected.body.find("Eicar-Test-Signature"), std::string::npos) << infected.body;
+  EXPECT_EQ(clean.status, 201u) << describe(clean);
+  EXPECT_EQ(stored_after, stored + 1);  // the clean file only
+  EXPECT_EQ(unscanned.status, 503u) << describe(unscanned);
+  EXPECT_EQ(files_under(Harness::get().config().data_dir), stored_after);
+  EXPECT_EQ(attachments_of(org.id), 1);
+  std::int64_t rejected = 0;
+  for (int i = 0; i < 100 && rejected == 0; ++i) {
+    rejected = count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'attachment.rejected'",
+                     db::Params(org.id));
+    if (rejected == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(rejected, 1);
 }
