@@ -378,7 +378,7 @@ TEST(Multipart, NoBoundaryWhenNotAForm) {
 
 TEST(Multipart, ParsesAFieldAndAFile) {
   // Binary data with CR LF, a NUL, and a partial delimiter inside.
-  const std::string binary("\x89PNG\r\n\x1a\n\0\r\n\r\n--Xy\r\n--XyZZ\xff", 27);
+  const std::string binary("\x89PNG\r\n\x1a\n\0\r\n\r\n--Xy\r\n--XyY\xff", 25);
   const std::string body = "preamble, ignored\r\n"
                            "--XyZ\r\n"
                            "Content-Disposition: form-data; name=\"title\"\r\n"
