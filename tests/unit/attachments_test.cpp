@@ -354,6 +354,12 @@ TEST(SanitizeFilename, ALongNameCutBeforeADotHasNoLeadingDot) {
   EXPECT_FALSE(out.starts_with(".")) << out.substr(0, 10) << "…";
 }
 
+// The same strictness for filenames: what is not valid UTF-8 (RFC 3629) is dropped.
+TEST(SanitizeFilename, OutputIsValidUtf8EvenForOverlongOrSurrogateSequences) {
+  for (const std::string& name : {"a\xE0\x80\xAF" "b.txt"s, "a\xED\xA0\x80" "b.txt"s, "a\xF4\x90\x80\x80" "b.txt"s})
+    EXPECT_TRUE(valid_utf8(attachments::sanitize_filename(name))) << attachments::sanitize_filename(name);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // multipart/form-data
 
@@ -507,7 +513,9 @@ TEST(ContentStore, PutStoresTheBytesUnderTheirSha256) {
   EXPECT_NE(hex2, hex);
   EXPECT_EQ(count_files(dir.path()), 2u);
   for (const auto& e : fs::recursive_directory_iterator(dir.path()))
-    if (!e.is_directory()) EXPECT_FALSE(e.path().filename().string().starts_with(".tmp")) << e.path();
+    if (!e.is_directory()) {
+      EXPECT_FALSE(e.path().filename().string().starts_with(".tmp")) << e.path();
+    }
 }
 
 TEST(ContentStore, EmptyAndLargeContents) {

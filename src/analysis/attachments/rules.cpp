@@ -19,7 +19,10 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   if (n == 0 || i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k)
     if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  if (n == 2 && c < 0xC2) return 0;  // overlong
+  const auto c1 = n > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+  if (n == 2 && c < 0xC2) return 0;                                        // overlong
+  if (n == 3 && ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F))) return 0;  // overlong, surrogate
+  if (n == 4 && ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F) || c > 0xF4)) return 0;  // overlong, > U+10FFFF
   return n;
 }
 
@@ -80,13 +83,13 @@ std::string sanitize_filename(std::string_view name) {
     }
     i += n;
   }
-  while (!out.empty() && (out.front() == '.' || out.front() == ' ')) out.erase(out.begin());
-  while (!out.empty() && out.back() == ' ') out.pop_back();
   if (out.size() > 200) {  // keep the end (the extension), on a whole character
     std::size_t from = out.size() - 200;
     while (from < out.size() && (static_cast<unsigned char>(out[from]) & 0xC0) == 0x80) ++from;
     out = out.substr(from);
   }
+  while (!out.empty() && (out.front() == '.' || out.front() == ' ')) out.erase(out.begin());
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out.empty() ? "file" : out;
 }
 

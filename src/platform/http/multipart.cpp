@@ -19,15 +19,27 @@ std::string_view trim(std::string_view s) {
 }
 
 // A parameter of a header value (name="value" or name=value); quotes and backslash escapes removed.
+// Parameters are split on the semicolons outside quoted strings.
 std::optional<std::string> parameter(std::string_view value, std::string_view name) {
-  std::size_t at = 0;
-  while ((at = value.find(';', at)) != std::string_view::npos) {
+  std::size_t at = value.find(';');
+  while (at != std::string_view::npos) {
     ++at;
-    auto rest = trim(value.substr(at));
-    const auto eq = rest.find('=');
-    if (eq == std::string_view::npos) continue;
-    if (lower(trim(rest.substr(0, eq))) != name) continue;
-    auto v = trim(rest.substr(eq + 1));
+    // One parameter: up to the next semicolon outside quotes.
+    std::size_t end = at;
+    bool quoted = false;
+    for (; end < value.size(); ++end) {
+      if (quoted && value[end] == '\\') {
+        ++end;
+        continue;
+      }
+      if (value[end] == '"') quoted = !quoted;
+      if (!quoted && value[end] == ';') break;
+    }
+    auto param = trim(value.substr(at, end - at));
+    at = end < value.size() ? end : std::string_view::npos;
+    const auto eq = param.find('=');
+    if (eq == std::string_view::npos || lower(trim(param.substr(0, eq))) != name) continue;
+    auto v = trim(param.substr(eq + 1));
     std::string out;
     if (!v.empty() && v.front() == '"') {
       for (std::size_t i = 1; i < v.size() && v[i] != '"'; ++i) {
@@ -35,7 +47,7 @@ std::optional<std::string> parameter(std::string_view value, std::string_view na
         out.push_back(v[i]);
       }
     } else {
-      out = std::string(v.substr(0, std::min(v.find(';'), v.size())));
+      out = std::string(v);
     }
     return out;
   }
