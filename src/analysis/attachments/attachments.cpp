@@ -5,6 +5,7 @@
 // threads, and recorded with its link in one transaction. Downloads carry their type, a safe
 // Content-Disposition, nosniff and the SHA-256 as ETag.
 #include <boost/json.hpp>
+#include <memory>
 
 #include "analysis/attachments/handlers.hpp"
 #include "analysis/attachments/rules.hpp"
@@ -59,7 +60,7 @@ const db::Query target_q{
 const db::Query insert_q{
     "attachments_insert",
     "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256, uploaded_by)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+    " VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7)"};
 const db::Query link_q{"attachments_link",
                        "INSERT INTO attachment_links (organization_id, attachment_id, run_id, sample_id, eln_entry_id)"
                        " VALUES ($1, $2, $3, $4, $5)"};
@@ -143,8 +144,6 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
   if (!type)
     throw ApiError(ErrorCode::unsupported_media,
                    "Content-Type '" + in.declared_type + "' is not allowed: CSV, text, JSON, PNG, JPEG, PDF or HDF5");
-  if (!content_matches(*type, in.bytes))
-    throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + *type);
   const std::string filename = sanitize_filename(in.filename);
 
   auto exists = co_await db::read(ctx.db(), ctx.tenant(), target_q,
@@ -155,40 +154,53 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
                         .with_field(field, "does not exist in your organization"));
   }
 
-  // Scanned, then stored, off the I/O threads; the upload's bytes live in the request until then.
-  const std::string bytes(in.bytes);
-  const auto& cfg = ctx.deps.config;
-  if (!cfg.clamd_socket.empty()) {
-    const std::string socket = cfg.clamd_socket;
-    const auto timeout = cfg.clamd_timeout;
-    auto job = [bytes, socket, timeout]() -> std::optional<clamd::Verdict> {
-      try {
-        return clamd::scan(socket, bytes, timeout);
-      } catch (const std::exception&) {
-        return std::nullopt;
-      }
-    };
-    auto verdict = co_await ctx.deps.blocking->run(std::move(job));
-    if (!verdict) throw ApiError(ErrorCode::unavailable, "The malware scanner is unavailable; nothing was stored");
-    if (!verdict->clean) {
-      const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", verdict->signature},
-                                {"sha256", crypto::to_hex(crypto::sha256(bytes))}};
-      kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
-                          audit::Entry{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json::serialize(detail)});
-      throw std::move(unprocessable("The file contains malware: " + verdict->signature)
-                          .with_field("file", "contains " + verdict->signature));
-    }
-  }
+  // Off the I/O threads: the bytes are checked against the type, scanned, hashed and stored.
+  struct Outcome {
+    bool matches = false, scanner_down = false;
+    std::optional<clamd::Verdict> verdict;
+    std::string sha256_hex;
+  };
+  auto bytes = std::make_shared<const std::string>(in.bytes);
   const ContentStore* store = ctx.deps.files;
-  auto put = [bytes, store] { return store->put(bytes); };
-  const std::string sha = co_await ctx.deps.blocking->run(std::move(put));
+  const std::string socket = ctx.deps.config.clamd_socket;
+  const auto timeout = ctx.deps.config.clamd_timeout;
+  const std::string checked_type = *type;
+  auto job = [bytes, store, socket, timeout, checked_type] {
+    Outcome o;
+    o.matches = content_matches(checked_type, *bytes);
+    if (!o.matches) return o;
+    if (!socket.empty()) {
+      try {
+        o.verdict = clamd::scan(socket, *bytes, timeout);
+      } catch (const std::exception&) {
+        o.scanner_down = true;
+        return o;
+      }
+      if (!o.verdict->clean) {
+        o.sha256_hex = crypto::to_hex(crypto::sha256(*bytes));
+        return o;
+      }
+    }
+    o.sha256_hex = store->put(*bytes);
+    return o;
+  };
+  const Outcome done = co_await ctx.deps.blocking->run(std::move(job));
+  if (!done.matches) throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + *type);
+  if (done.scanner_down) throw ApiError(ErrorCode::unavailable, "The malware scanner is unavailable; nothing was stored");
+  if (done.verdict && !done.verdict->clean) {
+    const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", done.verdict->signature},
+                              {"sha256", done.sha256_hex}};
+    kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
+                        audit::Entry{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json::serialize(detail)});
+    throw std::move(unprocessable("The file contains malware: " + done.verdict->signature)
+                        .with_field("file", "contains " + done.verdict->signature));
+  }
 
   const std::string id = crypto::uuid_v4();
+  const auto size = static_cast<std::int64_t>(bytes->size());
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    db::Params ins(id, filename, *type, static_cast<std::int64_t>(bytes.size()));
-    ins.add_bytea(crypto::sha256(bytes)).add(ctx.principal.user_id);
     std::vector<db::Statement> st;
-    st.push_back({&insert_q, std::move(ins)});
+    st.push_back({&insert_q, db::Params(id, filename, *type, size, done.sha256_hex, ctx.principal.user_id)});
     st.push_back({&link_q, db::Params(id, target.run_id, target.sample_id, target.eln_entry_id)});
     st.push_back({&get_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));
@@ -196,7 +208,6 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
     w.audit("attachment.create", "attachment", id, std::nullopt, json);
     co_return json;
   });
-  (void)sha;
   co_return http::Response::json(201, std::move(row));
 }
 

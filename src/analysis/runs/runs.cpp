@@ -1,6 +1,6 @@
 // Runs: created QUEUED or BLOCKED by the calibration lockout, in the transaction that inserts them and
-// with the instrument's row locked (so an expire, a revoke or an unblock of the same instrument takes
-// its turn); moved through the state machine (rules.hpp), the lockout checked again when a run starts;
+// with the instrument's row locked (FOR KEY SHARE: runs on one instrument go side by side, and an
+// expire, a revoke or a new certificate, which lock it FOR UPDATE, take their turn); moved through the state machine (rules.hpp), the lockout checked again when a run starts;
 // unblocked only when the instrument is usable again. Creating a run is two round trips: the reads
 // and locks, then the insert with its audit entries and COMMIT.
 #include <boost/json.hpp>
@@ -31,18 +31,20 @@ const kit::List runs_list{{
     .sorts = {{"updated_at", "r.updated_at", "timestamptz"}},
 }};
 const db::Query get_q{"runs_get", "SELECT " + run_json + " FROM runs r WHERE r.organization_id = $1 AND r.id = $2"};
-// The instrument, locked: whether it is live ($2).
+// The instrument, locked against a change of its calibration state (expire, revoke, a new
+// certificate and a delete take it FOR UPDATE), but shared by the runs created, started and unblocked
+// on it at the same time: whether it is live ($2).
 const db::Query lock_instrument_q{"runs_lock_instrument",
                                   "SELECT i.is_deleted FROM instruments i WHERE i.organization_id = $1 AND i.id = $2"
-                                  " FOR UPDATE"};
+                                  " FOR KEY SHARE"};
 // What the run names ($2 sample, $3 recipe, $4 SOP): whether the sample is live, the recipe's status,
 // and the effective version of the SOP's code (the version the run follows). A reference that is
 // absent or of another organization reads as NULL.
 const db::Query references_q{
     "runs_references",
-    "SELECT (SELECT NOT s.is_deleted FROM samples s WHERE s.organization_id = $1 AND s.id = $2 FOR SHARE),"
+    "SELECT (SELECT NOT s.is_deleted FROM samples s WHERE s.organization_id = $1 AND s.id = $2 FOR KEY SHARE),"
     "       (SELECT CASE WHEN p.is_deleted THEN 'DELETED' ELSE p.status END FROM recipes p"
-    "         WHERE p.organization_id = $1 AND p.id = $3 FOR SHARE),"
+    "         WHERE p.organization_id = $1 AND p.id = $3 FOR KEY SHARE),"
     "       (SELECT e.id FROM sops o JOIN sops e ON e.organization_id = $1 AND e.code = o.code AND e.status = 'EFFECTIVE'"
     "         AND NOT e.is_deleted WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted),"
     "       (SELECT 1 FROM sops o WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted)"};
@@ -53,11 +55,11 @@ const db::Query insert_q{
     "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $14::timestamptz, $10, $11::jsonb, $12, $13::jsonb)"
     "           RETURNING *)"
     " SELECT " + run_json + " FROM r"};
-// The run's instrument, locked first (as everywhere), then the run.
+// The run's instrument, locked first (shared, as above), then the run.
 const db::Query lock_run_instrument_q{
     "runs_lock_run_instrument",
     "SELECT i.id FROM instruments i WHERE i.organization_id = $1"
-    " AND i.id = (SELECT instrument_id FROM runs WHERE organization_id = $1 AND id = $2) FOR UPDATE"};
+    " AND i.id = (SELECT instrument_id FROM runs WHERE organization_id = $1 AND id = $2) FOR KEY SHARE"};
 const db::Query lock_run_q{"runs_lock", "SELECT " + run_json + ", r.status, r.instrument_id, r.kind"
                                         " FROM runs r WHERE r.organization_id = $1 AND r.id = $2 FOR UPDATE"};
 // (now() stays outside CASE and COALESCE, which Citus refuses in a modification.)
