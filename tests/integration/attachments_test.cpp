@@ -26,11 +26,6 @@ namespace {
 const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0", 29);
 const std::string elf("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0", 20);
 
-std::string db_text(const std::string& sql, const db::Params& params) {
-  auto r = owner().exec(sql, params);
-  return r.empty() ? std::string("<no row>") : std::string(r.get(0, 0));
-}
-
 std::string a_run(const TestOrg& org) {
   const std::string tool(owner().exec("INSERT INTO instruments (organization_id, name, vendor, model, serial_number)"
                                       " VALUES ($1, 'T', 'V', 'M', 'A-' || gen_random_uuid()) RETURNING id",

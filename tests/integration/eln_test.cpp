@@ -44,11 +44,6 @@ HttpResponse sign(const std::string& token, const std::string& id, const std::st
   return lims("POST", "/api/eln/" + id + "/sign", token, js(json::object{{"password", pw}, {"meaning", meaning}}));
 }
 
-std::string db_text(const std::string& sql, const db::Params& params) {
-  auto r = owner().exec(sql, params);
-  return r.empty() ? std::string("<no row>") : std::string(r.get(0, 0));
-}
-
 std::int64_t entries_of(const std::string& org_id) {
   return count("SELECT count(*) FROM eln_entries WHERE organization_id = $1", db::Params(org_id));
 }

@@ -75,11 +75,6 @@ std::string queued_run(const TestOrg& org, const std::string& instrument, const 
       db::Params(org.id, instrument, sample, kind)).get(0, 0));
 }
 
-std::string db_text(const std::string& sql, const db::Params& params) {
-  auto r = owner().exec(sql, params);
-  return r.empty() ? std::string("<no row>") : std::string(r.get(0, 0));
-}
-
 }  // namespace
 
 TEST(Instruments, RegisterReadChangeListAndDelete) {

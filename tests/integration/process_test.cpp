@@ -37,11 +37,6 @@ HttpResponse approve(const std::string& token, const std::string& id) {
   return lims("POST", "/api/recipes/" + id + "/approve", token);
 }
 
-std::string db_text(const std::string& sql, const db::Params& params) {
-  auto r = owner().exec(sql, params);
-  return r.empty() ? std::string("<no row>") : std::string(r.get(0, 0));
-}
-
 std::string recipe_status(const std::string& id) { return db_text("SELECT status FROM recipes WHERE id = $1", db::Params(id)); }
 
 void set_policy(const TestOrg& org, int required, bool final_by_admin) {

@@ -17,11 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string db_text(const std::string& sql, const db::Params& params) {
-  auto r = owner().exec(sql, params);
-  return r.empty() ? std::string("<no row>") : std::string(r.get(0, 0));
-}
-
 std::string iso(int days_from_now, int hours = 0) {
   return db_text("SELECT to_char((now() + make_interval(days => $1::int, hours => $2::int)) AT TIME ZONE 'UTC',"
                  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", db::Params(days_from_now, hours));

@@ -72,6 +72,11 @@ std::string api_key(const TestOrg& org, const std::vector<std::string>& scopes, 
   return str(r.json(), "key");
 }
 
+std::string db_text(const std::string& sql, const db::Params& params) {
+  auto r = owner().exec(sql, params);
+  return r.empty() ? std::string("<no row>") : std::string(r.get(0, 0));
+}
+
 std::vector<HttpResponse> concurrently(const std::vector<std::function<HttpResponse()>>& calls) {
   std::vector<HttpResponse> answers(calls.size());
   std::latch start(static_cast<std::ptrdiff_t>(calls.size()));

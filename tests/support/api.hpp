@@ -27,6 +27,10 @@ TestUser add_user(const TestOrg& org, const std::string& role, const std::string
 // An API key of a service account with `role` and `scopes`, made by the organization's admin.
 std::string api_key(const TestOrg& org, const std::vector<std::string>& scopes, const std::string& role);
 
+// The first column of the first row an owner query answers ("<no row>" when none): a value in the
+// database, as a test checks it.
+std::string db_text(const std::string& sql, const db::Params& params = db::Params());
+
 // Runs every call at the same moment (each on its own thread, released together) and answers their
 // responses in order; a call that throws answers status 0 with the message as its body.
 std::vector<HttpResponse> concurrently(const std::vector<std::function<HttpResponse()>>& calls);
