@@ -10,6 +10,7 @@ std::string sha256(std::string_view data);                            // 32 raw 
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
 std::string random_bytes(std::size_t n);
 std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);  // nullopt unless pairs of [0-9a-fA-F]
 std::string base64url_encode(std::string_view bytes);  // no padding
 std::optional<std::string> base64url_decode(std::string_view text);  // refuses padding and bad characters
 std::string base64_encode(std::string_view bytes);

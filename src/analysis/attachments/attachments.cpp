@@ -60,7 +60,7 @@ const db::Query target_q{
 const db::Query insert_q{
     "attachments_insert",
     "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256, uploaded_by)"
-    " VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7)"};
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"};
 const db::Query link_q{"attachments_link",
                        "INSERT INTO attachment_links (organization_id, attachment_id, run_id, sample_id, eln_entry_id)"
                        " VALUES ($1, $2, $3, $4, $5)"};
@@ -200,7 +200,9 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
   const auto size = static_cast<std::int64_t>(bytes->size());
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     std::vector<db::Statement> st;
-    st.push_back({&insert_q, db::Params(id, filename, *type, size, done.sha256_hex, ctx.principal.user_id)});
+    db::Params ins(id, filename, *type, size);
+    ins.add_bytea(crypto::from_hex(done.sha256_hex).value_or(std::string())).add(ctx.principal.user_id);
+    st.push_back({&insert_q, std::move(ins)});
     st.push_back({&link_q, db::Params(id, target.run_id, target.sample_id, target.eln_entry_id)});
     st.push_back({&get_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));

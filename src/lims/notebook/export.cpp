@@ -38,14 +38,6 @@ const db::Query attachments_q{
     " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
     " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
 
-std::string from_hex(std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out(hex.size() / 2, '\0');
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<char>((nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1]));
-  return out;
-}
-
 }  // namespace
 
 Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
@@ -84,7 +76,7 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
   for (int i = 0; i < r[2].rows(); ++i) {
     const bool in_row = r[2].get_optional(i, 3).has_value();
     e.attachments.push_back({std::string(r[2].get(i, 0)), std::string(r[2].get(i, 1)), std::string(r[2].get(i, 2)),
-                             in_row ? from_hex(r[2].get(i, 3)) : std::string()});
+                             in_row ? crypto::from_hex(r[2].get(i, 3)).value_or(std::string()) : std::string()});
     stored.push_back(in_row ? std::string() : std::string(r[2].get(i, 4)));
   }
 
