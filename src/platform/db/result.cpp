@@ -55,8 +55,22 @@ Result::Result(pg_result* r) : res_(r, PQclear) {}
 
 int Result::rows() const noexcept { return res_ ? PQntuples(res_.get()) : 0; }
 int Result::columns() const noexcept { return res_ ? PQnfields(res_.get()) : 0; }
-bool Result::is_null(int row, int col) const noexcept { return PQgetisnull(res_.get(), row, col) != 0; }
-std::string_view Result::get(int row, int col) const noexcept {
+namespace {
+void check_cell(const pg_result* r, int row, int col) {
+  if (!r || row < 0 || col < 0 || row >= PQntuples(r) || col >= PQnfields(r))
+    throw ApiError(ErrorCode::internal, "Internal server error",
+                   "result cell (" + std::to_string(row) + ", " + std::to_string(col) + ") is outside the result (" +
+                       std::to_string(r ? PQntuples(r) : 0) + " rows, " + std::to_string(r ? PQnfields(r) : 0) +
+                       " columns)");
+}
+}  // namespace
+
+bool Result::is_null(int row, int col) const {
+  check_cell(res_.get(), row, col);
+  return PQgetisnull(res_.get(), row, col) != 0;
+}
+std::string_view Result::get(int row, int col) const {
+  check_cell(res_.get(), row, col);
   return {PQgetvalue(res_.get(), row, col), static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
 }
 std::optional<std::string> Result::get_optional(int row, int col) const {
@@ -71,7 +85,7 @@ std::int64_t Result::get_int(int row, int col) const {
   return out;
 }
 double Result::get_double(int row, int col) const { return std::strtod(std::string(get(row, col)).c_str(), nullptr); }
-bool Result::get_bool(int row, int col) const noexcept { return get(row, col) == "t"; }
+bool Result::get_bool(int row, int col) const { return get(row, col) == "t"; }
 int Result::column_index(const char* name) const noexcept { return PQfnumber(res_.get(), name); }
 std::int64_t Result::affected_rows() const noexcept {
   const char* n = PQcmdTuples(res_.get());

@@ -37,12 +37,13 @@ class Result {
   int rows() const noexcept;
   int columns() const noexcept;
   bool empty() const noexcept { return rows() == 0; }
-  bool is_null(int row, int col) const noexcept;
-  std::string_view get(int row, int col) const noexcept;  // "" for NULL
+  // A cell outside the result is a programming error: it throws (a logged 500), never a silent "".
+  bool is_null(int row, int col) const;
+  std::string_view get(int row, int col) const;  // "" for NULL
   std::optional<std::string> get_optional(int row, int col) const;
   std::int64_t get_int(int row, int col) const;
   double get_double(int row, int col) const;
-  bool get_bool(int row, int col) const noexcept;
+  bool get_bool(int row, int col) const;
   int column_index(const char* name) const noexcept;  // -1 when absent
   std::int64_t affected_rows() const noexcept;
 
