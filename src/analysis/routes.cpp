@@ -3,7 +3,9 @@
 // /openapi.json is generated from this table.
 #include "analysis/attachments/handlers.hpp"
 #include "analysis/instruments/handlers.hpp"
+#include "analysis/ml/handlers.hpp"
 #include "analysis/runs/handlers.hpp"
+#include "analysis/spc/handlers.hpp"
 #include "server/route_tables.hpp"
 
 namespace spectra {
@@ -27,6 +29,12 @@ kit::Router analysis_router() {
   constexpr auto record_results = minimum(Role::technician, "results:write");
   constexpr auto read_attachments = auth::any_role("attachments:read");
   constexpr auto upload = minimum(Role::technician, "attachments:write");
+  constexpr auto read_spc = auth::any_role("spc:read");
+  constexpr auto write_spc = minimum(Role::engineer, "spc:write");
+  constexpr auto add_points = minimum(Role::technician, "spc:write");
+  constexpr auto read_ml = auth::any_role("ml:read");
+  constexpr auto write_ml = minimum(Role::engineer, "ml:write");
+  constexpr auto promote = minimum(Role::pi, "ml:write");
 
   std::vector<kit::Route> routes = kit::common_routes("analysis");
   std::vector<kit::Route> own = {
@@ -70,6 +78,29 @@ kit::Router analysis_router() {
       route(M::GET, "/api/v1/attachments/{id}", at::get_attachment, read_attachments, "One attachment's description"),
       route(M::GET, "/api/v1/attachments/{id}/content", at::download_attachment, read_attachments,
             "The attachment's bytes (ETag: its SHA-256)"),
+
+      route(M::GET, "/api/v1/spc/series", spc::list_series, read_spc, "List SPC series (filters instrument_id, chart_type, metric, q)"),
+      route(M::POST, "/api/v1/spc/series", spc::create_series, write_spc,
+            "Create a series: I-MR or XBAR-R, spec limits, and fixed control limits or a baseline of the first N points", 201),
+      route(M::GET, "/api/v1/spc/series/{id}", spc::get_series, read_spc,
+            "One series with its current limits, its capability (Cp, Cpk, Pp, Ppk) and its open alerts"),
+      route(M::GET, "/api/v1/spc/series/{id}/points", spc::list_points, read_spc, "The series' points, newest first"),
+      route(M::POST, "/api/v1/spc/series/{id}/points", spc::add_points, add_points,
+            "Add a point, or a batch of up to 100,000 judged in order: each answered with the Nelson rules it violates", 201),
+      route(M::GET, "/api/v1/spc/alerts", spc::list_alerts, read_spc, "List alerts (filters series_id, status, rule)"),
+      route(M::GET, "/api/v1/spc/alerts/{id}", spc::get_alert, read_spc, "One alert with its points"),
+      route(M::PATCH, "/api/v1/spc/alerts/{id}", spc::change_alert, write_spc,
+            "Acknowledge or resolve an alert (a note is required to resolve)"),
+
+      route(M::GET, "/api/v1/ml/feature-sets", ml::list_feature_sets, read_ml, "List feature sets (filter name)"),
+      route(M::POST, "/api/v1/ml/feature-sets", ml::create_feature_set, write_ml, "Create a feature set", 201),
+      route(M::GET, "/api/v1/ml/feature-sets/{id}", ml::get_feature_set, read_ml, "One feature set"),
+      route(M::GET, "/api/v1/ml/models", ml::list_models, read_ml, "List models (filters name, stage, feature_set_id)"),
+      route(M::POST, "/api/v1/ml/models", ml::create_model, write_ml, "Register a model version", 201),
+      route(M::GET, "/api/v1/ml/models/{id}", ml::get_model, read_ml, "One model version"),
+      route(M::POST, "/api/v1/ml/models/{id}/promote", ml::promote_model, promote,
+            "Move a version to none, staging, production or archived; promoting to production archives the version"
+            " that was there"),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab Analysis API", std::move(routes));

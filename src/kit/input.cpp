@@ -1,5 +1,6 @@
 #include "kit/input.hpp"
 
+#include <cctype>
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
@@ -66,6 +67,11 @@ std::optional<std::string> check_string(const FieldSpec& spec, const std::string
   return std::nullopt;
 }
 
+// A UUID as PostgreSQL writes it (lower case), so that ids compare equal wherever they are echoed.
+void canonical_uuid(std::string& s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
 std::optional<std::string> check_range(const FieldSpec& spec, double v) {
   if ((spec.minimum && v < *spec.minimum) || (spec.maximum && v > *spec.maximum)) {
     if (spec.minimum && spec.maximum)
@@ -110,6 +116,7 @@ std::optional<std::string> decode_json(const FieldSpec& spec, const void* raw, V
       if (!v.is_string()) return std::string("must be a string");
       std::string s(v.as_string());
       if (auto p = check_string(spec, s)) return p;
+      if (spec.kind == Kind::uuid) canonical_uuid(s);
       out = std::move(s);
       return std::nullopt;
     }
@@ -172,6 +179,7 @@ std::optional<std::string> decode_text(const FieldSpec& spec, std::string_view t
     case Kind::timestamp: {
       std::string s(text);
       if (auto p = check_string(spec, s)) return p;
+      if (spec.kind == Kind::uuid) canonical_uuid(s);
       out = std::move(s);
       return std::nullopt;
     }

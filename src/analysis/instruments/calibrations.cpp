@@ -68,12 +68,6 @@ const db::Query revoke_q{
     "WITH c AS (UPDATE calibrations SET status = 'REVOKED', revoked_at = now(), revoked_by = $3, reason = $4"
     "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + calibration_json + " FROM c"};
-const db::Query block_runs_q{
-    "calibrations_block_runs",
-    "UPDATE runs SET status = 'BLOCKED', blocked_reason = $3, blocked_at = now()"
-    " WHERE organization_id = $1 AND instrument_id = $2 AND status = 'QUEUED' AND kind <> 'calibration'"
-    " RETURNING id"};
-
 const db::Constraint certificate_taken{"calibrations_certificate_key", "certificate_number",
                                        "This instrument already has a calibration with this certificate number"};
 const db::Constraint instrument_missing{"calibrations_organization_id_instrument_id_fkey", "instrument_id",
@@ -100,23 +94,17 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
 
     std::vector<db::Statement> st;
     st.push_back({action == Action::expire ? &expire_q : &revoke_q, db::Params(id, ctx.principal.user_id, reason)});
-    st.push_back({&latest_calibration_q, db::Params(instrument)});
+    st.push_back({&lockout_q, db::Params(instrument)});
     auto done = co_await w.exec_all(std::move(st));
     std::string after(done[0].get(0, 0));
     w.audit(action == Action::expire ? "calibration.expire" : "calibration.revoke", "calibration", id,
             std::string(r[1].get(0, 0)), after);
 
     json::array blocked;
-    const auto state = calibration_state(done[1]);
+    const auto state = lockout_state(done[1]);
     if (!state.usable) {
-      auto runs = co_await w.exec(block_runs_q, db::Params(instrument, state.reason));
-      for (int i = 0; i < runs.rows(); ++i) {
-        const std::string run(runs.get(i, 0));
-        blocked.emplace_back(run);
-        w.audit("run.block", "run", run, std::nullopt,
-                json::serialize(json::object{{"status", "BLOCKED"}, {"blocked_reason", state.reason},
-                                             {"calibration_id", id}}));
-      }
+      auto runs = co_await block_queued_runs(w, instrument, state.reason, "calibration_id", id);
+      for (auto& run : runs) blocked.emplace_back(run);
     }
     auto out = json::parse(after).as_object();
     out["blocked_run_ids"] = std::move(blocked);

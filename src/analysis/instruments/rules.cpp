@@ -49,4 +49,15 @@ CalibrationState judge_calibration(const std::optional<Calibration>& latest, Tim
   return s;
 }
 
+Lockout judge_lockout(const CalibrationState& calibration, const std::optional<SpcHold>& hold) {
+  Lockout out;
+  out.usable = calibration.usable && !hold;
+  const std::string held = hold ? "open SPC alert on series '" + hold->series_name + "' (Nelson rule " +
+                                      std::to_string(hold->rule) + ")"
+                                : std::string();
+  if (!calibration.usable) out.reason = hold ? calibration.reason + "; " + held : calibration.reason;
+  else out.reason = hold ? held : calibration.reason;
+  return out;
+}
+
 }  // namespace spectra::instruments

@@ -34,6 +34,22 @@ struct CalibrationState {
 // the second of expiry it is expired).
 CalibrationState judge_calibration(const std::optional<Calibration>& latest, Time now);
 
+// An open SPC alert that holds the instrument: a series linked to it with hold_on_alert has an alert
+// not yet RESOLVED (PRODUCT.md, Calibration lockout).
+struct SpcHold {
+  std::string series_id, series_name, alert_id;
+  int rule = 0;
+};
+
+// The whole lockout: usable when the calibration is and no SPC alert holds the instrument; the reason
+// names every cause (the calibration's first), e.g. "open SPC alert on series 'Sheet resistance'
+// (Nelson rule 1)".
+struct Lockout {
+  bool usable = false;
+  std::string reason;
+};
+Lockout judge_lockout(const CalibrationState& calibration, const std::optional<SpcHold>& hold);
+
 // "2026-11-20": the UTC date of a time, as reasons print it.
 std::string utc_date(Time t);
 

@@ -1,4 +1,5 @@
-// Runs: created QUEUED or BLOCKED by the calibration lockout, in the transaction that inserts them and
+// Runs: created QUEUED or BLOCKED by the lockout (the instrument's calibration, and any open SPC alert
+// of a hold_on_alert series on it: instruments/lockout.hpp), in the transaction that inserts them and
 // with the instrument's row locked (FOR KEY SHARE: runs on one instrument go side by side, and an
 // expire, a revoke or a new certificate, which lock it FOR UPDATE, take their turn); moved through the state machine (rules.hpp), the lockout checked again when a run starts;
 // unblocked only when the instrument is usable again. Creating a run is two round trips: the reads
@@ -130,7 +131,7 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
     // Round trip 1: the instrument locked, its latest calibration, and what the run names.
     std::vector<db::Statement> read;
     read.push_back({&lock_instrument_q, db::Params(in.instrument_id)});
-    read.push_back({&instruments::latest_calibration_q, db::Params(in.instrument_id)});
+    read.push_back({&instruments::lockout_q, db::Params(in.instrument_id)});
     read.push_back({&references_q, db::Params(in.sample_id, in.recipe_id, in.sop_id)});
     auto r = co_await w.exec_all(std::move(read));
     ApiError bad = unprocessable("The run names something that cannot be used");
@@ -154,7 +155,7 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
 
     // The decision: a calibration run is exempt; any other runs only on a usable instrument.
     const bool exempt = in.kind == "calibration";
-    const auto state = instruments::calibration_state(r[1]);
+    const auto state = instruments::lockout_state(r[1]);
     const bool blocked = !exempt && !state.usable;
     std::optional<std::string> reason;
     if (blocked) reason = state.reason;
@@ -197,8 +198,8 @@ Reply change_run_status(RequestContext& ctx, Path<kit::Id> p, Body<StatusChange>
     const std::string before(run.get(0, 0));
 
     if (in.status == "RUNNING" && kind != "calibration") {
-      auto latest = co_await w.exec(instruments::latest_calibration_q, db::Params(instrument));
-      const auto state = instruments::calibration_state(latest);
+      auto latest = co_await w.exec(instruments::lockout_q, db::Params(instrument));
+      const auto state = instruments::lockout_state(latest);
       if (!state.usable) {
         auto blocked = co_await w.exec(block_q, db::Params(p.id, state.reason));
         w.audit("run.block", "run", p.id, before, std::string(blocked.get(0, 0)));
@@ -236,8 +237,8 @@ Reply unblock_run(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothin
     const std::string from(run.get(0, 1)), instrument(run.get(0, 2)), kind(run.get(0, 3));
     if (auto why = transition_refusal(from, "QUEUED", Via::unblock)) throw conflict(*why);
     if (kind != "calibration") {
-      auto latest = co_await w.exec(instruments::latest_calibration_q, db::Params(instrument));
-      const auto state = instruments::calibration_state(latest);
+      auto latest = co_await w.exec(instruments::lockout_q, db::Params(instrument));
+      const auto state = instruments::lockout_state(latest);
       if (!state.usable) throw conflict("The run stays BLOCKED: " + state.reason);
     }
     auto moved = co_await w.exec(unblock_q, db::Params(p.id));

@@ -1,0 +1,15 @@
+DROP INDEX ml_models_org_name_idx;
+DROP INDEX spc_alert_points_point_idx;
+DROP INDEX spc_alerts_series_rule_open_idx;
+ALTER TABLE spc_alerts DROP COLUMN last_seq;
+ALTER TABLE spc_series DROP CONSTRAINT spc_series_center_within_limits_check;
+ALTER TABLE spc_series DROP CONSTRAINT spc_series_subgroup_size_max_check;
+ALTER TABLE spc_series DROP COLUMN range_count;
+ALTER TABLE spc_series DROP COLUMN range_sum;
+ALTER TABLE spc_series DROP COLUMN stat_m2;
+ALTER TABLE spc_series DROP COLUMN stat_mean;
+ALTER TABLE spc_series DROP COLUMN stat_count;
+ALTER TABLE spc_series DROP COLUMN limits_computed_at;
+ALTER TABLE spc_series DROP COLUMN range_lcl;
+ALTER TABLE spc_series DROP COLUMN range_ucl;
+ALTER TABLE spc_series DROP COLUMN range_center;

@@ -1,0 +1,179 @@
+// SPC series: a chart (I-MR, or X̄-R with subgroups of 2..10), spec limits, and control limits that are
+// either fixed or computed from a baseline of the first N points; linked to an instrument, which an
+// open alert holds when hold_on_alert is set. One series answers its capability (chart.hpp) from the
+// running statistics its points keep on its row: no read rescans the history.
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "analysis/spc/chart.hpp"
+#include "analysis/spc/handlers.hpp"
+#include "analysis/spc/shapes.hpp"
+#include "platform/crypto.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace spectra::spc {
+namespace {
+
+const std::string series_json = series_shape.sql("s");
+
+const kit::List series_list{{
+    .name = "spc_series_list",
+    .select = series_json,
+    .from = "spc_series s",
+    .alias = "s",
+    .where = "NOT s.is_deleted AND ($2::uuid IS NULL OR s.instrument_id = $2) AND ($3::text IS NULL OR s.chart_type = $3)"
+             " AND ($4::text IS NULL OR s.metric = $4) AND ($5::text IS NULL OR s.name ILIKE $5 OR s.metric ILIKE $5)",
+    .sorts = {{"name", "s.name", "text"}},
+}};
+const db::Query get_q{
+    "spc_series_get",
+    "SELECT " + series_json + ", s.chart_type, s.subgroup_size, s.lsl, s.usl, s.stat_count, s.stat_mean, s.stat_m2,"
+    " s.range_sum, s.range_count, s.center_line, s.ucl, s.lcl, s.baseline_points,"
+    " (SELECT count(*) FROM spc_alerts a WHERE a.organization_id = $1 AND a.series_id = s.id AND a.status <> 'RESOLVED')"
+    " FROM spc_series s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
+// $2 the instrument: whether it is live (no row when absent or of another organization).
+const db::Query instrument_q{"spc_series_instrument",
+                             "SELECT NOT is_deleted FROM instruments WHERE organization_id = $1 AND id = $2"};
+const db::Query insert_q{
+    "spc_series_insert",
+    "WITH s AS (INSERT INTO spc_series (organization_id, id, name, metric, unit, chart_type, subgroup_size, lsl, usl,"
+    "                                   target, center_line, ucl, lcl, baseline_points, instrument_id, hold_on_alert,"
+    "                                   created_by, extra_metadata)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::float8, $9::float8, $10::float8, $11::float8, $12::float8,"
+    "                   $13::float8, $14::int, $15, $16, $17, $18::jsonb) RETURNING *)"
+    " SELECT " + series_json + " FROM s"};
+
+std::optional<double> optional_double(const db::Result& r, int col) {
+  if (r.is_null(0, col)) return std::nullopt;
+  return r.get_double(0, col);
+}
+
+json::value number_or_null(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return nullptr;
+  return *v;
+}
+
+}  // namespace
+
+kit::Input<NewSeries> NewSeries::input() {
+  kit::Input<NewSeries> in{
+      "NewSeries",
+      {kit::field("name", &NewSeries::name).max_length(200),
+       kit::field("metric", &NewSeries::metric).max_length(200).describe("What the series measures (a run result's metric)"),
+       kit::field("unit", &NewSeries::unit).max_length(50).not_blank(),
+       kit::field("chart_type", &NewSeries::chart_type).one_of({"I-MR", "XBAR-R"}),
+       kit::field("subgroup_size", &NewSeries::subgroup_size).min(min_subgroup).max(max_subgroup)
+           .describe("XBAR-R only: the points of one subgroup"),
+       kit::field("lsl", &NewSeries::lsl).describe("Lower spec limit"),
+       kit::field("usl", &NewSeries::usl).describe("Upper spec limit (above lsl)"),
+       kit::field("target", &NewSeries::target).describe("Target value (within the spec limits)"),
+       kit::field("center_line", &NewSeries::center_line).describe("Fixed limits: the center line (default: midway)"),
+       kit::field("ucl", &NewSeries::ucl).describe("Fixed limits: the upper control limit"),
+       kit::field("lcl", &NewSeries::lcl).describe("Fixed limits: the lower control limit (below ucl)"),
+       kit::field("baseline_points", &NewSeries::baseline_points).min(20).max(max_baseline_points)
+           .describe("Limits from the first N points (default 20 for I-MR, 20 subgroups for XBAR-R; a whole number of"
+                     " subgroups)"),
+       kit::field("instrument_id", &NewSeries::instrument_id).uuid(),
+       kit::field("hold_on_alert", &NewSeries::hold_on_alert).or_default()
+           .describe("While the series has an alert not yet resolved, its instrument's runs are blocked"),
+       kit::field("extra_metadata", &NewSeries::extra_metadata).object()}};
+  in.also([](const NewSeries& s, kit::Problems& p) {
+    if (s.chart_type == "XBAR-R" && !s.subgroup_size && !p.has("subgroup_size"))
+      p.add("subgroup_size", "is required for an XBAR-R chart (2 to 10)");
+    if (s.chart_type == "I-MR" && s.subgroup_size) p.add("subgroup_size", "is only for XBAR-R charts");
+    if (s.lsl && s.usl && !(*s.usl > *s.lsl)) p.add("usl", "must be greater than lsl");
+    if (s.target && ((s.lsl && *s.target < *s.lsl) || (s.usl && *s.target > *s.usl)))
+      p.add("target", "must be within the spec limits");
+    const bool fixed = s.ucl || s.lcl || s.center_line;
+    if (fixed) {
+      if (!s.ucl) p.add("ucl", "is required with fixed limits");
+      if (!s.lcl) p.add("lcl", "is required with fixed limits");
+      if (s.ucl && s.lcl && !(*s.ucl > *s.lcl)) p.add("ucl", "must be greater than lcl");
+      else if (s.ucl && s.lcl && s.center_line && !(*s.center_line > *s.lcl && *s.center_line < *s.ucl))
+        p.add("center_line", "must be between lcl and ucl");
+      if (s.baseline_points) p.add("baseline_points", "give fixed limits or a baseline, not both");
+    }
+    if (s.baseline_points && s.subgroup_size && s.chart_type == "XBAR-R" && *s.baseline_points % *s.subgroup_size != 0)
+      p.add("baseline_points", "must be a whole number of subgroups (a multiple of subgroup_size)");
+    if (s.hold_on_alert && !s.instrument_id) p.add("hold_on_alert", "needs an instrument_id to hold");
+  });
+  return in;
+}
+
+kit::Input<SeriesFilters> SeriesFilters::input() {
+  return {"SeriesFilters",
+          {kit::field("instrument_id", &SeriesFilters::instrument_id).uuid(),
+           kit::field("chart_type", &SeriesFilters::chart_type).one_of({"I-MR", "XBAR-R"}),
+           kit::field("metric", &SeriesFilters::metric).max_length(200),
+           kit::field("q", &SeriesFilters::q).max_length(200).describe("Part of the name or metric")}};
+}
+
+Reply list_series(RequestContext& ctx, QueryString<SeriesFilters> q, PageRequest page) {
+  std::optional<std::string> like;
+  if (q.q) like = "%" + kit::escape_like(*q.q) + "%";
+  return series_list.page(ctx, db::Params(q.instrument_id, q.chart_type, q.metric, like), std::move(page));
+}
+
+Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
+  const std::string id = crypto::uuid_v4();
+  const bool fixed = in.ucl.has_value();
+  std::optional<double> center = in.center_line;
+  if (fixed && !center) center = (*in.ucl + *in.lcl) / 2;
+  std::optional<std::int64_t> baseline = in.baseline_points;
+  if (!fixed && !baseline) baseline = in.chart_type == "XBAR-R" ? 20 * *in.subgroup_size : 20;
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    if (in.instrument_id) {
+      auto live = co_await w.exec(instrument_q, db::Params(in.instrument_id));
+      if (live.empty() || !live.get_bool(0, 0))
+        throw unprocessable("The series names an instrument that cannot be used")
+            .with_field("instrument_id", "does not exist in your organization");
+    }
+    auto ins = co_await w.exec(insert_q, db::Params(id, in.name, in.metric, in.unit, in.chart_type, in.subgroup_size,
+                                                    in.lsl, in.usl, in.target, center, in.ucl, in.lcl, baseline,
+                                                    in.instrument_id, in.hold_on_alert, ctx.principal.user_id,
+                                                    in.extra_metadata));
+    std::string json(ins.get(0, 0));
+    w.audit("spc_series.create", "spc_series", id, std::nullopt, json);
+    co_return json;
+  });
+  co_return http::Response::json(201, std::move(row));
+}
+
+// The series with its current limits, its capability and how many alerts are open.
+Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
+  auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
+  if (r.empty()) throw not_found("No such series");
+  auto out = json::parse(r.get(0, 0)).as_object();
+  const bool xbar = r.get(0, 1) == "XBAR-R";
+  const int n = xbar ? static_cast<int>(r.get_int(0, 2)) : 2;  // I-MR: moving ranges of 2
+  Moments m{r.get_int(0, 5), r.get_double(0, 6), r.get_double(0, 7)};
+  const std::int64_t ranges = r.get_int(0, 9);
+  std::optional<double> within, overall = m.stddev();
+  if (ranges > 0) within = r.get_double(0, 8) / static_cast<double>(ranges) / constants(n).d2;
+  const auto lsl = optional_double(r, 3), usl = optional_double(r, 4);
+  std::optional<double> mean;
+  if (m.n > 0) mean = m.mean;
+  Capability c;
+  if (m.n >= 2) c = capability(m.mean, within, overall, lsl, usl);
+  out["capability"] = json::object{{"n", m.n},
+                                   {"mean", number_or_null(mean)},
+                                   {"sigma_within", number_or_null(within)},
+                                   {"sigma_overall", number_or_null(overall)},
+                                   {"cp", number_or_null(c.cp)},
+                                   {"cpk", number_or_null(c.cpk)},
+                                   {"pp", number_or_null(c.pp)},
+                                   {"ppk", number_or_null(c.ppk)}};
+  const auto center = optional_double(r, 10), ucl = optional_double(r, 11), lcl = optional_double(r, 12);
+  json::object limits{{"center_line", number_or_null(center)}, {"ucl", number_or_null(ucl)}, {"lcl", number_or_null(lcl)}};
+  const bool from_baseline = !r.is_null(0, 13);
+  limits["source"] = from_baseline ? "baseline" : "fixed";
+  if (from_baseline) limits["baseline_remaining"] = std::max<std::int64_t>(0, r.get_int(0, 13) - m.n);
+  limits["sigma"] = number_or_null(center && ucl ? std::optional<double>((*ucl - *center) / 3) : std::nullopt);
+  out["limits"] = std::move(limits);
+  out["open_alerts"] = r.get_int(0, 14);
+  co_return http::Response::json(200, json::serialize(out));
+}
+
+}  // namespace spectra::spc
