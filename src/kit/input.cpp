@@ -226,6 +226,45 @@ std::optional<std::string> decode_text(const FieldSpec& spec, std::string_view t
   return std::string("is invalid");
 }
 
+namespace {
+
+// The text with each bare NaN, Infinity or -Infinity (outside strings) written as 1e999 or -1e999,
+// which the parser reads as an infinite number; nothing when there is none.
+std::optional<std::string> non_finite_as_overflow(std::string_view text) {
+  std::string out;
+  bool in_string = false, changed = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\' && i + 1 < text.size()) {
+        out += c;
+        out += text[++i];
+        continue;
+      }
+      in_string = c != '"';
+      out += c;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    const auto rest = text.substr(i);
+    if (rest.starts_with("NaN")) {
+      out += "1e999";
+      i += 2;
+      changed = true;
+    } else if (rest.starts_with("Infinity")) {
+      out += "1e999";
+      i += 7;
+      changed = true;
+    } else {
+      out += c;
+    }
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 void visit_json_object(std::string_view body, bool allow_empty, const std::function<void(const void*)>& f) {
   if (blank(body)) {
     if (!allow_empty) throw bad_request("A JSON object body is required");
@@ -236,7 +275,15 @@ void visit_json_object(std::string_view body, bool allow_empty, const std::funct
   json::parse_options opt;
   opt.max_depth = 64;
   auto v = json::parse(body, ec, {}, opt);
-  if (ec) throw bad_request("Malformed JSON: " + ec.message());
+  if (ec) {
+    // NaN and Infinity are not JSON, but clients (JavaScript, Python's json) write them: read them as
+    // an out-of-range number, so that the answer is a 422 naming the field ("must be a finite number").
+    if (auto spelled = non_finite_as_overflow(body)) {
+      ec.clear();
+      v = json::parse(*spelled, ec, {}, opt);
+    }
+    if (ec) throw bad_request("Malformed JSON: " + ec.message());
+  }
   if (!v.is_object()) throw bad_request("The body must be a JSON object");
   f(&v);
 }

@@ -257,10 +257,13 @@ TEST(NelsonRules, EvaluateAnswersAsOneWindowDoes) {
 
 // ---- Asymmetric zones: UCL 16, center 10, LCL 7, so σ above = 2 and σ below = 1 ----
 
+namespace {
 const Zones lopsided = zones_from_limits(10, 16, 7);
+}  // namespace
 
 TEST(NelsonAsymmetricZones, Rule1UsesEachSidesSigma) {
-  // 15.9 is within 3σ above (6) though beyond 3σ below would be 3; 16.0 and 7.0 sit exactly on the limits.
+  // 15.9 (d = 5.9) is within 3σ above (6), though a σ of 1 would put it beyond; 6.9 (d = −3.1) is beyond
+  // 3σ below (3), though a σ of 2 would not; 16.0 and 7.0 sit exactly on the limits.
   expect_fired({15.9, 10, 10, 16.0, 10, 10, 16.1, 10, 10, 7.0, 10, 10, 6.9}, lopsided, {{6, {1}}, {12, {1}}});
 }
 
@@ -286,7 +289,9 @@ TEST(NelsonAsymmetricZones, Rule8CountsBeyondOnEachSidesSigma) {
 
 // ---- A non-zero center: 100 with limits 98.5 / 101.5 (σ = 0.5) ----
 
+namespace {
 const Zones hundred = zones_from_limits(100, 101.5, 98.5);
+}  // namespace
 
 TEST(NelsonNonZeroCenter, Rule1MeasuresFromTheCenter) {
   expect_fired({101.5, 100.0, 98.5, 100.0, 101.6, 100.0, 98.4}, hundred, {{4, {1}}, {6, {1}}});

@@ -51,14 +51,14 @@ std::string_view rule_text(int rule) noexcept;
 class NelsonWindow {
  public:
   explicit NelsonWindow(Zones zones) noexcept : zones_(zones) {}
-  // Adds the next plotted value at the next position (0, 1, 2, … counted from the first value added;
-  // a caller continuing stored history adds the stored values first and ignores their answers, or
-  // starts its positions where the history's end: see first_position) and answers the rules the
-  // value fires, in rule order.
+  // Adds the next plotted value at the next position and answers the rules it fires, in rule order.
+  // Positions count from the first value added (0 unless set_first_position says otherwise). A caller
+  // continuing stored history sets the position of the oldest stored value it replays, adds the last
+  // 14 or more stored values (ignoring their answers), then the new ones.
   std::vector<Violation> add(double value);
-  // The position the next value takes (the positions of the values added so far are
-  // first_position .. next_position − 1).
+  // The position the next value takes.
   std::uint64_t next_position() const noexcept { return first_ + count_; }
+  // The position of the first value added (call before adding any).
   void set_first_position(std::uint64_t first) noexcept { first_ = first; }
 
  private:

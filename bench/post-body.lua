@@ -1,5 +1,5 @@
--- wrk script: record a batch of results (the body is the file RESULTS_FILE names).
-local f = assert(io.open(os.getenv("RESULTS_FILE"), "r"))
+-- wrk script: POST the JSON body that the file BODY_FILE holds (a batch of results, of SPC points).
+local f = assert(io.open(os.getenv("BODY_FILE"), "r"))
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 wrk.headers["Content-Type"] = "application/json"
