@@ -631,3 +631,15 @@ TEST(MlRegistry, AnyRoleReadsEngineersAndUpCreate) {
   EXPECT_EQ(by_key.status, 201u) << describe(by_key);
   EXPECT_EQ(models_named(w.org.id, "by-engineer") + models_named(w.org.id, "by-pi") + models_named(w.org.id, "by-key"), 3);
 }
+
+TEST(MlRegistry, FeatureSetsCreatedAtTheSameMomentTakeTheNextVersionsInTurn) {
+  auto w = world();
+  const json::object body{{"name", "simultaneous"}, {"features", two_features()}};
+  std::vector<std::function<HttpResponse()>> calls(4, [&] { return create_feature_set(w.eng, body); });
+  std::set<std::int64_t> versions;
+  for (const auto& r : concurrently(calls)) {
+    ASSERT_EQ(r.status, 201u) << describe(r);
+    versions.insert(r.json().at("version").to_number<std::int64_t>());
+  }
+  EXPECT_EQ(versions, (std::set<std::int64_t>{1, 2, 3, 4}));
+}

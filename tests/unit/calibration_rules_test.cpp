@@ -188,3 +188,27 @@ TEST(CalibrationRules, UsableExactlyWhenValidAndExpiresAfterNow) {
     }
   }
 }
+
+TEST(LockoutRules, AnOpenSpcAlertHoldsAnInstrumentWhateverItsCalibration) {
+  const Time now = at(nov27);
+  const SpcHold hold{"series-1", "Sheet resistance", "alert-1", 2};
+  const auto valid = judge_calibration(calibration("VALID", now + std::chrono::seconds(30 * day)), now);
+  const auto expired = judge_calibration(calibration("VALID", now - std::chrono::seconds(day)), now);
+
+  const auto free = judge_lockout(valid, std::nullopt);
+  EXPECT_TRUE(free.usable);
+  EXPECT_EQ(free.reason, valid.reason);
+
+  const auto held = judge_lockout(valid, hold);
+  EXPECT_FALSE(held.usable);
+  EXPECT_EQ(held.reason, "open SPC alert on series 'Sheet resistance' (Nelson rule 2)");
+
+  const auto both = judge_lockout(expired, hold);
+  EXPECT_FALSE(both.usable);
+  EXPECT_EQ(both.reason, "calibration expired on 2026-11-26 (certificate C-1); open SPC alert on series "
+                         "'Sheet resistance' (Nelson rule 2)");
+
+  const auto expired_only = judge_lockout(expired, std::nullopt);
+  EXPECT_FALSE(expired_only.usable);
+  EXPECT_EQ(expired_only.reason, expired.reason);
+}

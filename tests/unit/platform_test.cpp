@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <set>
 
 #include "platform/config.hpp"
@@ -11,6 +12,7 @@
 #include "platform/db/migrations.hpp"
 #include "platform/error.hpp"
 #include "platform/http/message.hpp"
+#include "platform/json_text.hpp"
 #include "platform/log.hpp"
 
 #include <spdlog/sinks/ostream_sink.h>
@@ -146,4 +148,16 @@ TEST(InsertBatch, AnyNumberOfRowsIsAFewPowerOfTwoStatements) {
   const auto one = batch.statements({db::Params("x", "{}")});
   EXPECT_EQ(one[0].query->sql, "INSERT INTO t (organization_id, a, b) VALUES ($1, $2, $3::jsonb)");
   EXPECT_THROW(batch.statements({db::Params("only one")}), std::logic_error);
+}
+
+TEST(JsonText, DoublesReadAsPostgresAndJavaScriptWriteThem) {
+  namespace json = boost::json;
+  EXPECT_EQ(json_text(json::value(110.0)), "110");
+  EXPECT_EQ(json_text(json::value(0.12)), "0.12");
+  EXPECT_EQ(json_text(json::value(97.46881247198944)), "97.46881247198944");
+  EXPECT_EQ(json_text(json::value(-2.5e-7)), "-2.5e-07");
+  EXPECT_EQ(json::parse(json_text(json::value(0.1 + 0.2))).as_double(), 0.1 + 0.2);  // reads back the same
+  EXPECT_EQ(json_text(json::value(std::nan(""))), "null");
+  EXPECT_EQ(json_text(json::parse(R"({"a\"b":[1,-2,3.5,true,null,"x\n"],"c":{}})")),
+            R"({"a\"b":[1,-2,3.5,true,null,"x\n"],"c":{}})");
 }

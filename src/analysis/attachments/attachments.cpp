@@ -16,6 +16,7 @@
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
 #include "platform/http/multipart.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -191,7 +192,7 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
     const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", done.verdict->signature},
                               {"sha256", done.sha256_hex}};
     kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
-                        audit::Entry{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json::serialize(detail)});
+                        audit::Entry{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json_text(detail)});
     throw std::move(unprocessable("The file contains malware: " + done.verdict->signature)
                         .with_field("file", "contains " + done.verdict->signature));
   }

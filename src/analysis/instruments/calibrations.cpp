@@ -7,6 +7,7 @@
 #include "analysis/instruments/shapes.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 #include <boost/json.hpp>
 
@@ -108,7 +109,7 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
     }
     auto out = json::parse(after).as_object();
     out["blocked_run_ids"] = std::move(blocked);
-    co_return json::serialize(out);
+    co_return json_text(out);
   });
 }
 

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "platform/json_text.hpp"
+
 namespace spectra::instruments {
 
 const db::Query lockout_q{
@@ -48,7 +50,7 @@ boost::asio::awaitable<std::vector<std::string>> block_queued_runs(kit::Write& w
   for (int i = 0; i < runs.rows(); ++i) {
     ids.emplace_back(runs.get(i, 0));
     w.audit("run.block", "run", ids.back(), std::nullopt,
-            boost::json::serialize(boost::json::object{
+            json_text(boost::json::object{
                 {"status", "BLOCKED"}, {"blocked_reason", reason}, {cause_key, cause_id}}));
   }
   co_return ids;

@@ -7,6 +7,7 @@
 #include "kit/data.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 
@@ -48,7 +49,7 @@ kit::Input<Feature> Feature::input() {
   return {"Feature",
           {kit::field("name", &Feature::name).max_length(200),
            kit::field("dtype", &Feature::dtype).one_of(dtypes),
-           kit::field("description", &Feature::description).max_length(2000).not_blank()}};
+           kit::field("description", &Feature::description).max_length(2000).multiline().not_blank()}};
 }
 
 kit::Input<NewFeatureSet> NewFeatureSet::input() {
@@ -93,21 +94,32 @@ Reply create_feature_set(RequestContext& ctx, Body<NewFeatureSet> in) {
     if (f.description) o["description"] = *f.description;
     features.emplace_back(std::move(o));
   }
-  const std::string features_json = boost::json::serialize(features);
-  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    std::int64_t version = 0;
-    if (in.version) {
-      version = *in.version;
-    } else {
-      auto next = co_await w.exec(next_version_q, db::Params(in.name));
-      version = next.get_int(0, 0);
+  const std::string features_json = json_text(features);
+  // Without a version, the next one of the name: two made at the same moment would take the same
+  // number, and the second is retried with the next (a client never sees a 409 for a version it did
+  // not give).
+  std::string row;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+        std::int64_t version = 0;
+        if (in.version) {
+          version = *in.version;
+        } else {
+          auto next = co_await w.exec(next_version_q, db::Params(in.name));
+          version = next.get_int(0, 0);
+        }
+        auto ins = co_await w.exec(insert_q, db::Params(id, in.name, version, features_json, in.description,
+                                                        ctx.principal.user_id, in.extra_metadata));
+        std::string json(ins.get(0, 0));
+        w.audit("feature_set.create", "feature_set", id, std::nullopt, json);
+        co_return json;
+      });
+      break;
+    } catch (const db::SqlError& e) {
+      if (in.version || e.constraint() != name_version_taken.name || attempt == 5) throw;
     }
-    auto ins = co_await w.exec(insert_q, db::Params(id, in.name, version, features_json, in.description,
-                                                    ctx.principal.user_id, in.extra_metadata));
-    std::string json(ins.get(0, 0));
-    w.audit("feature_set.create", "feature_set", id, std::nullopt, json);
-    co_return json;
-  });
+  }
   co_return http::Response::json(201, std::move(row));
 }
 

@@ -9,6 +9,7 @@
 #include "kit/data.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 
@@ -116,7 +117,7 @@ Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
     if (versions.get(target, 1) == in.stage) {  // nothing changes, nothing to audit
       auto out = boost::json::parse(before).as_object();
       out["archived_id"] = nullptr;
-      co_return boost::json::serialize(out);
+      co_return json_text(out);
     }
     std::vector<db::Statement> st;
     std::optional<std::string> archived;
@@ -133,7 +134,7 @@ Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
     w.audit("ml_model.promote", "ml_model", p.id, before, json);
     auto out = boost::json::parse(json).as_object();
     out["archived_id"] = archived ? boost::json::value(*archived) : boost::json::value(nullptr);
-    co_return boost::json::serialize(out);
+    co_return json_text(out);
   });
   co_return http::Response::json(200, std::move(after));
 }

@@ -7,6 +7,7 @@
 #include "analysis/runs/rules.hpp"
 #include "analysis/runs/shapes.hpp"
 #include "platform/db/batch.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -95,7 +96,7 @@ Reply record_results(RequestContext& ctx, Path<kit::Id> p, Body<ResultBatch> in)
       throw conflict("The run is " + status + "; results are recorded on RUNNING or COMPLETED runs");
     json::object summary{{"run_id", p.id}, {"recorded", results.size()}};
     if (!batch) summary["metric"] = results[0].metric;
-    w.audit("result.record", "run", p.id, std::nullopt, json::serialize(summary));  // one entry per batch
+    w.audit("result.record", "run", p.id, std::nullopt, json_text(summary));  // one entry per batch
     if (!batch) {
       const auto& r = results[0];
       std::vector<db::Statement> one;
@@ -105,7 +106,7 @@ Reply record_results(RequestContext& ctx, Path<kit::Id> p, Body<ResultBatch> in)
       co_return std::string(done[0].get(0, 0));
     }
     co_await w.commit(insert_results.statements(rows_of(p.id, results, ctx.principal.user_id)));
-    co_return json::serialize(summary);
+    co_return json_text(summary);
   });
   co_return http::Response::json(201, std::move(answer));
 }

@@ -12,6 +12,7 @@
 #include "analysis/runs/shapes.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -167,9 +168,9 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
     if (in.recipe_id) after["recipe_id"] = *in.recipe_id;
     if (sop_version) after["sop_id"] = *sop_version;
     if (reason) after["blocked_reason"] = *reason;
-    w.audit("run.create", "run", id, std::nullopt, json::serialize(after));
+    w.audit("run.create", "run", id, std::nullopt, json_text(after));
     if (blocked) w.audit("run.block", "run", id, std::nullopt,
-                         json::serialize(json::object{{"status", "BLOCKED"}, {"blocked_reason", *reason}}));
+                         json_text(json::object{{"status", "BLOCKED"}, {"blocked_reason", *reason}}));
     std::vector<db::Statement> insert;
     std::optional<std::string> blocked_at;
     if (blocked) blocked_at = audit::utc_now();

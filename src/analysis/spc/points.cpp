@@ -15,6 +15,7 @@
 #include "analysis/spc/shapes.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/batch.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -253,7 +254,7 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
       const std::string measured = g.measured_at.value_or(now);
       std::optional<std::string> run;
       if (g.run_id) run = *g.run_id;
-      std::string violations = json::serialize(v);
+      std::string violations = json_text(v);
       rows.push_back(db::Params(points[i].id, p.id, o.seq, g.value, measured, run, o.subgroup, violations, user,
                                 g.extra_metadata));
       json::object item{{"id", points[i].id},
@@ -302,11 +303,11 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
       const auto& l = *after.limits;
       summary["limits_computed"] = json::object{{"center_line", l.center}, {"ucl", l.ucl}, {"lcl", l.lcl}};
     }
-    w.audit("spc_points.add", "spc_series", p.id, std::nullopt, json::serialize(summary));  // one per batch
+    w.audit("spc_points.add", "spc_series", p.id, std::nullopt, json_text(summary));  // one per batch
     co_await w.commit(std::move(last));
-    if (!batch) co_return json::serialize(items.front());
+    if (!batch) co_return json_text(items.front());
     summary["items"] = std::move(items);
-    co_return json::serialize(summary);
+    co_return json_text(summary);
   });
   co_return http::Response::json(201, std::move(answer));
 }

@@ -9,6 +9,7 @@
 #include "analysis/spc/handlers.hpp"
 #include "analysis/spc/shapes.hpp"
 #include "platform/crypto.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -173,7 +174,7 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
   limits["sigma"] = number_or_null(center && ucl ? std::optional<double>((*ucl - *center) / 3) : std::nullopt);
   out["limits"] = std::move(limits);
   out["open_alerts"] = r.get_int(0, 14);
-  co_return http::Response::json(200, json::serialize(out));
+  co_return http::Response::json(200, json_text(out));
 }
 
 }  // namespace spectra::spc

@@ -7,6 +7,7 @@
 #include "lims/identity/handlers.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -85,7 +86,7 @@ Reply create_api_key(RequestContext& ctx, Body<NewApiKey> in) {
   });
   auto obj = json::parse(created).as_object();
   obj["key"] = key.key;
-  co_return http::Response::json(201, json::serialize(obj));
+  co_return http::Response::json(201, json_text(obj));
 }
 
 Reply revoke_api_key(RequestContext& ctx, Path<kit::Id> p) {

@@ -9,6 +9,7 @@
 #include "platform/crypto.hpp"
 #include "kit/data.hpp"
 #include "lims/identity/shapes.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -95,7 +96,7 @@ std::string token_response(const auth::IssuedToken& access, const std::string& r
                  {"token_type", "bearer"},
                  {"expires_in", access.expires_in}};
   o["user"] = json::parse(user_json);
-  return json::serialize(o);
+  return json_text(o);
 }
 
 }  // namespace
@@ -145,7 +146,7 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
       const std::string user_id(found.get(0, 1));
       const json::object after{{"email", email}, {"reason", !check.ok ? "wrong password" : "account not active"}};
       kit::audit_detached(ctx, db::TenantContext{std::string(found.get(0, 0)), {}, {}}, account_actor(ctx.req, user_id),
-                          audit::Entry{"login_failed", "user", user_id, std::nullopt, json::serialize(after)});
+                          audit::Entry{"login_failed", "user", user_id, std::nullopt, json_text(after)});
     }
     throw invalid_login();
   }
@@ -257,7 +258,7 @@ Reply refresh(RequestContext& ctx, Body<RefreshToken> in) {
   auto u = json::parse(user_json).as_object();
   json::object small{{"id", u["id"]}, {"email", u["email"]}, {"full_name", u["full_name"]}, {"role", u["role"]},
                      {"organization_id", u["organization_id"]}};
-  co_return http::Response::json(200, token_response(access, next, json::serialize(small)));
+  co_return http::Response::json(200, token_response(access, next, json_text(small)));
 }
 
 Reply logout(RequestContext& ctx, OptionalBody<LogoutRequest> in) {

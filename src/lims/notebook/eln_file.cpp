@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "platform/crypto.hpp"
+#include "platform/json_text.hpp"
 
 namespace json = boost::json;
 
@@ -51,7 +52,7 @@ std::string signatures_json(const ElnEntry& e) {
                              {"content_sha256", s.content_sha256_hex},
                              {"valid", s.valid},
                              {"content_encoding", "spectra-eln-content/1"}});
-  return json::serialize(a);
+  return json_text(a);
 }
 
 std::vector<Part> parts_of(const ElnEntry& e) {
@@ -153,7 +154,7 @@ std::string ro_crate_metadata(const ElnEntry& e, const std::string& now, const s
                                  {"@type", "CreativeWork"},
                                  {"identifier", e.amends_entry_id},
                                  {"name", "The notebook entry this one amends"}});
-  return json::serialize(json::object{{"@context", "https://w3id.org/ro/crate/1.1/context"}, {"@graph", std::move(graph)}});
+  return json_text(json::object{{"@context", "https://w3id.org/ro/crate/1.1/context"}, {"@graph", std::move(graph)}});
 }
 
 std::string build_eln(const ElnEntry& e, const std::string& now, const std::string& version) {

@@ -12,6 +12,7 @@
 #include "lims/notebook/shapes.hpp"
 #include "platform/blocking.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -93,7 +94,7 @@ Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
     attempt.failed();
     const json::object detail{{"meaning", in.meaning}, {"reason", "wrong password"}};
     kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
-                        audit::Entry{"eln.sign_failed", "eln_entry", p.id, std::nullopt, json::serialize(detail)});
+                        audit::Entry{"eln.sign_failed", "eln_entry", p.id, std::nullopt, json_text(detail)});
     throw unauthorized("The password is not correct; the entry was not signed");
   }
   attempt.succeeded();

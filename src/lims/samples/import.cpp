@@ -15,6 +15,7 @@
 #include "platform/crypto.hpp"
 #include "platform/db/batch.hpp"
 #include "platform/db/sql_error.hpp"
+#include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -97,7 +98,7 @@ std::optional<std::string> row_json(const std::vector<std::string>& header, cons
     }
     o[header[c]] = std::move(v);
   }
-  return json::serialize(o);
+  return json_text(o);
 }
 
 // Checks the header and every row on its own; the rows that passed.
@@ -280,15 +281,15 @@ Reply import_samples(RequestContext& ctx, kit::Upload file) {
                          {"status", n.status},
                          {"extra_metadata", json::parse(n.extra_metadata)},
                          {"imported_from_row", r.number}};
-      w.audit("sample.create", "sample", r.id, std::nullopt, json::serialize(after));
+      w.audit("sample.create", "sample", r.id, std::nullopt, json_text(after));
     }
     json::array listed(in_file_order.begin(), in_file_order.end());
     w.audit("sample.import", "sample", std::nullopt, std::nullopt,
-            json::serialize(json::object{{"created", in_file_order.size()}, {"ids", listed}}));
+            json_text(json::object{{"created", in_file_order.size()}, {"ids", listed}}));
     co_return in_file_order;
   });
   json::array listed(ids.begin(), ids.end());
-  co_return http::Response::json(201, json::serialize(json::object{{"created", ids.size()}, {"ids", std::move(listed)}}));
+  co_return http::Response::json(201, json_text(json::object{{"created", ids.size()}, {"ids", std::move(listed)}}));
 }
 
 }  // namespace spectra::samples
