@@ -85,25 +85,20 @@ const db::Query set_limits_q{
     "UPDATE spc_series SET center_line = $3::float8, ucl = $4::float8, lcl = $5::float8, range_center = $6::float8,"
     " range_ucl = $7::float8, range_lcl = $8::float8, limits_computed_at = now() WHERE organization_id = $1 AND id = $2"};
 
-std::optional<double> optional_double(const db::Result& r, int col) {
-  if (r.is_null(0, col)) return std::nullopt;
-  return r.get_double(0, col);
-}
-
 SeriesState state_of(const db::Result& s) {
   SeriesState st;
   st.chart = s.get(0, 0) == "XBAR-R" ? ChartType::xbar_r : ChartType::individuals;
   st.subgroup_size = st.chart == ChartType::xbar_r ? static_cast<int>(s.get_int(0, 1)) : 1;
-  const auto center = optional_double(s, 2), ucl = optional_double(s, 3), lcl = optional_double(s, 4);
+  const auto center = s.get_optional_double(0, 2), ucl = s.get_optional_double(0, 3), lcl = s.get_optional_double(0, 4);
   if (center && ucl && lcl) {
     Limits l;
     l.center = *center;
     l.ucl = *ucl;
     l.lcl = *lcl;
     l.sigma = (*ucl - *center) / 3;
-    l.range_center = optional_double(s, 6).value_or(0);
-    l.range_ucl = optional_double(s, 7).value_or(0);
-    l.range_lcl = optional_double(s, 8).value_or(0);
+    l.range_center = s.get_optional_double(0, 6).value_or(0);
+    l.range_ucl = s.get_optional_double(0, 7).value_or(0);
+    l.range_lcl = s.get_optional_double(0, 8).value_or(0);
     st.limits = l;
   }
   if (!s.is_null(0, 5)) st.baseline_points = static_cast<int>(s.get_int(0, 5));
@@ -267,7 +262,7 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
                         {"subgroup", o.subgroup ? json::value(*o.subgroup) : json::value(nullptr)},
                         {"violations", std::move(v)},
                         {"recorded_by", user},
-                        {"extra_metadata", json::parse(g.extra_metadata)},
+                        {"extra_metadata", g.extra_metadata == "{}" ? json::value(json::object()) : json::parse(g.extra_metadata)},
                         {"created_at", now},
                         {"updated_at", now}};
       items.emplace_back(std::move(item));

@@ -46,11 +46,6 @@ const db::Query insert_q{
     "                   $13::float8, $14::int, $15, $16, $17, $18::jsonb) RETURNING *)"
     " SELECT " + series_json + " FROM s"};
 
-std::optional<double> optional_double(const db::Result& r, int col) {
-  if (r.is_null(0, col)) return std::nullopt;
-  return r.get_double(0, col);
-}
-
 json::value number_or_null(std::optional<double> v) {
   if (!v || !std::isfinite(*v)) return nullptr;
   return *v;
@@ -153,7 +148,7 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
   const std::int64_t ranges = r.get_int(0, 9);
   std::optional<double> within, overall = m.stddev();
   if (ranges > 0) within = r.get_double(0, 8) / static_cast<double>(ranges) / constants(n).d2;
-  const auto lsl = optional_double(r, 3), usl = optional_double(r, 4);
+  const auto lsl = r.get_optional_double(0, 3), usl = r.get_optional_double(0, 4);
   std::optional<double> mean;
   if (m.n > 0) mean = m.mean;
   Capability c;
@@ -166,7 +161,7 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
                                    {"cpk", number_or_null(c.cpk)},
                                    {"pp", number_or_null(c.pp)},
                                    {"ppk", number_or_null(c.ppk)}};
-  const auto center = optional_double(r, 10), ucl = optional_double(r, 11), lcl = optional_double(r, 12);
+  const auto center = r.get_optional_double(0, 10), ucl = r.get_optional_double(0, 11), lcl = r.get_optional_double(0, 12);
   json::object limits{{"center_line", number_or_null(center)}, {"ucl", number_or_null(ucl)}, {"lcl", number_or_null(lcl)}};
   const bool from_baseline = !r.is_null(0, 13);
   limits["source"] = from_baseline ? "baseline" : "fixed";

@@ -85,6 +85,10 @@ std::int64_t Result::get_int(int row, int col) const {
   return out;
 }
 double Result::get_double(int row, int col) const { return std::strtod(std::string(get(row, col)).c_str(), nullptr); }
+std::optional<double> Result::get_optional_double(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return get_double(row, col);
+}
 bool Result::get_bool(int row, int col) const { return get(row, col) == "t"; }
 int Result::column_index(const char* name) const noexcept { return PQfnumber(res_.get(), name); }
 std::int64_t Result::affected_rows() const noexcept {

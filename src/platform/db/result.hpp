@@ -43,6 +43,7 @@ class Result {
   std::optional<std::string> get_optional(int row, int col) const;
   std::int64_t get_int(int row, int col) const;
   double get_double(int row, int col) const;
+  std::optional<double> get_optional_double(int row, int col) const;  // nullopt for NULL
   bool get_bool(int row, int col) const;
   int column_index(const char* name) const noexcept;  // -1 when absent
   std::int64_t affected_rows() const noexcept;
