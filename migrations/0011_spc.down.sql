@@ -1,4 +1,5 @@
 DROP INDEX ml_models_org_name_idx;
+DROP INDEX spc_datapoints_run_idx;
 DROP INDEX spc_alert_points_point_idx;
 DROP INDEX spc_alerts_series_rule_open_idx;
 ALTER TABLE spc_alerts DROP COLUMN last_seq;

@@ -25,6 +25,8 @@ ALTER TABLE spc_alerts ADD COLUMN last_seq bigint NOT NULL DEFAULT 0;
 CREATE INDEX spc_alerts_series_rule_open_idx ON spc_alerts (organization_id, series_id, rule, created_at DESC, id DESC)
     WHERE status <> 'RESOLVED';
 CREATE INDEX spc_alert_points_point_idx ON spc_alert_points (organization_id, datapoint_id);
+-- The points of a run (and the foreign key's check when a run row changes key or goes).
+CREATE INDEX spc_datapoints_run_idx ON spc_datapoints (organization_id, run_id) WHERE run_id IS NOT NULL;
 
 -- Models of one name listed by version; feature sets by name.
 CREATE INDEX ml_models_org_name_idx ON ml_models (organization_id, name, created_at DESC, id DESC);

@@ -227,6 +227,11 @@ TEST(Spc, AcknowledgingAndResolvingAlerts) {
   add_ok(w.tech, id, {110});
   const std::string alert = db_text("SELECT id FROM spc_alerts WHERE series_id = $1", db::Params(id));
   const auto path = "/api/v1/spc/alerts/" + alert;
+  auto one = analysis("GET", path, w.viewer);
+  ASSERT_EQ(one.status, 200) << describe(one);
+  EXPECT_EQ(str(one.json(), "series_name"), "Ack");
+  EXPECT_EQ(one.json().at("point_ids").as_array().size(), 1u);
+  EXPECT_EQ(str(one.json(), "status"), "OPEN");
   EXPECT_EQ(analysis("PATCH", path, w.tech, js(json::object{{"status", "ACKNOWLEDGED"}})).status, 403);
   EXPECT_EQ(analysis("PATCH", path, w.viewer, js(json::object{{"status", "ACKNOWLEDGED"}})).status, 403);
   auto unknown = analysis("PATCH", path, w.eng, js(json::object{{"status", "CLOSED"}}));

@@ -52,7 +52,7 @@ const db::Query baseline_q{
     "spc_points_baseline",
     "SELECT value FROM spc_datapoints WHERE organization_id = $1 AND series_id = $2 AND seq <= ("
     " SELECT baseline_points FROM spc_series WHERE organization_id = $1 AND id = $2 AND limits_computed_at IS NULL"
-    " AND center_line IS NULL) ORDER BY seq"};
+    " AND center_line IS NULL AND stat_count < baseline_points) ORDER BY seq"};
 // The newest unresolved alert of each rule.
 const db::Query open_alerts_q{
     "spc_points_open_alerts",
