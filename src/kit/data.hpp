@@ -110,7 +110,10 @@ class Write {
   // An INSERT … RETURNING <json>, id: audited with the row as `after`; answers the JSON.
   boost::asio::awaitable<std::string> create(const db::Query& q, db::Params params, Audit what);
   // Sends `last`, the queued audit entries and COMMIT in one round trip, and answers the results of
-  // `last`: the transaction ends here (nothing may run after it). Queue the audit entries first.
+  // `last`: the transaction ends here (nothing may run after it). Queue the audit entries first. A
+  // batch of more than max_statements_per_round_trip statements goes that many at a time, the last of
+  // them with the audit entries and COMMIT.
+  static constexpr std::size_t max_statements_per_round_trip = 32;
   boost::asio::awaitable<std::vector<db::Result>> commit(std::vector<db::Statement> last);
   // A statement RETURNING <before json>, <after json>, id: 404 with `missing` when it touches no row;
   // audited with both; answers the after JSON.

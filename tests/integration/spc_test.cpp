@@ -85,8 +85,10 @@ std::map<std::int64_t, std::vector<int>> rules_by_seq(const std::string& id) {
 std::vector<std::string> alerts_of(const std::string& id) {
   auto all = json::parse(db_text(
       "SELECT coalesce(jsonb_agg(format('%s:%s-%s:%s', a.rule, d.seq, a.last_seq,"
-      "  (SELECT count(*) FROM spc_alert_points l WHERE l.alert_id = a.id)) ORDER BY d.seq, a.rule), '[]')"
-      " FROM spc_alerts a JOIN spc_datapoints d ON d.id = a.datapoint_id WHERE a.series_id = $1",
+      "  (SELECT count(*) FROM spc_alert_points l WHERE l.organization_id = a.organization_id AND l.alert_id = a.id))"
+      " ORDER BY d.seq, a.rule), '[]')"
+      " FROM spc_alerts a JOIN spc_datapoints d ON d.organization_id = a.organization_id AND d.id = a.datapoint_id"
+      " WHERE a.series_id = $1",
       db::Params(id)));
   std::vector<std::string> out;
   for (const auto& v : all.as_array()) out.emplace_back(v.as_string());

@@ -117,7 +117,7 @@ Reply create_feature_set(RequestContext& ctx, Body<NewFeatureSet> in) {
       });
       break;
     } catch (const db::SqlError& e) {
-      if (in.version || e.constraint() != name_version_taken.name || attempt == 5) throw;
+      if (in.version || !e.violates(name_version_taken) || attempt == 5) throw;
     }
   }
   co_return http::Response::json(201, std::move(row));

@@ -23,7 +23,21 @@ const Constraint* find_constraint(const std::string& name) {
   return it == t.by_name.end() ? nullptr : it->second;
 }
 
+// The declared constraint a refused statement names. On Citus a shard's constraint carries the
+// shard's number ("users_pkey_102008"): the declared constraint is the name without it.
+const Constraint* declared(const std::string& constraint) {
+  if (constraint.empty()) return nullptr;
+  if (const auto* known = find_constraint(constraint)) return known;
+  const auto underscore = constraint.find_last_of('_');
+  if (underscore != std::string::npos && underscore + 1 < constraint.size() &&
+      constraint.find_first_not_of("0123456789", underscore + 1) == std::string::npos)
+    return find_constraint(constraint.substr(0, underscore));
+  return nullptr;
+}
+
 }  // namespace
+
+bool SqlError::violates(const Constraint& c) const { return declared(constraint_) == &c; }
 
 Constraint::Constraint(std::string n, std::string f, std::string d, std::string m)
     : name(std::move(n)), field(std::move(f)), detail(std::move(d)), message(std::move(m)) {
@@ -74,18 +88,9 @@ ApiError to_api_error(const SqlError& e) {
   else if (code == ErrorCode::forbidden) detail = "Not allowed";
   else if (code == ErrorCode::unavailable) detail = "The database is unavailable";
   else detail = "Internal server error";
-  // On Citus a shard's constraint carries the shard's number ("users_pkey_102008"): the declared
-  // constraint is the name without it.
   std::string constraint = e.constraint();
-  const Constraint* known = constraint.empty() ? nullptr : find_constraint(constraint);
-  if (!known && !constraint.empty()) {
-    const auto underscore = constraint.find_last_of('_');
-    if (underscore != std::string::npos && underscore + 1 < constraint.size() &&
-        constraint.find_first_not_of("0123456789", underscore + 1) == std::string::npos) {
-      constraint.resize(underscore);
-      known = find_constraint(constraint);
-    }
-  }
+  const Constraint* known = declared(constraint);
+  if (known) constraint = known->name;
   if (known) detail = known->detail;
   ApiError out(code, detail, log);
   if (!constraint.empty() && (code == ErrorCode::conflict || code == ErrorCode::unprocessable)) {

@@ -8,6 +8,8 @@ struct pg_result;
 
 namespace spectra::db {
 
+class Constraint;
+
 // A statement PostgreSQL refused, with its SQLSTATE and the fields a handler may map to a message.
 class SqlError : public std::runtime_error {
  public:
@@ -19,6 +21,8 @@ class SqlError : public std::runtime_error {
   const std::string& sqlstate() const noexcept { return sqlstate_; }
   const std::string& constraint() const noexcept { return constraint_; }
   const std::string& column() const noexcept { return column_; }
+  // Whether the statement broke this declared constraint (on one server or on a Citus shard).
+  bool violates(const Constraint& c) const;
 
  private:
   std::string sqlstate_, constraint_, column_;
