@@ -46,8 +46,8 @@ void refuse_undeclared_query(const Route& route, const http::Request& req) {
 
 }  // namespace
 
-Api::Api(Dependencies& deps, std::string name, Router router)
-    : deps_(deps), name_(std::move(name)), router_(std::move(router)) {
+Api::Api(Dependencies& deps, std::string name, Router router, std::vector<std::string> cors_origins)
+    : deps_(deps), name_(std::move(name)), router_(std::move(router)), cors_origins_(std::move(cors_origins)) {
   for (const auto& r : router_.routes())
     has_large_bodies_ = has_large_bodies_ || r.inputs.body == BodyKind::upload || r.inputs.body_limit > 0;
 }
@@ -104,10 +104,44 @@ std::size_t Api::body_limit(http::Method method, std::string_view target) const 
 }
 
 asio::awaitable<http::Response> Api::handle(http::Request& req) {
+  const auto origin = allowed_origin(req);
+  if (origin && req.method == http::Method::OPTIONS && req.header("access-control-request-method"))
+    co_return preflight(req, *origin);
   std::string actor;
   auto answer = co_await dispatch(req, actor);
   answer.actor = std::move(actor);
+  if (origin) {
+    // Bearer tokens, not cookies: no Allow-Credentials. The headers a page may read are listed.
+    answer.header("Access-Control-Allow-Origin", *origin);
+    answer.header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, ETag, Content-Disposition, Allow");
+  }
+  if (!cors_origins_.empty()) answer.header("Vary", "Origin");
   co_return answer;
+}
+
+std::optional<std::string> Api::allowed_origin(const http::Request& req) const {
+  if (cors_origins_.empty()) return std::nullopt;
+  const auto origin = req.header("origin");
+  if (!origin || std::find(cors_origins_.begin(), cors_origins_.end(), *origin) == cors_origins_.end())
+    return std::nullopt;
+  return std::string(*origin);
+}
+
+http::Response Api::preflight(const http::Request& req, const std::string& origin) const {
+  const auto wanted = http::parse_method(*req.header("access-control-request-method"));
+  const auto m = router_.match(wanted, req.path);
+  if (!m.route) {  // the browser then refuses the request itself
+    auto refused = http::problem_response(not_found("No resource at " + req.path + " for this method"), req.request_id);
+    refused.header("Vary", "Origin");
+    return refused;
+  }
+  auto ok = http::Response::no_content();
+  ok.header("Access-Control-Allow-Origin", origin);
+  ok.header("Access-Control-Allow-Methods", std::string(http::method_name(wanted)));
+  ok.header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key, X-Request-Id, If-None-Match");
+  ok.header("Access-Control-Max-Age", "600");
+  ok.header("Vary", "Origin");
+  return ok;
 }
 
 asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& actor) {

@@ -1,7 +1,9 @@
 #pragma once
 // One HTTP API (LIMS or Analysis): its route table behind authentication, guards, declared inputs and
 // error mapping. The HTTP server sees it only as an http::Handler.
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "kit/route.hpp"
 #include "platform/http/handler.hpp"
@@ -10,7 +12,8 @@ namespace spectra::kit {
 
 class Api {
  public:
-  Api(Dependencies& deps, std::string name, Router router);
+  // cors_origins: the browser origins whose cross-origin requests are answered (CORS), none by default.
+  Api(Dependencies& deps, std::string name, Router router, std::vector<std::string> cors_origins = {});
   // Route → authenticate → guard → content type → declared inputs → handler; every failure becomes
   // problem+json. Never throws.
   boost::asio::awaitable<http::Response> handle(http::Request& req);
@@ -25,6 +28,10 @@ class Api {
 
  private:
   boost::asio::awaitable<http::Response> dispatch(http::Request& req, std::string& actor);
+  // The request's Origin when it is one of cors_origins_.
+  std::optional<std::string> allowed_origin(const http::Request& req) const;
+  // The answer to a CORS preflight (OPTIONS with Access-Control-Request-Method) from an allowed origin.
+  http::Response preflight(const http::Request& req, const std::string& origin) const;
   // Authenticates the caller (naming it in actor, for the access log) and applies the route's guard;
   // throws ApiError.
   boost::asio::awaitable<auth::Principal> check_guard(const Route& route, const http::Request& req, std::string& actor);
@@ -32,6 +39,7 @@ class Api {
   std::string name_;
   Router router_;
   bool has_large_bodies_ = false;  // an upload, or a body past BODY_LIMIT
+  std::vector<std::string> cors_origins_;
 };
 
 }  // namespace spectra::kit

@@ -35,8 +35,13 @@ kit::Router lims_router() {
   std::vector<kit::Route> routes = kit::common_routes("lims");
   std::vector<kit::Route> own = {
       route(M::POST, "/api/auth/login", id::login, auth::anyone, "Sign in with email and password"),
-      route(M::POST, "/api/auth/refresh", id::refresh, auth::anyone, "Rotate a refresh token for a new pair"),
-      route(M::POST, "/api/auth/logout", id::logout, signed_in, "Revoke the refresh token's family", 204),
+      route(M::POST, "/api/auth/refresh", id::refresh, auth::anyone,
+            "Rotate a refresh token for a new pair: the token in the body (answered in the body), or in the"
+            " spectra_refresh cookie (answered in the cookie)"),
+      route(M::POST, "/api/auth/logout", id::logout, signed_in,
+            "Revoke the refresh token's family (the body's token, else the spectra_refresh cookie's; with neither,"
+            " every session of the caller) and clear the cookie",
+            204),
       route(M::GET, "/api/auth/me", id::me, auth::any_role(auth::any_scope), "The caller's own user"),
 
       route(M::GET, "/api/users", id::list_users, minimum(Role::pi, "users:read"), "List users (filters role, is_active, q)"),

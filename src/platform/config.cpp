@@ -27,6 +27,42 @@ T env_number(const char* name, T fallback, T min, T max) {
   return out;
 }
 
+// The items of a comma-separated list, trimmed of spaces, empty ones dropped.
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  auto flush = [&] {
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    item.clear();
+  };
+  for (char ch : text) {
+    if (ch == ',') flush();
+    else if (ch != ' ' || !item.empty()) item += ch;
+  }
+  flush();
+  return out;
+}
+
+// scheme://host[:port], nothing after it (an origin as a browser sends it).
+bool is_origin(const std::string& s) {
+  const auto scheme = s.find("://");
+  if (scheme == std::string::npos || (s.compare(0, scheme, "http") != 0 && s.compare(0, scheme, "https") != 0))
+    return false;
+  const auto rest = s.substr(scheme + 3);
+  return !rest.empty() && rest.find_first_of("/?#@ ") == std::string::npos;
+}
+
+// The LIMS API's own origin (where the web app is served), under the names a browser on this machine
+// may use for a loopback address.
+std::vector<std::string> default_cors_origins(const Config& c) {
+  const std::string scheme = c.tls_cert_file.empty() ? "http://" : "https://";
+  const std::string port = ":" + std::to_string(c.lims_port);
+  if (c.host == "127.0.0.1" || c.host == "0.0.0.0" || c.host == "::" || c.host == "::1")
+    return {scheme + "localhost" + port, scheme + "127.0.0.1" + port};
+  return {scheme + c.host + port};
+}
+
 }  // namespace
 
 std::string normalize_database_url(std::string url) {
@@ -66,21 +102,11 @@ Config Config::from_env() {
   c.max_connections = env_number("MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   c.blocking_queue = env_number("BLOCKING_QUEUE", c.blocking_queue, 1, 100000);
   c.max_connections_per_client = env_number("MAX_CONNECTIONS_PER_CLIENT", c.max_connections_per_client, 1, 1000000);
-  {
-    std::string item;
-    auto add = [&] {
-      if (item.empty()) return;
-      boost::system::error_code ec;
-      boost::asio::ip::make_address(item, ec);
-      if (ec) throw std::runtime_error("TRUSTED_PROXIES must list IP addresses, got '" + item + "'");
-      c.trusted_proxies.push_back(item);
-      item.clear();
-    };
-    for (char ch : env("TRUSTED_PROXIES")) {
-      if (ch == ',') add();
-      else if (ch != ' ') item += ch;
-    }
-    add();
+  for (const auto& item : split_commas(env("TRUSTED_PROXIES"))) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(item, ec);
+    if (ec) throw std::runtime_error("TRUSTED_PROXIES must list IP addresses, got '" + item + "'");
+    c.trusted_proxies.push_back(item);
   }
   c.read_timeout = std::chrono::seconds(env_number<long>("READ_TIMEOUT_SECONDS", 30, 1, 3600));
   c.idle_timeout = std::chrono::seconds(env_number<long>("IDLE_TIMEOUT_SECONDS", 60, 1, 3600));
@@ -126,6 +152,12 @@ Config Config::from_env() {
   c.tls_cert_file = env("TLS_CERT_FILE");
   c.tls_handshake_timeout = std::chrono::seconds(env_number<long>("TLS_HANDSHAKE_TIMEOUT_SECONDS", 10, 1, 300));
   c.tls_key_file = env("TLS_KEY_FILE");
+  for (const auto& origin : split_commas(env("CORS_ORIGINS"))) {
+    if (!is_origin(origin))
+      throw std::runtime_error("CORS_ORIGINS must list origins such as https://lims.example.org, got '" + origin + "'");
+    c.cors_origins.push_back(origin);
+  }
+  if (c.cors_origins.empty()) c.cors_origins = default_cors_origins(c);
   c.log_level = env("LOG_LEVEL", c.log_level);
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
       c.log_level != "error" && c.log_level != "critical" && c.log_level != "off")

@@ -33,6 +33,9 @@ struct Config {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{60};
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For names the client
+  // Browser origins the Analysis API answers CORS requests from (CORS_ORIGINS, comma separated; by
+  // default the LIMS API's own origin, where the web app is served).
+  std::vector<std::string> cors_origins;
   int max_connections = 1024;
   int max_connections_per_client = 128;  // an IPv4 address or an IPv6 /64; trusted proxies are exempt
 

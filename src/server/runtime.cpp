@@ -189,7 +189,7 @@ void Runtime::start() {
     s.lims_server->start();
   }
   if (s.options.analysis) {
-    s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router());
+    s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router(), s.deps.config.cors_origins);
     s.analysis_server =
         std::make_unique<HttpServer>(*s.ioc, s.analysis->handler(), s.deps.config, cfg.host, cfg.analysis_port);
     s.analysis_server->start();

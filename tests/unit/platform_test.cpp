@@ -63,6 +63,23 @@ TEST(Config, DatabaseUrlFormsAndInvalidValues) {
   unsetenv("JWT_ALGORITHM");
 }
 
+TEST(Config, CorsOriginsDefaultToTheLimsOriginAndRefuseAnythingElse) {
+  setenv("LIMS_PORT", "9002", 1);
+  EXPECT_EQ(Config::from_env().cors_origins, (std::vector<std::string>{"http://localhost:9002", "http://127.0.0.1:9002"}));
+  setenv("HOST", "10.0.0.5", 1);
+  EXPECT_EQ(Config::from_env().cors_origins, (std::vector<std::string>{"http://10.0.0.5:9002"}));
+  setenv("CORS_ORIGINS", "https://lims.example.org, http://localhost:5173", 1);
+  EXPECT_EQ(Config::from_env().cors_origins,
+            (std::vector<std::string>{"https://lims.example.org", "http://localhost:5173"}));
+  for (const char* bad : {"*", "lims.example.org", "https://lims.example.org/app", "ftp://x", "https://"}) {
+    setenv("CORS_ORIGINS", bad, 1);
+    EXPECT_THROW(Config::from_env(), std::runtime_error) << bad;
+  }
+  unsetenv("CORS_ORIGINS");
+  unsetenv("HOST");
+  unsetenv("LIMS_PORT");
+}
+
 TEST(Migrations, EmbeddedMigrationsAreNumberedAndReversible) {
   const auto& all = db::embedded_migrations();
   ASSERT_GE(all.size(), 2u);

@@ -90,11 +90,38 @@ std::string user_agent(const http::Request& req) {
 
 ApiError invalid_login() { return unauthorized("Invalid email or password"); }
 
-std::string token_response(const auth::IssuedToken& access, const std::string& refresh, std::string_view user_json) {
-  json::object o{{"access_token", access.token},
-                 {"refresh_token", refresh},
-                 {"token_type", "bearer"},
-                 {"expires_in", access.expires_in}};
+// The refresh token's cookie: out of reach of scripts (HttpOnly), sent only by this site's own pages
+// (SameSite=Strict), only over HTTPS when the server speaks it (Secure), and only to the auth routes
+// that read it (refresh and logout).
+std::string refresh_cookie(const Config& cfg, const std::string& token, long max_age_seconds) {
+  return std::string(refresh_cookie_name) + "=" + token + "; Path=/api/auth; Max-Age=" + std::to_string(max_age_seconds) +
+         "; HttpOnly; SameSite=Strict" + (cfg.tls_cert_file.empty() ? "" : "; Secure");
+}
+std::string refresh_cookie(const Config& cfg, const std::string& token) {
+  return refresh_cookie(cfg, token, static_cast<long>(cfg.refresh_token_days) * 86400);
+}
+
+// The refresh token of the request's cookie, if any.
+std::optional<std::string> cookie_token(const http::Request& req) {
+  const auto header = req.header("cookie");
+  if (!header) return std::nullopt;
+  const std::string_view all = *header;
+  const std::string name = std::string(refresh_cookie_name) + "=";
+  for (std::size_t at = 0; at < all.size();) {
+    while (at < all.size() && (all[at] == ' ' || all[at] == ';')) ++at;
+    const auto end = std::min(all.find(';', at), all.size());
+    const auto pair = all.substr(at, end - at);
+    if (pair.starts_with(name) && pair.size() > name.size() && pair.size() - name.size() <= 200)
+      return std::string(pair.substr(name.size()));
+    at = end;
+  }
+  return std::nullopt;
+}
+
+// The pair as JSON; the refresh token is left out when it travels in the cookie alone.
+std::string token_response(const auth::IssuedToken& access, std::optional<std::string> refresh, std::string_view user_json) {
+  json::object o{{"access_token", access.token}, {"token_type", "bearer"}, {"expires_in", access.expires_in}};
+  if (refresh) o["refresh_token"] = *refresh;
   o["user"] = json::parse(user_json);
   return json_text(o);
 }
@@ -182,11 +209,18 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
     co_return std::string(r[2].get(0, 0));
   });
   auto access = ctx.deps.tokens->issue_access_token(who);
-  co_return http::Response::json(200, token_response(access, refresh_token, user_json));
+  auto answer = http::Response::json(200, token_response(access, refresh_token, user_json));
+  answer.header("Set-Cookie", refresh_cookie(ctx.deps.config, refresh_token));
+  co_return answer;
 }
 
-Reply refresh(RequestContext& ctx, Body<RefreshToken> in) {
-  const std::string& token = in.refresh_token;
+Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
+  const bool from_cookie = !in.refresh_token;
+  const auto given = from_cookie ? cookie_token(ctx.req) : in.refresh_token;
+  if (!given)
+    throw unprocessable("No refresh token")
+        .with_field("refresh_token", "is required, in the body or in the " + std::string(refresh_cookie_name) + " cookie");
+  const std::string token = *given;
 
   db::Params p;
   const auto dot = token.find('.');
@@ -258,18 +292,24 @@ Reply refresh(RequestContext& ctx, Body<RefreshToken> in) {
   auto u = json::parse(user_json).as_object();
   json::object small{{"id", u["id"]}, {"email", u["email"]}, {"full_name", u["full_name"]}, {"role", u["role"]},
                      {"organization_id", u["organization_id"]}};
-  co_return http::Response::json(200, token_response(access, next, json_text(small)));
+  if (!from_cookie) co_return http::Response::json(200, token_response(access, next, json_text(small)));
+  auto answer = http::Response::json(200, token_response(access, std::nullopt, json_text(small)));
+  answer.header("Set-Cookie", refresh_cookie(ctx.deps.config, next));
+  co_return answer;
 }
 
 Reply logout(RequestContext& ctx, OptionalBody<LogoutRequest> in) {
+  const auto token = in.refresh_token ? in.refresh_token : cookie_token(ctx.req);
   co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<void> {
     w.audit("logout", "user", ctx.principal.user_id, std::nullopt, std::nullopt);
-    if (in.refresh_token)
-      co_await w.exec(logout_one, db::Params().add(ctx.principal.user_id).add_bytea(crypto::sha256(*in.refresh_token)));
+    if (token)
+      co_await w.exec(logout_one, db::Params().add(ctx.principal.user_id).add_bytea(crypto::sha256(*token)));
     else
       co_await w.exec(logout_all, db::Params(ctx.principal.user_id));
   });
-  co_return http::Response::no_content();
+  auto answer = http::Response::no_content();
+  answer.header("Set-Cookie", refresh_cookie(ctx.deps.config, "", 0));
+  co_return answer;
 }
 
 Reply me(RequestContext& ctx) {

@@ -21,8 +21,10 @@ struct Credentials {
   std::string email, password;
   static kit::Input<Credentials> input();
 };
+// The refresh token in the body, or (the web app) in the HttpOnly cookie `spectra_refresh`.
+inline constexpr const char* refresh_cookie_name = "spectra_refresh";
 struct RefreshToken {
-  std::string refresh_token;
+  std::optional<std::string> refresh_token;
   static kit::Input<RefreshToken> input();
 };
 struct LogoutRequest {
@@ -30,7 +32,7 @@ struct LogoutRequest {
   static kit::Input<LogoutRequest> input();
 };
 Reply login(RequestContext& ctx, Body<Credentials> in);
-Reply refresh(RequestContext& ctx, Body<RefreshToken> in);
+Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in);
 Reply logout(RequestContext& ctx, OptionalBody<LogoutRequest> in);
 Reply me(RequestContext& ctx);
 

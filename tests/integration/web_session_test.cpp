@@ -1,0 +1,130 @@
+// What the web app stands on, as a browser would exercise it: the refresh token in an HttpOnly,
+// SameSite=Strict cookie scoped to the auth routes (set at login, rotated by a cookie refresh that
+// keeps the token out of the body, cleared and revoked by logout), and CORS on the Analysis API for
+// the web app's origin only (CORS_ORIGINS; the harness names http://app.test).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "support/api.hpp"
+#include "support/harness.hpp"
+
+using namespace spectra;
+using namespace spectra::test;
+namespace json = boost::json;
+
+namespace {
+
+HttpResponse sign_in(const TestUser& u) {
+  return lims("POST", "/api/auth/login", {}, js(json::object{{"email", u.email}, {"password", u.password}}));
+}
+
+// The value the Set-Cookie header gives spectra_refresh.
+std::string cookie_value(const HttpResponse& r) {
+  const std::string set = r.header("set-cookie");
+  const std::string name = "spectra_refresh=";
+  if (set.rfind(name, 0) != 0) return "<no spectra_refresh cookie: " + set + ">";
+  return set.substr(name.size(), set.find(';') - name.size());
+}
+
+HttpResponse refresh_with_cookie(const std::string& token) {
+  return lims("POST", "/api/auth/refresh", {}, {}, {{"Cookie", "theme=dark; spectra_refresh=" + token}});
+}
+
+}  // namespace
+
+TEST(WebSession, LoginSetsAnHttpOnlyStrictCookieScopedToTheAuthRoutes) {
+  auto org = make_org();
+  auto in = sign_in(org.user("engineer"));
+  ASSERT_EQ(in.status, 200u) << describe(in);
+  const std::string set = in.header("set-cookie");
+  EXPECT_EQ(cookie_value(in), str(in.json(), "refresh_token"));  // the JSON form stays as API.md says
+  EXPECT_NE(set.find("; HttpOnly"), std::string::npos) << set;
+  EXPECT_NE(set.find("; SameSite=Strict"), std::string::npos) << set;
+  EXPECT_NE(set.find("; Path=/api/auth;"), std::string::npos) << set;
+  EXPECT_NE(set.find("; Max-Age=604800"), std::string::npos) << set;  // JWT_REFRESH_TOKEN_EXPIRE_DAYS
+  EXPECT_EQ(set.find("Secure"), std::string::npos) << "plain HTTP here: " << set;
+}
+
+TEST(WebSession, ACookieRefreshRotatesTheCookieAndKeepsTheTokenOutOfTheBody) {
+  auto org = make_org();
+  auto in = sign_in(org.user("technician"));
+  const std::string first = cookie_value(in);
+  auto r = refresh_with_cookie(first);
+  ASSERT_EQ(r.status, 200u) << describe(r);
+  EXPECT_FALSE(r.json().as_object().contains("refresh_token")) << r.body;
+  const std::string second = cookie_value(r);
+  EXPECT_NE(second, first);
+  EXPECT_NE(r.header("set-cookie").find("HttpOnly"), std::string::npos);
+  const std::string access = str(r.json(), "access_token");
+  auto me = lims("GET", "/api/auth/me", access);
+  ASSERT_EQ(me.status, 200u);
+  EXPECT_EQ(str(me.json(), "id"), org.user("technician").id);
+  // The first token is spent: presenting it again is reuse, and revokes the session.
+  EXPECT_EQ(refresh_with_cookie(first).status, 401u);
+  EXPECT_EQ(refresh_with_cookie(second).status, 401u);
+  // Neither a body nor a cookie: 422 naming the field.
+  auto none = lims("POST", "/api/auth/refresh");
+  EXPECT_EQ(none.status, 422u) << describe(none);
+  EXPECT_TRUE(names(none, "refresh_token"));
+}
+
+TEST(WebSession, LogoutRevokesTheCookiesSessionAndClearsIt) {
+  auto org = make_org();
+  auto browser = sign_in(org.user("pi"));
+  auto phone = sign_in(org.user("pi"));  // another session of the same person
+  const std::string access = str(browser.json(), "access_token");
+  auto out = lims("POST", "/api/auth/logout", access, {}, {{"Cookie", "spectra_refresh=" + cookie_value(browser)}});
+  ASSERT_EQ(out.status, 204u) << describe(out);
+  EXPECT_NE(out.header("set-cookie").find("spectra_refresh=; Path=/api/auth; Max-Age=0"), std::string::npos)
+      << out.header("set-cookie");
+  EXPECT_EQ(refresh_with_cookie(cookie_value(browser)).status, 401u);
+  // Only that session ended.
+  EXPECT_EQ(refresh_with_cookie(cookie_value(phone)).status, 200u);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'logout'", db::Params(org.id)), 1);
+}
+
+TEST(Cors, TheAnalysisApiAnswersTheWebAppsOriginOnly) {
+  auto org = make_org();
+  const std::string token = login(org.user("engineer"));
+  const Headers app{{"Origin", "http://app.test"}};
+  // A preflight names the method and headers the page will send.
+  auto pre = analysis("OPTIONS", "/api/v1/spc/series", {}, {},
+                      {{"Origin", "http://app.test"}, {"Access-Control-Request-Method", "POST"},
+                       {"Access-Control-Request-Headers", "authorization, content-type"}});
+  EXPECT_EQ(pre.status, 204u) << describe(pre);
+  EXPECT_EQ(pre.header("access-control-allow-origin"), "http://app.test");
+  EXPECT_EQ(pre.header("access-control-allow-methods"), "POST");
+  EXPECT_NE(pre.header("access-control-allow-headers").find("Authorization"), std::string::npos);
+  EXPECT_NE(pre.header("access-control-allow-headers").find("Content-Type"), std::string::npos);
+  EXPECT_EQ(pre.header("access-control-allow-credentials"), "");  // bearer tokens, never cookies
+  // The request itself carries the origin back, and the headers a page may read.
+  auto list = analysis("GET", "/api/v1/instruments", token, {}, app);
+  EXPECT_EQ(list.status, 200u);
+  EXPECT_EQ(list.header("access-control-allow-origin"), "http://app.test");
+  EXPECT_NE(list.header("access-control-expose-headers").find("X-Request-Id"), std::string::npos);
+  EXPECT_EQ(list.header("vary"), "Origin");
+  // A refusal is readable by the page too (problem+json with its status).
+  auto refused = analysis("POST", "/api/v1/spc/series", token, "{}", app);
+  EXPECT_EQ(refused.status, 422u);
+  EXPECT_EQ(refused.header("access-control-allow-origin"), "http://app.test");
+
+  // Another origin gets no CORS answer: the browser keeps its page from reading anything.
+  auto evil_pre = analysis("OPTIONS", "/api/v1/spc/series", {}, {},
+                           {{"Origin", "http://evil.test"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_NE(evil_pre.status, 204u);
+  EXPECT_EQ(evil_pre.header("access-control-allow-origin"), "");
+  EXPECT_EQ(analysis("GET", "/api/v1/instruments", token, {}, {{"Origin", "http://evil.test"}})
+                .header("access-control-allow-origin"),
+            "");
+  // A path or method that does not exist is not announced.
+  auto nowhere = analysis("OPTIONS", "/api/v1/nowhere", {}, {},
+                          {{"Origin", "http://app.test"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(nowhere.status, 404u);
+  EXPECT_EQ(nowhere.header("access-control-allow-origin"), "");
+  // The LIMS API is the web app's own origin: it answers no CORS at all.
+  auto lims_pre = lims("OPTIONS", "/api/samples", {}, {},
+                       {{"Origin", "http://app.test"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(lims_pre.header("access-control-allow-origin"), "");
+}
