@@ -46,8 +46,8 @@ void refuse_undeclared_query(const Route& route, const http::Request& req) {
 
 }  // namespace
 
-Api::Api(Dependencies& deps, std::string name, Router router, std::vector<std::string> cors_origins)
-    : deps_(deps), name_(std::move(name)), router_(std::move(router)), cors_origins_(std::move(cors_origins)) {
+Api::Api(Dependencies& deps, std::string name, Router router, BrowserOptions browser)
+    : deps_(deps), name_(std::move(name)), router_(std::move(router)), browser_(std::move(browser)) {
   for (const auto& r : router_.routes())
     has_large_bodies_ = has_large_bodies_ || r.inputs.body == BodyKind::upload || r.inputs.body_limit > 0;
 }
@@ -115,14 +115,21 @@ asio::awaitable<http::Response> Api::handle(http::Request& req) {
     answer.header("Access-Control-Allow-Origin", *origin);
     answer.header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, ETag, Content-Disposition, Allow");
   }
-  if (!cors_origins_.empty()) answer.header("Vary", "Origin");
+  if (!browser_.cors_origins.empty()) answer.header("Vary", "Origin");
+  if (!browser_.content_security_policy.empty()) {
+    answer.header("Content-Security-Policy", browser_.content_security_policy);
+    answer.header("X-Content-Type-Options", "nosniff");
+    answer.header("Referrer-Policy", "no-referrer");
+    answer.header("X-Frame-Options", "DENY");
+  }
   co_return answer;
 }
 
 std::optional<std::string> Api::allowed_origin(const http::Request& req) const {
-  if (cors_origins_.empty()) return std::nullopt;
+  const auto& allowed = browser_.cors_origins;
+  if (allowed.empty()) return std::nullopt;
   const auto origin = req.header("origin");
-  if (!origin || std::find(cors_origins_.begin(), cors_origins_.end(), *origin) == cors_origins_.end())
+  if (!origin || std::find(allowed.begin(), allowed.end(), *origin) == allowed.end())
     return std::nullopt;
   return std::string(*origin);
 }
@@ -148,6 +155,9 @@ asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& a
   std::exception_ptr failure;
   try {
     auto m = router_.match(req.method, req.path);
+    if (!m.route && m.allowed.empty() && browser_.site &&
+        (req.method == http::Method::GET || req.method == http::Method::HEAD))
+      if (auto file = browser_.site->answer(req.path, req.header("if-none-match"))) co_return std::move(*file);
     if (!m.route) {
       if (!m.allowed.empty())
         throw std::move(ApiError(ErrorCode::method_not_allowed,

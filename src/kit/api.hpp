@@ -1,19 +1,30 @@
 #pragma once
 // One HTTP API (LIMS or Analysis): its route table behind authentication, guards, declared inputs and
 // error mapping. The HTTP server sees it only as an http::Handler.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "kit/route.hpp"
 #include "platform/http/handler.hpp"
+#include "platform/http/static_site.hpp"
 
 namespace spectra::kit {
 
+// What a service offers browsers beyond its routes.
+struct BrowserOptions {
+  // Origins whose cross-origin requests are answered (CORS): the Analysis API, for the web app.
+  std::vector<std::string> cors_origins;
+  // The web app's files, answered for GET paths no route takes: the LIMS API.
+  std::shared_ptr<const http::StaticSite> site;
+  // When set, every answer carries it with X-Content-Type-Options, Referrer-Policy and X-Frame-Options.
+  std::string content_security_policy;
+};
+
 class Api {
  public:
-  // cors_origins: the browser origins whose cross-origin requests are answered (CORS), none by default.
-  Api(Dependencies& deps, std::string name, Router router, std::vector<std::string> cors_origins = {});
+  Api(Dependencies& deps, std::string name, Router router, BrowserOptions browser = {});
   // Route → authenticate → guard → content type → declared inputs → handler; every failure becomes
   // problem+json. Never throws.
   boost::asio::awaitable<http::Response> handle(http::Request& req);
@@ -39,7 +50,7 @@ class Api {
   std::string name_;
   Router router_;
   bool has_large_bodies_ = false;  // an upload, or a body past BODY_LIMIT
-  std::vector<std::string> cors_origins_;
+  BrowserOptions browser_;
 };
 
 }  // namespace spectra::kit

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "auth/tokens.hpp"
+#include "kit/docs.hpp"
 #include "platform/db/pool.hpp"
 
 namespace asio = boost::asio;
@@ -335,6 +336,13 @@ Reply analysis_health(RequestContext& ctx) { return health(ctx, "analysis"); }
 
 Reply openapi(RequestContext& ctx) { co_return http::Response::json(200, ctx.router->openapi_json(ctx.deps.version)); }
 
+Reply docs(RequestContext& ctx) {
+  http::Response page;
+  page.content_type = "text/html; charset=utf-8";
+  page.body = openapi_html(ctx.router->openapi_json(ctx.deps.version));
+  co_return page;
+}
+
 Reply jwks(RequestContext& ctx) {
   auto res = http::Response::json(200, ctx.deps.tokens->jwks_json());
   res.header("Cache-Control", "public, max-age=300");
@@ -349,6 +357,7 @@ std::vector<Route> common_routes(std::string service) {
       route(M::GET, "/health", service == "lims" ? lims_health : analysis_health, auth::anyone,
             "Liveness and database reachability"),
       route(M::GET, "/openapi.json", openapi, auth::anyone, "OpenAPI 3.1 document of this service"),
+      route(M::GET, "/docs", docs, auth::anyone, "This service's OpenAPI document rendered for people (HTML)"),
       route(M::GET, "/.well-known/jwks.json", jwks, auth::anyone, "Public keys that verify access tokens (RS256)"),
   };
 }

@@ -53,11 +53,11 @@ bool is_origin(const std::string& s) {
   return !rest.empty() && rest.find_first_of("/?#@ ") == std::string::npos;
 }
 
-// The LIMS API's own origin (where the web app is served), under the names a browser on this machine
-// may use for a loopback address.
-std::vector<std::string> default_cors_origins(const Config& c) {
+// A port's origins on this server, under the names a browser on this machine may use for a loopback
+// address.
+std::vector<std::string> origins_of(const Config& c, std::uint16_t port_number) {
   const std::string scheme = c.tls_cert_file.empty() ? "http://" : "https://";
-  const std::string port = ":" + std::to_string(c.lims_port);
+  const std::string port = ":" + std::to_string(port_number);
   if (c.host == "127.0.0.1" || c.host == "0.0.0.0" || c.host == "::" || c.host == "::1")
     return {scheme + "localhost" + port, scheme + "127.0.0.1" + port};
   return {scheme + c.host + port};
@@ -157,7 +157,9 @@ Config Config::from_env() {
       throw std::runtime_error("CORS_ORIGINS must list origins such as https://lims.example.org, got '" + origin + "'");
     c.cors_origins.push_back(origin);
   }
-  if (c.cors_origins.empty()) c.cors_origins = default_cors_origins(c);
+  if (c.cors_origins.empty()) c.cors_origins = origins_of(c, c.lims_port);  // the LIMS API's own
+  const std::string home = env("SPECTRA_HOME");
+  c.web_root = env("WEB_ROOT", home.empty() ? std::string("web/dist") : home + "/web/dist");
   c.log_level = env("LOG_LEVEL", c.log_level);
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
       c.log_level != "error" && c.log_level != "critical" && c.log_level != "off")
@@ -167,5 +169,7 @@ Config Config::from_env() {
     throw std::runtime_error("LOG_FORMAT must be text or json, got '" + c.log_format + "'");
   return c;
 }
+
+std::vector<std::string> Config::analysis_origins() const { return origins_of(*this, analysis_port); }
 
 }  // namespace spectra

@@ -36,6 +36,10 @@ struct Config {
   // Browser origins the Analysis API answers CORS requests from (CORS_ORIGINS, comma separated; by
   // default the LIMS API's own origin, where the web app is served).
   std::vector<std::string> cors_origins;
+  // The web app's built files, served at / on the LIMS port (WEB_ROOT; default web/dist).
+  std::string web_root = "web/dist";
+  // The origins under which browsers reach the Analysis API (for the web app's Content-Security-Policy).
+  std::vector<std::string> analysis_origins() const;
   int max_connections = 1024;
   int max_connections_per_client = 128;  // an IPv4 address or an IPv6 /64; trusted proxies are exempt
 

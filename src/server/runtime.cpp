@@ -31,6 +31,15 @@ namespace asio = boost::asio;
 namespace spectra {
 namespace {
 
+// The web app's policy: its own scripts and styles only (no inline script, no eval), data and blob
+// images (charts, labels), the Analysis API for its calls, no framing, no plugins, no base rewriting.
+std::string content_security_policy(const Config& cfg) {
+  std::string connect = "'self'";
+  for (const auto& origin : cfg.analysis_origins()) connect += " " + origin;
+  return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self';"
+         " connect-src " + connect + "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
+
 std::string run_command(const std::string& cmd) {
   std::array<char, 512> buf{};
   std::string out;
@@ -184,12 +193,18 @@ void Runtime::start() {
   s.deps.audit_signer = s.audit_signer.get();
 
   if (s.options.lims) {
-    s.lims = std::make_unique<kit::Api>(s.deps, "lims", lims_router());
+    s.lims = std::make_unique<kit::Api>(
+        s.deps, "lims", lims_router(),
+        kit::BrowserOptions{.cors_origins = {},
+                            .site = std::make_shared<const http::StaticSite>(cfg.web_root),
+                            .content_security_policy = content_security_policy(cfg)});
     s.lims_server = std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port);
     s.lims_server->start();
   }
   if (s.options.analysis) {
-    s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router(), s.deps.config.cors_origins);
+    s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router(),
+                                            kit::BrowserOptions{.cors_origins = cfg.cors_origins, .site = nullptr,
+                                                                .content_security_policy = {}});
     s.analysis_server =
         std::make_unique<HttpServer>(*s.ioc, s.analysis->handler(), s.deps.config, cfg.host, cfg.analysis_port);
     s.analysis_server->start();

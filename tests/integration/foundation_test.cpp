@@ -35,7 +35,7 @@ TEST(RequestId, EchoesAValidIdAndMakesOneOtherwise) {
   auto bad = lims("GET", "/health", {}, {}, {{"X-Request-Id", "has spaces and $ymbols"}});
   EXPECT_NE(bad.header("x-request-id"), "has spaces and $ymbols");
   EXPECT_EQ(bad.header("x-request-id").size(), 36u);
-  auto missing = lims("GET", "/nowhere");
+  auto missing = lims("GET", "/api/nowhere");  // (other paths are pages of the web app)
   EXPECT_EQ(std::string(missing.json().at("request_id").as_string()), missing.header("x-request-id"));
 }
 

@@ -1,7 +1,8 @@
-// What the web app stands on, as a browser would exercise it: the refresh token in an HttpOnly,
-// SameSite=Strict cookie scoped to the auth routes (set at login, rotated by a cookie refresh that
-// keeps the token out of the body, cleared and revoked by logout), and CORS on the Analysis API for
-// the web app's origin only (CORS_ORIGINS; the harness names http://app.test).
+// What the web app stands on, as a browser would exercise it: the built app served at / on the LIMS
+// port with its cache policy and strict headers (a Content-Security-Policy without inline script); the
+// refresh token in an HttpOnly, SameSite=Strict cookie scoped to the auth routes (set at login, rotated
+// by a cookie refresh that keeps the token out of the body, cleared and revoked by logout); and CORS on
+// the Analysis API for the web app's origin only (CORS_ORIGINS; the harness names http://app.test).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -127,4 +128,62 @@ TEST(Cors, TheAnalysisApiAnswersTheWebAppsOriginOnly) {
   auto lims_pre = lims("OPTIONS", "/api/samples", {}, {},
                        {{"Origin", "http://app.test"}, {"Access-Control-Request-Method", "GET"}});
   EXPECT_EQ(lims_pre.header("access-control-allow-origin"), "");
+}
+
+TEST(WebApp, TheLimsPortServesTheBuiltAppWithItsCachePolicyAndStrictHeaders) {
+  auto page = lims("GET", "/");
+  ASSERT_EQ(page.status, 200u) << describe(page);
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("web fixture for the integration tests"), std::string::npos);
+  EXPECT_EQ(page.header("cache-control"), "no-cache");
+  const std::string csp = page.header("content-security-policy");
+  for (const char* part : {"default-src 'self'", "script-src 'self';", "frame-ancestors 'none'", "object-src 'none'"})
+    EXPECT_NE(csp.find(part), std::string::npos) << part << " in " << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-eval"), std::string::npos) << csp;
+  EXPECT_EQ(page.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(page.header("referrer-policy"), "no-referrer");
+  EXPECT_EQ(page.header("x-frame-options"), "DENY");
+  // A page of the app is index.html; a hashed bundle is cached for a year; an unchanged file is 304.
+  auto deep = lims("GET", "/samples/0f1e2d3c");
+  EXPECT_EQ(deep.status, 200u);
+  EXPECT_EQ(deep.body, page.body);
+  auto script = lims("GET", "/assets/app-3f9a1c.js");
+  ASSERT_EQ(script.status, 200u);
+  EXPECT_EQ(script.header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(script.header("cache-control"), "public, max-age=31536000, immutable");
+  auto again = lims("GET", "/", {}, {}, {{"If-None-Match", page.header("etag")}});
+  EXPECT_EQ(again.status, 304u);
+  EXPECT_EQ(lims("GET", "/favicon.svg").header("content-type"), "image/svg+xml");
+  // What is not there stays a 404 problem: a missing file, and any unknown API path.
+  auto missing = lims("GET", "/assets/gone-000000.js");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.header("content-type"), "application/problem+json");
+  auto api = lims("GET", "/api/nowhere");
+  EXPECT_EQ(api.status, 404u);
+  EXPECT_EQ(api.header("content-type"), "application/problem+json");
+  // Files are served from memory by name: nothing outside the app can be reached.
+  EXPECT_EQ(lims("GET", "/../../etc/passwd").body.find("root:"), std::string::npos);
+  EXPECT_EQ(lims("GET", "/%2e%2e/%2e%2e/etc/passwd").body.find("root:"), std::string::npos);
+  // The API's answers carry the same headers; the Analysis API serves no app.
+  EXPECT_EQ(lims("GET", "/health").header("x-frame-options"), "DENY");
+  EXPECT_EQ(analysis("GET", "/").status, 404u);
+}
+
+TEST(WebApp, DocsRenderEachServicesOpenApiDocumentForPeople) {
+  auto analysis_docs = analysis("GET", "/docs");
+  ASSERT_EQ(analysis_docs.status, 200u) << describe(analysis_docs);
+  EXPECT_EQ(analysis_docs.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(analysis_docs.body.find("<code>POST /api/v1/spc/series/{id}/points</code>"), std::string::npos);
+  EXPECT_NE(analysis_docs.body.find("<code>points</code>"), std::string::npos);  // the body's fields
+  auto lims_docs = lims("GET", "/docs");
+  ASSERT_EQ(lims_docs.status, 200u);
+  EXPECT_NE(lims_docs.body.find("<code>POST /api/auth/login</code>"), std::string::npos);
+  EXPECT_NE(lims_docs.body.find("href=\"/openapi.json\""), std::string::npos);
+  // Nothing runs and nothing comes from elsewhere.
+  for (const auto* page : {&analysis_docs, &lims_docs}) {
+    EXPECT_EQ(page->body.find("<script"), std::string::npos);
+    EXPECT_EQ(page->body.find("http://"), std::string::npos);
+    EXPECT_EQ(page->body.find("https://"), std::string::npos);
+  }
 }

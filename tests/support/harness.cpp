@@ -104,6 +104,7 @@ void Harness::set_up() {
   config_.db_pool_size = 8;
   config_.login_max_failures_per_address = 100000;  // every test logs in from 127.0.0.1
   config_.cors_origins = {"http://app.test"};       // the web app's origin, as the CORS tests send it
+  config_.web_root = std::string(SPECTRA_SOURCE_DIR) + "/tests/data/web";  // a small built app
   config_.log_level = "warn";
   // Attachments go to a folder of this run's own (removed with the test database's folder by the OS).
   config_.data_dir = (std::filesystem::temp_directory_path() / ("spectra-test-data-" + std::to_string(::getpid()))).string();

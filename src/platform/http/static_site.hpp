@@ -1,0 +1,32 @@
+#pragma once
+// The web app's built files (WEB_ROOT), read into memory once at start: no disk I/O on a request.
+// Vite names its bundles by their content (assets/index-3f9a1c.js), so files under assets/ are cached
+// for a year; every other file, index.html above all, is revalidated on each use (ETag: its SHA-256).
+// A path without a file extension that names no file is a page of the app: it answers index.html.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "platform/http/message.hpp"
+
+namespace spectra::http {
+
+class StaticSite {
+ public:
+  // Reads every regular file below root (at most max_bytes in all); an absent root is an empty site.
+  explicit StaticSite(const std::string& root, std::size_t max_bytes = 64 << 20);
+  bool empty() const noexcept { return files_.empty(); }
+  std::size_t size() const noexcept { return files_.size(); }
+  // The answer to GET `path` (decoded, no query), or nothing when the site has no such file or page.
+  std::optional<Response> answer(std::string_view path, std::optional<std::string_view> if_none_match) const;
+
+ private:
+  struct File {
+    std::string body, content_type, etag;
+    bool immutable = false;
+  };
+  std::map<std::string, File, std::less<>> files_;  // by path: "/index.html", "/assets/index-3f9a1c.js"
+};
+
+}  // namespace spectra::http
