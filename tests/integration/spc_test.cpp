@@ -476,3 +476,17 @@ TEST(Spc, RolesAndAnotherOrganization) {
   EXPECT_EQ(db_text("SELECT status FROM spc_alerts WHERE id = $1", db::Params(alert)), "OPEN");
   EXPECT_EQ(point_count(id), 2);
 }
+
+TEST(Spc, ABrokenSensorIsOneAlertPerRuleNotOnePerPoint) {
+  auto w = world();
+  const auto id = fixed_series(w.eng, "Broken sensor");
+  std::vector<double> stuck;
+  for (int i = 0; i < 5000; ++i) stuck.push_back(110 + (i % 3) * 0.1);  // far above, rising 3 at a time
+  auto out = add_ok(w.tech, id, stuck);
+  EXPECT_EQ(out.at("violating_points").to_number<int>(), 5000);
+  // Rules 1 (beyond 3σ), 2 (one side), 5, 6 (beyond 2σ and 1σ on one side) and 8 (none within 1σ):
+  // each a single alert that grew with every point; rules 3, 4 and 7 never fire.
+  const auto alerts = alerts_of(id);
+  EXPECT_EQ(alerts, (std::vector<std::string>{"1:1-5000:5000", "5:3-5000:5000", "6:5-5000:5000", "8:8-5000:5000",
+                                              "2:9-5000:5000"}));
+}
