@@ -105,7 +105,7 @@ SeriesState state_of(const db::Result& s) {
   st.stats = Moments{s.get_int(0, 9), s.get_double(0, 10), s.get_double(0, 11)};
   st.range_sum = s.get_double(0, 12);
   st.range_count = s.get_int(0, 13);
-  st.last_seq = st.stats.n;
+  st.last_seq = st.stats.n;  // (the caller takes the newest stored point's seq when there is one)
   return st;
 }
 
@@ -206,7 +206,8 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
       if (refused) throw std::move(bad);
     }
 
-    const SeriesState before = state_of(series);
+    SeriesState before = state_of(series);
+    if (r[1].rows() > 0) before.last_seq = r[1].get_int(0, 1);  // the newest stored point, whatever wrote it
     std::vector<StoredPoint> history;
     const int keep = std::min(history_points(before), r[1].rows());
     for (int i = keep - 1; i >= 0; --i)
