@@ -21,6 +21,7 @@ $(BUILD_DIR)/CMakeCache.txt:
 
 build: bootstrap $(BUILD_DIR)/CMakeCache.txt
 	@cmake --build $(BUILD_DIR) -j$(JOBS) --target spectra
+	@scripts/build-web
 
 migrate: build
 	@$(SPECTRA) db upgrade

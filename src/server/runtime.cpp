@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -38,6 +39,16 @@ std::string content_security_policy(const Config& cfg) {
   for (const auto& origin : cfg.analysis_origins()) connect += " " + origin;
   return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self';"
          " connect-src " + connect + "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
+
+// The built app, plus /config.json: the Analysis API's port, which the app calls on its page's own
+// scheme and host name (the origins CORS_ORIGINS allows by default). No app, no /config.json.
+std::shared_ptr<const http::StaticSite> web_app(const Config& cfg) {
+  auto site = std::make_shared<http::StaticSite>(cfg.web_root);
+  if (site->empty()) return site;
+  boost::json::object c{{"analysis_port", cfg.analysis_port}};
+  site->put("/config.json", boost::json::serialize(c), "application/json");
+  return site;
 }
 
 std::string run_command(const std::string& cmd) {
@@ -196,7 +207,7 @@ void Runtime::start() {
     s.lims = std::make_unique<kit::Api>(
         s.deps, "lims", lims_router(),
         kit::BrowserOptions{.cors_origins = {},
-                            .site = std::make_shared<const http::StaticSite>(cfg.web_root),
+                            .site = web_app(cfg),
                             .content_security_policy = content_security_policy(cfg)});
     s.lims_server = std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port);
     s.lims_server->start();

@@ -39,10 +39,14 @@ StaticSite::StaticSite(const std::string& root, std::size_t max_bytes) {
     total += body.size();
     if (total > max_bytes) throw std::runtime_error("the web app in " + root + " is larger than its limit");
     const std::string path = "/" + fs::relative(entry.path(), root).generic_string();
-    File f{std::move(body), content_type_of(entry.path()), {}, path.starts_with("/assets/")};
-    f.etag = "\"" + crypto::to_hex(crypto::sha256(f.body)) + "\"";
-    files_.emplace(path, std::move(f));
+    put(path, std::move(body), content_type_of(entry.path()));
   }
+}
+
+void StaticSite::put(const std::string& path, std::string body, std::string content_type) {
+  File f{std::move(body), std::move(content_type), {}, path.starts_with("/assets/")};
+  f.etag = "\"" + crypto::to_hex(crypto::sha256(f.body)) + "\"";
+  files_.insert_or_assign(path, std::move(f));
 }
 
 std::optional<Response> StaticSite::answer(std::string_view path, std::optional<std::string_view> if_none_match) const {

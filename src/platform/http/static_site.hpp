@@ -20,6 +20,8 @@ class StaticSite {
   std::size_t size() const noexcept { return files_.size(); }
   // The answer to GET `path` (decoded, no query), or nothing when the site has no such file or page.
   std::optional<Response> answer(std::string_view path, std::optional<std::string_view> if_none_match) const;
+  // Adds (or replaces) a file made at start, such as the app's /config.json; revalidated on each use.
+  void put(const std::string& path, std::string body, std::string content_type);
 
  private:
   struct File {

@@ -1,0 +1,160 @@
+import './app.css';
+import type { ComponentType } from 'preact';
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { atLeast, login, logout, onSessionChange, refresh, user, type Role, type User } from './api';
+import { interceptLinks, match, navigate, useLocation } from './router';
+import { Field, FormFooter, useForm } from './ui';
+import { routes as sampleRoutes } from './pages/samples';
+import { routes as instrumentRoutes } from './pages/instruments';
+import { routes as runRoutes } from './pages/runs';
+import { routes as recipeRoutes } from './pages/recipes';
+import { routes as notebookRoutes } from './pages/notebook';
+import { routes as spcRoutes } from './pages/spc';
+import { routes as adminRoutes } from './pages/admin';
+
+// A page of the app: its path pattern, its component (given the path's parameters), and the least
+// role that sees it (the server still checks every call).
+export interface Route {
+  path: string;
+  page: ComponentType<any>;
+  role?: Role;
+}
+
+const ROUTES: Route[] = [
+  ...sampleRoutes,
+  ...instrumentRoutes,
+  ...runRoutes,
+  ...recipeRoutes,
+  ...notebookRoutes,
+  ...spcRoutes,
+  ...adminRoutes,
+];
+
+const NAV: { href: string; label: string; role?: Role }[] = [
+  { href: '/samples', label: 'Samples' },
+  { href: '/instruments', label: 'Instruments' },
+  { href: '/runs', label: 'Runs' },
+  { href: '/recipes', label: 'Recipes' },
+  { href: '/sops', label: 'SOPs' },
+  { href: '/notebook', label: 'Notebook' },
+  { href: '/spc', label: 'SPC' },
+  { href: '/admin', label: 'Admin', role: 'admin' },
+];
+
+function SignIn() {
+  const form = useForm({ email: '', password: '' });
+  useEffect(() => {
+    document.title = 'Sign in · SPECTRA-Lab';
+  }, []);
+  return (
+    <main class="signin" id="main">
+      <form
+        onSubmit={form.submit(async (v) => {
+          await login(v.email.trim(), v.password);
+        })}
+        aria-labelledby="signin-title"
+      >
+        <h1 id="signin-title">SPECTRA-Lab</h1>
+        <p class="muted">Sign in to your lab.</p>
+        <Field form={form} name="email" label="Email" type="email" autocomplete="username" required />
+        <Field form={form} name="password" label="Password" type="password" autocomplete="current-password" required />
+        <FormFooter form={form} submit="Sign in" />
+      </form>
+    </main>
+  );
+}
+
+function NotFound() {
+  return (
+    <div class="problem" role="alert">
+      <strong>No such page</strong>
+      <p>
+        <a href="/samples">Go to the samples</a>
+      </p>
+    </div>
+  );
+}
+
+function Forbidden() {
+  return (
+    <div class="problem" role="alert">
+      <strong>Not for your role</strong>
+      <p>This page is for other roles in your lab.</p>
+    </div>
+  );
+}
+
+function Shell({ me }: { me: User }) {
+  const { path } = useLocation();
+  const [menu, setMenu] = useState(false);
+  const home = path === '/' || path === '/login';
+  useEffect(() => {
+    setMenu(false);
+    if (home) navigate('/samples', true);
+  }, [path]);
+  if (home) return null;
+  let content = <NotFound />;
+  for (const r of ROUTES) {
+    const params = match(r.path, path);
+    if (params) {
+      const Page = r.page;
+      content = r.role && !atLeast(me, r.role) ? <Forbidden /> : <Page {...params} key={r.path} />;
+      break;
+    }
+  }
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <a class="brand" href="/samples">
+          SPECTRA-Lab
+        </a>
+        <button
+          type="button"
+          class="menu-toggle"
+          aria-expanded={menu}
+          aria-controls="nav"
+          onClick={() => setMenu(!menu)}
+        >
+          Menu
+        </button>
+        <nav id="nav" class={menu ? 'open' : ''} aria-label="Main">
+          {NAV.filter((n) => !n.role || atLeast(me, n.role)).map((n) => (
+            <a href={n.href} aria-current={path.startsWith(n.href) ? 'page' : undefined}>
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <div class="who">
+          <span>
+            {me.full_name} <span class="role">{me.role}</span>
+          </span>
+          <button type="button" onClick={() => void logout()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main">{content}</main>
+    </>
+  );
+}
+
+function App() {
+  const [me, setMe] = useState<User | null>(user());
+  const [ready, setReady] = useState(false);
+  useEffect(() => {
+    const off = onSessionChange(setMe);
+    // A reload: the refresh cookie signs the tab in again, without asking for the password.
+    refresh().finally(() => setReady(true));
+    return off;
+  }, []);
+  if (!ready) return <p class="muted boot" aria-busy="true">Loading…</p>;
+  return me ? <Shell me={me} /> : <SignIn />;
+}
+
+const root = document.getElementById('app')!;
+interceptLinks(root);
+render(<App />, root);

@@ -1,0 +1,807 @@
+// Administration (admins only): the organization's users, its API keys, its settings, and its audit
+// trail with the signed checkpoint of its head.
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, Problem, user as me, type Page, type Role } from '../api';
+import { setQuery, useLocation } from '../router';
+import {
+  ActionButton, Badge, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
+  Show, StatusBadge, useApi, useForm, when, day, short,
+} from '../ui';
+
+// ---- shapes ---------------------------------------------------------------------------------
+
+interface UserRow {
+  id: string;
+  email: string;
+  full_name: string;
+  role: Role;
+  is_active: boolean;
+  is_service_account: boolean;
+  last_login_at: string | null;
+  password_changed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface ApiKey {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  role: Role;
+  expires_at: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  last_used_at: string | null;
+  created_by: string;
+  created_at: string;
+  key?: string; // only in the answer to the create
+}
+
+interface Organization {
+  id: string;
+  name: string;
+  slug: string;
+  settings: { recipe_approvals_required?: number; final_approval_by_admin?: boolean; [k: string]: unknown };
+  created_at: string;
+  updated_at: string;
+}
+
+interface AuditEvent {
+  id: string;
+  seq: number | null;
+  actor_id: string | null;
+  actor_type: string;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+  client_addr: string | null;
+  created_at: string;
+  hash: string | null;
+}
+
+interface Checkpoint {
+  organization_id: string;
+  seq: number;
+  hash: string;
+  signed_at: string;
+  key_id: string;
+  signature: string;
+}
+
+const ROLES: Role[] = ['viewer', 'technician', 'engineer', 'pi', 'admin'];
+const KEY_ROLES: Role[] = ['viewer', 'technician', 'engineer', 'pi'];
+// The scopes the server knows (auth/rbac.cpp known_scopes); "x:write" implies "x:read".
+const SCOPES = [
+  'samples:read', 'samples:write', 'runs:read', 'runs:write', 'results:write', 'calibrations:read', 'calibrations:write',
+  'instruments:read', 'instruments:write', 'recipes:read', 'recipes:write', 'sops:read', 'sops:write', 'eln:read',
+  'eln:write', 'spc:read', 'spc:write', 'ml:read', 'ml:write', 'attachments:read', 'attachments:write', 'users:read',
+  'audit:read',
+];
+
+// ---- the frame: one heading, the section tabs ------------------------------------------------------
+
+const TABS: [string, string][] = [
+  ['/admin/users', 'Users'],
+  ['/admin/api-keys', 'API keys'],
+  ['/admin/organization', 'Organization'],
+  ['/admin/audit', 'Audit trail'],
+];
+
+const tabStyle = {
+  padding: '0.35rem 0.75rem',
+  borderRadius: '4px',
+  textDecoration: 'none',
+  border: '1px solid var(--line)',
+};
+const currentTabStyle = { ...tabStyle, background: 'var(--accent)', color: 'var(--accent-fg)', borderColor: 'var(--accent)' };
+
+function AdminFrame({ title, actions, children }: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
+  const { path } = useLocation();
+  const current = path === '/admin' ? '/admin/users' : path;
+  return (
+    <>
+      <PageHeader title={title}>{actions}</PageHeader>
+      <nav aria-label="Administration" style={{ display: 'flex', gap: '0.4rem', flexWrap: 'wrap', marginBottom: '1rem' }}>
+        {TABS.map(([href, label]) => (
+          <a href={href} aria-current={current === href ? 'page' : undefined} style={current === href ? currentTabStyle : tabStyle}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {children}
+    </>
+  );
+}
+
+// ---- users --------------------------------------------------------------------------------------------
+
+function NewUserForm({ done }: { done: () => void }) {
+  const form = useForm({ email: '', full_name: '', role: 'technician', password: '' });
+  return (
+    <form
+      aria-label="New user"
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        await api('/api/users', { method: 'POST', body: { ...v, email: v.email.trim(), full_name: v.full_name.trim() } });
+        done();
+      })}
+    >
+      <Field form={form} name="email" label="Email" type="email" autocomplete="off" required />
+      <Field form={form} name="full_name" label="Full name" required />
+      <SelectField form={form} name="role" label="Role" options={ROLES} />
+      <Field form={form} name="password" label="Initial password" type="password" autocomplete="new-password" required />
+      <FormFooter form={form} submit="Create user" onCancel={done} />
+    </form>
+  );
+}
+
+function EditUserForm({ u, done }: { u: UserRow; done: () => void }) {
+  const form = useForm({ full_name: u.full_name, role: u.role as string, is_active: u.is_active });
+  return (
+    <form
+      aria-label={`Edit ${u.email}`}
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        const change: Record<string, unknown> = {};
+        if (v.full_name.trim() !== u.full_name) change.full_name = v.full_name.trim();
+        if (v.role !== u.role) change.role = v.role;
+        if (v.is_active !== u.is_active) change.is_active = v.is_active;
+        if (Object.keys(change).length) await api(`/api/users/${u.id}`, { method: 'PATCH', body: change });
+        done();
+      })}
+    >
+      <p class="muted small">{u.email}</p>
+      <Field form={form} name="full_name" label="Full name" required />
+      <SelectField form={form} name="role" label="Role" options={ROLES} />
+      <Field form={form} name="is_active" label="Active (may sign in)" type="checkbox" />
+      <FormFooter form={form} submit="Save changes" onCancel={done} />
+    </form>
+  );
+}
+
+function Users() {
+  const { query } = useLocation();
+  const filters = {
+    q: query.get('q') ?? undefined,
+    role: query.get('role') ?? undefined,
+    is_active: query.get('is_active') ?? undefined,
+  };
+  const [q, setQ] = useState(filters.q ?? '');
+  const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<UserRow | null>(null);
+  const [refresh, setRefresh] = useState(0);
+  const again = () => setRefresh((n) => n + 1);
+  return (
+    <AdminFrame
+      title="Users"
+      actions={
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          New user
+        </button>
+      }
+    >
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter users"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q });
+        }}
+      >
+        <div class="field">
+          <label for="user-q">Search</label>
+          <input id="user-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Email or name" />
+        </div>
+        <div class="field">
+          <label for="user-role">Role</label>
+          <select id="user-role" value={filters.role ?? ''} onChange={(e) => setQuery({ role: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {ROLES.map((r) => (
+              <option value={r}>{r}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="user-active">Active</label>
+          <select id="user-active" value={filters.is_active ?? ''} onChange={(e) => setQuery({ is_active: e.currentTarget.value })}>
+            <option value="">Any</option>
+            <option value="true">Active</option>
+            <option value="false">Deactivated</option>
+          </select>
+        </div>
+        <div class="field">
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <PagedTable<UserRow>
+        path="/api/users"
+        query={filters}
+        label="Users"
+        refresh={refresh}
+        empty={<p>No users match.</p>}
+        columns={[
+          {
+            label: 'Name',
+            cell: (u) => (
+              <>
+                {u.full_name} {u.is_service_account && <Badge tone="info">API key</Badge>}
+              </>
+            ),
+          },
+          { label: 'Email', cell: (u) => u.email },
+          { label: 'Role', cell: (u) => u.role },
+          { label: 'Status', cell: (u) => (u.is_active ? <Badge tone="ok">active</Badge> : <Badge tone="bad">deactivated</Badge>) },
+          { label: 'Last sign-in', cell: (u) => when(u.last_login_at) },
+          {
+            label: 'Actions',
+            cell: (u) => (
+              <div class="page-actions">
+                <button type="button" onClick={() => setEditing(u)} aria-label={`Edit ${u.email}`}>
+                  Edit
+                </button>
+                {u.id !== me()?.id &&
+                  (u.is_active ? (
+                    <ActionButton
+                      label="Deactivate"
+                      class="danger"
+                      confirm={`Deactivate ${u.email}? They can no longer sign in.`}
+                      action={() => api(`/api/users/${u.id}`, { method: 'DELETE' })}
+                      done={again}
+                    />
+                  ) : (
+                    <ActionButton
+                      label="Activate"
+                      action={() => api(`/api/users/${u.id}`, { method: 'PATCH', body: { is_active: true } })}
+                      done={again}
+                    />
+                  ))}
+              </div>
+            ),
+          },
+        ]}
+      />
+      <Dialog title="New user" open={creating} onClose={() => setCreating(false)}>
+        <NewUserForm
+          done={() => {
+            setCreating(false);
+            again();
+          }}
+        />
+      </Dialog>
+      <Dialog title="Edit user" open={!!editing} onClose={() => setEditing(null)}>
+        {editing && (
+          <EditUserForm
+            u={editing}
+            done={() => {
+              setEditing(null);
+              again();
+            }}
+          />
+        )}
+      </Dialog>
+    </AdminFrame>
+  );
+}
+
+// ---- API keys -------------------------------------------------------------------------------------
+
+function NewKeyForm({ created, cancel }: { created: (k: ApiKey) => void; cancel: () => void }) {
+  const form = useForm({ name: '', role: 'engineer', scopes: [] as string[], expires_at: '' });
+  form.shown.add('scopes');
+  const scopesError = form.error('scopes');
+  const toggle = (s: string) =>
+    form.set('scopes', form.values.scopes.includes(s) ? form.values.scopes.filter((x) => x !== s) : [...form.values.scopes, s]);
+  return (
+    <form
+      aria-label="New API key"
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        let expires: string | undefined;
+        if (v.expires_at) {
+          const d = new Date(`${v.expires_at}T23:59:59`);
+          if (Number.isNaN(d.getTime()))
+            throw new Problem(422, 'Invalid input', '', [{ field: 'expires_at', message: 'must be a date' }]);
+          expires = d.toISOString();
+        }
+        const k = await api<ApiKey>('/api/api-keys', {
+          method: 'POST',
+          body: compact({ name: v.name.trim(), role: v.role, scopes: v.scopes, expires_at: expires }),
+        });
+        created(k);
+      })}
+    >
+      <Field form={form} name="name" label="Name" required hint="What uses the key, e.g. the ellipsometer's uploader" />
+      <SelectField form={form} name="role" label="Role of the key's account" options={KEY_ROLES} />
+      <fieldset
+        class={scopesError ? 'invalid' : undefined}
+        aria-describedby={scopesError ? 'key-scopes-error' : undefined}
+        style={{ border: '1px solid var(--line)', borderRadius: '6px', padding: '0.5rem 0.75rem', margin: '0 0 0.6rem', minWidth: 0 }}
+      >
+        <legend style={{ fontWeight: 600, fontSize: '0.9rem' }}>Scopes</legend>
+        <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(10.5rem, 1fr))', gap: '0.2rem 0.75rem' }}>
+          {SCOPES.map((s) => (
+            <label key={s} style={{ display: 'flex', gap: '0.4rem', alignItems: 'center', fontSize: '0.9rem' }}>
+              <input type="checkbox" checked={form.values.scopes.includes(s)} onChange={() => toggle(s)} />
+              <code>{s}</code>
+            </label>
+          ))}
+        </div>
+        <small class="muted">A write scope also allows reading.</small>
+        {scopesError && (
+          <small id="key-scopes-error" class="field-error" style={{ display: 'block' }}>
+            {scopesError}
+          </small>
+        )}
+      </fieldset>
+      <Field form={form} name="expires_at" label="Expires on (optional)" type="date" hint="At the end of that day" />
+      <FormFooter form={form} submit="Create key" onCancel={cancel} />
+    </form>
+  );
+}
+
+function NewKeyNotice({ k, dismiss }: { k: ApiKey; dismiss: () => void }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(k.key ?? '');
+      setCopied('Copied to the clipboard.');
+    } catch {
+      const el = document.getElementById('new-api-key');
+      if (el) {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const sel = window.getSelection();
+        sel?.removeAllRanges();
+        sel?.addRange(range);
+      }
+      setCopied('The browser refused the clipboard: the key is selected, copy it with Ctrl+C.');
+    }
+  };
+  return (
+    <section class="notice" aria-labelledby="new-key-h" role="status">
+      <h2 id="new-key-h" style={{ marginTop: 0 }}>
+        API key “{k.name}” created
+      </h2>
+      <p>
+        <strong>Copy the key now: it will not be shown again.</strong> Only its prefix is kept for display.
+      </p>
+      <p>
+        <code id="new-api-key" style={{ overflowWrap: 'anywhere', userSelect: 'all' }}>
+          {k.key}
+        </code>
+      </p>
+      <div class="actions">
+        <button type="button" class="primary" onClick={() => void copy()}>
+          Copy key
+        </button>
+        <button type="button" onClick={dismiss}>
+          I have saved it
+        </button>
+      </div>
+      {copied && <p class="small">{copied}</p>}
+    </section>
+  );
+}
+
+function ApiKeys() {
+  const [creating, setCreating] = useState(false);
+  const [fresh, setFresh] = useState<ApiKey | null>(null);
+  const [refresh, setRefresh] = useState(0);
+  const again = () => setRefresh((n) => n + 1);
+  return (
+    <AdminFrame
+      title="API keys"
+      actions={
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          New API key
+        </button>
+      }
+    >
+      {fresh && <NewKeyNotice k={fresh} dismiss={() => setFresh(null)} />}
+      <p class="muted small">
+        A key acts for its own service account, with that account's role and the key's scopes: a request passes only where
+        both allow it. Send it as <code>Authorization: Bearer sk_…</code> or <code>X-API-Key</code>.
+      </p>
+      <PagedTable<ApiKey>
+        path="/api/api-keys"
+        label="API keys"
+        refresh={refresh}
+        empty={<p>No API keys yet.</p>}
+        columns={[
+          { label: 'Name', cell: (k) => k.name },
+          { label: 'Prefix', cell: (k) => <code>{k.prefix}…</code> },
+          { label: 'Role', cell: (k) => k.role },
+          { label: 'Scopes', cell: (k) => <span class="small">{k.scopes.join(', ')}</span> },
+          {
+            label: 'Status',
+            cell: (k) =>
+              k.revoked_at ? (
+                <StatusBadge status="REVOKED" />
+              ) : k.expires_at && new Date(k.expires_at) < new Date() ? (
+                <StatusBadge status="EXPIRED" />
+              ) : (
+                <Badge tone="ok">active</Badge>
+              ),
+          },
+          { label: 'Expires', cell: (k) => day(k.expires_at) },
+          { label: 'Last used', cell: (k) => when(k.last_used_at) },
+          { label: 'Created', cell: (k) => when(k.created_at) },
+          {
+            label: 'Actions',
+            cell: (k) =>
+              k.revoked_at ? (
+                <span class="muted small">revoked {when(k.revoked_at)}</span>
+              ) : (
+                <ActionButton
+                  label="Revoke"
+                  class="danger"
+                  confirm={`Revoke the API key ${k.name}? Whatever uses it stops working.`}
+                  action={() => api(`/api/api-keys/${k.id}`, { method: 'DELETE' })}
+                  done={again}
+                />
+              ),
+          },
+        ]}
+      />
+      <Dialog title="New API key" open={creating} onClose={() => setCreating(false)}>
+        <NewKeyForm
+          cancel={() => setCreating(false)}
+          created={(k) => {
+            setCreating(false);
+            setFresh(k);
+            again();
+          }}
+        />
+      </Dialog>
+    </AdminFrame>
+  );
+}
+
+// ---- organization ---------------------------------------------------------------------------------
+
+function OrganizationForm({ org, saved }: { org: Organization; saved: (o: Organization) => void }) {
+  const form = useForm({
+    name: org.name,
+    recipe_approvals_required: String(org.settings.recipe_approvals_required ?? 1),
+    final_approval_by_admin: !!org.settings.final_approval_by_admin,
+  });
+  const [done, setDone] = useState(false);
+  return (
+    <form
+      aria-label="Organization settings"
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        setDone(false);
+        const n = Number(v.recipe_approvals_required);
+        if (!Number.isInteger(n))
+          throw new Problem(422, 'Invalid input', '', [
+            { field: 'settings.recipe_approvals_required', message: 'must be a whole number' },
+          ]);
+        const body: Record<string, unknown> = {
+          settings: { recipe_approvals_required: n, final_approval_by_admin: v.final_approval_by_admin },
+        };
+        if (v.name.trim() !== org.name) body.name = v.name.trim();
+        const o = await api<Organization>('/api/organization', { method: 'PATCH', body });
+        setDone(true);
+        saved(o);
+      })}
+    >
+      <div class="grid">
+        <Field form={form} name="name" label="Name" required />
+        <Field
+          form={form}
+          name="recipe_approvals_required"
+          field="settings.recipe_approvals_required"
+          label="Approvals a recipe needs"
+          type="number"
+          min={1}
+          max={10}
+          step={1}
+          hint="1 to 10"
+        />
+        <Field
+          form={form}
+          name="final_approval_by_admin"
+          field="settings.final_approval_by_admin"
+          label="The last approval must come from an admin"
+          type="checkbox"
+        />
+      </div>
+      {done && (
+        <p class="notice" role="status">
+          Settings saved.
+        </p>
+      )}
+      <FormFooter form={form} submit="Save settings" />
+    </form>
+  );
+}
+
+function OrganizationPage() {
+  const loaded = useApi<Organization>('/api/organization');
+  const [org, setOrg] = useState<Organization | null>(null);
+  useEffect(() => {
+    if (loaded.data) setOrg(loaded.data);
+  }, [loaded.data]);
+  return (
+    <AdminFrame title="Organization">
+      <Show loaded={loaded}>
+        {(first) => {
+          const o = org ?? first;
+          const known = new Set(['recipe_approvals_required', 'final_approval_by_admin']);
+          const others = Object.entries(o.settings ?? {}).filter(([k]) => !known.has(k));
+          return (
+            <>
+              <section class="panel" aria-labelledby="org-h">
+                <h2 id="org-h" style={{ marginTop: 0 }}>
+                  {o.name}
+                </h2>
+                <dl class="facts">
+                  <dt>Slug</dt>
+                  <dd>
+                    <code>{o.slug}</code>
+                  </dd>
+                  <dt>Id</dt>
+                  <dd>
+                    <code>{o.id}</code>
+                  </dd>
+                  <dt>Created</dt>
+                  <dd>{when(o.created_at)}</dd>
+                  <dt>Updated</dt>
+                  <dd>{when(o.updated_at)}</dd>
+                  {others.map(([k, v]) => (
+                    <>
+                      <dt>{k}</dt>
+                      <dd>
+                        <code>{JSON.stringify(v)}</code>
+                      </dd>
+                    </>
+                  ))}
+                </dl>
+              </section>
+              <section class="panel" aria-labelledby="settings-h">
+                <h2 id="settings-h" style={{ marginTop: 0 }}>
+                  Settings
+                </h2>
+                <OrganizationForm org={o} saved={setOrg} />
+              </section>
+            </>
+          );
+        }}
+      </Show>
+    </AdminFrame>
+  );
+}
+
+// ---- audit trail ------------------------------------------------------------------------------------
+
+function CheckpointPanel() {
+  const loaded = useApi<Checkpoint>('/api/audit/checkpoint');
+  return (
+    <section class="panel" aria-labelledby="checkpoint-h">
+      <h2 id="checkpoint-h" style={{ marginTop: 0 }}>
+        Latest signed checkpoint
+      </h2>
+      <p class="muted small">
+        The organization's audit head, signed (Ed25519). Keep copies outside the database: a later trail must still contain
+        this sequence number with this hash. Verify it with the{' '}
+        <a href="/.well-known/audit-keys.json" target="_blank" rel="noopener">
+          public audit keys
+        </a>
+        .
+      </p>
+      <Show loaded={loaded}>
+        {(c) => (
+          <>
+            <dl class="facts">
+              <dt>Sequence</dt>
+              <dd>{c.seq}</dd>
+              <dt>Hash</dt>
+              <dd>
+                <code>{c.hash || '—'}</code>
+              </dd>
+              <dt>Signed at</dt>
+              <dd>{when(c.signed_at)}</dd>
+              <dt>Key id</dt>
+              <dd>
+                <code>{c.key_id}</code>
+              </dd>
+              <dt>Signature</dt>
+              <dd>
+                <code>{c.signature}</code>
+              </dd>
+            </dl>
+            <div class="actions">
+              <button type="button" onClick={loaded.reload}>
+                Sign the current head again
+              </button>
+            </div>
+          </>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+// datetime-local text ↔ the ISO time kept in the address.
+function localInput(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function Json({ value }: { value: unknown }) {
+  if (value === null || value === undefined) return <span class="muted">—</span>;
+  return <pre style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere', margin: '0.25rem 0', maxHeight: '16rem', overflow: 'auto' }}>{JSON.stringify(value, null, 2)}</pre>;
+}
+
+function Audit() {
+  const { query } = useLocation();
+  const filters = {
+    entity_type: query.get('entity_type') ?? undefined,
+    entity_id: query.get('entity_id') ?? undefined,
+    actor_id: query.get('actor_id') ?? undefined,
+    action: query.get('action') ?? undefined,
+    since: query.get('since') ?? undefined,
+  };
+  const users = useApi<Page<UserRow>>('/api/users?limit=500');
+  const names = new Map((users.data?.items ?? []).map((u) => [u.id, u.email]));
+  const [draft, setDraft] = useState({
+    entity_type: filters.entity_type ?? '',
+    entity_id: filters.entity_id ?? '',
+    actor_id: filters.actor_id ?? '',
+    action: filters.action ?? '',
+    since: localInput(filters.since),
+  });
+  // A link that changes the filters (an entity's id) changes the form too.
+  const search = location.search;
+  useEffect(
+    () =>
+      setDraft({
+        entity_type: filters.entity_type ?? '',
+        entity_id: filters.entity_id ?? '',
+        actor_id: filters.actor_id ?? '',
+        action: filters.action ?? '',
+        since: localInput(filters.since),
+      }),
+    [search],
+  );
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const put = (k: keyof typeof draft, v: string) => setDraft((d) => ({ ...d, [k]: v }));
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  return (
+    <AdminFrame title="Audit trail">
+      <CheckpointPanel />
+      <section aria-labelledby="events-h">
+        <h2 id="events-h">Events</h2>
+        <form
+          class="filters"
+          role="search"
+          aria-label="Filter audit events"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setProblem(null);
+            const errors = [];
+            if (draft.entity_id.trim() && !uuid.test(draft.entity_id.trim())) errors.push({ field: 'entity_id', message: 'must be a UUID' });
+            if (draft.actor_id.trim() && !uuid.test(draft.actor_id.trim())) errors.push({ field: 'actor_id', message: 'must be a UUID' });
+            const since = draft.since ? new Date(draft.since) : null;
+            if (since && Number.isNaN(since.getTime())) errors.push({ field: 'since', message: 'must be a date and time' });
+            if (errors.length) {
+              setProblem(new Problem(0, 'Check the filters', '', errors));
+              return;
+            }
+            setQuery({
+              entity_type: draft.entity_type.trim(),
+              entity_id: draft.entity_id.trim(),
+              actor_id: draft.actor_id.trim(),
+              action: draft.action.trim(),
+              since: since ? since.toISOString() : undefined,
+            });
+          }}
+        >
+          <div class="field">
+            <label for="audit-entity-type">Entity type</label>
+            <input id="audit-entity-type" value={draft.entity_type} onInput={(e) => put('entity_type', e.currentTarget.value)} placeholder="e.g. sample" />
+          </div>
+          <div class="field">
+            <label for="audit-entity-id">Entity id</label>
+            <input id="audit-entity-id" value={draft.entity_id} onInput={(e) => put('entity_id', e.currentTarget.value)} autocomplete="off" />
+          </div>
+          <div class="field">
+            <label for="audit-actor">Actor</label>
+            <select id="audit-actor" value={draft.actor_id} onChange={(e) => put('actor_id', e.currentTarget.value)}>
+              <option value="">Anyone</option>
+              {draft.actor_id && !names.has(draft.actor_id) && <option value={draft.actor_id}>{draft.actor_id}</option>}
+              {(users.data?.items ?? []).map((u) => (
+                <option value={u.id}>{u.email}</option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="audit-action">Action</label>
+            <input id="audit-action" value={draft.action} onInput={(e) => put('action', e.currentTarget.value)} placeholder="e.g. sample.create" />
+          </div>
+          <div class="field">
+            <label for="audit-since">Since</label>
+            <input id="audit-since" type="datetime-local" value={draft.since} onInput={(e) => put('since', e.currentTarget.value)} />
+          </div>
+          <div class="field">
+            <button type="submit">Filter</button>
+          </div>
+        </form>
+        <ProblemView problem={problem} />
+        <PagedTable<AuditEvent>
+          path="/api/audit"
+          query={filters}
+          label="Audit events"
+          empty={<p>No audit events match.</p>}
+          columns={[
+            { label: 'Seq', cell: (a) => a.seq ?? <span class="muted">pending</span>, class: 'num' },
+            { label: 'When', cell: (a) => when(a.created_at) },
+            { label: 'Action', cell: (a) => <code>{a.action}</code> },
+            {
+              label: 'Entity',
+              cell: (a) => (
+                <>
+                  {a.entity_type}{' '}
+                  {a.entity_id && (
+                    <a href={`/admin/audit?entity_type=${encodeURIComponent(a.entity_type)}&entity_id=${a.entity_id}`} title={a.entity_id}>
+                      {short(a.entity_id)}
+                    </a>
+                  )}
+                </>
+              ),
+            },
+            {
+              label: 'Actor',
+              cell: (a) =>
+                a.actor_id ? (
+                  <span title={a.actor_id}>{names.get(a.actor_id) ?? short(a.actor_id)}</span>
+                ) : (
+                  <span class="muted">{a.actor_type}</span>
+                ),
+            },
+            { label: 'From', cell: (a) => <span class="small">{a.client_addr ?? '—'}</span> },
+            {
+              label: 'Change',
+              cell: (a) =>
+                a.before == null && a.after == null ? (
+                  <span class="muted">—</span>
+                ) : (
+                  <details>
+                    <summary>Before / after</summary>
+                    <h3 class="small" style={{ margin: '0.4rem 0 0' }}>
+                      Before
+                    </h3>
+                    <Json value={a.before} />
+                    <h3 class="small" style={{ margin: '0.4rem 0 0' }}>
+                      After
+                    </h3>
+                    <Json value={a.after} />
+                    {a.request_id && <p class="muted small">Request {a.request_id}</p>}
+                  </details>
+                ),
+            },
+          ]}
+        />
+      </section>
+    </AdminFrame>
+  );
+}
+
+export const routes = [
+  { path: '/admin', page: Users, role: 'admin' as const },
+  { path: '/admin/users', page: Users, role: 'admin' as const },
+  { path: '/admin/api-keys', page: ApiKeys, role: 'admin' as const },
+  { path: '/admin/organization', page: OrganizationPage, role: 'admin' as const },
+  { path: '/admin/audit', page: Audit, role: 'admin' as const },
+];

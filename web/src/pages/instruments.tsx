@@ -1,0 +1,485 @@
+// Instruments: the list with each one's calibration badge, create, and the detail page with its
+// calibration history (record a certificate; expire or revoke one) and a link to its runs.
+import { useState } from 'preact/hooks';
+import { api, atLeast, user } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import {
+  ActionButton, Badge, Can, compact, Field, FormFooter, PagedTable, PageHeader, SelectField, Show, StatusBadge, day,
+  useApi, useForm, when,
+} from '../ui';
+
+export const INSTRUMENT_STATUSES = ['active', 'maintenance', 'retired'];
+const CALIBRATION_FILTERS: [string, string][] = [
+  ['valid', 'Valid'],
+  ['expiring', 'Expiring within 30 days'],
+  ['expired', 'Expired'],
+  ['revoked', 'Revoked'],
+  ['pending', 'Pending'],
+  ['none', 'None'],
+];
+
+// The status-check object an instrument carries (GET /api/v1/calibrations/status/check answers the same).
+export interface CalibrationStatus {
+  instrument_id: string;
+  is_valid: boolean;
+  status: string; // VALID, EXPIRED, PENDING, REVOKED, NONE
+  expires_at: string | null;
+  days_until_expiry: number | null;
+  calibration_id: string | null;
+  reason: string;
+}
+
+export interface Instrument {
+  id: string;
+  name: string;
+  vendor: string;
+  model: string;
+  serial_number: string;
+  location: string | null;
+  calibration_interval_days: number | null;
+  status: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  extra_metadata: Record<string, unknown>;
+  calibration: CalibrationStatus | null;
+}
+
+export interface Calibration {
+  id: string;
+  instrument_id: string;
+  certificate_number: string;
+  calibrated_at: string;
+  expires_at: string;
+  status: string;
+  provider: string | null;
+  revoked_at: string | null;
+  expired_at: string | null;
+  reason: string | null;
+  created_at: string;
+}
+
+// Warn this many days before a valid calibration expires.
+const EXPIRY_WARNING_DAYS = 30;
+
+// An instrument's calibration at a glance: valid (green), expires in N days (amber), expired (red),
+// none (grey); pending and revoked as such. The server's reason is the badge's tooltip.
+export function CalibrationBadge({ calibration }: { calibration: CalibrationStatus | null | undefined }) {
+  const c = calibration;
+  if (!c || c.status === 'NONE' || !c.calibration_id)
+    return (
+      <span title={c?.reason ?? 'no calibration on record'}>
+        <Badge tone="neutral">none</Badge>
+      </span>
+    );
+  let tone: 'ok' | 'warn' | 'bad' | 'neutral' = 'neutral';
+  let text: string;
+  if (c.is_valid) {
+    const n = c.days_until_expiry;
+    if (n !== null && n <= EXPIRY_WARNING_DAYS) {
+      tone = 'warn';
+      text = n <= 0 ? 'expires today' : `expires in ${n} ${n === 1 ? 'day' : 'days'}`;
+    } else {
+      tone = 'ok';
+      text = 'valid';
+    }
+  } else if (c.status === 'PENDING') {
+    tone = 'warn';
+    text = 'pending';
+  } else if (c.status === 'REVOKED') {
+    tone = 'bad';
+    text = 'revoked';
+  } else {
+    tone = 'bad';
+    text = 'expired';
+  }
+  return (
+    <span title={c.reason}>
+      <Badge tone={tone}>{text}</Badge>
+    </span>
+  );
+}
+
+function InstrumentList() {
+  const { query } = useLocation();
+  const filters = {
+    q: query.get('q') ?? undefined,
+    calibration: query.get('calibration') ?? undefined,
+    status: query.get('status') ?? undefined,
+  };
+  const [q, setQ] = useState(filters.q ?? '');
+  return (
+    <>
+      <PageHeader title="Instruments">
+        <Can role="engineer">
+          <a class="button primary" href="/instruments/new">
+            New instrument
+          </a>
+        </Can>
+      </PageHeader>
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter instruments"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q: q.trim() });
+        }}
+      >
+        <div class="field">
+          <label for="instrument-q">Search</label>
+          <input
+            id="instrument-q"
+            type="search"
+            value={q}
+            onInput={(e) => setQ(e.currentTarget.value)}
+            placeholder="Name, model or serial number"
+          />
+        </div>
+        <div class="field">
+          <label for="instrument-calibration">Calibration</label>
+          <select
+            id="instrument-calibration"
+            value={filters.calibration ?? ''}
+            onChange={(e) => setQuery({ calibration: e.currentTarget.value })}
+          >
+            <option value="">Any</option>
+            {CALIBRATION_FILTERS.map(([v, t]) => (
+              <option value={v}>{t}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="instrument-status">Status</label>
+          <select id="instrument-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {INSTRUMENT_STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <PagedTable<Instrument>
+        path="/api/v1/instruments"
+        query={filters}
+        label="Instruments"
+        empty={
+          <>
+            <p>No instruments match.</p>
+            <Can role="engineer">
+              <a href="/instruments/new">Register an instrument</a>
+            </Can>
+          </>
+        }
+        columns={[
+          { label: 'Name', cell: (i) => <a href={`/instruments/${i.id}`}>{i.name}</a> },
+          { label: 'Vendor / model', cell: (i) => `${i.vendor} ${i.model}` },
+          { label: 'Serial number', cell: (i) => <code>{i.serial_number}</code> },
+          { label: 'Location', cell: (i) => i.location ?? '—' },
+          { label: 'Status', cell: (i) => <StatusBadge status={i.status} /> },
+          { label: 'Calibration', cell: (i) => <CalibrationBadge calibration={i.calibration} /> },
+          { label: 'Calibration expires', cell: (i) => day(i.calibration?.expires_at) },
+        ]}
+      />
+    </>
+  );
+}
+
+interface InstrumentValues {
+  name: string;
+  vendor: string;
+  model: string;
+  serial_number: string;
+  location: string;
+  calibration_interval_days: string;
+  status: string;
+}
+
+// A whole number typed in a field as the number; anything else as typed (the server names it).
+function wholeNumber(s: string): number | string | undefined {
+  const t = s.trim();
+  if (!t) return undefined;
+  return /^-?\d+$/.test(t) ? Number(t) : t;
+}
+
+function NewInstrument() {
+  const form = useForm<InstrumentValues>({
+    name: '',
+    vendor: '',
+    model: '',
+    serial_number: '',
+    location: '',
+    calibration_interval_days: '365',
+    status: '',
+  });
+  const save = form.submit(async (v) => {
+    const body = compact({
+      ...v,
+      name: v.name.trim(),
+      vendor: v.vendor.trim(),
+      model: v.model.trim(),
+      serial_number: v.serial_number.trim(),
+      location: v.location.trim(),
+      calibration_interval_days: wholeNumber(v.calibration_interval_days),
+    });
+    const saved = await api<Instrument>('/api/v1/instruments', { method: 'POST', body });
+    navigate(`/instruments/${saved.id}`);
+  });
+  return (
+    <>
+      <PageHeader title="New instrument" />
+      <form onSubmit={save} class="panel" aria-label="New instrument" noValidate>
+        <div class="grid">
+          <Field form={form} name="name" label="Name" required />
+          <Field form={form} name="vendor" label="Vendor" required />
+          <Field form={form} name="model" label="Model" required />
+          <Field form={form} name="serial_number" label="Serial number" required />
+          <Field form={form} name="location" label="Location" />
+          <Field
+            form={form}
+            name="calibration_interval_days"
+            label="Calibration interval (days)"
+            type="number"
+            min={1}
+            max={3650}
+            step={1}
+            inputMode="numeric"
+          />
+          <SelectField form={form} name="status" label="Status" options={INSTRUMENT_STATUSES} blank="active (default)" />
+        </div>
+        <FormFooter form={form} submit="Create instrument" onCancel={() => history.back()} />
+      </form>
+    </>
+  );
+}
+
+// Today's date (UTC, as the server counts) and a date `days` later, as YYYY-MM-DD.
+function isoDay(offsetDays = 0): string {
+  return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+// A date input's value as the RFC 3339 instant the server takes (midnight UTC); anything else as typed.
+function dateToInstant(d: string): string | undefined {
+  const t = d.trim();
+  if (!t) return undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t;
+}
+
+function CalibrationForm({ instrument, done }: { instrument: Instrument; done: () => void }) {
+  const initial = () => ({
+    certificate_number: '',
+    calibrated_at: isoDay(),
+    expires_at: isoDay(instrument.calibration_interval_days ?? 365),
+    status: 'VALID',
+    provider: '',
+  });
+  const form = useForm(initial());
+  return (
+    <form
+      onSubmit={form.submit(async (v) => {
+        await api<Calibration>('/api/v1/calibrations', {
+          method: 'POST',
+          body: compact({
+            instrument_id: instrument.id,
+            certificate_number: v.certificate_number.trim(),
+            calibrated_at: dateToInstant(v.calibrated_at),
+            expires_at: dateToInstant(v.expires_at),
+            status: v.status,
+            provider: v.provider.trim(),
+          }),
+        });
+        form.reset(initial());
+        done();
+      })}
+      aria-label="Record a certificate"
+      noValidate
+    >
+      <div class="grid">
+        <Field form={form} name="certificate_number" label="Certificate number" required />
+        <Field form={form} name="calibrated_at" label="Calibrated on" type="date" required />
+        <Field form={form} name="expires_at" label="Expires on" type="date" required />
+        <SelectField
+          form={form}
+          name="status"
+          label="Status"
+          options={[
+            ['VALID', 'VALID'],
+            ['PENDING', 'PENDING (not yet usable)'],
+          ]}
+        />
+        <Field form={form} name="provider" label="Provider" />
+      </div>
+      <FormFooter form={form} submit="Record certificate" />
+    </form>
+  );
+}
+
+// What an expire or a revoke answers: the calibration and the queued runs it blocked.
+interface Ended extends Calibration {
+  blocked_run_ids?: string[];
+}
+
+function CalibrationHistory({ instrument, refresh, changed }: { instrument: Instrument; refresh: number; changed: () => void }) {
+  const [notice, setNotice] = useState<string | null>(null);
+  const admin = atLeast(user(), 'admin');
+  const end = (c: Calibration, how: 'expire' | 'revoke') => async () => {
+    setNotice(null);
+    const r = await api<Ended>(`/api/v1/calibrations/${c.id}/${how}`, { method: 'PATCH', body: {} });
+    const n = r?.blocked_run_ids?.length ?? 0;
+    setNotice(
+      `Certificate ${c.certificate_number} ${how === 'expire' ? 'expired' : 'revoked'}.` +
+        (n ? ` ${n} queued ${n === 1 ? 'run was' : 'runs were'} blocked.` : ''),
+    );
+  };
+  const effective = (c: Calibration) =>
+    c.status === 'VALID' && new Date(c.expires_at).getTime() <= Date.now() ? 'EXPIRED' : c.status;
+  return (
+    <>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}{' '}
+          {notice.includes('blocked') && <a href={`/runs?instrument_id=${instrument.id}&status=BLOCKED`}>See the blocked runs</a>}
+        </p>
+      )}
+      <PagedTable<Calibration>
+        path="/api/v1/calibrations"
+        query={{ instrument_id: instrument.id }}
+        label="Calibration history"
+        refresh={refresh}
+        empty={<p>No calibration on record.</p>}
+        columns={[
+          { label: 'Certificate', cell: (c) => <code>{c.certificate_number}</code> },
+          { label: 'Status', cell: (c) => <StatusBadge status={effective(c)} /> },
+          { label: 'Calibrated', cell: (c) => day(c.calibrated_at) },
+          { label: 'Expires', cell: (c) => day(c.expires_at) },
+          { label: 'Provider', cell: (c) => c.provider ?? '—' },
+          {
+            label: 'Ended',
+            cell: (c) =>
+              c.revoked_at || c.expired_at ? (
+                <>
+                  {when(c.revoked_at ?? c.expired_at)}
+                  {c.reason && <div class="muted small">{c.reason}</div>}
+                </>
+              ) : (
+                '—'
+              ),
+          },
+          ...(admin
+            ? [
+                {
+                  label: 'Actions',
+                  cell: (c: Calibration) => (
+                    <div class="actions">
+                      {(c.status === 'VALID' || c.status === 'PENDING') && (
+                        <ActionButton label={`Expire ${c.certificate_number}`} action={end(c, 'expire')} done={changed} />
+                      )}
+                      {c.status !== 'REVOKED' && (
+                        <ActionButton
+                          label={`Revoke ${c.certificate_number}`}
+                          class="danger"
+                          action={end(c, 'revoke')}
+                          done={changed}
+                        />
+                      )}
+                      {c.status === 'REVOKED' && <span class="muted">—</span>}
+                    </div>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
+    </>
+  );
+}
+
+function InstrumentDetail({ id }: { id: string }) {
+  const loaded = useApi<Instrument>(`/api/v1/instruments/${id}`);
+  const [refresh, setRefresh] = useState(0);
+  const again = () => {
+    setRefresh((n) => n + 1);
+    loaded.reload();
+  };
+  return (
+    <Show loaded={loaded}>
+      {(i) => (
+        <>
+          <PageHeader title={i.name}>
+            <a class="button" href={`/runs?instrument_id=${i.id}`}>
+              Runs on this instrument
+            </a>
+            <Can role="engineer">
+              <a class="button primary" href={`/runs/new?instrument_id=${i.id}`}>
+                New run
+              </a>
+            </Can>
+          </PageHeader>
+          <div class="two">
+            <section class="panel" aria-labelledby="instrument-h">
+              <h2 id="instrument-h">Instrument</h2>
+              <dl class="facts">
+                <dt>Vendor</dt>
+                <dd>{i.vendor}</dd>
+                <dt>Model</dt>
+                <dd>{i.model}</dd>
+                <dt>Serial number</dt>
+                <dd>
+                  <code>{i.serial_number}</code>
+                </dd>
+                <dt>Location</dt>
+                <dd>{i.location ?? '—'}</dd>
+                <dt>Status</dt>
+                <dd>
+                  <StatusBadge status={i.status} />
+                </dd>
+                <dt>Calibration interval</dt>
+                <dd>{i.calibration_interval_days ? `${i.calibration_interval_days} days` : '—'}</dd>
+                <dt>Created</dt>
+                <dd>{when(i.created_at)}</dd>
+              </dl>
+            </section>
+            <section class="panel" aria-labelledby="calibration-h">
+              <h2 id="calibration-h">Calibration</h2>
+              <dl class="facts">
+                <dt>State</dt>
+                <dd>
+                  <CalibrationBadge calibration={i.calibration} />
+                </dd>
+                <dt>Usable</dt>
+                <dd>{i.calibration?.is_valid ? 'Yes: runs may start' : 'No: new runs are blocked'}</dd>
+                <dt>Detail</dt>
+                <dd>{i.calibration?.reason ?? 'no calibration on record'}</dd>
+                <dt>Expires</dt>
+                <dd>{when(i.calibration?.expires_at)}</dd>
+              </dl>
+            </section>
+          </div>
+          <section class="panel" aria-labelledby="history-h">
+            <h2 id="history-h">Calibration history</h2>
+            <CalibrationHistory instrument={i} refresh={refresh} changed={again} />
+            <Can role="engineer">
+              <h3>Record a certificate</h3>
+              <CalibrationForm instrument={i} done={again} />
+            </Can>
+          </section>
+        </>
+      )}
+    </Show>
+  );
+}
+
+// Used by other pages: an instrument's name as a link (its short id while it loads or when it is gone).
+export function InstrumentLink({ id }: { id: string }) {
+  const loaded = useApi<Instrument>(`/api/v1/instruments/${id}`);
+  return <a href={`/instruments/${id}`}>{loaded.data?.name ?? id.slice(0, 8)}</a>;
+}
+
+export const routes = [
+  { path: '/instruments', page: InstrumentList },
+  { path: '/instruments/new', page: NewInstrument, role: 'engineer' as const },
+  { path: '/instruments/:id', page: InstrumentDetail },
+];

@@ -1,0 +1,469 @@
+// The notebook: entries in markdown with a live preview that the server renders and sanitizes, the
+// detail page with the entry's signatures (each re-checked by the server), signing with the password
+// again, amendments of signed entries, and the .eln export.
+//
+// Shared with recipes.tsx (SOP bodies): MarkdownHtml and MarkdownPreview. Markdown is never rendered
+// here: the server's sanitizer is the only one, and its HTML is shown as it answers it.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, download, Problem, user } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import {
+  ActionButton, asProblem, Badge, Can, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField, Show,
+  TextArea, useApi, useForm, when,
+} from '../ui';
+
+export interface Entry {
+  id: string;
+  title: string;
+  body_markdown: string;
+  tags: string[];
+  sample_ids: string[];
+  author_id: string;
+  author_name: string | null;
+  amends_entry_id: string | null;
+  locked_at: string | null;
+  signed: boolean;
+  created_at: string;
+  updated_at: string;
+  extra_metadata: Record<string, unknown>;
+}
+interface EntryDetail extends Entry {
+  body_html: string;
+  amended_by: string[];
+  signature_count: number;
+}
+interface Signature {
+  id: string;
+  entry_id: string;
+  signer_id: string;
+  signer_name: string;
+  meaning: string;
+  content_sha256: string;
+  signed_at: string;
+  valid: boolean;
+}
+
+const MEANINGS: [string, string][] = [
+  ['author', 'author'],
+  ['reviewer', 'reviewer'],
+  ['approver', 'approver'],
+];
+
+// ---- shared: the server's HTML ----------------------------------------------------------------
+
+// The page keeps one h1 (its title) and its section h2s: headings inside a document are moved down
+// two levels (h1 → h3, …, capped at h6). Only tag names change; the server's sanitized HTML escapes
+// every "<" of text, so "<h" only ever starts a tag.
+function demoteHeadings(html: string): string {
+  return html.replace(/<(\/?)h([1-6])(?=[\s>])/gi, (_m, slash: string, n: string) => `<${slash}h${Math.min(6, Number(n) + 2)}`);
+}
+
+// Sanitized HTML as the server answered it (body_html of an entry or an SOP, or a preview).
+export function MarkdownHtml({ html, label }: { html: string; label: string }) {
+  return <div class="markdown" role="region" aria-label={label} dangerouslySetInnerHTML={{ __html: demoteHeadings(html) }} />;
+}
+
+// The server's rendering of `markdown`, asked again ~300 ms after the typing stops (POST
+// /api/eln/preview, engineer+); answers that arrive after a newer question are dropped.
+export function MarkdownPreview({ markdown, label = 'Preview' }: { markdown: string; label?: string }) {
+  const [html, setHtml] = useState('');
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+  const seq = useRef(0);
+  useEffect(() => {
+    const n = ++seq.current;
+    if (!markdown.trim()) {
+      setHtml('');
+      setProblem(null);
+      setBusy(false);
+      return;
+    }
+    setBusy(true);
+    const t = window.setTimeout(() => {
+      api<{ body_html: string }>('/api/eln/preview', { method: 'POST', body: { body_markdown: markdown } })
+        .then((r) => {
+          if (n !== seq.current) return;
+          setHtml(r.body_html ?? '');
+          setProblem(null);
+        })
+        .catch((e) => n === seq.current && setProblem(asProblem(e)))
+        .finally(() => n === seq.current && setBusy(false));
+    }, 300);
+    return () => window.clearTimeout(t);
+  }, [markdown]);
+  return (
+    <div aria-busy={busy ? 'true' : 'false'}>
+      <ProblemView problem={problem} />
+      {markdown.trim() ? (
+        <MarkdownHtml html={html} label={label} />
+      ) : (
+        <div class="markdown muted" role="region" aria-label={label}>
+          <p>Nothing to preview yet.</p>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function SignedBadge({ signed }: { signed: boolean }) {
+  return signed ? <Badge tone="ok">signed</Badge> : <Badge tone="neutral">unsigned</Badge>;
+}
+
+function tagList(text: string): string[] {
+  return [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))];
+}
+
+// ---- list -------------------------------------------------------------------------------------
+
+function EntryList() {
+  const { query } = useLocation();
+  const filters = {
+    q: query.get('q') ?? undefined,
+    signed: query.get('signed') ?? undefined,
+    tag: query.get('tag') ?? undefined,
+  };
+  const [q, setQ] = useState(filters.q ?? '');
+  const [tag, setTag] = useState(filters.tag ?? '');
+  return (
+    <>
+      <PageHeader title="Notebook">
+        <Can role="engineer">
+          <a class="button primary" href="/notebook/new">
+            New entry
+          </a>
+        </Can>
+      </PageHeader>
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter notebook entries"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q: q.trim(), tag: tag.trim() });
+        }}
+      >
+        <div class="field">
+          <label for="eln-q">Search</label>
+          <input id="eln-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Part of the title" />
+        </div>
+        <div class="field">
+          <label for="eln-tag">Tag</label>
+          <input id="eln-tag" value={tag} onInput={(e) => setTag(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="eln-signed">Signed</label>
+          <select id="eln-signed" value={filters.signed ?? ''} onChange={(e) => setQuery({ signed: e.currentTarget.value })}>
+            <option value="">Any</option>
+            <option value="true">Signed</option>
+            <option value="false">Unsigned</option>
+          </select>
+        </div>
+        <div class="field">
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <PagedTable<Entry>
+        path="/api/eln"
+        query={filters}
+        label="Notebook entries"
+        empty={
+          <>
+            <p>No notebook entries match.</p>
+            <Can role="engineer">
+              <a href="/notebook/new">Write the first entry</a>
+            </Can>
+          </>
+        }
+        columns={[
+          { label: 'Title', cell: (e) => <a href={`/notebook/${e.id}`}>{e.title}</a> },
+          { label: 'Tags', cell: (e) => (e.tags.length ? e.tags.join(', ') : '—') },
+          { label: 'Author', cell: (e) => e.author_name ?? '—' },
+          { label: 'Signed', cell: (e) => <SignedBadge signed={e.signed} /> },
+          { label: 'Created', cell: (e) => when(e.created_at) },
+          { label: 'Updated', cell: (e) => when(e.updated_at) },
+        ]}
+      />
+    </>
+  );
+}
+
+// ---- editor -----------------------------------------------------------------------------------
+
+interface EntryValues {
+  title: string;
+  tags: string;
+  body_markdown: string;
+}
+
+function EntryForm({ entry, amends }: { entry?: Entry; amends?: Entry }) {
+  const source = entry ?? amends;
+  const form = useForm<EntryValues>({
+    title: entry?.title ?? (amends ? `Amendment: ${amends.title}` : ''),
+    tags: source?.tags.join(', ') ?? '',
+    body_markdown: source?.body_markdown ?? '',
+  });
+  const save = form.submit(async (v) => {
+    const tags = tagList(v.tags);
+    if (entry) {
+      // An edit sends what changed.
+      const change: Record<string, unknown> = {};
+      if (v.title !== entry.title) change.title = v.title;
+      if (v.body_markdown !== entry.body_markdown) change.body_markdown = v.body_markdown;
+      if (JSON.stringify(tags) !== JSON.stringify(entry.tags)) change.tags = tags;
+      const saved = await api<Entry>(`/api/eln/${entry.id}`, { method: 'PATCH', body: change });
+      navigate(`/notebook/${saved.id}`);
+    } else {
+      const body: Record<string, unknown> = { title: v.title, body_markdown: v.body_markdown, tags };
+      if (amends) body.amends_entry_id = amends.id;
+      const saved = await api<Entry>('/api/eln', { method: 'POST', body });
+      navigate(`/notebook/${saved.id}`);
+    }
+  });
+  return (
+    <form onSubmit={save} class="panel" aria-label={entry ? 'Edit notebook entry' : 'New notebook entry'} noValidate>
+      {amends && (
+        <p class="notice">
+          This entry amends <a href={`/notebook/${amends.id}`}>{amends.title}</a>, which is signed and stays as it is.
+        </p>
+      )}
+      <div class="grid">
+        <Field form={form} name="title" label="Title" required />
+        <Field form={form} name="tags" label="Tags" hint="Comma separated, e.g. oxide, anneal" />
+      </div>
+      <div class="editor">
+        <TextArea form={form} name="body_markdown" label="Body (markdown)" rows={18} />
+        <section aria-labelledby="preview-h">
+          <h2 id="preview-h" class="small">
+            Preview
+          </h2>
+          <MarkdownPreview markdown={form.values.body_markdown} label="Preview of the body" />
+        </section>
+      </div>
+      <FormFooter form={form} submit={entry ? 'Save changes' : 'Create entry'} onCancel={() => history.back()} />
+    </form>
+  );
+}
+
+function NewEntry() {
+  const { query } = useLocation();
+  const amendsId = query.get('amends');
+  const amends = useApi<Entry>(amendsId ? `/api/eln/${amendsId}` : null);
+  return (
+    <>
+      <PageHeader title={amendsId ? 'Amend entry' : 'New notebook entry'} />
+      {amendsId ? <Show loaded={amends}>{(a) => <EntryForm amends={a} />}</Show> : <EntryForm />}
+    </>
+  );
+}
+
+function EditEntry({ id }: { id: string }) {
+  const loaded = useApi<Entry>(`/api/eln/${id}`);
+  return (
+    <>
+      <PageHeader title="Edit notebook entry" />
+      <Show loaded={loaded}>
+        {(e) =>
+          e.signed || e.author_id !== user()?.id ? (
+            <div class="problem" role="alert">
+              <strong>This entry cannot be changed here</strong>
+              <p>
+                {e.signed
+                  ? 'It is signed, and a signed entry is locked. Write an amendment instead.'
+                  : 'Only its author changes an entry.'}
+              </p>
+              <p>
+                <a href={`/notebook/${e.id}`}>Back to the entry</a>
+              </p>
+            </div>
+          ) : (
+            <EntryForm entry={e} />
+          )
+        }
+      </Show>
+    </>
+  );
+}
+
+// ---- signing ----------------------------------------------------------------------------------
+
+// POST /api/eln/{id}/sign. A wrong password is the server's 401, about the password and not the
+// session (`credential`); an ordinary call first makes sure the session's own token is fresh.
+async function signEntry(id: string, body: { password: string; meaning: string }) {
+  await api('/api/auth/me');
+  return api<Signature>(`/api/eln/${id}/sign`, { method: 'POST', body, credential: true });
+}
+
+function SignForm({ entry, done, cancel }: { entry: Entry; done: () => void; cancel: () => void }) {
+  const mine = entry.author_id === user()?.id;
+  const form = useForm({ password: '', meaning: mine ? 'author' : 'reviewer' });
+  return (
+    <form
+      aria-label="Sign entry"
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        await signEntry(entry.id, { password: v.password, meaning: v.meaning });
+        done();
+      })}
+    >
+      <p class="muted small">
+        Signing records your name, the time, the meaning and a hash of the entry's content, and locks the entry:
+        it cannot change afterwards. Enter your password again to confirm it is you.
+      </p>
+      <Field form={form} name="password" label="Password" type="password" autocomplete="current-password" required />
+      <SelectField form={form} name="meaning" label="Meaning" options={MEANINGS} />
+      <FormFooter form={form} submit="Sign" onCancel={cancel} />
+    </form>
+  );
+}
+
+function Signatures({ id, refresh }: { id: string; refresh: number }) {
+  return (
+    <PagedTable<Signature>
+      path={`/api/eln/${id}/signatures`}
+      label="Signatures"
+      refresh={refresh}
+      empty={<p>Not signed yet.</p>}
+      columns={[
+        { label: 'Signer', cell: (s) => s.signer_name },
+        { label: 'Meaning', cell: (s) => s.meaning },
+        { label: 'Signed', cell: (s) => when(s.signed_at) },
+        {
+          label: 'Check',
+          cell: (s) => <span>{s.valid ? <Badge tone="ok">valid</Badge> : <Badge tone="bad">invalid</Badge>}</span>,
+        },
+        {
+          label: 'Content SHA-256',
+          cell: (s) => (
+            <code title={s.content_sha256} class="small">
+              {s.content_sha256.slice(0, 16)}…
+            </code>
+          ),
+        },
+      ]}
+    />
+  );
+}
+
+// ---- detail -----------------------------------------------------------------------------------
+
+function fileName(title: string): string {
+  const base = title.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '_').trim() || 'entry';
+  return `${base.slice(0, 120)}.eln`;
+}
+
+function EntryDetailPage({ id }: { id: string }) {
+  const loaded = useApi<EntryDetail>(`/api/eln/${id}`);
+  const [signing, setSigning] = useState(false);
+  const [refresh, setRefresh] = useState(0);
+  const me = user();
+  return (
+    <Show loaded={loaded}>
+      {(e) => (
+        <>
+          <PageHeader title={e.title}>
+            {!e.signed && e.author_id === me?.id && (
+              <Can role="engineer">
+                <a class="button" href={`/notebook/${e.id}/edit`}>
+                  Edit
+                </a>
+              </Can>
+            )}
+            {e.signed && (
+              <Can role="engineer">
+                <a class="button" href={`/notebook/new?amends=${e.id}`}>
+                  Amend
+                </a>
+              </Can>
+            )}
+            <Can role="technician">
+              <button type="button" class="primary" onClick={() => setSigning(true)}>
+                Sign
+              </button>
+            </Can>
+            <ActionButton label="Export .eln" action={() => download(`/api/eln/${e.id}/export`, fileName(e.title))} />
+          </PageHeader>
+          <div class="two">
+            <section class="panel" aria-labelledby="entry-facts-h">
+              <h2 id="entry-facts-h">Entry</h2>
+              <dl class="facts">
+                <dt>Author</dt>
+                <dd>{e.author_name ?? '—'}</dd>
+                <dt>State</dt>
+                <dd>
+                  <SignedBadge signed={e.signed} />
+                  {e.locked_at && <span class="muted"> locked {when(e.locked_at)}</span>}
+                </dd>
+                <dt>Signatures</dt>
+                <dd>{e.signature_count}</dd>
+                <dt>Tags</dt>
+                <dd>{e.tags.length ? e.tags.join(', ') : '—'}</dd>
+                <dt>Samples</dt>
+                <dd>
+                  {e.sample_ids.length
+                    ? e.sample_ids.map((s, i) => (
+                        <span key={s}>
+                          {i > 0 && ', '}
+                          <a href={`/samples/${s}`}>{s.slice(0, 8)}</a>
+                        </span>
+                      ))
+                    : '—'}
+                </dd>
+                {e.amends_entry_id && (
+                  <>
+                    <dt>Amends</dt>
+                    <dd>
+                      <a href={`/notebook/${e.amends_entry_id}`}>entry {e.amends_entry_id.slice(0, 8)}</a>
+                    </dd>
+                  </>
+                )}
+                {e.amended_by.length > 0 && (
+                  <>
+                    <dt>Amended by</dt>
+                    <dd>
+                      {e.amended_by.map((a, i) => (
+                        <span key={a}>
+                          {i > 0 && ', '}
+                          <a href={`/notebook/${a}`}>entry {a.slice(0, 8)}</a>
+                        </span>
+                      ))}
+                    </dd>
+                  </>
+                )}
+                <dt>Created</dt>
+                <dd>{when(e.created_at)}</dd>
+                <dt>Updated</dt>
+                <dd>{when(e.updated_at)}</dd>
+              </dl>
+            </section>
+            <section class="panel" aria-labelledby="signatures-h">
+              <h2 id="signatures-h">Signatures</h2>
+              <Signatures id={e.id} refresh={refresh} />
+            </section>
+          </div>
+          <section class="panel" aria-labelledby="body-h">
+            <h2 id="body-h">Body</h2>
+            <MarkdownHtml html={e.body_html} label="Entry body" />
+          </section>
+          <Dialog title="Sign entry" open={signing} onClose={() => setSigning(false)}>
+            <SignForm
+              entry={e}
+              cancel={() => setSigning(false)}
+              done={() => {
+                setSigning(false);
+                setRefresh((n) => n + 1);
+                loaded.reload();
+              }}
+            />
+          </Dialog>
+        </>
+      )}
+    </Show>
+  );
+}
+
+export const routes = [
+  { path: '/notebook', page: EntryList },
+  { path: '/notebook/new', page: NewEntry, role: 'engineer' as const },
+  { path: '/notebook/:id', page: EntryDetailPage },
+  { path: '/notebook/:id/edit', page: EditEntry, role: 'engineer' as const },
+];

@@ -1,0 +1,839 @@
+// Recipes and SOPs. Recipes: the list (status and name filters), create and edit (an approved or
+// rejected version opens the next version), and the detail page with its approval state, its
+// decisions, its versions, submit, approve and reject. SOPs: the list, create, the detail page with
+// the body as the server renders it, its versions, a new version, approval and acknowledgement.
+import { useState } from 'preact/hooks';
+import { api, Problem, user, type Page } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import {
+  ActionButton, Badge, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, parseObject, SelectField, Show,
+  StatusBadge, TextArea, useApi, useForm, when, type Form,
+} from '../ui';
+import { MarkdownHtml, MarkdownPreview } from './notebook';
+
+// ==== recipes ==================================================================================
+
+export const RECIPE_STATUSES = ['DRAFT', 'PENDING_APPROVAL', 'APPROVED', 'REJECTED', 'SUPERSEDED'];
+const RECIPE_STATE: Record<string, ['ok' | 'warn' | 'bad' | 'neutral' | 'info', string]> = {
+  DRAFT: ['neutral', 'Draft'],
+  PENDING_APPROVAL: ['warn', 'Pending approval'],
+  APPROVED: ['ok', 'Approved'],
+  REJECTED: ['bad', 'Rejected'],
+  SUPERSEDED: ['neutral', 'Superseded'],
+};
+
+export interface Recipe {
+  id: string;
+  name: string;
+  description: string | null;
+  instrument_id: string | null;
+  sop_id: string | null;
+  parameters: Record<string, unknown>;
+  version: number;
+  root_recipe_id: string;
+  previous_version_id: string | null;
+  status: string;
+  author_id: string;
+  submitted_at: string | null;
+  approved_at: string | null;
+  rejected_at: string | null;
+  created_at: string;
+  updated_at: string;
+  extra_metadata: Record<string, unknown>;
+}
+interface RecipeApproval {
+  id: string;
+  approver_id: string;
+  approver_name: string | null;
+  decision: string;
+  comment: string | null;
+  decided_at: string;
+}
+interface RecipeDetail extends Recipe {
+  approvals: RecipeApproval[];
+  versions: { id: string; version: number; status: string; created_at: string }[];
+  approvals_required: number;
+  final_approval_by_admin: boolean;
+}
+interface Instrument {
+  id: string;
+  name: string;
+}
+
+// A recipe version's approval state, in words.
+export function RecipeStatus({ status }: { status: string }) {
+  const [tone, text] = RECIPE_STATE[status] ?? ['neutral', status];
+  return <Badge tone={tone}>{text}</Badge>;
+}
+
+// The instruments (Analysis API), by id; empty when they cannot be read.
+function useInstruments() {
+  const loaded = useApi<Page<Instrument>>('/api/v1/instruments?limit=500');
+  const items = loaded.data?.items ?? [];
+  return { loaded, items, name: (id: string | null) => (id ? (items.find((i) => i.id === id)?.name ?? id.slice(0, 8)) : '—') };
+}
+
+function RecipeList() {
+  const { query } = useLocation();
+  const filters = { q: query.get('q') ?? undefined, status: query.get('status') ?? undefined };
+  const [q, setQ] = useState(filters.q ?? '');
+  const instruments = useInstruments();
+  return (
+    <>
+      <PageHeader title="Recipes">
+        <Can role="engineer">
+          <a class="button primary" href="/recipes/new">
+            New recipe
+          </a>
+        </Can>
+      </PageHeader>
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter recipes"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q: q.trim() });
+        }}
+      >
+        <div class="field">
+          <label for="recipe-q">Search</label>
+          <input id="recipe-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Part of the name" />
+        </div>
+        <div class="field">
+          <label for="recipe-status">Status</label>
+          <select id="recipe-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {RECIPE_STATUSES.map((s) => (
+              <option value={s}>{RECIPE_STATE[s][1]}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <PagedTable<Recipe>
+        path="/api/recipes"
+        query={filters}
+        label="Recipes"
+        empty={
+          <>
+            <p>No recipes match.</p>
+            <Can role="engineer">
+              <a href="/recipes/new">Write the first recipe</a>
+            </Can>
+          </>
+        }
+        columns={[
+          { label: 'Name', cell: (r) => <a href={`/recipes/${r.id}`}>{r.name}</a> },
+          { label: 'Version', cell: (r) => r.version, class: 'num' },
+          { label: 'Approval', cell: (r) => <RecipeStatus status={r.status} /> },
+          { label: 'Instrument', cell: (r) => instruments.name(r.instrument_id) },
+          { label: 'Updated', cell: (r) => when(r.updated_at) },
+        ]}
+      />
+    </>
+  );
+}
+
+interface RecipeValues {
+  name: string;
+  description: string;
+  instrument_id: string;
+  sop_id: string;
+  parameters: string;
+}
+
+function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
+  const instruments = useInstruments();
+  const sops = useApi<Page<Sop>>('/api/sops?limit=500');
+  const form = useForm<RecipeValues>({
+    name: recipe?.name ?? '',
+    description: recipe?.description ?? '',
+    instrument_id: recipe?.instrument_id ?? '',
+    sop_id: recipe?.sop_id ?? '',
+    parameters: JSON.stringify(recipe?.parameters ?? {}, null, 2),
+  });
+  const newVersion = recipe && (recipe.status === 'APPROVED' || recipe.status === 'REJECTED');
+  const save = form.submit(async (v) => {
+    const parameters = parseObject(v.parameters, 'parameters');
+    if (recipe) {
+      // An edit sends what changed; a cleared optional field is sent as null.
+      const change: Record<string, unknown> = {};
+      if (v.name !== recipe.name) change.name = v.name;
+      for (const k of ['description', 'instrument_id', 'sop_id'] as const)
+        if ((v[k] || null) !== (recipe[k] || null)) change[k] = v[k] || null;
+      if (parameters && JSON.stringify(parameters) !== JSON.stringify(recipe.parameters)) change.parameters = parameters;
+      const saved = await api<Recipe>(`/api/recipes/${recipe.id}`, { method: 'PATCH', body: change });
+      // An approved or rejected version answers with the next version, a DRAFT: its page says so.
+      navigate(saved.id === recipe.id ? `/recipes/${saved.id}` : `/recipes/${saved.id}?from=${recipe.id}`);
+    } else {
+      const saved = await api<Recipe>('/api/recipes', {
+        method: 'POST',
+        body: { ...compact({ name: v.name, description: v.description, instrument_id: v.instrument_id, sop_id: v.sop_id }), parameters },
+      });
+      navigate(`/recipes/${saved.id}`);
+    }
+  });
+  return (
+    <form onSubmit={save} class="panel" aria-label={recipe ? 'Edit recipe' : 'New recipe'} noValidate>
+      {newVersion && (
+        <p class="notice">
+          Version {recipe.version} is {RECIPE_STATE[recipe.status][1].toLowerCase()} and stays as it is: saving makes
+          version {recipe.version + 1}, a draft that needs approval again.
+        </p>
+      )}
+      <div class="grid">
+        <Field form={form} name="name" label="Name" required />
+        {instruments.loaded.problem ? (
+          <Field form={form} name="instrument_id" label="Instrument id" hint="The instrument list could not be read" />
+        ) : (
+          <SelectField
+            form={form}
+            name="instrument_id"
+            label="Instrument"
+            blank="None"
+            options={instruments.items.map((i) => [i.id, i.name] as [string, string])}
+          />
+        )}
+        <SelectField
+          form={form}
+          name="sop_id"
+          label="SOP"
+          blank="None"
+          options={(sops.data?.items ?? []).map((s) => [s.id, `${s.code} v${s.version} — ${s.title} (${s.status})`] as [string, string])}
+        />
+      </div>
+      <TextArea form={form} name="description" label="Description" rows={3} />
+      <TextArea form={form} name="parameters" label="Parameters (JSON object)" rows={8} hint='e.g. {"temperature_c": 450, "time_s": 30}' />
+      <FormFooter
+        form={form}
+        submit={recipe ? (newVersion ? 'Save as new version' : 'Save changes') : 'Create recipe'}
+        onCancel={() => history.back()}
+      />
+    </form>
+  );
+}
+
+function NewRecipe() {
+  return (
+    <>
+      <PageHeader title="New recipe" />
+      <RecipeForm />
+    </>
+  );
+}
+
+function latestOf(r: RecipeDetail) {
+  return r.versions.reduce((a, b) => (b.version > a.version ? b : a), r.versions[0] ?? r);
+}
+
+function EditRecipe({ id }: { id: string }) {
+  const loaded = useApi<RecipeDetail>(`/api/recipes/${id}`);
+  return (
+    <>
+      <PageHeader title="Edit recipe" />
+      <Show loaded={loaded}>
+        {(r) => {
+          const latest = latestOf(r);
+          if (latest.id !== r.id)
+            return (
+              <div class="problem" role="alert">
+                <strong>A newer version exists</strong>
+                <p>
+                  Change <a href={`/recipes/${latest.id}/edit`}>version {latest.version}</a> instead.
+                </p>
+              </div>
+            );
+          if (r.status === 'PENDING_APPROVAL' || r.status === 'SUPERSEDED')
+            return (
+              <div class="problem" role="alert">
+                <strong>This version cannot change</strong>
+                <p>It is {RECIPE_STATE[r.status][1].toLowerCase()}.</p>
+              </div>
+            );
+          return <RecipeForm recipe={r} />;
+        }}
+      </Show>
+    </>
+  );
+}
+
+// Approve or reject: a comment (required to reject).
+function DecisionForm({ id, decision, done, cancel }: { id: string; decision: 'approve' | 'reject'; done: () => void; cancel: () => void }) {
+  const form = useForm({ comment: '' });
+  return (
+    <form
+      aria-label={decision === 'approve' ? 'Approve recipe' : 'Reject recipe'}
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        const comment = v.comment.trim();
+        if (decision === 'reject' && !comment)
+          throw new Problem(422, 'A comment is needed', '', [{ field: 'comment', message: 'say why the recipe is rejected' }]);
+        await api(`/api/recipes/${id}/${decision}`, { method: 'POST', body: comment ? { comment } : {} });
+        done();
+      })}
+    >
+      <TextArea
+        form={form}
+        name="comment"
+        label={decision === 'approve' ? 'Comment (optional)' : 'Comment (required)'}
+        rows={4}
+      />
+      <FormFooter form={form} submit={decision === 'approve' ? 'Approve' : 'Reject'} onCancel={cancel} />
+    </form>
+  );
+}
+
+function RecipeDetailPage({ id }: { id: string }) {
+  const loaded = useApi<RecipeDetail>(`/api/recipes/${id}`);
+  const { query } = useLocation();
+  const from = query.get('from');
+  const [deciding, setDeciding] = useState<'approve' | 'reject' | null>(null);
+  const instruments = useInstruments();
+  const me = user();
+  return (
+    <Show loaded={loaded}>
+      {(r) => {
+        const latest = latestOf(r);
+        const isLatest = latest.id === r.id;
+        const editable = isLatest && ['DRAFT', 'APPROVED', 'REJECTED'].includes(r.status);
+        const approved = r.approvals.filter((a) => a.decision === 'APPROVED').length;
+        const previous = r.versions.find((v) => v.id === from);
+        return (
+          <>
+            <PageHeader title={`${r.name} · v${r.version}`}>
+              <Can role="engineer">
+                {editable && (
+                  <a class="button" href={`/recipes/${r.id}/edit`}>
+                    {r.status === 'DRAFT' ? 'Edit' : 'Edit as new version'}
+                  </a>
+                )}
+                {r.status === 'DRAFT' && (
+                  <ActionButton
+                    label="Submit for approval"
+                    class="primary"
+                    action={() => api(`/api/recipes/${r.id}/submit`, { method: 'POST', body: {} })}
+                    done={loaded.reload}
+                  />
+                )}
+              </Can>
+              {r.status === 'PENDING_APPROVAL' && (
+                <Can role="pi">
+                  <button type="button" class="primary" onClick={() => setDeciding('approve')}>
+                    Approve
+                  </button>
+                  <button type="button" class="danger" onClick={() => setDeciding('reject')}>
+                    Reject
+                  </button>
+                </Can>
+              )}
+            </PageHeader>
+            {from && (
+              <p class="notice" role="status">
+                Saved as version {r.version}, a draft
+                {previous ? (
+                  <>
+                    : <a href={`/recipes/${previous.id}`}>version {previous.version}</a> ({RECIPE_STATE[previous.status]?.[1] ?? previous.status}) stays as it was.
+                  </>
+                ) : (
+                  '.'
+                )}{' '}
+                Submit it for approval when it is ready.
+              </p>
+            )}
+            {!isLatest && (
+              <p class="notice">
+                A newer version exists: <a href={`/recipes/${latest.id}`}>version {latest.version}</a> (
+                {RECIPE_STATE[latest.status]?.[1] ?? latest.status}).
+              </p>
+            )}
+            <div class="two">
+              <section class="panel" aria-labelledby="recipe-facts-h">
+                <h2 id="recipe-facts-h">Recipe</h2>
+                <dl class="facts">
+                  <dt>Approval</dt>
+                  <dd>
+                    <RecipeStatus status={r.status} />
+                  </dd>
+                  <dt>Version</dt>
+                  <dd>{r.version}</dd>
+                  <dt>Author</dt>
+                  <dd>{r.author_id === me?.id ? 'you' : r.author_id.slice(0, 8)}</dd>
+                  <dt>Instrument</dt>
+                  <dd>{r.instrument_id ? <a href={`/instruments/${r.instrument_id}`}>{instruments.name(r.instrument_id)}</a> : '—'}</dd>
+                  <dt>SOP</dt>
+                  <dd>{r.sop_id ? <a href={`/sops/${r.sop_id}`}>SOP {r.sop_id.slice(0, 8)}</a> : '—'}</dd>
+                  <dt>Created</dt>
+                  <dd>{when(r.created_at)}</dd>
+                  <dt>Submitted</dt>
+                  <dd>{when(r.submitted_at)}</dd>
+                  {r.approved_at && (
+                    <>
+                      <dt>Approved</dt>
+                      <dd>{when(r.approved_at)}</dd>
+                    </>
+                  )}
+                  {r.rejected_at && (
+                    <>
+                      <dt>Rejected</dt>
+                      <dd>{when(r.rejected_at)}</dd>
+                    </>
+                  )}
+                  <dt>Description</dt>
+                  <dd>{r.description || '—'}</dd>
+                </dl>
+              </section>
+              <section class="panel" aria-labelledby="params-h">
+                <h2 id="params-h">Parameters</h2>
+                {Object.keys(r.parameters ?? {}).length === 0 ? (
+                  <p class="muted">No parameters.</p>
+                ) : (
+                  <div class="table-wrap">
+                    <table aria-label="Parameters">
+                      <thead>
+                        <tr>
+                          <th scope="col">Parameter</th>
+                          <th scope="col">Value</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {Object.entries(r.parameters).map(([k, v]) => (
+                          <tr key={k}>
+                            <td data-label="Parameter">
+                              <code>{k}</code>
+                            </td>
+                            <td data-label="Value">
+                              <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                )}
+              </section>
+            </div>
+            <section class="panel" aria-labelledby="approvals-h">
+              <h2 id="approvals-h">Approvals</h2>
+              <p class="muted">
+                {r.approvals_required} approval{r.approvals_required === 1 ? '' : 's'} needed
+                {r.final_approval_by_admin ? ', the last by an admin' : ''}; PIs and admins decide, never the author.
+                {r.status === 'PENDING_APPROVAL' && ` ${approved} of ${r.approvals_required} given so far.`}
+              </p>
+              {r.status === 'PENDING_APPROVAL' && r.author_id === me?.id && (
+                <Can role="pi">
+                  <p class="muted small">You wrote this recipe: another PI or an admin decides on it.</p>
+                </Can>
+              )}
+              {r.approvals.length === 0 ? (
+                <div class="empty">No decisions yet.</div>
+              ) : (
+                <div class="table-wrap">
+                  <table aria-label="Approvals">
+                    <thead>
+                      <tr>
+                        <th scope="col">Decided by</th>
+                        <th scope="col">Decision</th>
+                        <th scope="col">Comment</th>
+                        <th scope="col">When</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {r.approvals.map((a) => (
+                        <tr key={a.id}>
+                          <td data-label="Decided by">{a.approver_name ?? a.approver_id.slice(0, 8)}</td>
+                          <td data-label="Decision">
+                            <StatusBadge status={a.decision} />
+                          </td>
+                          <td data-label="Comment">{a.comment ?? '—'}</td>
+                          <td data-label="When">{when(a.decided_at)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </section>
+            <section class="panel" aria-labelledby="versions-h">
+              <h2 id="versions-h">Versions</h2>
+              <div class="table-wrap">
+                <table aria-label="Versions">
+                  <thead>
+                    <tr>
+                      <th scope="col">Version</th>
+                      <th scope="col">Approval</th>
+                      <th scope="col">Created</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {[...r.versions].reverse().map((v) => (
+                      <tr key={v.id}>
+                        <td data-label="Version">
+                          {v.id === r.id ? (
+                            <strong aria-current="page">version {v.version} (this one)</strong>
+                          ) : (
+                            <a href={`/recipes/${v.id}`}>version {v.version}</a>
+                          )}
+                        </td>
+                        <td data-label="Approval">
+                          <RecipeStatus status={v.status} />
+                        </td>
+                        <td data-label="Created">{when(v.created_at)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </section>
+            <Dialog
+              title={deciding === 'reject' ? 'Reject recipe' : 'Approve recipe'}
+              open={deciding !== null}
+              onClose={() => setDeciding(null)}
+            >
+              {deciding && (
+                <DecisionForm
+                  id={r.id}
+                  decision={deciding}
+                  cancel={() => setDeciding(null)}
+                  done={() => {
+                    setDeciding(null);
+                    loaded.reload();
+                  }}
+                />
+              )}
+            </Dialog>
+          </>
+        );
+      }}
+    </Show>
+  );
+}
+
+// ==== SOPs =====================================================================================
+
+export const SOP_STATUSES = ['DRAFT', 'EFFECTIVE', 'OBSOLETE'];
+
+export interface Sop {
+  id: string;
+  code: string;
+  version: number;
+  title: string;
+  body_markdown: string;
+  status: string;
+  previous_version_id: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+interface SopDetail extends Sop {
+  body_html: string;
+  versions: { id: string; version: number; status: string; title: string; approved_at: string | null; created_at: string }[];
+  acknowledgements: { id: string; user_id: string; full_name: string | null; acknowledged_at: string }[];
+}
+
+function SopList() {
+  const { query } = useLocation();
+  const filters = { q: query.get('q') ?? undefined, status: query.get('status') ?? undefined };
+  const [q, setQ] = useState(filters.q ?? '');
+  return (
+    <>
+      <PageHeader title="SOPs">
+        <Can role="engineer">
+          <a class="button primary" href="/sops/new">
+            New SOP
+          </a>
+        </Can>
+      </PageHeader>
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter SOPs"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q: q.trim() });
+        }}
+      >
+        <div class="field">
+          <label for="sop-q">Search</label>
+          <input id="sop-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Code or title" />
+        </div>
+        <div class="field">
+          <label for="sop-status">Status</label>
+          <select id="sop-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {SOP_STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <PagedTable<Sop>
+        path="/api/sops"
+        query={filters}
+        label="SOPs"
+        empty={
+          <>
+            <p>No SOPs match.</p>
+            <Can role="engineer">
+              <a href="/sops/new">Write the first SOP</a>
+            </Can>
+          </>
+        }
+        columns={[
+          { label: 'Code', cell: (s) => <code>{s.code}</code> },
+          { label: 'Title', cell: (s) => <a href={`/sops/${s.id}`}>{s.title}</a> },
+          { label: 'Version', cell: (s) => s.version, class: 'num' },
+          { label: 'Status', cell: (s) => <StatusBadge status={s.status} /> },
+          { label: 'Effective since', cell: (s) => (s.status === 'DRAFT' ? '—' : when(s.approved_at)) },
+          { label: 'Updated', cell: (s) => when(s.updated_at) },
+        ]}
+      />
+    </>
+  );
+}
+
+// The body's markdown and the server's preview of it.
+function SopBody<V extends { body_markdown: string }>({ form }: { form: Form<V> }) {
+  return (
+    <div class="editor">
+      <TextArea form={form} name="body_markdown" label="Body (markdown)" rows={14} />
+      <section aria-labelledby="sop-preview-h">
+        <h2 id="sop-preview-h" class="small">
+          Preview
+        </h2>
+        <MarkdownPreview markdown={form.values.body_markdown} label="Preview of the SOP body" />
+      </section>
+    </div>
+  );
+}
+
+function NewSop() {
+  const form = useForm({ code: '', title: '', body_markdown: '' });
+  return (
+    <>
+      <PageHeader title="New SOP" />
+      <form
+        class="panel"
+        aria-label="New SOP"
+        noValidate
+        onSubmit={form.submit(async (v) => {
+          const saved = await api<Sop>('/api/sops', { method: 'POST', body: v });
+          navigate(`/sops/${saved.id}`);
+        })}
+      >
+        <div class="grid">
+          <Field form={form} name="code" label="Code" hint="Shared by its versions, e.g. SOP-001" required />
+          <Field form={form} name="title" label="Title" required />
+        </div>
+        <SopBody form={form} />
+        <FormFooter form={form} submit="Create SOP" onCancel={() => history.back()} />
+      </form>
+    </>
+  );
+}
+
+// A new version (POST /versions) or a change of this draft (PATCH).
+function SopVersionForm({ sop, mode, done, cancel }: { sop: SopDetail; mode: 'version' | 'edit'; done: (s: Sop) => void; cancel: () => void }) {
+  const form = useForm({ title: sop.title, body_markdown: sop.body_markdown });
+  return (
+    <form
+      aria-label={mode === 'version' ? 'New SOP version' : 'Edit SOP draft'}
+      noValidate
+      onSubmit={form.submit(async (v) => {
+        const saved =
+          mode === 'version'
+            ? await api<Sop>(`/api/sops/${sop.id}/versions`, { method: 'POST', body: v })
+            : await api<Sop>(`/api/sops/${sop.id}`, {
+                method: 'PATCH',
+                body: compact({ title: v.title !== sop.title ? v.title : '', body_markdown: v.body_markdown !== sop.body_markdown ? v.body_markdown : '' }),
+              });
+        done(saved);
+      })}
+    >
+      {mode === 'version' && (
+        <p class="muted small">The new version is a draft until a PI or an admin approves it; the effective version stays in force until then.</p>
+      )}
+      <Field form={form} name="title" label="Title" required />
+      <TextArea form={form} name="body_markdown" label="Body (markdown)" rows={10} />
+      <h3 class="small">Preview</h3>
+      <MarkdownPreview markdown={form.values.body_markdown} label="Preview of the SOP body" />
+      <FormFooter form={form} submit={mode === 'version' ? 'Create version' : 'Save draft'} onCancel={cancel} />
+    </form>
+  );
+}
+
+function SopDetailPage({ id }: { id: string }) {
+  const loaded = useApi<SopDetail>(`/api/sops/${id}`);
+  const [editing, setEditing] = useState<'version' | 'edit' | null>(null);
+  const me = user();
+  return (
+    <Show loaded={loaded}>
+      {(s) => {
+        const mine = s.acknowledgements.find((a) => a.user_id === me?.id);
+        const effective = s.versions.find((v) => v.status === 'EFFECTIVE');
+        const draft = s.versions.find((v) => v.status === 'DRAFT');
+        return (
+          <>
+            <PageHeader title={`${s.code} v${s.version} · ${s.title}`}>
+              <Can role="engineer">
+                {s.status === 'DRAFT' ? (
+                  <button type="button" onClick={() => setEditing('edit')}>
+                    Edit draft
+                  </button>
+                ) : (
+                  !draft && (
+                    <button type="button" onClick={() => setEditing('version')}>
+                      New version
+                    </button>
+                  )
+                )}
+              </Can>
+              {s.status === 'DRAFT' && (
+                <Can role="pi">
+                  <ActionButton
+                    label="Approve"
+                    class="primary"
+                    confirm={`Make version ${s.version} of ${s.code} effective?${effective ? ` Version ${effective.version} becomes obsolete.` : ''}`}
+                    action={() => api(`/api/sops/${s.id}/approve`, { method: 'POST', body: {} })}
+                    done={loaded.reload}
+                  />
+                </Can>
+              )}
+              {s.status === 'EFFECTIVE' && !mine && (
+                <ActionButton
+                  label="Acknowledge"
+                  class="primary"
+                  action={() => api(`/api/sops/${s.id}/acknowledge`, { method: 'POST', body: {} })}
+                  done={loaded.reload}
+                />
+              )}
+            </PageHeader>
+            {s.status === 'EFFECTIVE' && (
+              <p class={mine ? 'notice' : 'muted'} role="status">
+                {mine
+                  ? `You acknowledged having read this version on ${when(mine.acknowledged_at)}.`
+                  : 'You have not acknowledged this version yet.'}
+              </p>
+            )}
+            {s.status !== 'EFFECTIVE' && effective && (
+              <p class="notice">
+                The effective version is <a href={`/sops/${effective.id}`}>version {effective.version}</a>.
+              </p>
+            )}
+            {s.status !== 'DRAFT' && draft && (
+              <p class="notice">
+                <a href={`/sops/${draft.id}`}>Version {draft.version}</a> is a draft awaiting approval.
+              </p>
+            )}
+            <div class="two">
+              <section class="panel" aria-labelledby="sop-facts-h">
+                <h2 id="sop-facts-h">SOP</h2>
+                <dl class="facts">
+                  <dt>Code</dt>
+                  <dd>
+                    <code>{s.code}</code>
+                  </dd>
+                  <dt>Version</dt>
+                  <dd>{s.version}</dd>
+                  <dt>Status</dt>
+                  <dd>
+                    <StatusBadge status={s.status} />
+                  </dd>
+                  <dt>Approved</dt>
+                  <dd>{when(s.approved_at)}</dd>
+                  <dt>Created</dt>
+                  <dd>{when(s.created_at)}</dd>
+                  <dt>Updated</dt>
+                  <dd>{when(s.updated_at)}</dd>
+                </dl>
+              </section>
+              <section class="panel" aria-labelledby="sop-versions-h">
+                <h2 id="sop-versions-h">Versions</h2>
+                <ol class="timeline" aria-label="Version history">
+                  {s.versions.map((v) => (
+                    <li key={v.id}>
+                      {v.id === s.id ? (
+                        <strong aria-current="page">version {v.version} (this one)</strong>
+                      ) : (
+                        <a href={`/sops/${v.id}`}>version {v.version}</a>
+                      )}{' '}
+                      <StatusBadge status={v.status} />
+                      <div class="muted small">
+                        {v.title} · written {when(v.created_at)}
+                        {v.approved_at && <> · approved {when(v.approved_at)}</>}
+                      </div>
+                    </li>
+                  ))}
+                </ol>
+              </section>
+            </div>
+            <section class="panel" aria-labelledby="sop-body-h">
+              <h2 id="sop-body-h">Procedure</h2>
+              <MarkdownHtml html={s.body_html} label="SOP body" />
+            </section>
+            <section class="panel" aria-labelledby="sop-acks-h">
+              <h2 id="sop-acks-h">Acknowledgements</h2>
+              {s.acknowledgements.length === 0 ? (
+                <div class="empty">Nobody has acknowledged this version.</div>
+              ) : (
+                <div class="table-wrap">
+                  <table aria-label="Acknowledgements">
+                    <thead>
+                      <tr>
+                        <th scope="col">Who</th>
+                        <th scope="col">When</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {s.acknowledgements.map((a) => (
+                        <tr key={a.id}>
+                          <td data-label="Who">{a.full_name ?? a.user_id.slice(0, 8)}</td>
+                          <td data-label="When">{when(a.acknowledged_at)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </section>
+            <Dialog
+              title={editing === 'edit' ? 'Edit SOP draft' : 'New SOP version'}
+              open={editing !== null}
+              onClose={() => setEditing(null)}
+            >
+              {editing && (
+                <SopVersionForm
+                  sop={s}
+                  mode={editing}
+                  cancel={() => setEditing(null)}
+                  done={(saved) => {
+                    setEditing(null);
+                    if (saved.id === s.id) loaded.reload();
+                    else navigate(`/sops/${saved.id}`);
+                  }}
+                />
+              )}
+            </Dialog>
+          </>
+        );
+      }}
+    </Show>
+  );
+}
+
+export const routes = [
+  { path: '/recipes', page: RecipeList },
+  { path: '/recipes/new', page: NewRecipe, role: 'engineer' as const },
+  { path: '/recipes/:id', page: RecipeDetailPage },
+  { path: '/recipes/:id/edit', page: EditRecipe, role: 'engineer' as const },
+  { path: '/sops', page: SopList },
+  { path: '/sops/new', page: NewSop, role: 'engineer' as const },
+  { path: '/sops/:id', page: SopDetailPage },
+];

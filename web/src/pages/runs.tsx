@@ -1,0 +1,482 @@
+// Runs: the list (filters kept in the address), create (the server decides QUEUED or BLOCKED by the
+// instrument's calibration), and the detail page with its state changes, unblock and results.
+import { useState } from 'preact/hooks';
+import { api, Problem, type Page } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import {
+  ActionButton, asProblem, Can, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField, Show,
+  StatusBadge, TextArea, short, useApi, useForm, when,
+} from '../ui';
+import { CalibrationBadge, InstrumentLink, type Instrument } from './instruments';
+
+export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'BLOCKED'];
+const RUN_KINDS = ['measurement', 'calibration'];
+
+export interface Run {
+  id: string;
+  instrument_id: string;
+  sample_id: string;
+  recipe_id: string | null;
+  sop_id: string | null;
+  kind: string;
+  status: string;
+  blocked_reason: string | null;
+  calibration_exempt: boolean;
+  parameters: Record<string, unknown>;
+  note: string | null;
+  created_by: string;
+  started_at: string | null;
+  completed_at: string | null;
+  blocked_at: string | null;
+  created_at: string;
+  updated_at: string;
+  extra_metadata: Record<string, unknown>;
+}
+
+export interface RunResult {
+  id: string;
+  run_id: string;
+  metric: string;
+  value: number;
+  unit: string | null;
+  data: Record<string, unknown>;
+  recorded_by: string;
+  recorded_at: string;
+}
+
+interface Named {
+  id: string;
+  name: string;
+}
+interface Recipe extends Named {
+  version: number;
+  status: string;
+}
+interface Sop {
+  id: string;
+  code: string;
+  title: string;
+  version: number;
+}
+
+// The state changes PATCH …/status allows from each state (the server's rules: QUEUED → RUNNING →
+// COMPLETED | FAILED; QUEUED, RUNNING or BLOCKED → CANCELLED; BLOCKED → QUEUED only by unblock).
+const NEXT: Record<string, { status: string; label: string; class?: string }[]> = {
+  QUEUED: [
+    { status: 'RUNNING', label: 'Start', class: 'primary' },
+    { status: 'CANCELLED', label: 'Cancel run' },
+  ],
+  RUNNING: [
+    { status: 'COMPLETED', label: 'Complete', class: 'primary' },
+    { status: 'FAILED', label: 'Fail', class: 'danger' },
+    { status: 'CANCELLED', label: 'Cancel run' },
+  ],
+  BLOCKED: [{ status: 'CANCELLED', label: 'Cancel run' }],
+};
+
+// Results are recorded while a run is RUNNING or COMPLETED.
+const TAKES_RESULTS = new Set(['RUNNING', 'COMPLETED']);
+
+// The lab's instruments and samples by id, for names in lists and choices in forms.
+function useInstruments() {
+  return useApi<Page<Instrument>>('/api/v1/instruments?limit=500');
+}
+function useSamples() {
+  return useApi<Page<Named & { barcode: string | null }>>('/api/samples?limit=500');
+}
+function byId<T extends { id: string }>(page: Page<T> | undefined): Map<string, T> {
+  return new Map((page?.items ?? []).map((x) => [x.id, x]));
+}
+
+function RunList() {
+  const { query } = useLocation();
+  const filters = {
+    status: query.get('status') ?? undefined,
+    instrument_id: query.get('instrument_id') ?? undefined,
+    sample_id: query.get('sample_id') ?? undefined,
+  };
+  const instruments = useInstruments();
+  const samples = useSamples();
+  const instrumentById = byId(instruments.data);
+  const sampleById = byId(samples.data);
+  // A filter from a link whose instrument or sample is not among the choices still shows as chosen.
+  const instrumentOptions = (instruments.data?.items ?? []).map((i) => [i.id, i.name] as [string, string]);
+  if (filters.instrument_id && !instrumentById.has(filters.instrument_id))
+    instrumentOptions.push([filters.instrument_id, short(filters.instrument_id)]);
+  const sampleOptions = (samples.data?.items ?? []).map((s) => [s.id, s.barcode ? `${s.name} (${s.barcode})` : s.name] as [string, string]);
+  if (filters.sample_id && !sampleById.has(filters.sample_id)) sampleOptions.push([filters.sample_id, short(filters.sample_id)]);
+  const newRun = new URLSearchParams();
+  if (filters.instrument_id) newRun.set('instrument_id', filters.instrument_id);
+  if (filters.sample_id) newRun.set('sample_id', filters.sample_id);
+  const newHref = `/runs/new${newRun.toString() ? `?${newRun}` : ''}`;
+  return (
+    <>
+      <PageHeader title="Runs">
+        <Can role="engineer">
+          <a class="button primary" href={newHref}>
+            New run
+          </a>
+        </Can>
+      </PageHeader>
+      <form class="filters" role="search" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="run-status">Status</label>
+          <select id="run-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {RUN_STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="run-instrument">Instrument</label>
+          <select
+            id="run-instrument"
+            value={filters.instrument_id ?? ''}
+            onChange={(e) => setQuery({ instrument_id: e.currentTarget.value })}
+          >
+            <option value="">Any</option>
+            {instrumentOptions.map(([v, t]) => (
+              <option value={v}>{t}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="run-sample">Sample</label>
+          <select id="run-sample" value={filters.sample_id ?? ''} onChange={(e) => setQuery({ sample_id: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {sampleOptions.map(([v, t]) => (
+              <option value={v}>{t}</option>
+            ))}
+          </select>
+        </div>
+        {(filters.status || filters.instrument_id || filters.sample_id) && (
+          <div class="field">
+            <button type="button" onClick={() => setQuery({ status: undefined, instrument_id: undefined, sample_id: undefined })}>
+              Clear filters
+            </button>
+          </div>
+        )}
+      </form>
+      <PagedTable<Run>
+        path="/api/v1/runs"
+        query={filters}
+        label="Runs"
+        empty={
+          <>
+            <p>No runs match.</p>
+            <Can role="engineer">
+              <a href={newHref}>Create a run</a>
+            </Can>
+          </>
+        }
+        columns={[
+          {
+            label: 'Run',
+            cell: (r) => (
+              <a href={`/runs/${r.id}`}>
+                <code>{short(r.id)}</code>
+              </a>
+            ),
+          },
+          {
+            label: 'Status',
+            cell: (r) => (
+              <>
+                <StatusBadge status={r.status} />
+                {r.status === 'BLOCKED' && r.blocked_reason && <div class="small">{r.blocked_reason}</div>}
+              </>
+            ),
+          },
+          {
+            label: 'Instrument',
+            cell: (r) => <a href={`/instruments/${r.instrument_id}`}>{instrumentById.get(r.instrument_id)?.name ?? short(r.instrument_id)}</a>,
+          },
+          {
+            label: 'Sample',
+            cell: (r) => <a href={`/samples/${r.sample_id}`}>{sampleById.get(r.sample_id)?.name ?? short(r.sample_id)}</a>,
+          },
+          { label: 'Kind', cell: (r) => r.kind },
+          { label: 'Created', cell: (r) => when(r.created_at) },
+        ]}
+      />
+    </>
+  );
+}
+
+interface RunValues {
+  instrument_id: string;
+  sample_id: string;
+  recipe_id: string;
+  sop_id: string;
+  kind: string;
+  parameters: string;
+}
+
+function NewRun() {
+  const { query } = useLocation();
+  const instruments = useInstruments();
+  const samples = useSamples();
+  const recipes = useApi<Page<Recipe>>('/api/recipes?status=APPROVED&limit=500');
+  const sops = useApi<Page<Sop>>('/api/sops?status=EFFECTIVE&limit=500');
+  const form = useForm<RunValues>({
+    instrument_id: query.get('instrument_id') ?? '',
+    sample_id: query.get('sample_id') ?? '',
+    recipe_id: query.get('recipe_id') ?? '',
+    sop_id: '',
+    kind: 'measurement',
+    parameters: '',
+  });
+  const v = form.values;
+  const instrumentById = byId(instruments.data);
+  const chosen = instrumentById.get(v.instrument_id);
+  const instrumentOptions = (instruments.data?.items ?? []).map((i) => [i.id, i.name] as [string, string]);
+  if (v.instrument_id && !chosen) instrumentOptions.push([v.instrument_id, v.instrument_id]);
+  const sampleOptions = (samples.data?.items ?? []).map((s) => [s.id, s.barcode ? `${s.name} (${s.barcode})` : s.name] as [string, string]);
+  if (v.sample_id && !byId(samples.data).has(v.sample_id)) sampleOptions.push([v.sample_id, v.sample_id]);
+
+  const save = form.submit(async (x) => {
+    const missing = [];
+    if (!x.instrument_id) missing.push({ field: 'instrument_id', message: 'choose an instrument' });
+    if (!x.sample_id) missing.push({ field: 'sample_id', message: 'choose a sample' });
+    const parameters = parseObject(x.parameters, 'parameters');
+    if (missing.length) throw new Problem(422, 'Invalid input', '', missing);
+    const body: Record<string, unknown> = { instrument_id: x.instrument_id, sample_id: x.sample_id, kind: x.kind };
+    if (x.recipe_id) body.recipe_id = x.recipe_id;
+    if (x.sop_id) body.sop_id = x.sop_id;
+    if (parameters) body.parameters = parameters;
+    const run = await api<Run>('/api/v1/runs', { method: 'POST', body });
+    navigate(`/runs/${run.id}`);
+  });
+
+  return (
+    <>
+      <PageHeader title="New run" />
+      <form onSubmit={save} class="panel" aria-label="New run" noValidate>
+        <div class="grid">
+          <SelectField form={form} name="instrument_id" label="Instrument" blank="Choose an instrument" options={instrumentOptions} />
+          <SelectField form={form} name="sample_id" label="Sample" blank="Choose a sample" options={sampleOptions} />
+          <SelectField
+            form={form}
+            name="recipe_id"
+            label="Recipe (approved)"
+            blank="None"
+            options={(recipes.data?.items ?? []).map((r) => [r.id, `${r.name} v${r.version}`] as [string, string])}
+          />
+          <SelectField
+            form={form}
+            name="sop_id"
+            label="SOP"
+            blank="None"
+            options={(sops.data?.items ?? []).map((s) => [s.id, `${s.code} ${s.title} v${s.version}`] as [string, string])}
+          />
+          <SelectField form={form} name="kind" label="Kind" options={RUN_KINDS} />
+        </div>
+        {chosen && (
+          <p class="notice">
+            Calibration of {chosen.name}: <CalibrationBadge calibration={chosen.calibration} />{' '}
+            {chosen.calibration?.is_valid
+              ? ''
+              : v.kind === 'calibration'
+                ? 'A calibration run is exempt from the lockout.'
+                : `The run will be created BLOCKED (${chosen.calibration?.reason ?? 'no calibration on record'}).`}
+          </p>
+        )}
+        <TextArea
+          form={form}
+          name="parameters"
+          label="Parameters (JSON object)"
+          rows={4}
+          hint={'For example {"wavelength_nm": 633}'}
+        />
+        <FormFooter form={form} submit="Create run" onCancel={() => history.back()} />
+      </form>
+    </>
+  );
+}
+
+function SampleLink({ id }: { id: string }) {
+  const loaded = useApi<Named>(`/api/samples/${id}`);
+  return <a href={`/samples/${id}`}>{loaded.data?.name ?? short(id)}</a>;
+}
+
+function RecipeLink({ id }: { id: string }) {
+  const loaded = useApi<Recipe>(`/api/recipes/${id}`);
+  return <a href={`/recipes/${id}`}>{loaded.data ? `${loaded.data.name} v${loaded.data.version}` : short(id)}</a>;
+}
+
+function ResultForm({ runId, done }: { runId: string; done: () => void }) {
+  const form = useForm({ metric: '', value: '', unit: '' });
+  return (
+    <form
+      onSubmit={form.submit(async (v) => {
+        const value = v.value.trim() === '' ? NaN : Number(v.value);
+        if (!Number.isFinite(value)) throw new Problem(422, 'Invalid input', '', [{ field: 'value', message: 'must be a number' }]);
+        const body: Record<string, unknown> = { metric: v.metric.trim(), value };
+        if (v.unit.trim()) body.unit = v.unit.trim();
+        await api<RunResult>(`/api/v1/runs/${runId}/results`, { method: 'POST', body });
+        form.reset();
+        done();
+      })}
+      aria-label="Record a result"
+      noValidate
+    >
+      <div class="grid">
+        <Field form={form} name="metric" label="Metric" required />
+        <Field form={form} name="value" label="Value" type="number" step="any" inputMode="decimal" required />
+        <Field form={form} name="unit" label="Unit" />
+      </div>
+      <FormFooter form={form} submit="Record result" />
+    </form>
+  );
+}
+
+function RunDetail({ id }: { id: string }) {
+  const loaded = useApi<Run>(`/api/v1/runs/${id}`);
+  const [refresh, setRefresh] = useState(0);
+  // A state change the server refused (409: e.g. a start whose instrument is no longer usable, which
+  // blocks the run): shown above, after the run is read again.
+  const [refused, setRefused] = useState<Problem | null>(null);
+  const change = (status: string) => async () => {
+    setRefused(null);
+    try {
+      await api<Run>(`/api/v1/runs/${id}/status`, { method: 'PATCH', body: { status } });
+    } catch (e) {
+      const p = asProblem(e);
+      if (p.status !== 409) throw p;
+      setRefused(p);
+    }
+    loaded.reload();
+  };
+  return (
+    <Show loaded={loaded}>
+      {(r) => (
+        <>
+          <PageHeader title={`Run ${short(r.id)}`}>
+            <Can role="technician">
+              {(NEXT[r.status] ?? []).map((n) => (
+                <ActionButton key={n.status} label={n.label} class={n.class} action={change(n.status)} />
+              ))}
+            </Can>
+          </PageHeader>
+          <ProblemView problem={refused} />
+          {r.status === 'BLOCKED' && (
+            <div class="panel blocked" role="status">
+              <p>
+                <strong>This run is blocked:</strong> {r.blocked_reason ?? 'no reason recorded'}
+              </p>
+              {r.blocked_at && <p class="small">Blocked {when(r.blocked_at)}</p>}
+              <Can role="engineer">
+                <div class="actions">
+                  <ActionButton
+                    label="Unblock"
+                    class="primary"
+                    action={() => api<Run>(`/api/v1/runs/${r.id}/unblock`, { method: 'POST', body: {} })}
+                    done={() => {
+                      setRefused(null);
+                      loaded.reload();
+                    }}
+                  />
+                </div>
+              </Can>
+            </div>
+          )}
+          <div class="two">
+            <section class="panel" aria-labelledby="run-h">
+              <h2 id="run-h">Run</h2>
+              <dl class="facts">
+                <dt>Status</dt>
+                <dd>
+                  <StatusBadge status={r.status} />
+                </dd>
+                <dt>Instrument</dt>
+                <dd>
+                  <InstrumentLink id={r.instrument_id} />
+                </dd>
+                <dt>Sample</dt>
+                <dd>
+                  <SampleLink id={r.sample_id} />
+                </dd>
+                <dt>Recipe</dt>
+                <dd>{r.recipe_id ? <RecipeLink id={r.recipe_id} /> : '—'}</dd>
+                {r.sop_id && (
+                  <>
+                    <dt>SOP</dt>
+                    <dd>
+                      <a href={`/sops/${r.sop_id}`}>{short(r.sop_id)}</a>
+                    </dd>
+                  </>
+                )}
+                <dt>Kind</dt>
+                <dd>
+                  {r.kind}
+                  {r.calibration_exempt && <span class="muted"> (exempt from the calibration lockout)</span>}
+                </dd>
+                {r.note && (
+                  <>
+                    <dt>Note</dt>
+                    <dd>{r.note}</dd>
+                  </>
+                )}
+              </dl>
+            </section>
+            <section class="panel" aria-labelledby="times-h">
+              <h2 id="times-h">Times</h2>
+              <dl class="facts">
+                <dt>Created</dt>
+                <dd>{when(r.created_at)}</dd>
+                <dt>Started</dt>
+                <dd>{when(r.started_at)}</dd>
+                <dt>Completed</dt>
+                <dd>{when(r.completed_at)}</dd>
+                <dt>Updated</dt>
+                <dd>{when(r.updated_at)}</dd>
+              </dl>
+            </section>
+          </div>
+          <section class="panel" aria-labelledby="parameters-h">
+            <h2 id="parameters-h">Parameters</h2>
+            {Object.keys(r.parameters ?? {}).length ? (
+              <pre>{JSON.stringify(r.parameters, null, 2)}</pre>
+            ) : (
+              <p class="muted">No parameters.</p>
+            )}
+          </section>
+          <section class="panel" aria-labelledby="results-h">
+            <h2 id="results-h">Results</h2>
+            <PagedTable<RunResult>
+              path={`/api/v1/runs/${r.id}/results`}
+              label="Results"
+              refresh={refresh}
+              empty={<p>No results recorded.</p>}
+              columns={[
+                { label: 'Metric', cell: (x) => x.metric },
+                { label: 'Value', cell: (x) => String(x.value), class: 'num' },
+                { label: 'Unit', cell: (x) => x.unit ?? '—' },
+                { label: 'Recorded', cell: (x) => when(x.recorded_at) },
+              ]}
+            />
+            <Can role="technician">
+              <h3>Record a result</h3>
+              {TAKES_RESULTS.has(r.status) ? (
+                <ResultForm runId={r.id} done={() => setRefresh((n) => n + 1)} />
+              ) : (
+                <p class="muted">Results are recorded while the run is RUNNING or COMPLETED; this run is {r.status}.</p>
+              )}
+            </Can>
+          </section>
+          <p>
+            <a href={`/runs?instrument_id=${r.instrument_id}`}>Other runs on this instrument</a> ·{' '}
+            <a href={`/runs?sample_id=${r.sample_id}`}>Other runs of this sample</a>
+          </p>
+        </>
+      )}
+    </Show>
+  );
+}
+
+export const routes = [
+  { path: '/runs', page: RunList },
+  { path: '/runs/new', page: NewRun, role: 'engineer' as const },
+  { path: '/runs/:id', page: RunDetail },
+];

@@ -1,0 +1,503 @@
+// Samples: the list (filters, search, barcode scan, CSV), create and edit, the detail page with its
+// custody chain, and labels.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, blobUrl, download, Problem, type Page } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import {
+  ActionButton, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField,
+  Show, StatusBadge, TextArea, useApi, useForm, when, asProblem,
+} from '../ui';
+
+export const SAMPLE_TYPES = ['wafer', 'die', 'powder', 'film', 'bulk', 'solution', 'other'];
+export const SAMPLE_STATUSES = ['available', 'in_use', 'checked_out', 'consumed', 'disposed', 'quarantined'];
+const CUSTODY_EVENTS: [string, string][] = [
+  ['transfer', 'Transfer'],
+  ['check_out', 'Check out'],
+  ['return', 'Return'],
+  ['consume', 'Consume'],
+  ['dispose', 'Dispose'],
+];
+
+export interface Sample {
+  id: string;
+  name: string;
+  barcode: string | null;
+  sample_type: string;
+  status: string;
+  location: string | null;
+  material_id: string | null;
+  parent_sample_id: string | null;
+  custodian_id: string | null;
+  created_at: string;
+  updated_at: string;
+  extra_metadata: Record<string, unknown>;
+}
+
+function SampleList() {
+  const { query } = useLocation();
+  const filters = {
+    q: query.get('q') ?? undefined,
+    status: query.get('status') ?? undefined,
+    sample_type: query.get('sample_type') ?? undefined,
+    location: query.get('location') ?? undefined,
+  };
+  const [q, setQ] = useState(filters.q ?? '');
+  const [scan, setScan] = useState('');
+  const [scanProblem, setScanProblem] = useState<Problem | null>(null);
+  const [importing, setImporting] = useState(false);
+  const [refresh, setRefresh] = useState(0);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+
+  // A USB scanner types the code and Enter: the sample opens, or the field says it is unknown.
+  const onScan = async (e: Event) => {
+    e.preventDefault();
+    const code = scan.trim();
+    if (!code) return;
+    setScanProblem(null);
+    try {
+      const page = await api<Page<Sample>>('/api/samples', { query: { barcode: code, limit: 1 } });
+      if (page.items.length) navigate(`/samples/${page.items[0].id}`);
+      else setScanProblem(new Problem(404, 'No sample has this barcode', code));
+    } catch (err) {
+      setScanProblem(asProblem(err));
+    }
+    setScan('');
+  };
+
+  const toggle = (id: string) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+  };
+
+  return (
+    <>
+      <PageHeader title="Samples">
+        <Can role="engineer">
+          <a class="button primary" href="/samples/new">
+            New sample
+          </a>
+          <button type="button" onClick={() => setImporting(true)}>
+            Import CSV
+          </button>
+        </Can>
+        <button
+          type="button"
+          onClick={() => void download('/api/samples', 'samples.csv', { query: { ...filters, format: 'csv' } })}
+        >
+          Export CSV
+        </button>
+        <button
+          type="button"
+          disabled={selected.size === 0}
+          onClick={() =>
+            void download('/api/samples/labels', 'labels.pdf', {
+              method: 'POST',
+              body: { sample_ids: [...selected], format: 'pdf' },
+            })
+          }
+        >
+          Print labels ({selected.size})
+        </button>
+      </PageHeader>
+      <form class="panel" onSubmit={onScan} role="search" aria-label="Barcode scanner">
+        <label for="scan">Scan a barcode</label>
+        <input
+          id="scan"
+          value={scan}
+          onInput={(e) => setScan(e.currentTarget.value)}
+          placeholder="Scan or type a barcode, then Enter"
+          autocomplete="off"
+        />
+        <ProblemView problem={scanProblem} />
+      </form>
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter samples"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q });
+        }}
+      >
+        <div class="field">
+          <label for="sample-q">Search</label>
+          <input id="sample-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Name or barcode" />
+        </div>
+        <div class="field">
+          <label for="sample-status">Status</label>
+          <select id="sample-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {SAMPLE_STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="sample-type">Type</label>
+          <select id="sample-type" value={filters.sample_type ?? ''} onChange={(e) => setQuery({ sample_type: e.currentTarget.value })}>
+            <option value="">Any</option>
+            {SAMPLE_TYPES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <PagedTable<Sample>
+        path="/api/samples"
+        query={filters}
+        label="Samples"
+        refresh={refresh}
+        empty={
+          <>
+            <p>No samples match.</p>
+            <Can role="engineer">
+              <a href="/samples/new">Register the first sample</a>
+            </Can>
+          </>
+        }
+        columns={[
+          {
+            label: 'Label',
+            cell: (s) => (
+              <input type="checkbox" aria-label={`Select ${s.name} for labels`} checked={selected.has(s.id)} onChange={() => toggle(s.id)} />
+            ),
+          },
+          { label: 'Name', cell: (s) => <a href={`/samples/${s.id}`}>{s.name}</a> },
+          { label: 'Barcode', cell: (s) => <code>{s.barcode}</code> },
+          { label: 'Type', cell: (s) => s.sample_type },
+          { label: 'Status', cell: (s) => <StatusBadge status={s.status} /> },
+          { label: 'Location', cell: (s) => s.location ?? '—' },
+          { label: 'Created', cell: (s) => when(s.created_at) },
+        ]}
+      />
+      <Dialog title="Import samples from CSV" open={importing} onClose={() => setImporting(false)}>
+        <ImportForm
+          done={() => {
+            setImporting(false);
+            setRefresh((n) => n + 1);
+          }}
+        />
+      </Dialog>
+    </>
+  );
+}
+
+// All rows or none: the server's row errors are listed as it names them (row and field).
+function ImportForm({ done }: { done: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [created, setCreated] = useState<number | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (!file) return;
+        setBusy(true);
+        setProblem(null);
+        try {
+          const r = await api<{ created: number }>('/api/samples/import', {
+            method: 'POST',
+            body: await file.text(),
+            contentType: 'text/csv',
+          });
+          setCreated(r.created);
+          setTimeout(done, 800);
+        } catch (err) {
+          setProblem(asProblem(err));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <p class="muted small">
+        The header row names the create fields: <code>name,sample_type,barcode,location,status,material_id</code>. Every row is
+        imported, or none.
+      </p>
+      <div class="field">
+        <label for="import-file">CSV file</label>
+        <input id="import-file" type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+      </div>
+      <ProblemView problem={problem} />
+      {created !== null && <p class="notice" role="status">{created} samples imported.</p>}
+      <div class="actions">
+        <button type="submit" class="primary" disabled={!file || busy}>
+          Import
+        </button>
+        <button type="button" onClick={done}>
+          Close
+        </button>
+      </div>
+    </form>
+  );
+}
+
+interface SampleValues {
+  name: string;
+  barcode: string;
+  sample_type: string;
+  status: string;
+  location: string;
+  material_id: string;
+  parent_sample_id: string;
+  extra_metadata: string;
+}
+
+function SampleForm({ sample }: { sample?: Sample }) {
+  const materials = useApi<Page<{ id: string; name: string }>>('/api/materials?limit=500');
+  const form = useForm<SampleValues>({
+    name: sample?.name ?? '',
+    barcode: sample?.barcode ?? '',
+    sample_type: sample?.sample_type ?? 'wafer',
+    status: sample?.status ?? '',
+    location: sample?.location ?? '',
+    material_id: sample?.material_id ?? '',
+    parent_sample_id: sample?.parent_sample_id ?? '',
+    extra_metadata: sample && Object.keys(sample.extra_metadata ?? {}).length ? JSON.stringify(sample.extra_metadata, null, 2) : '',
+  });
+  const save = form.submit(async (v) => {
+    const body: Record<string, unknown> = compact({ ...v, extra_metadata: parseObject(v.extra_metadata, 'extra_metadata') });
+    if (sample) {
+      // An edit sends what changed; a cleared optional field is sent as null.
+      const change: Record<string, unknown> = {};
+      for (const k of ['name', 'barcode', 'sample_type', 'status', 'location', 'material_id'] as const)
+        if ((v[k] || null) !== ((sample as any)[k] || null)) change[k] = v[k] || null;
+      if (body.extra_metadata) change.extra_metadata = body.extra_metadata;
+      const saved = await api<Sample>(`/api/samples/${sample.id}`, { method: 'PATCH', body: change });
+      navigate(`/samples/${saved.id}`);
+    } else {
+      const saved = await api<Sample>('/api/samples', { method: 'POST', body });
+      navigate(`/samples/${saved.id}`);
+    }
+  });
+  return (
+    <form onSubmit={save} class="panel" aria-label={sample ? 'Edit sample' : 'New sample'} noValidate>
+      <div class="grid">
+        <Field form={form} name="name" label="Name" required />
+        <Field form={form} name="barcode" label="Barcode" hint="Left blank, the server assigns one" />
+        <SelectField form={form} name="sample_type" label="Type" options={SAMPLE_TYPES} />
+        <SelectField form={form} name="status" label="Status" options={SAMPLE_STATUSES} blank={sample ? undefined : 'available (default)'} />
+        <Field form={form} name="location" label="Location" />
+        <SelectField
+          form={form}
+          name="material_id"
+          label="Material"
+          blank="None"
+          options={(materials.data?.items ?? []).map((m) => [m.id, m.name] as [string, string])}
+        />
+        {!sample && <Field form={form} name="parent_sample_id" label="Parent sample id" />}
+      </div>
+      <TextArea form={form} name="extra_metadata" label="Extra metadata (JSON object)" rows={3} />
+      <FormFooter form={form} submit={sample ? 'Save changes' : 'Create sample'} onCancel={() => history.back()} />
+    </form>
+  );
+}
+
+function NewSample() {
+  return (
+    <>
+      <PageHeader title="New sample" />
+      <SampleForm />
+    </>
+  );
+}
+
+function EditSample({ id }: { id: string }) {
+  const loaded = useApi<Sample>(`/api/samples/${id}`);
+  return (
+    <>
+      <PageHeader title="Edit sample" />
+      <Show loaded={loaded}>{(s) => <SampleForm sample={s} />}</Show>
+    </>
+  );
+}
+
+interface CustodyEvent {
+  id: string;
+  seq: number;
+  event_type: string;
+  from_location: string | null;
+  to_location: string | null;
+  from_user_id: string | null;
+  to_user_id: string | null;
+  actor_id: string;
+  notes: string | null;
+  occurred_at: string;
+}
+
+function CustodyTimeline({ id, refresh }: { id: string; refresh: number }) {
+  const loaded = useApi<Page<CustodyEvent>>(`/api/samples/${id}/custody?limit=500&r=${refresh}`.replace(/&r=\d+$/, ''));
+  useEffect(() => loaded.reload(), [refresh]);
+  return (
+    <Show loaded={loaded}>
+      {(page) =>
+        page.items.length === 0 ? (
+          <div class="empty">No custody events yet.</div>
+        ) : (
+          <ol class="timeline" aria-label="Custody chain">
+            {page.items.map((e) => (
+              <li key={e.id}>
+                <strong>
+                  {e.seq}. {e.event_type.replace('_', ' ')}
+                </strong>{' '}
+                <span class="muted">{when(e.occurred_at)}</span>
+                <div>
+                  {e.from_location && <>from {e.from_location} </>}
+                  {e.to_location && <>to {e.to_location}</>}
+                  {e.to_user_id && <> · to user {e.to_user_id.slice(0, 8)}</>}
+                </div>
+                {e.notes && <div class="muted">{e.notes}</div>}
+              </li>
+            ))}
+          </ol>
+        )
+      }
+    </Show>
+  );
+}
+
+function CustodyForm({ id, done }: { id: string; done: () => void }) {
+  const form = useForm({ event_type: 'transfer', to_location: '', to_user_id: '', notes: '' });
+  return (
+    <form
+      onSubmit={form.submit(async (v) => {
+        await api(`/api/samples/${id}/custody`, { method: 'POST', body: compact(v) });
+        form.reset();
+        done();
+      })}
+      aria-label="Record a custody event"
+    >
+      <div class="grid">
+        <SelectField form={form} name="event_type" label="Event" options={CUSTODY_EVENTS} />
+        <Field form={form} name="to_location" label="To location" />
+        <Field form={form} name="to_user_id" label="To user id" />
+        <Field form={form} name="notes" label="Notes" />
+      </div>
+      <FormFooter form={form} submit="Record" />
+    </form>
+  );
+}
+
+function Label({ id }: { id: string }) {
+  const [src, setSrc] = useState<string | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const ref = useRef<string | null>(null);
+  useEffect(() => {
+    blobUrl(`/api/samples/${id}/label`, { query: { format: 'svg' } })
+      .then((u) => {
+        ref.current = u;
+        setSrc(u);
+      })
+      .catch((e) => setProblem(asProblem(e)));
+    return () => {
+      if (ref.current) URL.revokeObjectURL(ref.current);
+    };
+  }, [id]);
+  return (
+    <div class="label-preview">
+      <ProblemView problem={problem} />
+      {src && <img src={src} alt="The sample's label: 2D code, Code 128 barcode and its name" />}
+      <div class="actions">
+        <button type="button" onClick={() => void download(`/api/samples/${id}/label`, 'label.png', { query: { format: 'png' } })}>
+          Download PNG
+        </button>
+        <button type="button" onClick={() => void download(`/api/samples/${id}/label`, 'label.zpl', { query: { format: 'zpl' } })}>
+          Download ZPL
+        </button>
+        <button
+          type="button"
+          onClick={() =>
+            void download('/api/samples/labels', 'label.pdf', { method: 'POST', body: { sample_ids: [id], format: 'pdf' } })
+          }
+        >
+          Print (PDF)
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function SampleDetail({ id }: { id: string }) {
+  const loaded = useApi<Sample>(`/api/samples/${id}`);
+  const [refresh, setRefresh] = useState(0);
+  const again = () => {
+    setRefresh((n) => n + 1);
+    loaded.reload();
+  };
+  return (
+    <Show loaded={loaded}>
+      {(s) => (
+        <>
+          <PageHeader title={s.name}>
+            <Can role="engineer">
+              <a class="button" href={`/samples/${s.id}/edit`}>
+                Edit
+              </a>
+              <ActionButton
+                label="Delete"
+                class="danger"
+                confirm={`Delete sample ${s.name}? It leaves the lists; its history is kept.`}
+                action={() => api(`/api/samples/${s.id}`, { method: 'DELETE' })}
+                done={() => navigate('/samples')}
+              />
+            </Can>
+          </PageHeader>
+          <div class="two">
+            <section class="panel" aria-labelledby="facts-h">
+              <h2 id="facts-h">Sample</h2>
+              <dl class="facts">
+                <dt>Barcode</dt>
+                <dd>
+                  <code>{s.barcode}</code>
+                </dd>
+                <dt>Type</dt>
+                <dd>{s.sample_type}</dd>
+                <dt>Status</dt>
+                <dd>
+                  <StatusBadge status={s.status} />
+                </dd>
+                <dt>Location</dt>
+                <dd>{s.location ?? '—'}</dd>
+                <dt>Custodian</dt>
+                <dd>{s.custodian_id ? s.custodian_id.slice(0, 8) : '—'}</dd>
+                <dt>Parent</dt>
+                <dd>{s.parent_sample_id ? <a href={`/samples/${s.parent_sample_id}`}>{s.parent_sample_id.slice(0, 8)}</a> : '—'}</dd>
+                <dt>Created</dt>
+                <dd>{when(s.created_at)}</dd>
+                <dt>Updated</dt>
+                <dd>{when(s.updated_at)}</dd>
+              </dl>
+            </section>
+            <section class="panel" aria-labelledby="label-h">
+              <h2 id="label-h">Label</h2>
+              <Label id={s.id} />
+            </section>
+          </div>
+          <section class="panel" aria-labelledby="custody-h">
+            <h2 id="custody-h">Custody chain</h2>
+            <CustodyTimeline id={s.id} refresh={refresh} />
+            <Can role="technician">
+              <h3>Record a custody event</h3>
+              <CustodyForm id={s.id} done={again} />
+            </Can>
+          </section>
+          <p>
+            <a href={`/runs?sample_id=${s.id}`}>Runs of this sample</a>
+          </p>
+        </>
+      )}
+    </Show>
+  );
+}
+
+export const routes = [
+  { path: '/samples', page: SampleList },
+  { path: '/samples/new', page: NewSample, role: 'engineer' as const },
+  { path: '/samples/:id', page: SampleDetail },
+  { path: '/samples/:id/edit', page: EditSample, role: 'engineer' as const },
+];

@@ -1,0 +1,995 @@
+// Statistical process control: the series (I-MR and X̄-R charts), their control chart with the points
+// that break a Nelson rule, capability, the alerts the rules open (acknowledged and resolved by
+// engineers), and a point added by hand.
+import 'uplot/dist/uPlot.min.css';
+import './spc.css';
+import uPlot from 'uplot';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, Problem, type Page } from '../api';
+import { navigate, setQuery, useLocation } from '../router';
+import {
+  ActionButton, asProblem, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
+  Show, StatusBadge, TextArea, useApi, useForm, when, type Loaded,
+} from '../ui';
+
+// ---- shapes ---------------------------------------------------------------------------------
+
+export interface Series {
+  id: string;
+  name: string;
+  metric: string;
+  unit: string | null;
+  chart_type: 'I-MR' | 'XBAR-R';
+  subgroup_size: number | null;
+  lsl: number | null;
+  usl: number | null;
+  target: number | null;
+  center_line: number | null;
+  ucl: number | null;
+  lcl: number | null;
+  baseline_points: number | null;
+  range_center: number | null;
+  range_ucl: number | null;
+  range_lcl: number | null;
+  limits_computed_at: string | null;
+  instrument_id: string | null;
+  hold_on_alert: boolean;
+  point_count: number;
+  created_at: string;
+  updated_at: string;
+  extra_metadata: Record<string, unknown>;
+  // GET /api/v1/spc/series/{id} only:
+  capability?: {
+    n: number;
+    mean: number | null;
+    sigma_within: number | null;
+    sigma_overall: number | null;
+    cp: number | null;
+    cpk: number | null;
+    pp: number | null;
+    ppk: number | null;
+  };
+  limits?: {
+    center_line: number | null;
+    ucl: number | null;
+    lcl: number | null;
+    source: 'baseline' | 'fixed';
+    baseline_remaining?: number;
+    sigma: number | null;
+  };
+  open_alerts?: number;
+}
+
+interface Violation {
+  rule: number;
+  point_ids: string[];
+}
+
+export interface Point {
+  id: string;
+  seq: number;
+  value: number;
+  subgroup: number | null;
+  measured_at: string;
+  run_id: string | null;
+  violations: Violation[];
+}
+
+export interface Alert {
+  id: string;
+  series_id: string;
+  series_name: string | null;
+  rule: number;
+  datapoint_id: string;
+  point_ids: string[];
+  last_seq: number;
+  status: 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+  resolved_by: string | null;
+  resolved_at: string | null;
+  note: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const ALERT_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'];
+
+// The eight Nelson rules, as the server judges them (analysis/spc/nelson.hpp).
+const RULES: Record<number, string> = {
+  1: 'One point beyond 3σ from the center line',
+  2: 'Nine points in a row on one side of the center line',
+  3: 'Six points in a row steadily increasing or decreasing',
+  4: 'Fourteen points in a row alternating up and down',
+  5: 'Two of three points beyond 2σ on the same side',
+  6: 'Four of five points beyond 1σ on the same side',
+  7: 'Fifteen points in a row within 1σ of the center line',
+  8: 'Eight points in a row beyond 1σ, on either side',
+};
+
+function ruleText(rules: number[]): string {
+  return rules.map((r) => `Rule ${r}`).join(', ');
+}
+
+function fmt(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return Number(v.toPrecision(digits)).toString();
+}
+
+function fixed2(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(2);
+}
+
+// ---- the points the chart plots -----------------------------------------------------------------
+
+// One plotted position: a point (I-MR) or a complete subgroup's mean (X̄-R, whose rules are carried by
+// the point that completes the subgroup).
+interface Plotted {
+  x: number;
+  value: number;
+  seq: number;
+  subgroup: number | null;
+  measured_at: string;
+  rules: number[];
+}
+
+function rulesOf(p: Point): number[] {
+  return [...new Set((p.violations ?? []).map((v) => v.rule))].sort((a, b) => a - b);
+}
+
+// Points oldest first → the chart's positions. An X̄-R window may start or end inside a subgroup: those
+// partial subgroups are left out (the last one is counted as in progress).
+function plot(series: Series, points: Point[]): { plotted: Plotted[]; partial: number } {
+  if (series.chart_type !== 'XBAR-R' || !series.subgroup_size) {
+    return {
+      plotted: points.map((p) => ({ x: p.seq, value: p.value, seq: p.seq, subgroup: null, measured_at: p.measured_at, rules: rulesOf(p) })),
+      partial: 0,
+    };
+  }
+  const n = series.subgroup_size;
+  const groups = new Map<number, Point[]>();
+  for (const p of points) {
+    const g = p.subgroup ?? Math.floor((p.seq - 1) / n) + 1;
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(p);
+  }
+  const plotted: Plotted[] = [];
+  let partial = 0;
+  const keys = [...groups.keys()].sort((a, b) => a - b);
+  keys.forEach((g, i) => {
+    const ps = groups.get(g)!;
+    if (ps.length < n) {
+      if (i === keys.length - 1) partial = ps.length;
+      return;
+    }
+    const last = ps.reduce((a, b) => (b.seq > a.seq ? b : a));
+    const rules = [...new Set(ps.flatMap(rulesOf))].sort((a, b) => a - b);
+    plotted.push({
+      x: g,
+      value: ps.reduce((s, p) => s + p.value, 0) / ps.length,
+      seq: last.seq,
+      subgroup: g,
+      measured_at: last.measured_at,
+      rules,
+    });
+  });
+  return { plotted, partial };
+}
+
+// The newest `want` points of a series, oldest first (the server lists newest first, at most 500 a
+// page).
+async function recentPoints(id: string, want = 500): Promise<Point[]> {
+  const out: Point[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<Point> = await api<Page<Point>>(`/api/v1/spc/series/${id}/points`, {
+      query: { limit: Math.min(500, want - out.length), cursor },
+    });
+    out.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && out.length < want);
+  return out.reverse();
+}
+
+// Like useApi, for a loader that is not one GET.
+function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [data, setData] = useState<T>();
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    load()
+      .then((d) => live && (setData(d), setProblem(null)))
+      .catch((e) => live && setProblem(asProblem(e)))
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [...deps, n]);
+  return { data, problem, loading, reload: useCallback(() => setN((x) => x + 1), []) };
+}
+
+// ---- the chart ------------------------------------------------------------------------------------
+
+const COLORS = {
+  data: '#1d4ed8',
+  center: '#15803d',
+  control: '#b45309',
+  spec: '#6d28d9',
+  violation: '#dc2626',
+};
+
+function chartSize(el: HTMLElement) {
+  const width = Math.max(200, Math.floor(el.clientWidth));
+  return { width, height: width < 520 ? 240 : 320 };
+}
+
+function ControlChart({ series, plotted, label }: { series: Series; plotted: Plotted[]; label: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const xbar = series.chart_type === 'XBAR-R';
+  const center = series.limits?.center_line ?? series.center_line;
+  const ucl = series.limits?.ucl ?? series.ucl;
+  const lcl = series.limits?.lcl ?? series.lcl;
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || plotted.length === 0) return;
+    const xs = plotted.map((p) => p.x);
+    const flat = (v: number) => xs.map(() => v);
+    const data: (number | null)[][] = [xs, plotted.map((p) => p.value)];
+    const series_: uPlot.Series[] = [
+      {},
+      {
+        label: xbar ? `Mean of ${series.metric}` : series.metric,
+        stroke: COLORS.data,
+        width: 1.5,
+        points: { show: true, size: 5, stroke: COLORS.data, fill: COLORS.data },
+      },
+    ];
+    const line = (name: string, v: number | null | undefined, stroke: string, dash?: number[]) => {
+      if (v === null || v === undefined || !Number.isFinite(v)) return;
+      data.push(flat(v));
+      series_.push({ label: name, stroke, width: 1.5, dash, points: { show: false } });
+    };
+    line('CL', center, COLORS.center);
+    line('UCL', ucl, COLORS.control, [6, 4]);
+    line('LCL', lcl, COLORS.control, [6, 4]);
+    line('USL', series.usl, COLORS.spec, [2, 4]);
+    line('LSL', series.lsl, COLORS.spec, [2, 4]);
+    // The violating points: a series of its own, markers only.
+    data.push(plotted.map((p) => (p.rules.length ? p.value : null)));
+    series_.push({
+      label: 'Violation',
+      stroke: COLORS.violation,
+      paths: () => null,
+      points: { show: true, size: 11, width: 2, stroke: '#7f1d1d', fill: COLORS.violation },
+    });
+    const violating = plotted.filter((p) => p.rules.length);
+    const opts: uPlot.Options = {
+      ...chartSize(el),
+      legend: { show: false },
+      scales: { x: { time: false } },
+      axes: [
+        { label: xbar ? 'Subgroup' : 'Point (seq)', stroke: '#374151', grid: { stroke: '#e5e7eb' } },
+        { label: series.unit ? `${series.metric} (${series.unit})` : series.metric, stroke: '#374151', grid: { stroke: '#e5e7eb' }, size: 60 },
+      ],
+      series: series_,
+      hooks: {
+        // The rule numbers beside each violating point.
+        draw: [
+          (u) => {
+            const ctx = u.ctx;
+            const r = uPlot.pxRatio;
+            ctx.save();
+            ctx.fillStyle = '#991b1b';
+            ctx.font = `600 ${Math.round(11 * r)}px system-ui, sans-serif`;
+            ctx.textBaseline = 'bottom';
+            // A label that would overlap the one before is left out (the Violations table lists every one).
+            const drawn: { l: number; r: number; y: number }[] = [];
+            for (const p of violating) {
+              const x = u.valToPos(p.x, 'x', true);
+              const y = Math.max(u.bbox.top + 12 * r, u.valToPos(p.value, 'y', true) - 5 * r);
+              const text = `R${p.rules.join(',')}`;
+              const w = ctx.measureText(text).width;
+              const left = x + 7 * r + w > u.bbox.left + u.bbox.width ? x - 7 * r - w : x + 7 * r;
+              if (drawn.some((d) => left < d.r + 3 * r && left + w > d.l - 3 * r && Math.abs(y - d.y) < 12 * r)) continue;
+              drawn.push({ l: left, r: left + w, y });
+              ctx.fillText(text, left, y);
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    const u = new uPlot(opts, data as uPlot.AlignedData, el);
+    let last = chartSize(el);
+    const ro = new ResizeObserver(() => {
+      const next = chartSize(el);
+      if (next.width !== last.width || next.height !== last.height) {
+        last = next;
+        u.setSize(next);
+      }
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+    };
+  }, [series, plotted]);
+
+  if (plotted.length === 0)
+    return (
+      <div class="empty">
+        {series.point_count > 0 && xbar ? 'No complete subgroup yet.' : 'No points yet.'}
+      </div>
+    );
+  return (
+    <>
+      <div class="chart spc-chart" role="img" aria-label={label} ref={ref} />
+      <ul class="spc-legend" aria-label="Chart legend">
+        <li style={{ color: COLORS.data }}>
+          <span class="spc-swatch" aria-hidden="true" />
+          <span style={{ color: 'var(--fg)' }}>{xbar ? 'Subgroup means' : 'Points'}</span>
+        </li>
+        {center != null && (
+          <li style={{ color: COLORS.center }}>
+            <span class="spc-swatch" aria-hidden="true" />
+            <span style={{ color: 'var(--fg)' }}>Center line {fmt(center)}</span>
+          </li>
+        )}
+        {ucl != null && lcl != null && (
+          <li style={{ color: COLORS.control }}>
+            <span class="spc-swatch dashed" aria-hidden="true" />
+            <span style={{ color: 'var(--fg)' }}>
+              UCL {fmt(ucl)} / LCL {fmt(lcl)}
+            </span>
+          </li>
+        )}
+        {(series.usl != null || series.lsl != null) && (
+          <li style={{ color: COLORS.spec }}>
+            <span class="spc-swatch dashed" aria-hidden="true" />
+            <span style={{ color: 'var(--fg)' }}>
+              Spec limits {series.lsl != null && <>LSL {fmt(series.lsl)} </>}
+              {series.usl != null && <>USL {fmt(series.usl)}</>}
+            </span>
+          </li>
+        )}
+        <li style={{ color: COLORS.violation }}>
+          <span class="spc-swatch dot" aria-hidden="true" />
+          <span style={{ color: 'var(--fg)' }}>Violating point (R = Nelson rule numbers)</span>
+        </li>
+      </ul>
+    </>
+  );
+}
+
+// ---- the list: series and alerts ---------------------------------------------------------------------
+
+function AlertsTable({ seriesId }: { seriesId?: string }) {
+  const { query } = useLocation();
+  const raw = query.get('alert_status');
+  const status = raw === 'any' ? undefined : (raw ?? 'OPEN');
+  return (
+    <>
+      <form class="filters" role="search" aria-label="Filter alerts" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="alert-status">Alert status</label>
+          <select id="alert-status" value={raw ?? 'OPEN'} onChange={(e) => setQuery({ alert_status: e.currentTarget.value === 'OPEN' ? undefined : e.currentTarget.value })}>
+            {ALERT_STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+            <option value="any">Any</option>
+          </select>
+        </div>
+      </form>
+      {seriesId && (
+        <p class="small">
+          Alerts of one series. <a href="/spc">Show every series' alerts</a>
+        </p>
+      )}
+      <PagedTable<Alert>
+        path="/api/v1/spc/alerts"
+        query={{ status, series_id: seriesId }}
+        label="Alerts"
+        empty={<p>No {status ? status.toLowerCase() : ''} alerts.</p>}
+        columns={[
+          { label: 'Series', cell: (a) => <a href={`/spc/${a.series_id}`}>{a.series_name ?? a.series_id.slice(0, 8)}</a> },
+          { label: 'Rule', cell: (a) => <span title={RULES[a.rule]}>Rule {a.rule}</span> },
+          { label: 'Status', cell: (a) => <StatusBadge status={a.status} /> },
+          { label: 'Last seq', cell: (a) => a.last_seq, class: 'num' },
+          { label: 'Points', cell: (a) => a.point_ids.length, class: 'num' },
+          { label: 'Opened', cell: (a) => when(a.created_at) },
+          { label: 'Note', cell: (a) => a.note ?? '—' },
+        ]}
+      />
+    </>
+  );
+}
+
+function SpcList() {
+  const { query } = useLocation();
+  const filters = {
+    q: query.get('q') ?? undefined,
+    chart_type: query.get('chart_type') ?? undefined,
+  };
+  const seriesId = query.get('series_id') ?? undefined;
+  const [q, setQ] = useState(filters.q ?? '');
+  return (
+    <>
+      <PageHeader title="Statistical process control">
+        <Can role="engineer">
+          <a class="button primary" href="/spc/new">
+            New series
+          </a>
+        </Can>
+      </PageHeader>
+      <section aria-labelledby="series-h">
+        <h2 id="series-h">Series</h2>
+        <form
+          class="filters"
+          role="search"
+          aria-label="Filter series"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setQuery({ q });
+          }}
+        >
+          <div class="field">
+            <label for="series-q">Search</label>
+            <input id="series-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Name or metric" />
+          </div>
+          <div class="field">
+            <label for="series-chart">Chart</label>
+            <select id="series-chart" value={filters.chart_type ?? ''} onChange={(e) => setQuery({ chart_type: e.currentTarget.value })}>
+              <option value="">Any</option>
+              <option value="I-MR">I-MR</option>
+              <option value="XBAR-R">XBAR-R</option>
+            </select>
+          </div>
+          <div class="field">
+            <button type="submit">Search</button>
+          </div>
+        </form>
+        <PagedTable<Series>
+          path="/api/v1/spc/series"
+          query={filters}
+          label="SPC series"
+          empty={
+            <>
+              <p>No series match.</p>
+              <Can role="engineer">
+                <a href="/spc/new">Create the first series</a>
+              </Can>
+            </>
+          }
+          columns={[
+            { label: 'Name', cell: (s) => <a href={`/spc/${s.id}`}>{s.name}</a> },
+            { label: 'Metric', cell: (s) => (s.unit ? `${s.metric} (${s.unit})` : s.metric) },
+            { label: 'Chart', cell: (s) => (s.chart_type === 'XBAR-R' ? `XBAR-R (n=${s.subgroup_size})` : s.chart_type) },
+            { label: 'Points', cell: (s) => s.point_count, class: 'num' },
+            {
+              label: 'Limits',
+              cell: (s) => (s.ucl != null && s.lcl != null ? `${fmt(s.lcl)} – ${fmt(s.ucl)}` : `baseline of ${s.baseline_points ?? '—'} pending`),
+            },
+            { label: 'Spec', cell: (s) => (s.lsl != null || s.usl != null ? `${fmt(s.lsl)} – ${fmt(s.usl)}` : '—') },
+            { label: 'Hold on alert', cell: (s) => (s.hold_on_alert ? 'Yes' : 'No') },
+          ]}
+        />
+      </section>
+      <section aria-labelledby="alerts-h">
+        <h2 id="alerts-h">Alerts</h2>
+        <AlertsTable seriesId={seriesId} />
+      </section>
+    </>
+  );
+}
+
+// ---- create -------------------------------------------------------------------------------------
+
+interface SeriesValues {
+  name: string;
+  metric: string;
+  unit: string;
+  chart_type: string;
+  subgroup_size: string;
+  limits: string;
+  baseline_points: string;
+  center_line: string;
+  ucl: string;
+  lcl: string;
+  lsl: string;
+  usl: string;
+  target: string;
+  instrument_id: string;
+  hold_on_alert: boolean;
+}
+
+// A number typed into a field: undefined when blank, a field problem when it is not a number.
+function num(text: string, field: string, int = false): number | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  const v = Number(t);
+  if (!Number.isFinite(v) || (int && !Number.isInteger(v)))
+    throw new Problem(422, 'Invalid input', '', [{ field, message: int ? 'must be a whole number' : 'must be a number' }]);
+  return v;
+}
+
+function SeriesForm() {
+  const instruments = useApi<Page<{ id: string; name: string }>>('/api/v1/instruments?limit=500');
+  const form = useForm<SeriesValues>({
+    name: '',
+    metric: '',
+    unit: '',
+    chart_type: 'I-MR',
+    subgroup_size: '5',
+    limits: 'baseline',
+    baseline_points: '',
+    center_line: '',
+    ucl: '',
+    lcl: '',
+    lsl: '',
+    usl: '',
+    target: '',
+    instrument_id: '',
+    hold_on_alert: false,
+  });
+  const v = form.values;
+  const xbar = v.chart_type === 'XBAR-R';
+  const save = form.submit(async (v) => {
+    const body: Record<string, unknown> = compact({
+      name: v.name.trim(),
+      metric: v.metric.trim(),
+      unit: v.unit.trim(),
+      chart_type: v.chart_type,
+      subgroup_size: v.chart_type === 'XBAR-R' ? num(v.subgroup_size, 'subgroup_size', true) : undefined,
+      lsl: num(v.lsl, 'lsl'),
+      usl: num(v.usl, 'usl'),
+      target: num(v.target, 'target'),
+      center_line: v.limits === 'fixed' ? num(v.center_line, 'center_line') : undefined,
+      ucl: v.limits === 'fixed' ? num(v.ucl, 'ucl') : undefined,
+      lcl: v.limits === 'fixed' ? num(v.lcl, 'lcl') : undefined,
+      baseline_points: v.limits === 'baseline' ? num(v.baseline_points, 'baseline_points', true) : undefined,
+      instrument_id: v.instrument_id,
+    });
+    if (v.hold_on_alert) body.hold_on_alert = true;
+    const saved = await api<Series>('/api/v1/spc/series', { method: 'POST', body });
+    navigate(`/spc/${saved.id}`);
+  });
+  return (
+    <form onSubmit={save} class="panel" aria-label="New SPC series" noValidate>
+      <div class="grid">
+        <Field form={form} name="name" label="Name" required />
+        <Field form={form} name="metric" label="Metric" required hint="A run result's metric, e.g. thickness_nm" />
+        <Field form={form} name="unit" label="Unit" />
+        <SelectField form={form} name="chart_type" label="Chart type" options={[['I-MR', 'I-MR (individuals)'], ['XBAR-R', 'XBAR-R (subgroup means)']]} />
+        {xbar && <Field form={form} name="subgroup_size" label="Subgroup size" type="number" min={2} max={10} step={1} required />}
+      </div>
+      <fieldset class="spc-fieldset">
+        <legend>Specification limits (optional)</legend>
+        <div class="grid">
+          <Field form={form} name="lsl" label="LSL (lower spec limit)" type="number" step="any" />
+          <Field form={form} name="target" label="Target" type="number" step="any" />
+          <Field form={form} name="usl" label="USL (upper spec limit)" type="number" step="any" />
+        </div>
+      </fieldset>
+      <fieldset class="spc-fieldset">
+        <legend>Control limits</legend>
+        <div class="grid">
+          <SelectField
+            form={form}
+            name="limits"
+            label="Limits from"
+            options={[
+              ['baseline', 'A baseline of the first points'],
+              ['fixed', 'Fixed values'],
+            ]}
+          />
+          {v.limits === 'baseline' ? (
+            <Field
+              form={form}
+              name="baseline_points"
+              label="Baseline points"
+              type="number"
+              min={20}
+              step={1}
+              hint={xbar ? 'Default 20 subgroups; a multiple of the subgroup size' : 'Default 20 points'}
+            />
+          ) : (
+            <>
+              <Field form={form} name="lcl" label="LCL" type="number" step="any" required />
+              <Field form={form} name="center_line" label="Center line" type="number" step="any" hint="Default: midway" />
+              <Field form={form} name="ucl" label="UCL" type="number" step="any" required />
+            </>
+          )}
+        </div>
+      </fieldset>
+      <div class="grid">
+        <SelectField
+          form={form}
+          name="instrument_id"
+          label="Instrument"
+          blank="None"
+          options={(instruments.data?.items ?? []).map((i) => [i.id, i.name] as [string, string])}
+        />
+        <Field
+          form={form}
+          name="hold_on_alert"
+          label="Hold the instrument on alert"
+          type="checkbox"
+          hint="While an alert is not resolved, the instrument's runs are blocked"
+        />
+      </div>
+      <FormFooter form={form} submit="Create series" onCancel={() => history.back()} />
+    </form>
+  );
+}
+
+function NewSeries() {
+  return (
+    <>
+      <PageHeader title="New SPC series" />
+      <SeriesForm />
+    </>
+  );
+}
+
+// ---- detail -----------------------------------------------------------------------------------------
+
+function ResolveForm({ alert, done }: { alert: Alert; done: () => void }) {
+  const form = useForm({ note: alert.note ?? '' });
+  return (
+    <form
+      onSubmit={form.submit(async (v) => {
+        if (!v.note.trim()) throw new Problem(422, 'Invalid input', '', [{ field: 'note', message: 'is required to resolve an alert' }]);
+        await api(`/api/v1/spc/alerts/${alert.id}`, { method: 'PATCH', body: { status: 'RESOLVED', note: v.note.trim() } });
+        done();
+      })}
+      noValidate
+    >
+      <p class="small">
+        Rule {alert.rule}: {RULES[alert.rule]}. Last at point {alert.last_seq}.
+      </p>
+      <TextArea form={form} name="note" label="Note (what was found or done)" rows={4} />
+      <FormFooter form={form} submit="Resolve alert" onCancel={done} />
+    </form>
+  );
+}
+
+function SeriesAlerts({ series, changed }: { series: Series; changed: () => void }) {
+  const open = useApi<Page<Alert>>(`/api/v1/spc/alerts?series_id=${series.id}&status=OPEN&limit=100`);
+  const acked = useApi<Page<Alert>>(`/api/v1/spc/alerts?series_id=${series.id}&status=ACKNOWLEDGED&limit=100`);
+  const [resolving, setResolving] = useState<Alert | null>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    open.reload();
+    acked.reload();
+  }, [series]);
+  const again = () => {
+    changed();
+  };
+  const problem = open.problem ?? acked.problem;
+  if (problem) return <ProblemView problem={problem} />;
+  if (!open.data || !acked.data) return <p class="muted" aria-busy="true">Loading…</p>;
+  const alerts = [...open.data.items, ...acked.data.items].sort((a, b) => b.last_seq - a.last_seq);
+  return (
+    <>
+      {alerts.length === 0 ? (
+        <div class="empty">No open alerts.</div>
+      ) : (
+        <div class="table-wrap">
+          <table aria-label="Open alerts of this series">
+            <thead>
+              <tr>
+                <th scope="col">Rule</th>
+                <th scope="col">Status</th>
+                <th scope="col" class="num">Last seq</th>
+                <th scope="col" class="num">Points</th>
+                <th scope="col">Opened</th>
+                <th scope="col">Note</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {alerts.map((a) => (
+                <tr key={a.id}>
+                  <td data-label="Rule">
+                    <span class="spc-rule">Rule {a.rule}</span>
+                    <div class="muted small">{RULES[a.rule]}</div>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge status={a.status} />
+                  </td>
+                  <td data-label="Last seq" class="num">
+                    {a.last_seq}
+                  </td>
+                  <td data-label="Points" class="num">
+                    {a.point_ids.length}
+                  </td>
+                  <td data-label="Opened">{when(a.created_at)}</td>
+                  <td data-label="Note">{a.note ?? '—'}</td>
+                  <td data-label="Actions">
+                    <Can role="engineer">
+                      <div class="page-actions">
+                        {a.status === 'OPEN' && (
+                          <ActionButton
+                            label="Acknowledge"
+                            action={() => api(`/api/v1/spc/alerts/${a.id}`, { method: 'PATCH', body: { status: 'ACKNOWLEDGED' } })}
+                            done={again}
+                          />
+                        )}
+                        <button type="button" onClick={() => setResolving(a)}>
+                          Resolve
+                        </button>
+                      </div>
+                    </Can>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p class="small">
+        <a href={`/spc?series_id=${series.id}&alert_status=any`}>Every alert of this series</a>
+      </p>
+      <Dialog title={resolving ? `Resolve the Rule ${resolving.rule} alert` : 'Resolve the alert'} open={!!resolving} onClose={() => setResolving(null)}>
+        {resolving && (
+          <ResolveForm
+            alert={resolving}
+            done={() => {
+              setResolving(null);
+              again();
+            }}
+          />
+        )}
+      </Dialog>
+    </>
+  );
+}
+
+function AddPoint({ series, done }: { series: Series; done: () => void }) {
+  const form = useForm({ value: '' });
+  const [added, setAdded] = useState<Point | null>(null);
+  return (
+    <>
+      <form
+        class="spc-add"
+        aria-label="Add a point"
+        noValidate
+        onSubmit={form.submit(async (v) => {
+          const value = num(v.value, 'value');
+          if (value === undefined) throw new Problem(422, 'Invalid input', '', [{ field: 'value', message: 'is required' }]);
+          setAdded(null);
+          const p = await api<Point>(`/api/v1/spc/series/${series.id}/points`, { method: 'POST', body: { value } });
+          setAdded(p);
+          form.reset();
+          done();
+        })}
+      >
+        <Field form={form} name="value" label={series.unit ? `Value (${series.unit})` : 'Value'} type="number" step="any" required />
+        <FormFooter form={form} submit="Add point" />
+      </form>
+      {added && (
+        <p class="notice" role="status">
+          Point {added.seq} recorded ({fmt(added.value, 6)})
+          {added.violations.length ? (
+            <>
+              : it breaks <span class="spc-rule">{ruleText(rulesOf(added))}</span>.
+            </>
+          ) : (
+            '.'
+          )}
+        </p>
+      )}
+    </>
+  );
+}
+
+function Figure({ label, value }: { label: string; value: string }) {
+  return (
+    <div>
+      <span class="figure-label">{label}</span>
+      <strong>{value}</strong>
+    </div>
+  );
+}
+
+function SeriesView({ series, points, changed }: { series: Series; points: Point[]; changed: () => void }) {
+  const xbar = series.chart_type === 'XBAR-R';
+  const { plotted, partial } = useMemo(() => plot(series, points), [series, points]);
+  const violating = plotted.filter((p) => p.rules.length);
+  const cap = series.capability;
+  const lim = series.limits;
+  const center = lim?.center_line ?? series.center_line;
+  const ucl = lim?.ucl ?? series.ucl;
+  const lcl = lim?.lcl ?? series.lcl;
+  const label =
+    `Control chart of ${series.name}: ${plotted.length} points, ${violating.length} violating` +
+    (xbar ? ` (means of subgroups of ${series.subgroup_size})` : '') +
+    (ucl != null && lcl != null ? `; center line ${fmt(center)}, UCL ${fmt(ucl)}, LCL ${fmt(lcl)}` : '; control limits not set yet') +
+    (series.lsl != null ? `; LSL ${fmt(series.lsl)}` : '') +
+    (series.usl != null ? `; USL ${fmt(series.usl)}` : '') +
+    (violating.length ? `. Violations: ${violating.slice(-5).map((p) => `${xbar ? 'subgroup' : 'point'} ${p.x} (${ruleText(p.rules)})`).join('; ')}` : '');
+  return (
+    <>
+      <PageHeader title={series.name}>
+        <a class="button" href="/spc">
+          All series
+        </a>
+      </PageHeader>
+      <section class="panel" aria-labelledby="chart-h">
+        <h2 id="chart-h" style={{ marginTop: 0 }}>
+          Control chart
+        </h2>
+        <p class="muted small">
+          {xbar ? `X̄ chart: means of subgroups of ${series.subgroup_size}` : 'Individuals chart'}, the last {points.length} of{' '}
+          {series.point_count} points
+          {partial > 0 && <>; a subgroup in progress ({partial} of {series.subgroup_size} points)</>}
+          {lim?.source === 'baseline' && ucl == null && <>; the limits come after {lim.baseline_remaining} more points</>}.
+        </p>
+        <ControlChart series={series} plotted={plotted} label={label} />
+        <Can role="technician">
+          <h3>Add a point</h3>
+          <AddPoint series={series} done={changed} />
+        </Can>
+      </section>
+      <div class="two">
+        <section class="panel" aria-labelledby="cap-h">
+          <h2 id="cap-h" style={{ marginTop: 0 }}>
+            Capability
+          </h2>
+          <div class="figures spc-figures">
+            <Figure label="Cp" value={fixed2(cap?.cp)} />
+            <Figure label="Cpk" value={fixed2(cap?.cpk)} />
+            <Figure label="Pp" value={fixed2(cap?.pp)} />
+            <Figure label="Ppk" value={fixed2(cap?.ppk)} />
+          </div>
+          <dl class="facts" style={{ marginTop: '0.75rem' }}>
+            <dt>Points (n)</dt>
+            <dd>{cap?.n ?? series.point_count}</dd>
+            <dt>Mean</dt>
+            <dd>{fmt(cap?.mean, 6)}</dd>
+            <dt>σ within</dt>
+            <dd>{fmt(cap?.sigma_within)}</dd>
+            <dt>σ overall</dt>
+            <dd>{fmt(cap?.sigma_overall)}</dd>
+          </dl>
+          {series.lsl == null && series.usl == null && <p class="muted small">Cp and Pp need spec limits (LSL and USL).</p>}
+        </section>
+        <section class="panel" aria-labelledby="facts-h">
+          <h2 id="facts-h" style={{ marginTop: 0 }}>
+            Series
+          </h2>
+          <dl class="facts">
+            <dt>Metric</dt>
+            <dd>
+              <code>{series.metric}</code>
+              {series.unit && <> ({series.unit})</>}
+            </dd>
+            <dt>Chart</dt>
+            <dd>{xbar ? `XBAR-R, subgroups of ${series.subgroup_size}` : 'I-MR'}</dd>
+            <dt>Control limits</dt>
+            <dd>
+              {ucl != null && lcl != null ? `${fmt(lcl)} · ${fmt(center)} · ${fmt(ucl)}` : 'not yet'}{' '}
+              <span class="muted">
+                ({lim?.source === 'fixed' ? 'fixed' : `baseline of ${series.baseline_points} points`})
+              </span>
+            </dd>
+            {xbar && series.range_ucl != null && (
+              <>
+                <dt>Range limits</dt>
+                <dd>
+                  {fmt(series.range_lcl)} · {fmt(series.range_center)} · {fmt(series.range_ucl)}
+                </dd>
+              </>
+            )}
+            <dt>Spec limits</dt>
+            <dd>
+              {series.lsl != null || series.usl != null ? `${fmt(series.lsl)} – ${fmt(series.usl)}` : '—'}
+              {series.target != null && <> (target {fmt(series.target)})</>}
+            </dd>
+            <dt>Instrument</dt>
+            <dd>
+              {series.instrument_id ? <a href={`/instruments/${series.instrument_id}`}>{series.instrument_id.slice(0, 8)}</a> : '—'}
+              {series.hold_on_alert && <> · held while an alert is open</>}
+            </dd>
+            <dt>Open alerts</dt>
+            <dd>{series.open_alerts ?? '—'}</dd>
+            <dt>Created</dt>
+            <dd>{when(series.created_at)}</dd>
+          </dl>
+        </section>
+      </div>
+      <section class="panel" aria-labelledby="viol-h">
+        <h2 id="viol-h" style={{ marginTop: 0 }}>
+          Violations
+        </h2>
+        {violating.length === 0 ? (
+          <div class="empty">No point of the last {points.length} breaks a rule.</div>
+        ) : (
+          <div class="table-wrap">
+            <table aria-label="Violating points">
+              <thead>
+                <tr>
+                  <th scope="col" class="num">
+                    Seq
+                  </th>
+                  {xbar && (
+                    <th scope="col" class="num">
+                      Subgroup
+                    </th>
+                  )}
+                  <th scope="col" class="num">
+                    {xbar ? 'Subgroup mean' : 'Value'}
+                  </th>
+                  <th scope="col">Rules</th>
+                  <th scope="col">Measured</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...violating].reverse().map((p) => (
+                  <tr key={p.seq}>
+                    <td data-label="Seq" class="num">
+                      {p.seq}
+                    </td>
+                    {xbar && (
+                      <td data-label="Subgroup" class="num">
+                        {p.subgroup}
+                      </td>
+                    )}
+                    <td data-label={xbar ? 'Subgroup mean' : 'Value'} class="num">
+                      {fmt(p.value, 6)}
+                    </td>
+                    <td data-label="Rules">
+                      <span class="spc-rule">{ruleText(p.rules)}</span>
+                    </td>
+                    <td data-label="Measured">{when(p.measured_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <details>
+          <summary>The Nelson rules</summary>
+          <ol class="spc-rules">
+            {Object.entries(RULES).map(([n, text]) => (
+              <li key={n} value={Number(n)}>
+                {text}
+              </li>
+            ))}
+          </ol>
+        </details>
+      </section>
+      <section class="panel" aria-labelledby="alerts-h">
+        <h2 id="alerts-h" style={{ marginTop: 0 }}>
+          Open alerts
+        </h2>
+        <SeriesAlerts series={series} changed={changed} />
+      </section>
+    </>
+  );
+}
+
+function SeriesDetail({ id }: { id: string }) {
+  const loaded = useLoad(
+    async () => {
+      const [series, points] = await Promise.all([api<Series>(`/api/v1/spc/series/${id}`), recentPoints(id)]);
+      return { series, points };
+    },
+    [id],
+  );
+  return <Show loaded={loaded}>{(d) => <SeriesView series={d.series} points={d.points} changed={loaded.reload} />}</Show>;
+}
+
+export const routes = [
+  { path: '/spc', page: SpcList },
+  { path: '/spc/new', page: NewSeries, role: 'engineer' as const },
+  { path: '/spc/:id', page: SeriesDetail },
+];

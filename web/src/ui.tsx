@@ -1,0 +1,486 @@
+// The pieces every page is made of: one way to load, list, fill a form, show a problem and confirm.
+import type { ComponentChildren, InputHTMLAttributes } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, atLeast, Problem, user, type Page, type Role } from './api';
+
+// ---- problems -------------------------------------------------------------------------------
+
+export function asProblem(e: unknown): Problem {
+  return e instanceof Problem ? e : new Problem(0, 'Something went wrong', String((e as Error)?.message ?? e));
+}
+
+// A problem as people read it: its title, its detail, each field's message, and the request id to
+// quote to an administrator.
+export function ProblemView({ problem, besideFields }: { problem: Problem | null; besideFields?: Set<string> }) {
+  if (!problem) return null;
+  const errors = besideFields ? problem.errors.filter((e) => !besideFields.has(e.field)) : problem.errors;
+  return (
+    <div class="problem" role="alert">
+      <strong>{problem.title}</strong>
+      {problem.status > 0 && <span class="muted"> ({problem.status})</span>}
+      {problem.detail && <p>{problem.detail}</p>}
+      {besideFields && errors.length < problem.errors.length && <p>Check the fields marked below.</p>}
+      {errors.length > 0 && (
+        <ul>
+          {errors.map((e) => (
+            <li key={e.field}>
+              <code>{e.field}</code>: {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {problem.requestId && <p class="muted small">Request id {problem.requestId}</p>}
+    </div>
+  );
+}
+
+// ---- loading --------------------------------------------------------------------------------
+
+export interface Loaded<T> {
+  data: T | undefined;
+  problem: Problem | null;
+  loading: boolean;
+  reload: () => void;
+}
+
+// Loads `path` (re-loading when it changes); `path` null waits.
+export function useApi<T = any>(path: string | null): Loaded<T> {
+  const [data, setData] = useState<T>();
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    if (path === null) return;
+    let live = true;
+    setLoading(true);
+    api<T>(path)
+      .then((d) => live && (setData(d), setProblem(null)))
+      .catch((e) => live && setProblem(asProblem(e)))
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [path, n]);
+  return { data, problem, loading, reload: useCallback(() => setN((x) => x + 1), []) };
+}
+
+// The page's content once loaded: a problem, a loading line, or the children.
+export function Show<T>({ loaded, children }: { loaded: Loaded<T>; children: (d: T) => ComponentChildren }) {
+  if (loaded.problem) return <ProblemView problem={loaded.problem} />;
+  if (loaded.data === undefined) return <p class="muted" aria-busy="true">Loading…</p>;
+  return <>{children(loaded.data)}</>;
+}
+
+// ---- lists ----------------------------------------------------------------------------------
+
+export interface Column<T> {
+  label: string;
+  cell: (row: T) => ComponentChildren;
+  class?: string;
+}
+
+// A server list, one page at a time, with the server's cursors: Next follows next_cursor, Previous
+// goes back through the cursors seen. Changing `query` starts again from the first page.
+export function PagedTable<T extends { id?: string }>(props: {
+  path: string;
+  query?: Record<string, string | undefined>;
+  columns: Column<T>[];
+  empty: ComponentChildren;
+  label: string;
+  limit?: number;
+  refresh?: number;
+  rowKey?: (row: T) => string;
+}) {
+  const { path, query = {}, columns, empty, label, limit = 25, refresh = 0 } = props;
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const key = JSON.stringify([path, query, limit]);
+  useEffect(() => setCursors([null]), [key]);
+  const cursor = cursors[cursors.length - 1];
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
+  q.set('limit', String(limit));
+  if (cursor) q.set('cursor', cursor);
+  const loaded = useApi<Page<T>>(`${path}?${q}${refresh ? `#${refresh}` : ''}`.replace(/#.*$/, ''));
+  useEffect(() => loaded.reload(), [refresh]);
+  return (
+    <Show loaded={loaded}>
+      {(page) =>
+        page.items.length === 0 && cursors.length === 1 ? (
+          <div class="empty">{empty}</div>
+        ) : (
+          <>
+            <div class="table-wrap">
+              <table aria-label={label}>
+                <thead>
+                  <tr>
+                    {columns.map((c) => (
+                      <th scope="col" class={c.class}>
+                        {c.label}
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((row, i) => (
+                    <tr key={props.rowKey ? props.rowKey(row) : (row.id ?? i)}>
+                      {columns.map((c) => (
+                        <td class={c.class} data-label={c.label}>
+                          {c.cell(row)}
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <nav class="pager" aria-label={`${label} pages`}>
+              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+                Previous
+              </button>
+              <span class="muted">Page {cursors.length}</span>
+              <button
+                type="button"
+                disabled={!page.next_cursor}
+                onClick={() => setCursors([...cursors, page.next_cursor])}
+              >
+                Next
+              </button>
+            </nav>
+          </>
+        )
+      }
+    </Show>
+  );
+}
+
+// ---- forms ----------------------------------------------------------------------------------
+
+export interface Form<V> {
+  values: V;
+  set: <K extends keyof V>(k: K, v: V[K]) => void;
+  problem: Problem | null;
+  busy: boolean;
+  error: (field: string) => string | undefined;
+  submit: (action: (v: V) => Promise<unknown>) => (e?: Event) => Promise<void>;
+  reset: (v?: V) => void;
+  shown: Set<string>; // the fields this form shows, whose errors appear beside them
+}
+
+// A form's values, its submission and the server's answer: a 422's field errors are shown beside
+// the fields they name; any other problem above the buttons.
+export function useForm<V extends Record<string, any>>(initial: V): Form<V> {
+  const [values, setValues] = useState<V>(initial);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+  const shown = useRef(new Set<string>()).current;
+  return {
+    shown,
+    values,
+    set: (k, v) => setValues((old) => ({ ...old, [k]: v })),
+    problem,
+    busy,
+    error: (field) => problem?.fieldError(field),
+    submit: (action) => async (e) => {
+      e?.preventDefault();
+      setBusy(true);
+      setProblem(null);
+      try {
+        await action(values);
+      } catch (err) {
+        setProblem(asProblem(err));
+      } finally {
+        setBusy(false);
+      }
+    },
+    reset: (v) => {
+      setValues(v ?? initial);
+      setProblem(null);
+    },
+  };
+}
+
+let fieldSeq = 0;
+function useFieldId(name: string) {
+  const ref = useRef<string | undefined>(undefined);
+  if (!ref.current) ref.current = `f-${name.replace(/[^a-z0-9]/gi, '-')}-${++fieldSeq}`;
+  return ref.current;
+}
+
+type InputProps = Pick<
+  InputHTMLAttributes<HTMLInputElement>,
+  'type' | 'required' | 'autocomplete' | 'placeholder' | 'min' | 'max' | 'step' | 'disabled' | 'readOnly' | 'inputMode'
+>;
+
+// A labelled input bound to a form value, with the server's message for that field beneath it.
+// `field` is the name the server uses in its errors (defaults to `name`).
+export function Field<V extends Record<string, any>>(
+  props: { form: Form<V>; name: keyof V & string; label: string; field?: string; hint?: string } & InputProps,
+) {
+  const { form, name, label, field, hint, type = 'text', ...rest } = props;
+  const id = useFieldId(name);
+  const message = form.error(field ?? name);
+  form.shown.add(field ?? name);
+  const v = form.values[name];
+  return (
+    <div class={`field${message ? ' invalid' : ''}`}>
+      <label for={id}>{label}</label>
+      {type === 'checkbox' ? (
+        <input
+          id={id}
+          type="checkbox"
+          checked={!!v}
+          onChange={(e) => form.set(name, (e.currentTarget as HTMLInputElement).checked as V[typeof name])}
+          aria-invalid={message ? 'true' : undefined}
+          aria-describedby={message ? `${id}-error` : hint ? `${id}-hint` : undefined}
+          {...rest}
+        />
+      ) : (
+        <input
+          id={id}
+          type={type as any}
+          value={v ?? ''}
+          onInput={(e) => form.set(name, (e.currentTarget as HTMLInputElement).value as V[typeof name])}
+          aria-invalid={message ? 'true' : undefined}
+          aria-describedby={message ? `${id}-error` : hint ? `${id}-hint` : undefined}
+          {...rest}
+        />
+      )}
+      {hint && !message && (
+        <small id={`${id}-hint`} class="muted">
+          {hint}
+        </small>
+      )}
+      {message && (
+        <small id={`${id}-error`} class="field-error">
+          {message}
+        </small>
+      )}
+    </div>
+  );
+}
+
+export function SelectField<V extends Record<string, any>>(props: {
+  form: Form<V>;
+  name: keyof V & string;
+  label: string;
+  options: (string | [string, string])[];
+  field?: string;
+  blank?: string;
+}) {
+  const { form, name, label, options, field, blank } = props;
+  const id = useFieldId(name);
+  const message = form.error(field ?? name);
+  form.shown.add(field ?? name);
+  return (
+    <div class={`field${message ? ' invalid' : ''}`}>
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        value={form.values[name] ?? ''}
+        onChange={(e) => form.set(name, (e.currentTarget as HTMLSelectElement).value as V[typeof name])}
+        aria-invalid={message ? 'true' : undefined}
+        aria-describedby={message ? `${id}-error` : undefined}
+      >
+        {blank !== undefined && <option value="">{blank}</option>}
+        {options.map((o) => {
+          const [value, text] = Array.isArray(o) ? o : [o, o];
+          return <option value={value}>{text}</option>;
+        })}
+      </select>
+      {message && (
+        <small id={`${id}-error`} class="field-error">
+          {message}
+        </small>
+      )}
+    </div>
+  );
+}
+
+export function TextArea<V extends Record<string, any>>(props: {
+  form: Form<V>;
+  name: keyof V & string;
+  label: string;
+  field?: string;
+  rows?: number;
+  hint?: string;
+}) {
+  const { form, name, label, field, rows = 6, hint } = props;
+  const id = useFieldId(name);
+  const message = form.error(field ?? name);
+  form.shown.add(field ?? name);
+  return (
+    <div class={`field${message ? ' invalid' : ''}`}>
+      <label for={id}>{label}</label>
+      <textarea
+        id={id}
+        rows={rows}
+        value={form.values[name] ?? ''}
+        onInput={(e) => form.set(name, (e.currentTarget as HTMLTextAreaElement).value as V[typeof name])}
+        aria-invalid={message ? 'true' : undefined}
+        aria-describedby={message ? `${id}-error` : hint ? `${id}-hint` : undefined}
+      />
+      {hint && !message && (
+        <small id={`${id}-hint`} class="muted">
+          {hint}
+        </small>
+      )}
+      {message && (
+        <small id={`${id}-error`} class="field-error">
+          {message}
+        </small>
+      )}
+    </div>
+  );
+}
+
+// The form's problem (when it is not only field errors) and its buttons.
+export function FormFooter({ form, submit, onCancel }: { form: Form<any>; submit: string; onCancel?: () => void }) {
+  const p = form.problem;
+  return (
+    <>
+      <ProblemView problem={p} besideFields={form.shown} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={form.busy}>
+          {form.busy ? 'Saving…' : submit}
+        </button>
+        {onCancel && (
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </>
+  );
+}
+
+// ---- dialogs and actions --------------------------------------------------------------------
+
+// A modal dialog (the browser's <dialog>: focus kept inside, Escape closes).
+export function Dialog(props: { title: string; open: boolean; onClose: () => void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (props.open && !d.open) d.showModal();
+    if (!props.open && d.open) d.close();
+  }, [props.open]);
+  return (
+    <dialog ref={ref} aria-label={props.title} onClose={props.onClose}>
+      <h2>{props.title}</h2>
+      {props.open && props.children}
+    </dialog>
+  );
+}
+
+// A button that runs one action (a status change, an approval), shows its problem, then reloads.
+export function ActionButton(props: {
+  label: string;
+  action: () => Promise<unknown>;
+  done?: () => void;
+  class?: string;
+  confirm?: string;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  return (
+    <span class="action">
+      <button
+        type="button"
+        class={props.class}
+        disabled={busy}
+        onClick={async () => {
+          if (props.confirm && !window.confirm(props.confirm)) return;
+          setBusy(true);
+          setProblem(null);
+          try {
+            await props.action();
+            props.done?.();
+          } catch (e) {
+            setProblem(asProblem(e));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {props.label}
+      </button>
+      <ProblemView problem={problem} />
+    </span>
+  );
+}
+
+// ---- roles ----------------------------------------------------------------------------------
+
+// Shows its children only to `role` and above: what a role may not do is not offered to it.
+export function Can({ role, children }: { role: Role; children: ComponentChildren }) {
+  return atLeast(user(), role) ? <>{children}</> : null;
+}
+
+// ---- small things ---------------------------------------------------------------------------
+
+export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
+  useEffect(() => {
+    document.title = `${title} · SPECTRA-Lab`;
+  }, [title]);
+  return (
+    <header class="page-header">
+      <h1>{title}</h1>
+      {children && <div class="page-actions">{children}</div>}
+    </header>
+  );
+}
+
+export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'bad' | 'neutral' | 'info'; children: ComponentChildren }) {
+  return <span class={`badge ${tone}`}>{children}</span>;
+}
+
+export function StatusBadge({ status }: { status: string | null | undefined }) {
+  const s = (status ?? '').toUpperCase();
+  const tone = ['APPROVED', 'EFFECTIVE', 'COMPLETED', 'VALID', 'AVAILABLE', 'RESOLVED', 'PRODUCTION'].includes(s)
+    ? 'ok'
+    : ['BLOCKED', 'FAILED', 'REJECTED', 'EXPIRED', 'REVOKED', 'OPEN', 'DISPOSED'].includes(s)
+      ? 'bad'
+      : ['PENDING', 'SUBMITTED', 'QUEUED', 'ACKNOWLEDGED', 'IN_REVIEW', 'DRAFT'].includes(s)
+        ? 'warn'
+        : s === 'RUNNING'
+          ? 'info'
+          : 'neutral';
+  return <Badge tone={tone}>{status ?? '—'}</Badge>;
+}
+
+export function when(t: string | null | undefined): string {
+  if (!t) return '—';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? t : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function day(t: string | null | undefined): string {
+  if (!t) return '—';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? t : d.toLocaleDateString(undefined, { dateStyle: 'medium' });
+}
+
+export function short(id: string | null | undefined): string {
+  return id ? id.slice(0, 8) : '—';
+}
+
+// Reads a JSON object typed into a textarea; a problem naming `field` when it is not one.
+export function parseObject(text: string, field: string): Record<string, unknown> | undefined {
+  if (!text.trim()) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Problem(422, 'Invalid input', '', [{ field, message: 'must be a JSON object' }]);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Problem(422, 'Invalid input', '', [{ field, message: 'must be a JSON object' }]);
+  return v as Record<string, unknown>;
+}
+
+// Drops empty strings, so that optional fields left blank are not sent.
+export function compact<T extends Record<string, any>>(v: T): Partial<T> {
+  const out: Record<string, any> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== '' && x !== undefined && x !== null) out[k] = x;
+  return out as Partial<T>;
+}
