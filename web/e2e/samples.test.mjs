@@ -40,7 +40,7 @@ describe('samples', () => {
     await chain.getByText('1. create').waitFor();
     await page.getByLabel('Event', { exact: true }).selectOption('transfer');
     await page.getByLabel('To location').fill('Cleanroom bay 3');
-    await page.getByRole('button', { name: 'Record' }).click();
+    await page.getByRole('button', { name: 'Record', exact: true }).click();
     await chain.getByText('2. transfer').waitFor();
     assert.match(await chain.innerText(), /from Glovebox 2 to Cleanroom bay 3/);
     const custody = await ok('engineer', 'GET', `/api/samples/${id}/custody`);

@@ -4,7 +4,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { atLeast, login, logout, onSessionChange, refresh, user, type Role, type User } from './api';
 import { interceptLinks, match, navigate, useLocation } from './router';
-import { Field, FormFooter, useForm } from './ui';
+import { Field, FormFooter, PageHeader, useForm } from './ui';
 import { routes as sampleRoutes } from './pages/samples';
 import { routes as instrumentRoutes } from './pages/instruments';
 import { routes as runRoutes } from './pages/runs';
@@ -67,21 +67,23 @@ function SignIn() {
 
 function NotFound() {
   return (
-    <div class="problem" role="alert">
-      <strong>No such page</strong>
+    <>
+      <PageHeader title="No such page" />
       <p>
         <a href="/samples">Go to the samples</a>
       </p>
-    </div>
+    </>
   );
 }
 
 function Forbidden() {
   return (
-    <div class="problem" role="alert">
-      <strong>Not for your role</strong>
-      <p>This page is for other roles in your lab.</p>
-    </div>
+    <>
+      <PageHeader title="Not for your role" />
+      <p class="problem" role="alert">
+        This page is for other roles in your lab; the server refuses its actions to yours.
+      </p>
+    </>
   );
 }
 

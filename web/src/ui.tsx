@@ -19,7 +19,7 @@ export function ProblemView({ problem, besideFields }: { problem: Problem | null
       <strong>{problem.title}</strong>
       {problem.status > 0 && <span class="muted"> ({problem.status})</span>}
       {problem.detail && <p>{problem.detail}</p>}
-      {besideFields && errors.length < problem.errors.length && <p>Check the fields marked below.</p>}
+      {besideFields && errors.length < problem.errors.length && <p>Check the marked fields.</p>}
       {errors.length > 0 && (
         <ul>
           {errors.map((e) => (
@@ -43,25 +43,31 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-// Loads `path` (re-loading when it changes); `path` null waits.
-export function useApi<T = any>(path: string | null): Loaded<T> {
+// Runs `load` (again when `deps` change, or on reload()); an answer that arrives after the page
+// moved on is dropped. `load` null waits.
+export function useLoad<T>(load: (() => Promise<T>) | null, deps: unknown[]): Loaded<T> {
   const [data, setData] = useState<T>();
   const [problem, setProblem] = useState<Problem | null>(null);
   const [loading, setLoading] = useState(true);
   const [n, setN] = useState(0);
   useEffect(() => {
-    if (path === null) return;
+    if (load === null) return;
     let live = true;
     setLoading(true);
-    api<T>(path)
+    load()
       .then((d) => live && (setData(d), setProblem(null)))
       .catch((e) => live && setProblem(asProblem(e)))
       .finally(() => live && setLoading(false));
     return () => {
       live = false;
     };
-  }, [path, n]);
+  }, [...deps, n]);
   return { data, problem, loading, reload: useCallback(() => setN((x) => x + 1), []) };
+}
+
+// Loads one GET `path` (again when it changes); `path` null waits.
+export function useApi<T = any>(path: string | null): Loaded<T> {
+  return useLoad<T>(path === null ? null : () => api<T>(path), [path]);
 }
 
 // The page's content once loaded: a problem, a loading line, or the children.
@@ -476,6 +482,15 @@ export function parseObject(text: string, field: string): Record<string, unknown
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw new Problem(422, 'Invalid input', '', [{ field, message: 'must be a JSON object' }]);
   return v as Record<string, unknown>;
+}
+
+// A number typed into a field: blank is absent, a number is sent as one, and anything else is sent
+// as typed, so that the server's 422 names the field (the server is the one judge of input).
+export function toNumber(text: string): number | string | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : t;
 }
 
 // Drops empty strings, so that optional fields left blank are not sent.

@@ -6,7 +6,7 @@ import { api, Problem, user as me, type Page, type Role } from '../api';
 import { setQuery, useLocation } from '../router';
 import {
   ActionButton, Badge, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
-  Show, StatusBadge, useApi, useForm, when, day, short,
+  Show, StatusBadge, toNumber, useApi, useForm, when, day, short,
 } from '../ui';
 
 // ---- shapes ---------------------------------------------------------------------------------
@@ -93,23 +93,15 @@ const TABS: [string, string][] = [
   ['/admin/audit', 'Audit trail'],
 ];
 
-const tabStyle = {
-  padding: '0.35rem 0.75rem',
-  borderRadius: '4px',
-  textDecoration: 'none',
-  border: '1px solid var(--line)',
-};
-const currentTabStyle = { ...tabStyle, background: 'var(--accent)', color: 'var(--accent-fg)', borderColor: 'var(--accent)' };
-
 function AdminFrame({ title, actions, children }: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
   const { path } = useLocation();
   const current = path === '/admin' ? '/admin/users' : path;
   return (
     <>
       <PageHeader title={title}>{actions}</PageHeader>
-      <nav aria-label="Administration" style={{ display: 'flex', gap: '0.4rem', flexWrap: 'wrap', marginBottom: '1rem' }}>
+      <nav aria-label="Administration" class="tabs">
         {TABS.map(([href, label]) => (
-          <a href={href} aria-current={current === href ? 'page' : undefined} style={current === href ? currentTabStyle : tabStyle}>
+          <a href={href} aria-current={current === href ? 'page' : undefined}>
             {label}
           </a>
         ))}
@@ -303,13 +295,8 @@ function NewKeyForm({ created, cancel }: { created: (k: ApiKey) => void; cancel:
       aria-label="New API key"
       noValidate
       onSubmit={form.submit(async (v) => {
-        let expires: string | undefined;
-        if (v.expires_at) {
-          const d = new Date(`${v.expires_at}T23:59:59`);
-          if (Number.isNaN(d.getTime()))
-            throw new Problem(422, 'Invalid input', '', [{ field: 'expires_at', message: 'must be a date' }]);
-          expires = d.toISOString();
-        }
+        // The end of the chosen day, in the browser's time zone (a date input is a valid date or empty).
+        const expires = v.expires_at ? new Date(`${v.expires_at}T23:59:59`).toISOString() : undefined;
         const k = await api<ApiKey>('/api/api-keys', {
           method: 'POST',
           body: compact({ name: v.name.trim(), role: v.role, scopes: v.scopes, expires_at: expires }),
@@ -320,14 +307,13 @@ function NewKeyForm({ created, cancel }: { created: (k: ApiKey) => void; cancel:
       <Field form={form} name="name" label="Name" required hint="What uses the key, e.g. the ellipsometer's uploader" />
       <SelectField form={form} name="role" label="Role of the key's account" options={KEY_ROLES} />
       <fieldset
-        class={scopesError ? 'invalid' : undefined}
+        class={`choices${scopesError ? ' invalid' : ''}`}
         aria-describedby={scopesError ? 'key-scopes-error' : undefined}
-        style={{ border: '1px solid var(--line)', borderRadius: '6px', padding: '0.5rem 0.75rem', margin: '0 0 0.6rem', minWidth: 0 }}
       >
-        <legend style={{ fontWeight: 600, fontSize: '0.9rem' }}>Scopes</legend>
-        <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(10.5rem, 1fr))', gap: '0.2rem 0.75rem' }}>
+        <legend>Scopes</legend>
+        <div class="choice-grid">
           {SCOPES.map((s) => (
-            <label key={s} style={{ display: 'flex', gap: '0.4rem', alignItems: 'center', fontSize: '0.9rem' }}>
+            <label key={s}>
               <input type="checkbox" checked={form.values.scopes.includes(s)} onChange={() => toggle(s)} />
               <code>{s}</code>
             </label>
@@ -335,7 +321,7 @@ function NewKeyForm({ created, cancel }: { created: (k: ApiKey) => void; cancel:
         </div>
         <small class="muted">A write scope also allows reading.</small>
         {scopesError && (
-          <small id="key-scopes-error" class="field-error" style={{ display: 'block' }}>
+          <small id="key-scopes-error" class="field-error">
             {scopesError}
           </small>
         )}
@@ -366,14 +352,14 @@ function NewKeyNotice({ k, dismiss }: { k: ApiKey; dismiss: () => void }) {
   };
   return (
     <section class="notice" aria-labelledby="new-key-h" role="status">
-      <h2 id="new-key-h" style={{ marginTop: 0 }}>
+      <h2 id="new-key-h">
         API key “{k.name}” created
       </h2>
       <p>
         <strong>Copy the key now: it will not be shown again.</strong> Only its prefix is kept for display.
       </p>
       <p>
-        <code id="new-api-key" style={{ overflowWrap: 'anywhere', userSelect: 'all' }}>
+        <code id="new-api-key" class="secret">
           {k.key}
         </code>
       </p>
@@ -479,11 +465,7 @@ function OrganizationForm({ org, saved }: { org: Organization; saved: (o: Organi
       noValidate
       onSubmit={form.submit(async (v) => {
         setDone(false);
-        const n = Number(v.recipe_approvals_required);
-        if (!Number.isInteger(n))
-          throw new Problem(422, 'Invalid input', '', [
-            { field: 'settings.recipe_approvals_required', message: 'must be a whole number' },
-          ]);
+        const n = toNumber(String(v.recipe_approvals_required));
         const body: Record<string, unknown> = {
           settings: { recipe_approvals_required: n, final_approval_by_admin: v.final_approval_by_admin },
         };
@@ -540,7 +522,7 @@ function OrganizationPage() {
           return (
             <>
               <section class="panel" aria-labelledby="org-h">
-                <h2 id="org-h" style={{ marginTop: 0 }}>
+                <h2 id="org-h">
                   {o.name}
                 </h2>
                 <dl class="facts">
@@ -567,7 +549,7 @@ function OrganizationPage() {
                 </dl>
               </section>
               <section class="panel" aria-labelledby="settings-h">
-                <h2 id="settings-h" style={{ marginTop: 0 }}>
+                <h2 id="settings-h">
                   Settings
                 </h2>
                 <OrganizationForm org={o} saved={setOrg} />
@@ -586,7 +568,7 @@ function CheckpointPanel() {
   const loaded = useApi<Checkpoint>('/api/audit/checkpoint');
   return (
     <section class="panel" aria-labelledby="checkpoint-h">
-      <h2 id="checkpoint-h" style={{ marginTop: 0 }}>
+      <h2 id="checkpoint-h">
         Latest signed checkpoint
       </h2>
       <p class="muted small">
@@ -641,7 +623,7 @@ function localInput(iso: string | undefined): string {
 
 function Json({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span class="muted">—</span>;
-  return <pre style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere', margin: '0.25rem 0', maxHeight: '16rem', overflow: 'auto' }}>{JSON.stringify(value, null, 2)}</pre>;
+  return <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
 }
 
 function Audit() {
@@ -779,11 +761,11 @@ function Audit() {
                 ) : (
                   <details>
                     <summary>Before / after</summary>
-                    <h3 class="small" style={{ margin: '0.4rem 0 0' }}>
+                    <h3 class="small tight">
                       Before
                     </h3>
                     <Json value={a.before} />
-                    <h3 class="small" style={{ margin: '0.4rem 0 0' }}>
+                    <h3 class="small tight">
                       After
                     </h3>
                     <Json value={a.after} />

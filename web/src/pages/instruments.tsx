@@ -1,11 +1,11 @@
 // Instruments: the list with each one's calibration badge, create, and the detail page with its
 // calibration history (record a certificate; expire or revoke one) and a link to its runs.
 import { useState } from 'preact/hooks';
-import { api, atLeast, user } from '../api';
+import { api, atLeast, user, type Page } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
   ActionButton, Badge, Can, compact, Field, FormFooter, PagedTable, PageHeader, SelectField, Show, StatusBadge, day,
-  useApi, useForm, when,
+  toNumber, useApi, useForm, when,
 } from '../ui';
 
 export const INSTRUMENT_STATUSES = ['active', 'maintenance', 'retired'];
@@ -64,6 +64,11 @@ const EXPIRY_WARNING_DAYS = 30;
 
 // An instrument's calibration at a glance: valid (green), expires in N days (amber), expired (red),
 // none (grey); pending and revoked as such. The server's reason is the badge's tooltip.
+// The lab's instruments, for the selects of other pages (runs, recipes, series).
+export function useInstruments() {
+  return useApi<Page<Instrument>>('/api/v1/instruments?limit=500');
+}
+
 export function CalibrationBadge({ calibration }: { calibration: CalibrationStatus | null | undefined }) {
   const c = calibration;
   if (!c || c.status === 'NONE' || !c.calibration_id)
@@ -199,12 +204,6 @@ interface InstrumentValues {
 }
 
 // A whole number typed in a field as the number; anything else as typed (the server names it).
-function wholeNumber(s: string): number | string | undefined {
-  const t = s.trim();
-  if (!t) return undefined;
-  return /^-?\d+$/.test(t) ? Number(t) : t;
-}
-
 function NewInstrument() {
   const form = useForm<InstrumentValues>({
     name: '',
@@ -223,7 +222,7 @@ function NewInstrument() {
       model: v.model.trim(),
       serial_number: v.serial_number.trim(),
       location: v.location.trim(),
-      calibration_interval_days: wholeNumber(v.calibration_interval_days),
+      calibration_interval_days: toNumber(v.calibration_interval_days),
     });
     const saved = await api<Instrument>('/api/v1/instruments', { method: 'POST', body });
     navigate(`/instruments/${saved.id}`);

@@ -3,13 +3,14 @@
 // decisions, its versions, submit, approve and reject. SOPs: the list, create, the detail page with
 // the body as the server renders it, its versions, a new version, approval and acknowledgement.
 import { useState } from 'preact/hooks';
-import { api, Problem, user, type Page } from '../api';
+import { api, user, type Page } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
   ActionButton, Badge, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, parseObject, SelectField, Show,
   StatusBadge, TextArea, useApi, useForm, when, type Form,
 } from '../ui';
 import { MarkdownHtml, MarkdownPreview } from './notebook';
+import { useInstruments } from './instruments';
 
 // ==== recipes ==================================================================================
 
@@ -55,10 +56,6 @@ interface RecipeDetail extends Recipe {
   approvals_required: number;
   final_approval_by_admin: boolean;
 }
-interface Instrument {
-  id: string;
-  name: string;
-}
 
 // A recipe version's approval state, in words.
 export function RecipeStatus({ status }: { status: string }) {
@@ -67,8 +64,8 @@ export function RecipeStatus({ status }: { status: string }) {
 }
 
 // The instruments (Analysis API), by id; empty when they cannot be read.
-function useInstruments() {
-  const loaded = useApi<Page<Instrument>>('/api/v1/instruments?limit=500');
+function useInstrumentNames() {
+  const loaded = useInstruments();
   const items = loaded.data?.items ?? [];
   return { loaded, items, name: (id: string | null) => (id ? (items.find((i) => i.id === id)?.name ?? id.slice(0, 8)) : '—') };
 }
@@ -77,7 +74,7 @@ function RecipeList() {
   const { query } = useLocation();
   const filters = { q: query.get('q') ?? undefined, status: query.get('status') ?? undefined };
   const [q, setQ] = useState(filters.q ?? '');
-  const instruments = useInstruments();
+  const instruments = useInstrumentNames();
   return (
     <>
       <PageHeader title="Recipes">
@@ -146,7 +143,7 @@ interface RecipeValues {
 }
 
 function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
-  const instruments = useInstruments();
+  const instruments = useInstrumentNames();
   const sops = useApi<Page<Sop>>('/api/sops?limit=500');
   const form = useForm<RecipeValues>({
     name: recipe?.name ?? '',
@@ -268,9 +265,8 @@ function DecisionForm({ id, decision, done, cancel }: { id: string; decision: 'a
       aria-label={decision === 'approve' ? 'Approve recipe' : 'Reject recipe'}
       noValidate
       onSubmit={form.submit(async (v) => {
+        // A reject without a comment is the server's 422, shown beside the field.
         const comment = v.comment.trim();
-        if (decision === 'reject' && !comment)
-          throw new Problem(422, 'A comment is needed', '', [{ field: 'comment', message: 'say why the recipe is rejected' }]);
         await api(`/api/recipes/${id}/${decision}`, { method: 'POST', body: comment ? { comment } : {} });
         done();
       })}
@@ -291,7 +287,7 @@ function RecipeDetailPage({ id }: { id: string }) {
   const { query } = useLocation();
   const from = query.get('from');
   const [deciding, setDeciding] = useState<'approve' | 'reject' | null>(null);
-  const instruments = useInstruments();
+  const instruments = useInstrumentNames();
   const me = user();
   return (
     <Show loaded={loaded}>

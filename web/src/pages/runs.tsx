@@ -5,9 +5,9 @@ import { api, Problem, type Page } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
   ActionButton, asProblem, Can, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField, Show,
-  StatusBadge, TextArea, short, useApi, useForm, when,
+  StatusBadge, TextArea, compact, short, toNumber, useApi, useForm, when,
 } from '../ui';
-import { CalibrationBadge, InstrumentLink, type Instrument } from './instruments';
+import { CalibrationBadge, InstrumentLink, useInstruments } from './instruments';
 
 export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'BLOCKED'];
 const RUN_KINDS = ['measurement', 'calibration'];
@@ -78,9 +78,6 @@ const NEXT: Record<string, { status: string; label: string; class?: string }[]> 
 const TAKES_RESULTS = new Set(['RUNNING', 'COMPLETED']);
 
 // The lab's instruments and samples by id, for names in lists and choices in forms.
-function useInstruments() {
-  return useApi<Page<Instrument>>('/api/v1/instruments?limit=500');
-}
 function useSamples() {
   return useApi<Page<Named & { barcode: string | null }>>('/api/samples?limit=500');
 }
@@ -236,12 +233,9 @@ function NewRun() {
   if (v.sample_id && !byId(samples.data).has(v.sample_id)) sampleOptions.push([v.sample_id, v.sample_id]);
 
   const save = form.submit(async (x) => {
-    const missing = [];
-    if (!x.instrument_id) missing.push({ field: 'instrument_id', message: 'choose an instrument' });
-    if (!x.sample_id) missing.push({ field: 'sample_id', message: 'choose a sample' });
+    // An instrument or sample not chosen is the server's 422, beside its field.
     const parameters = parseObject(x.parameters, 'parameters');
-    if (missing.length) throw new Problem(422, 'Invalid input', '', missing);
-    const body: Record<string, unknown> = { instrument_id: x.instrument_id, sample_id: x.sample_id, kind: x.kind };
+    const body: Record<string, unknown> = compact({ instrument_id: x.instrument_id, sample_id: x.sample_id, kind: x.kind });
     if (x.recipe_id) body.recipe_id = x.recipe_id;
     if (x.sop_id) body.sop_id = x.sop_id;
     if (parameters) body.parameters = parameters;
@@ -310,9 +304,7 @@ function ResultForm({ runId, done }: { runId: string; done: () => void }) {
   return (
     <form
       onSubmit={form.submit(async (v) => {
-        const value = v.value.trim() === '' ? NaN : Number(v.value);
-        if (!Number.isFinite(value)) throw new Problem(422, 'Invalid input', '', [{ field: 'value', message: 'must be a number' }]);
-        const body: Record<string, unknown> = { metric: v.metric.trim(), value };
+        const body: Record<string, unknown> = { metric: v.metric.trim(), value: toNumber(v.value) };
         if (v.unit.trim()) body.unit = v.unit.trim();
         await api<RunResult>(`/api/v1/runs/${runId}/results`, { method: 'POST', body });
         form.reset();

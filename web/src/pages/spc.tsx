@@ -4,12 +4,12 @@
 import 'uplot/dist/uPlot.min.css';
 import './spc.css';
 import uPlot from 'uplot';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, Problem, type Page } from '../api';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, type Page } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
-  ActionButton, asProblem, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
-  Show, StatusBadge, TextArea, useApi, useForm, when, type Loaded,
+  ActionButton, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
+  Show, StatusBadge, TextArea, toNumber, useApi, useForm, useLoad, when,
 } from '../ui';
 
 // ---- shapes ---------------------------------------------------------------------------------
@@ -192,25 +192,6 @@ async function recentPoints(id: string, want = 500): Promise<Point[]> {
 }
 
 // Like useApi, for a loader that is not one GET.
-function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [data, setData] = useState<T>();
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    load()
-      .then((d) => live && (setData(d), setProblem(null)))
-      .catch((e) => live && setProblem(asProblem(e)))
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [...deps, n]);
-  return { data, problem, loading, reload: useCallback(() => setN((x) => x + 1), []) };
-}
-
 // ---- the chart ------------------------------------------------------------------------------------
 
 const COLORS = {
@@ -507,15 +488,6 @@ interface SeriesValues {
 }
 
 // A number typed into a field: undefined when blank, a field problem when it is not a number.
-function num(text: string, field: string, int = false): number | undefined {
-  const t = text.trim();
-  if (!t) return undefined;
-  const v = Number(t);
-  if (!Number.isFinite(v) || (int && !Number.isInteger(v)))
-    throw new Problem(422, 'Invalid input', '', [{ field, message: int ? 'must be a whole number' : 'must be a number' }]);
-  return v;
-}
-
 function SeriesForm() {
   const instruments = useApi<Page<{ id: string; name: string }>>('/api/v1/instruments?limit=500');
   const form = useForm<SeriesValues>({
@@ -543,14 +515,14 @@ function SeriesForm() {
       metric: v.metric.trim(),
       unit: v.unit.trim(),
       chart_type: v.chart_type,
-      subgroup_size: v.chart_type === 'XBAR-R' ? num(v.subgroup_size, 'subgroup_size', true) : undefined,
-      lsl: num(v.lsl, 'lsl'),
-      usl: num(v.usl, 'usl'),
-      target: num(v.target, 'target'),
-      center_line: v.limits === 'fixed' ? num(v.center_line, 'center_line') : undefined,
-      ucl: v.limits === 'fixed' ? num(v.ucl, 'ucl') : undefined,
-      lcl: v.limits === 'fixed' ? num(v.lcl, 'lcl') : undefined,
-      baseline_points: v.limits === 'baseline' ? num(v.baseline_points, 'baseline_points', true) : undefined,
+      subgroup_size: v.chart_type === 'XBAR-R' ? toNumber(v.subgroup_size) : undefined,
+      lsl: toNumber(v.lsl),
+      usl: toNumber(v.usl),
+      target: toNumber(v.target),
+      center_line: v.limits === 'fixed' ? toNumber(v.center_line) : undefined,
+      ucl: v.limits === 'fixed' ? toNumber(v.ucl) : undefined,
+      lcl: v.limits === 'fixed' ? toNumber(v.lcl) : undefined,
+      baseline_points: v.limits === 'baseline' ? toNumber(v.baseline_points) : undefined,
       instrument_id: v.instrument_id,
     });
     if (v.hold_on_alert) body.hold_on_alert = true;
@@ -642,8 +614,9 @@ function ResolveForm({ alert, done }: { alert: Alert; done: () => void }) {
   return (
     <form
       onSubmit={form.submit(async (v) => {
-        if (!v.note.trim()) throw new Problem(422, 'Invalid input', '', [{ field: 'note', message: 'is required to resolve an alert' }]);
-        await api(`/api/v1/spc/alerts/${alert.id}`, { method: 'PATCH', body: { status: 'RESOLVED', note: v.note.trim() } });
+        // Without a note the server's 422 names the field.
+        const note = v.note.trim();
+        await api(`/api/v1/spc/alerts/${alert.id}`, { method: 'PATCH', body: note ? { status: 'RESOLVED', note } : { status: 'RESOLVED' } });
         done();
       })}
       noValidate
@@ -763,8 +736,7 @@ function AddPoint({ series, done }: { series: Series; done: () => void }) {
         aria-label="Add a point"
         noValidate
         onSubmit={form.submit(async (v) => {
-          const value = num(v.value, 'value');
-          if (value === undefined) throw new Problem(422, 'Invalid input', '', [{ field: 'value', message: 'is required' }]);
+          const value = toNumber(v.value);
           setAdded(null);
           const p = await api<Point>(`/api/v1/spc/series/${series.id}/points`, { method: 'POST', body: { value } });
           setAdded(p);
@@ -824,7 +796,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
         </a>
       </PageHeader>
       <section class="panel" aria-labelledby="chart-h">
-        <h2 id="chart-h" style={{ marginTop: 0 }}>
+        <h2 id="chart-h">
           Control chart
         </h2>
         <p class="muted small">
@@ -841,7 +813,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
       </section>
       <div class="two">
         <section class="panel" aria-labelledby="cap-h">
-          <h2 id="cap-h" style={{ marginTop: 0 }}>
+          <h2 id="cap-h">
             Capability
           </h2>
           <div class="figures spc-figures">
@@ -850,7 +822,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
             <Figure label="Pp" value={fixed2(cap?.pp)} />
             <Figure label="Ppk" value={fixed2(cap?.ppk)} />
           </div>
-          <dl class="facts" style={{ marginTop: '0.75rem' }}>
+          <dl class="facts spaced">
             <dt>Points (n)</dt>
             <dd>{cap?.n ?? series.point_count}</dd>
             <dt>Mean</dt>
@@ -863,7 +835,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
           {series.lsl == null && series.usl == null && <p class="muted small">Cp and Pp need spec limits (LSL and USL).</p>}
         </section>
         <section class="panel" aria-labelledby="facts-h">
-          <h2 id="facts-h" style={{ marginTop: 0 }}>
+          <h2 id="facts-h">
             Series
           </h2>
           <dl class="facts">
@@ -907,7 +879,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
         </section>
       </div>
       <section class="panel" aria-labelledby="viol-h">
-        <h2 id="viol-h" style={{ marginTop: 0 }}>
+        <h2 id="viol-h">
           Violations
         </h2>
         {violating.length === 0 ? (
@@ -968,7 +940,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
         </details>
       </section>
       <section class="panel" aria-labelledby="alerts-h">
-        <h2 id="alerts-h" style={{ marginTop: 0 }}>
+        <h2 id="alerts-h">
           Open alerts
         </h2>
         <SeriesAlerts series={series} changed={changed} />

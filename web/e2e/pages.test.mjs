@@ -1,0 +1,115 @@
+// Every main page: it loads without a script error, passes axe-core, shows an empty state or its
+// rows, works at phone width, and a viewer is offered no create or edit button on it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { assertClean, checkA11y, launch, ok, screenshot, signedIn } from './support.mjs';
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+// Each list page, the heading it shows, and the create button an engineer (or admin) would see.
+const PAGES = [
+  ['/samples', 'Samples', 'New sample'],
+  ['/instruments', 'Instruments', 'New instrument'],
+  ['/runs', 'Runs', 'New run'],
+  ['/recipes', 'Recipes', 'New recipe'],
+  ['/sops', 'SOPs', 'New SOP'],
+  ['/notebook', 'Notebook', 'New entry'],
+  ['/spc', 'Statistical process control', 'New series'],
+];
+const ADMIN = [
+  ['/admin/users', 'users'],
+  ['/admin/api-keys', 'api-keys'],
+  ['/admin/organization', 'organization'],
+  ['/admin/audit', 'audit'],
+];
+
+async function settled(page) {
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+}
+
+describe('pages', () => {
+  it('each main page passes axe at 1280×800 and shows its create button to an engineer', async () => {
+    const page = await signedIn(browser, 'engineer');
+    let n = 11;
+    for (const [path, heading, create] of PAGES) {
+      await page.goto(path);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await settled(page);
+      assert.equal(await page.getByRole('link', { name: create }).count(), 1, `${path}: ${create}`);
+      await checkA11y(page, path);
+      await screenshot(page, `${n++}-${path.slice(1)}-list`);
+    }
+    for (const path of ['/samples/new', '/instruments/new', '/runs/new', '/recipes/new', '/sops/new', '/notebook/new', '/spc/new']) {
+      await page.goto(path);
+      await settled(page);
+      await checkA11y(page, path);
+    }
+    assertClean(page);
+    await page.context().close();
+  });
+
+  it('the admin pages pass axe; an API key is shown once', async () => {
+    const page = await signedIn(browser, 'admin');
+    let n = 20;
+    for (const [path, name] of ADMIN) {
+      await page.goto(path);
+      await settled(page);
+      await checkA11y(page, path);
+      await screenshot(page, `${n++}-admin-${name}`);
+    }
+    await page.goto('/admin/audit');
+    await page.getByRole('table').first().waitFor();
+    const checkpoint = await ok('admin', 'GET', '/api/audit/checkpoint');
+    assert.match(await page.locator('main').innerText(), new RegExp(checkpoint.hash.slice(0, 12)));
+    assertClean(page);
+    await page.context().close();
+  });
+
+  it('a viewer sees no create, edit or approve buttons, and a page for other roles says so', async () => {
+    const page = await signedIn(browser, 'viewer');
+    for (const [path, heading, create] of PAGES) {
+      await page.goto(path);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await settled(page);
+      assert.equal(await page.getByRole('link', { name: create }).count(), 0, `${path}: no ${create}`);
+      assert.equal(await page.getByRole('button', { name: /^(New|Import|Create)/ }).count(), 0, `${path}: no create button`);
+    }
+    const sample = (await ok('viewer', 'GET', '/api/samples?limit=1')).items[0];
+    await page.goto(`/samples/${sample.id}`);
+    await settled(page);
+    for (const name of ['Edit', 'Delete', 'Record']) assert.equal(await page.getByRole('button', { name, exact: true }).or(page.getByRole('link', { name, exact: true })).count(), 0, name);
+    const recipe = (await ok('viewer', 'GET', '/api/recipes?limit=1')).items[0];
+    await page.goto(`/recipes/${recipe.id}`);
+    await settled(page);
+    for (const name of ['Approve', 'Reject', 'Submit for approval']) assert.equal(await page.getByRole('button', { name }).count(), 0, name);
+    await page.goto('/samples/new');
+    await page.getByRole('heading', { name: 'Not for your role' }).waitFor();
+    await page.goto('/admin');
+    await page.getByRole('heading', { name: 'Not for your role' }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(), 0);
+    assertClean(page);
+    await page.context().close();
+  });
+
+  it('works at phone width: the menu opens, lists become cards, pages pass axe', async () => {
+    const page = await signedIn(browser, 'technician', { width: 390, height: 844 });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.equal(await nav.isVisible(), false, 'the menu is folded');
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+    for (const [path, name] of [['/samples', 'samples'], ['/instruments', 'instruments'], ['/spc', 'spc']]) {
+      await page.goto(path);
+      await settled(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${path} fits the phone's width (overflow ${overflow}px)`);
+      await checkA11y(page, `${path} at phone width`);
+      await screenshot(page, `30-phone-${name}`);
+    }
+    assertClean(page);
+    await page.context().close();
+  });
+});
