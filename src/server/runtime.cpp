@@ -203,15 +203,6 @@ void Runtime::start() {
   s.deps.audit_sequencer = s.sequencer.get();
   s.deps.audit_signer = s.audit_signer.get();
 
-  if (s.options.lims) {
-    s.lims = std::make_unique<kit::Api>(
-        s.deps, "lims", lims_router(),
-        kit::BrowserOptions{.cors_origins = {},
-                            .site = web_app(cfg),
-                            .content_security_policy = content_security_policy(cfg)});
-    s.lims_server = std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port);
-    s.lims_server->start();
-  }
   if (s.options.analysis) {
     s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router(),
                                             kit::BrowserOptions{.cors_origins = cfg.cors_origins, .site = nullptr,
@@ -219,6 +210,18 @@ void Runtime::start() {
     s.analysis_server =
         std::make_unique<HttpServer>(*s.ioc, s.analysis->handler(), s.deps.config, cfg.host, cfg.analysis_port);
     s.analysis_server->start();
+  }
+  if (s.options.lims) {
+    // The app is told the Analysis API's port as bound (an ephemeral port in the tests).
+    Config app = cfg;
+    if (s.analysis_server) app.analysis_port = s.analysis_server->port();
+    s.lims = std::make_unique<kit::Api>(
+        s.deps, "lims", lims_router(),
+        kit::BrowserOptions{.cors_origins = {},
+                            .site = web_app(app),
+                            .content_security_policy = content_security_policy(app)});
+    s.lims_server = std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port);
+    s.lims_server->start();
   }
   const int n = cfg.io_threads > 0 ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc->run(); });

@@ -155,6 +155,13 @@ TEST(WebApp, TheLimsPortServesTheBuiltAppWithItsCachePolicyAndStrictHeaders) {
   auto again = lims("GET", "/", {}, {}, {{"If-None-Match", page.header("etag")}});
   EXPECT_EQ(again.status, 304u);
   EXPECT_EQ(lims("GET", "/favicon.svg").header("content-type"), "image/svg+xml");
+  // The app learns where the Analysis API is (the port it is bound to), and the policy lets it call it.
+  auto app_config = lims("GET", "/config.json");
+  ASSERT_EQ(app_config.status, 200u);
+  EXPECT_EQ(app_config.header("cache-control"), "no-cache");
+  const auto analysis_port = Harness::get().analysis_port();
+  EXPECT_EQ(json::parse(app_config.body).at("analysis_port").as_int64(), analysis_port) << app_config.body;
+  EXPECT_NE(csp.find("http://127.0.0.1:" + std::to_string(analysis_port)), std::string::npos) << csp;
   // What is not there stays a 404 problem: a missing file, and any unknown API path.
   auto missing = lims("GET", "/assets/gone-000000.js");
   EXPECT_EQ(missing.status, 404u);
