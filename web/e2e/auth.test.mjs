@@ -47,14 +47,22 @@ describe('sign-in', () => {
   });
 
   for (const role of ['admin', 'pi', 'engineer', 'technician', 'viewer']) {
-    it(`signs in as ${role}, sees its name and role, and only admins see Admin`, async () => {
+    it(`signs in as ${role}, sees its name and role, and only admins and PIs see Admin`, async () => {
       const page = await newPage(browser);
       await signIn(page, role);
       assert.equal(new URL(page.url()).pathname, '/samples');
       const header = await page.locator('header.topbar').innerText();
       assert.match(header, new RegExp(`\\b${role}\\b`));
       const admin = await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count();
-      assert.equal(admin, role === 'admin' ? 1 : 0);
+      assert.equal(admin, role === 'admin' || role === 'pi' ? 1 : 0);
+      if (role === 'pi') {
+        // A PI manages the team; the API keys, settings and audit trail are an admin's.
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
+        const tabs = page.getByRole('navigation', { name: 'Administration' });
+        await tabs.getByRole('link', { name: 'Users' }).waitFor();
+        assert.deepEqual(await tabs.getByRole('link').allInnerTexts(), ['Users']);
+        await page.getByRole('table', { name: 'Users' }).waitFor();
+      }
       assertClean(page);
       await page.context().close();
     });

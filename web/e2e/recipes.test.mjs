@@ -2,7 +2,7 @@
 // their own; an engineer is not offered the decision at all.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertClean, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
+import { assertClean, call, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -49,17 +49,28 @@ describe('recipes', () => {
     await pi.context().close();
   });
 
-  it('the author of a recipe, even a PI, cannot approve it: the refusal is shown', async () => {
+  it('the author of a recipe, even a PI, is not offered the decision, and the server refuses it', async () => {
     const recipe = await ok('pi', 'POST', '/api/recipes', { name: unique('PI recipe'), parameters: { power_w: 200 } });
     await ok('pi', 'POST', `/api/recipes/${recipe.id}/submit`, {});
     const pi = await signedIn(browser, 'pi');
     await pi.goto(`/recipes/${recipe.id}`);
-    await pi.getByRole('button', { name: 'Approve' }).click();
-    const dialog = pi.getByRole('dialog');
-    await dialog.getByRole('button', { name: 'Approve' }).click();
-    await dialog.getByRole('alert').waitFor();
-    assert.match(await dialog.getByRole('alert').innerText(), /author/i);
+    await pi.getByText('You wrote this recipe: another PI or an admin decides on it.').waitFor();
+    assert.equal(await pi.getByRole('button', { name: 'Approve' }).count(), 0);
+    assert.equal(await pi.getByRole('button', { name: 'Reject' }).count(), 0);
+    const refused = await call('pi', 'POST', `/api/recipes/${recipe.id}/approve`, {});
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.detail, /author/i);
     assert.equal((await ok('pi', 'GET', `/api/recipes/${recipe.id}`)).status, 'PENDING_APPROVAL');
+
+    // An admin (not the author) approves it from the page.
+    const admin = await signedIn(browser, 'admin');
+    await admin.goto(`/recipes/${recipe.id}`);
+    await admin.getByRole('button', { name: 'Approve' }).click();
+    await admin.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+    await admin.getByText('Approved', { exact: true }).first().waitFor();
+    assert.equal((await ok('admin', 'GET', `/api/recipes/${recipe.id}`)).status, 'APPROVED');
+    assertClean(admin);
+    await admin.context().close();
     assertClean(pi);
     await pi.context().close();
   });

@@ -118,11 +118,27 @@ export async function login(email: string, password: string): Promise<User> {
 
 let refreshing: Promise<boolean> | null = null;
 
+function retryLater(): false {
+  if (accessToken) {
+    window.clearTimeout(refreshTimer);
+    refreshTimer = window.setTimeout(() => void refresh(), 15_000);
+  }
+  return false;
+}
+
 // Exchanges the refresh cookie for a new access token; false (signed out) when the server refuses.
 export function refresh(): Promise<boolean> {
   if (!refreshing) {
     const run = async () => {
-      const res = await send('/api/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+      let res: Response;
+      try {
+        res = await send('/api/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+      } catch {
+        return retryLater();
+      }
+      // A refusal (no cookie, a spent or revoked session) signs out; the server being busy or
+      // unreachable does not: the session is tried again shortly.
+      if (res.status >= 500 || res.status === 429) return retryLater();
       if (!res.ok) {
         setSession(null);
         return false;

@@ -1,10 +1,11 @@
 import './app.css';
-import type { ComponentType } from 'preact';
-import { render } from 'preact';
+import type { ComponentChildren, ComponentType } from 'preact';
+import { Component, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { atLeast, login, logout, onSessionChange, refresh, user, type Role, type User } from './api';
 import { interceptLinks, match, navigate, useLocation } from './router';
-import { Field, FormFooter, PageHeader, useForm } from './ui';
+import { asProblem, Field, FormFooter, PageHeader, ProblemView, useForm } from './ui';
+import type { Problem } from './api';
 import { routes as sampleRoutes } from './pages/samples';
 import { routes as instrumentRoutes } from './pages/instruments';
 import { routes as runRoutes } from './pages/runs';
@@ -39,7 +40,7 @@ const NAV: { href: string; label: string; role?: Role }[] = [
   { href: '/sops', label: 'SOPs' },
   { href: '/notebook', label: 'Notebook' },
   { href: '/spc', label: 'SPC' },
-  { href: '/admin', label: 'Admin', role: 'admin' },
+  { href: '/admin', label: 'Admin', role: 'pi' },
 ];
 
 function SignIn() {
@@ -85,6 +86,27 @@ function Forbidden() {
       </p>
     </>
   );
+}
+
+// A page that fails while drawing shows what went wrong, never a blank page; another page starts afresh.
+class PageBoundary extends Component<{ children: ComponentChildren }, { problem: Problem | null }> {
+  state = { problem: null as Problem | null };
+  static getDerivedStateFromError(e: unknown) {
+    return { problem: asProblem(e) };
+  }
+  render() {
+    return this.state.problem ? (
+      <>
+        <PageHeader title="This page failed" />
+        <ProblemView problem={this.state.problem} />
+        <p>
+          <a href="/samples">Go to the samples</a> or reload the page.
+        </p>
+      </>
+    ) : (
+      this.props.children
+    );
+  }
 }
 
 function Shell({ me }: { me: User }) {
@@ -139,7 +161,9 @@ function Shell({ me }: { me: User }) {
           </button>
         </div>
       </header>
-      <main id="main">{content}</main>
+      <main id="main">
+        <PageBoundary key={path}>{content}</PageBoundary>
+      </main>
     </>
   );
 }

@@ -1,7 +1,7 @@
 // The pieces every page is made of: one way to load, list, fill a form, show a problem and confirm.
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, atLeast, Problem, user, type Page, type Role } from './api';
+import { api, atLeast, download, Problem, user, type CallOptions, type Page, type Role } from './api';
 
 // ---- problems -------------------------------------------------------------------------------
 
@@ -85,8 +85,45 @@ export interface Column<T> {
   class?: string;
 }
 
+// Rows as a table; at phone width each row becomes a card whose cells are labelled by their column.
+export function Table<T extends { id?: string }>(props: {
+  rows: T[];
+  columns: Column<T>[];
+  label: string;
+  rowKey?: (row: T) => string;
+}) {
+  const { rows, columns, label, rowKey } = props;
+  return (
+    <div class="table-wrap">
+      <table aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" class={c.class}>
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, i) => (
+            <tr key={rowKey ? rowKey(row) : (row.id ?? i)}>
+              {columns.map((c) => (
+                <td class={c.class} data-label={c.label}>
+                  {c.cell(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 // A server list, one page at a time, with the server's cursors: Next follows next_cursor, Previous
-// goes back through the cursors seen. Changing `query` starts again from the first page.
+// goes back through the cursors seen. Changing `query` starts again from the first page; a change
+// of `refresh` loads the page again.
 export function PagedTable<T extends { id?: string }>(props: {
   path: string;
   query?: Record<string, string | undefined>;
@@ -98,16 +135,18 @@ export function PagedTable<T extends { id?: string }>(props: {
   rowKey?: (row: T) => string;
 }) {
   const { path, query = {}, columns, empty, label, limit = 25, refresh = 0 } = props;
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const key = JSON.stringify([path, query, limit]);
-  useEffect(() => setCursors([null]), [key]);
+  // The cursors belong to one list: other filters start from the first page, in the same render.
+  const [paging, setPaging] = useState<{ key: string; cursors: (string | null)[] }>({ key, cursors: [null] });
+  const cursors = paging.key === key ? paging.cursors : [null];
+  const setCursors = (c: (string | null)[]) => setPaging({ key, cursors: c });
   const cursor = cursors[cursors.length - 1];
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
   q.set('limit', String(limit));
   if (cursor) q.set('cursor', cursor);
-  const loaded = useApi<Page<T>>(`${path}?${q}${refresh ? `#${refresh}` : ''}`.replace(/#.*$/, ''));
-  useEffect(() => loaded.reload(), [refresh]);
+  const url = `${path}?${q}`;
+  const loaded = useLoad(() => api<Page<T>>(url), [url, refresh]);
   return (
     <Show loaded={loaded}>
       {(page) =>
@@ -115,30 +154,7 @@ export function PagedTable<T extends { id?: string }>(props: {
           <div class="empty">{empty}</div>
         ) : (
           <>
-            <div class="table-wrap">
-              <table aria-label={label}>
-                <thead>
-                  <tr>
-                    {columns.map((c) => (
-                      <th scope="col" class={c.class}>
-                        {c.label}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((row, i) => (
-                    <tr key={props.rowKey ? props.rowKey(row) : (row.id ?? i)}>
-                      {columns.map((c) => (
-                        <td class={c.class} data-label={c.label}>
-                          {c.cell(row)}
-                        </td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table rows={page.items} columns={columns} label={label} rowKey={props.rowKey} />
             <nav class="pager" aria-label={`${label} pages`}>
               <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
                 Previous
@@ -413,6 +429,18 @@ export function ActionButton(props: {
       <ProblemView problem={problem} />
     </span>
   );
+}
+
+// A button that saves a file the server makes (a label, a CSV, an .eln export); a refusal is shown
+// beside it, never lost.
+export function DownloadButton(props: { label: string; path: string; filename: string; opts?: CallOptions; disabled?: boolean }) {
+  if (props.disabled)
+    return (
+      <button type="button" disabled>
+        {props.label}
+      </button>
+    );
+  return <ActionButton label={props.label} action={() => download(props.path, props.filename, props.opts)} />;
 }
 
 // ---- roles ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // trail with the signed checkpoint of its head.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, Problem, user as me, type Page, type Role } from '../api';
+import { api, atLeast, Problem, user as me, type Page, type Role } from '../api';
 import { setQuery, useLocation } from '../router';
 import {
   ActionButton, Badge, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
@@ -76,6 +76,8 @@ interface Checkpoint {
 
 const ROLES: Role[] = ['viewer', 'technician', 'engineer', 'pi', 'admin'];
 const KEY_ROLES: Role[] = ['viewer', 'technician', 'engineer', 'pi'];
+// A PI manages the team but makes no admins (the server refuses it).
+const assignableRoles = (): Role[] => (me()?.role === 'admin' ? ROLES : ROLES.filter((r) => r !== 'admin'));
 // The scopes the server knows (auth/rbac.cpp known_scopes); "x:write" implies "x:read".
 const SCOPES = [
   'samples:read', 'samples:write', 'runs:read', 'runs:write', 'results:write', 'calibrations:read', 'calibrations:write',
@@ -86,11 +88,12 @@ const SCOPES = [
 
 // ---- the frame: one heading, the section tabs ------------------------------------------------------
 
-const TABS: [string, string][] = [
-  ['/admin/users', 'Users'],
-  ['/admin/api-keys', 'API keys'],
-  ['/admin/organization', 'Organization'],
-  ['/admin/audit', 'Audit trail'],
+// A PI manages the team (users); the rest is an admin's.
+const TABS: [string, string, Role][] = [
+  ['/admin/users', 'Users', 'pi'],
+  ['/admin/api-keys', 'API keys', 'admin'],
+  ['/admin/organization', 'Organization', 'admin'],
+  ['/admin/audit', 'Audit trail', 'admin'],
 ];
 
 function AdminFrame({ title, actions, children }: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
@@ -100,7 +103,7 @@ function AdminFrame({ title, actions, children }: { title: string; actions?: Com
     <>
       <PageHeader title={title}>{actions}</PageHeader>
       <nav aria-label="Administration" class="tabs">
-        {TABS.map(([href, label]) => (
+        {TABS.filter(([, , role]) => atLeast(me(), role)).map(([href, label]) => (
           <a href={href} aria-current={current === href ? 'page' : undefined}>
             {label}
           </a>
@@ -126,7 +129,7 @@ function NewUserForm({ done }: { done: () => void }) {
     >
       <Field form={form} name="email" label="Email" type="email" autocomplete="off" required />
       <Field form={form} name="full_name" label="Full name" required />
-      <SelectField form={form} name="role" label="Role" options={ROLES} />
+      <SelectField form={form} name="role" label="Role" options={assignableRoles()} />
       <Field form={form} name="password" label="Initial password" type="password" autocomplete="new-password" required />
       <FormFooter form={form} submit="Create user" onCancel={done} />
     </form>
@@ -150,7 +153,7 @@ function EditUserForm({ u, done }: { u: UserRow; done: () => void }) {
     >
       <p class="muted small">{u.email}</p>
       <Field form={form} name="full_name" label="Full name" required />
-      <SelectField form={form} name="role" label="Role" options={ROLES} />
+      <SelectField form={form} name="role" label="Role" options={assignableRoles()} />
       <Field form={form} name="is_active" label="Active (may sign in)" type="checkbox" />
       <FormFooter form={form} submit="Save changes" onCancel={done} />
     </form>
@@ -781,8 +784,8 @@ function Audit() {
 }
 
 export const routes = [
-  { path: '/admin', page: Users, role: 'admin' as const },
-  { path: '/admin/users', page: Users, role: 'admin' as const },
+  { path: '/admin', page: Users, role: 'pi' as const },
+  { path: '/admin/users', page: Users, role: 'pi' as const },
   { path: '/admin/api-keys', page: ApiKeys, role: 'admin' as const },
   { path: '/admin/organization', page: OrganizationPage, role: 'admin' as const },
   { path: '/admin/audit', page: Audit, role: 'admin' as const },

@@ -5,10 +5,10 @@
 // Shared with recipes.tsx (SOP bodies): MarkdownHtml and MarkdownPreview. Markdown is never rendered
 // here: the server's sanitizer is the only one, and its HTML is shown as it answers it.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, download, Problem, user } from '../api';
+import { api, Problem, user } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
-  ActionButton, asProblem, Badge, Can, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField, Show,
+  asProblem, Badge, Can, Dialog, DownloadButton, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField, Show,
   TextArea, useApi, useForm, when,
 } from '../ui';
 
@@ -310,7 +310,7 @@ function SignForm({ entry, done, cancel }: { entry: Entry; done: () => void; can
         it cannot change afterwards. Enter your password again to confirm it is you.
       </p>
       <Field form={form} name="password" label="Password" type="password" autocomplete="current-password" required />
-      <SelectField form={form} name="meaning" label="Meaning" options={MEANINGS} />
+      <SelectField form={form} name="meaning" label="Meaning" options={mine ? MEANINGS : MEANINGS.filter(([m]) => m !== 'author')} />
       <FormFooter form={form} submit="Sign" onCancel={cancel} />
     </form>
   );
@@ -380,7 +380,7 @@ function EntryDetailPage({ id }: { id: string }) {
                 Sign
               </button>
             </Can>
-            <ActionButton label="Export .eln" action={() => download(`/api/eln/${e.id}/export`, fileName(e.title))} />
+            <DownloadButton label="Export .eln" path={`/api/eln/${e.id}/export`} filename={fileName(e.title)} />
           </PageHeader>
           <div class="two">
             <section class="panel" aria-labelledby="entry-facts-h">

@@ -3,7 +3,7 @@
 // decisions, its versions, submit, approve and reject. SOPs: the list, create, the detail page with
 // the body as the server renders it, its versions, a new version, approval and acknowledgement.
 import { useState } from 'preact/hooks';
-import { api, user, type Page } from '../api';
+import { api, atLeast, user, type Page, type User } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
   ActionButton, Badge, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, parseObject, SelectField, Show,
@@ -282,6 +282,17 @@ function DecisionForm({ id, decision, done, cancel }: { id: string; decision: 'a
   );
 }
 
+// What the server would let `me` decide on a pending recipe (its author and those who decided may
+// not), so that a button is offered only where the decision can be made; the reason when it cannot.
+function decisionsFor(r: RecipeDetail, me: User | null): { approve: boolean; reject: boolean; why?: string } {
+  if (!me || !atLeast(me, 'pi') || r.status !== 'PENDING_APPROVAL') return { approve: false, reject: false };
+  if (r.author_id === me.id) return { approve: false, reject: false, why: 'You wrote this recipe: another PI or an admin decides on it.' };
+  if (r.approvals.some((a) => a.approver_id === me.id))
+    return { approve: false, reject: false, why: 'You have already decided on this version.' };
+  // (Whether the final approval must be an admin's depends on earlier deciders' roles: the server says.)
+  return { approve: true, reject: true };
+}
+
 function RecipeDetailPage({ id }: { id: string }) {
   const loaded = useApi<RecipeDetail>(`/api/recipes/${id}`);
   const { query } = useLocation();
@@ -297,6 +308,7 @@ function RecipeDetailPage({ id }: { id: string }) {
         const editable = isLatest && ['DRAFT', 'APPROVED', 'REJECTED'].includes(r.status);
         const approved = r.approvals.filter((a) => a.decision === 'APPROVED').length;
         const previous = r.versions.find((v) => v.id === from);
+        const may = decisionsFor(r, me);
         return (
           <>
             <PageHeader title={`${r.name} · v${r.version}`}>
@@ -315,15 +327,15 @@ function RecipeDetailPage({ id }: { id: string }) {
                   />
                 )}
               </Can>
-              {r.status === 'PENDING_APPROVAL' && (
-                <Can role="pi">
-                  <button type="button" class="primary" onClick={() => setDeciding('approve')}>
-                    Approve
-                  </button>
-                  <button type="button" class="danger" onClick={() => setDeciding('reject')}>
-                    Reject
-                  </button>
-                </Can>
+              {may.approve && (
+                <button type="button" class="primary" onClick={() => setDeciding('approve')}>
+                  Approve
+                </button>
+              )}
+              {may.reject && (
+                <button type="button" class="danger" onClick={() => setDeciding('reject')}>
+                  Reject
+                </button>
               )}
             </PageHeader>
             {from && (
@@ -418,11 +430,7 @@ function RecipeDetailPage({ id }: { id: string }) {
                 {r.final_approval_by_admin ? ', the last by an admin' : ''}; PIs and admins decide, never the author.
                 {r.status === 'PENDING_APPROVAL' && ` ${approved} of ${r.approvals_required} given so far.`}
               </p>
-              {r.status === 'PENDING_APPROVAL' && r.author_id === me?.id && (
-                <Can role="pi">
-                  <p class="muted small">You wrote this recipe: another PI or an admin decides on it.</p>
-                </Can>
-              )}
+              {may.why && <p class="notice small">{may.why}</p>}
               {r.approvals.length === 0 ? (
                 <div class="empty">No decisions yet.</div>
               ) : (

@@ -1,15 +1,19 @@
 // Samples: the list (filters, search, barcode scan, CSV), create and edit, the detail page with its
 // custody chain, and labels.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, blobUrl, download, Problem, type Page } from '../api';
+import { api, blobUrl, Problem, type Page } from '../api';
 import { navigate, setQuery, useLocation } from '../router';
 import {
-  ActionButton, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField,
+  ActionButton, Can, compact, Dialog, DownloadButton, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField,
   Show, StatusBadge, TextArea, useApi, useForm, when, asProblem,
 } from '../ui';
 
 export const SAMPLE_TYPES = ['wafer', 'die', 'powder', 'film', 'bulk', 'solution', 'other'];
 export const SAMPLE_STATUSES = ['available', 'in_use', 'checked_out', 'consumed', 'disposed', 'quarantined'];
+// What a create may start from, and what an edit may set: checking out, consuming and disposing are
+// custody events, which record who and where.
+const INITIAL_STATUSES = ['available', 'in_use', 'quarantined', 'consumed', 'disposed'];
+const SETTABLE_STATUSES = ['available', 'in_use', 'quarantined'];
 const CUSTODY_EVENTS: [string, string][] = [
   ['transfer', 'Transfer'],
   ['check_out', 'Check out'],
@@ -47,6 +51,11 @@ function SampleList() {
   const [importing, setImporting] = useState(false);
   const [refresh, setRefresh] = useState(0);
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  // The scan field has the focus where a scanner is likely (a mouse, not a phone's keyboard).
+  const scanRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (window.matchMedia('(pointer: fine)').matches) scanRef.current?.focus();
+  }, []);
 
   // A USB scanner types the code and Enter: the sample opens, or the field says it is unknown.
   const onScan = async (e: Event) => {
@@ -82,29 +91,20 @@ function SampleList() {
             Import CSV
           </button>
         </Can>
-        <button
-          type="button"
-          onClick={() => void download('/api/samples', 'samples.csv', { query: { ...filters, format: 'csv' } })}
-        >
-          Export CSV
-        </button>
-        <button
-          type="button"
+        <DownloadButton label="Export CSV" path="/api/samples" filename="samples.csv" opts={{ query: { ...filters, format: 'csv' } }} />
+        <DownloadButton
+          label={`Print labels (${selected.size})`}
           disabled={selected.size === 0}
-          onClick={() =>
-            void download('/api/samples/labels', 'labels.pdf', {
-              method: 'POST',
-              body: { sample_ids: [...selected], format: 'pdf' },
-            })
-          }
-        >
-          Print labels ({selected.size})
-        </button>
+          path="/api/samples/labels"
+          filename="labels.pdf"
+          opts={{ method: 'POST', body: { sample_ids: [...selected], format: 'pdf' } }}
+        />
       </PageHeader>
       <form class="panel" onSubmit={onScan} role="search" aria-label="Barcode scanner">
         <label for="scan">Scan a barcode</label>
         <input
           id="scan"
+          ref={scanRef}
           value={scan}
           onInput={(e) => setScan(e.currentTarget.value)}
           placeholder="Scan or type a barcode, then Enter"
@@ -263,10 +263,10 @@ function SampleForm({ sample }: { sample?: Sample }) {
   const save = form.submit(async (v) => {
     const body: Record<string, unknown> = compact({ ...v, extra_metadata: parseObject(v.extra_metadata, 'extra_metadata') });
     if (sample) {
-      // An edit sends what changed; a cleared optional field is sent as null.
+      // An edit sends what changed. The location changes by a custody event (it records the move).
       const change: Record<string, unknown> = {};
-      for (const k of ['name', 'barcode', 'sample_type', 'status', 'location', 'material_id'] as const)
-        if ((v[k] || null) !== ((sample as any)[k] || null)) change[k] = v[k] || null;
+      for (const k of ['name', 'barcode', 'sample_type', 'status', 'material_id'] as const)
+        if (v[k] && v[k] !== (sample as any)[k]) change[k] = v[k];
       if (body.extra_metadata) change.extra_metadata = body.extra_metadata;
       const saved = await api<Sample>(`/api/samples/${sample.id}`, { method: 'PATCH', body: change });
       navigate(`/samples/${saved.id}`);
@@ -279,15 +279,29 @@ function SampleForm({ sample }: { sample?: Sample }) {
     <form onSubmit={save} class="panel" aria-label={sample ? 'Edit sample' : 'New sample'} noValidate>
       <div class="grid">
         <Field form={form} name="name" label="Name" required />
-        <Field form={form} name="barcode" label="Barcode" hint="Left blank, the server assigns one" />
+        <Field form={form} name="barcode" label="Barcode" hint={sample ? undefined : 'Left blank, the server assigns one'} />
         <SelectField form={form} name="sample_type" label="Type" options={SAMPLE_TYPES} />
-        <SelectField form={form} name="status" label="Status" options={SAMPLE_STATUSES} blank={sample ? undefined : 'available (default)'} />
-        <Field form={form} name="location" label="Location" />
+        {!sample ? (
+          <SelectField form={form} name="status" label="Status" options={INITIAL_STATUSES} blank="available (default)" />
+        ) : SETTABLE_STATUSES.includes(sample.status) ? (
+          <SelectField form={form} name="status" label="Status" options={SETTABLE_STATUSES} />
+        ) : (
+          <p class="field">
+            <strong>Status</strong> {sample.status} <span class="muted small">(changes by a custody event)</span>
+          </p>
+        )}
+        {!sample ? (
+          <Field form={form} name="location" label="Location" />
+        ) : (
+          <p class="field">
+            <strong>Location</strong> {sample.location ?? '—'} <span class="muted small">(moves are custody events)</span>
+          </p>
+        )}
         <SelectField
           form={form}
           name="material_id"
           label="Material"
-          blank="None"
+          blank={sample?.material_id ? undefined : 'None'}
           options={(materials.data?.items ?? []).map((m) => [m.id, m.name] as [string, string])}
         />
         {!sample && <Field form={form} name="parent_sample_id" label="Parent sample id" />}
@@ -403,20 +417,14 @@ function Label({ id }: { id: string }) {
       <ProblemView problem={problem} />
       {src && <img src={src} alt="The sample's label: 2D code, Code 128 barcode and its name" />}
       <div class="actions">
-        <button type="button" onClick={() => void download(`/api/samples/${id}/label`, 'label.png', { query: { format: 'png' } })}>
-          Download PNG
-        </button>
-        <button type="button" onClick={() => void download(`/api/samples/${id}/label`, 'label.zpl', { query: { format: 'zpl' } })}>
-          Download ZPL
-        </button>
-        <button
-          type="button"
-          onClick={() =>
-            void download('/api/samples/labels', 'label.pdf', { method: 'POST', body: { sample_ids: [id], format: 'pdf' } })
-          }
-        >
-          Print (PDF)
-        </button>
+        <DownloadButton label="Download PNG" path={`/api/samples/${id}/label`} filename="label.png" opts={{ query: { format: 'png' } }} />
+        <DownloadButton label="Download ZPL" path={`/api/samples/${id}/label`} filename="label.zpl" opts={{ query: { format: 'zpl' } }} />
+        <DownloadButton
+          label="Print (PDF)"
+          path="/api/samples/labels"
+          filename="label.pdf"
+          opts={{ method: 'POST', body: { sample_ids: [id], format: 'pdf' } }}
+        />
       </div>
     </div>
   );
