@@ -1,5 +1,6 @@
-# SPECTRA-Lab. `make run` builds, starts a private PostgreSQL (unless DATABASE_URL is set), migrates,
-# seeds the demo data and serves 8002 (LIMS) and 8001 (Analysis). `make test` runs every test.
+# SPECTRA-Lab. `make run` builds (the server and the web app), starts a private PostgreSQL (unless
+# DATABASE_URL is set), migrates, seeds the demo data and serves 8002 (the web app and the LIMS API)
+# and 8001 (Analysis). `make test` runs every test.
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 BUILD_TYPE ?= RelWithDebInfo
@@ -30,7 +31,7 @@ seed: migrate
 	@$(SPECTRA) seed demo
 
 run: seed
-	@echo "LIMS API on http://$${HOST:-127.0.0.1}:$${LIMS_PORT:-8002}, Analysis API on http://$${HOST:-127.0.0.1}:$${ANALYSIS_PORT:-8001} (Ctrl-C stops)"
+	@echo "The web app and the LIMS API on http://$${HOST:-127.0.0.1}:$${LIMS_PORT:-8002}/ (sign in as engineer@acme.com / eng123), the Analysis API on http://$${HOST:-127.0.0.1}:$${ANALYSIS_PORT:-8001} (Ctrl-C stops)"
 	@export JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret)}"; \
 	  [ -n "$${AUDIT_KEY_FILE:-}" ] || export AUDIT_KEY="$${AUDIT_KEY:-$$(scripts/dev-secret audit)}"; \
 	  exec $(SPECTRA) serve

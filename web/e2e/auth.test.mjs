@@ -68,6 +68,27 @@ describe('sign-in', () => {
     });
   }
 
+  it('the session refreshes itself before the access token expires', async () => {
+    const page = await newPage(browser);
+    await page.clock.install();
+    await signIn(page, 'technician');
+    const before = (await page.context().cookies()).find((c) => c.name === 'spectra_refresh');
+    // The token lives 15 minutes: a minute before, the app exchanges the cookie, without a reload.
+    const [refreshed] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/api/auth/refresh'),
+      page.clock.fastForward('14:05'),
+    ]);
+    assert.equal(refreshed.status(), 200);
+    assert.equal((await refreshed.json()).refresh_token, undefined, 'the refresh token stays in the cookie');
+    const after = (await page.context().cookies()).find((c) => c.name === 'spectra_refresh');
+    assert.notEqual(after.value, before.value);
+    // Still signed in, and the new token works.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Instruments' }).click();
+    await page.getByRole('table', { name: 'Instruments' }).waitFor();
+    assertClean(page);
+    await page.context().close();
+  });
+
   it('a reload keeps the session through the HttpOnly cookie; sign-out ends it', async () => {
     const page = await newPage(browser);
     await signIn(page, 'engineer');

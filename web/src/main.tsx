@@ -152,6 +152,9 @@ function Shell({ me }: { me: User }) {
             </a>
           ))}
         </nav>
+        <a class="docs-link" href="/docs">
+          API docs
+        </a>
         <div class="who">
           <span>
             {me.full_name} <span class="role">{me.role}</span>

@@ -1,7 +1,8 @@
-// The pieces every page is made of: one way to load, list, fill a form, show a problem and confirm.
+// The pieces every page is made of: one way to load, list, filter, fill a form, show a problem and confirm.
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, atLeast, download, Problem, user, type CallOptions, type Page, type Role } from './api';
+import { setQuery, useLocation } from './router';
 
 // ---- problems -------------------------------------------------------------------------------
 
@@ -15,8 +16,7 @@ export function ProblemView({ problem, besideFields }: { problem: Problem | null
   if (!problem) return null;
   const errors = besideFields ? problem.errors.filter((e) => !besideFields.has(e.field)) : problem.errors;
   return (
-    <div class="problem" role="alert">
-      <strong>{problem.title}</strong>
+    <ProblemBox title={problem.title}>
       {problem.status > 0 && <span class="muted"> ({problem.status})</span>}
       {problem.detail && <p>{problem.detail}</p>}
       {besideFields && errors.length < problem.errors.length && <p>Check the marked fields.</p>}
@@ -30,6 +30,16 @@ export function ProblemView({ problem, besideFields }: { problem: Problem | null
         </ul>
       )}
       {problem.requestId && <p class="muted small">Request id {problem.requestId}</p>}
+    </ProblemBox>
+  );
+}
+
+// A problem's frame: its title, then what explains it (a page's own refusal may hold links).
+export function ProblemBox({ title, children }: { title: string; children?: ComponentChildren }) {
+  return (
+    <div class="problem" role="alert">
+      <strong>{title}</strong>
+      {children}
     </div>
   );
 }
@@ -70,6 +80,49 @@ export function useApi<T = any>(path: string | null): Loaded<T> {
   return useLoad<T>(path === null ? null : () => api<T>(path), [path]);
 }
 
+// After a change: `refresh` for the lists that show it again (PagedTable's `refresh`), and `again()`,
+// which bumps it and reloads `loaded` too.
+export function useRefresh(...loaded: Loaded<unknown>[]): [number, () => void] {
+  const [refresh, setRefresh] = useState(0);
+  return [
+    refresh,
+    () => {
+      setRefresh((n) => n + 1);
+      loaded.forEach((l) => l.reload());
+    },
+  ];
+}
+
+// The lab's records of one kind (at most 500), which other pages name things by and choose from:
+// `name(id)` is `label` of the record (its short id when it is not among them), `options(chosen)`
+// a select's choices, which keep `chosen` (by its short id) when it is not among them.
+export function useNames<T extends { id: string }>(path: string, label: (x: T) => string = (x: any) => x.name) {
+  const loaded = useApi<Page<T>>(`${path}${path.includes('?') ? '&' : '?'}limit=500`);
+  const items = loaded.data?.items ?? [];
+  const byId = new Map(items.map((x) => [x.id, x]));
+  return {
+    loaded,
+    get: (id: string) => byId.get(id),
+    name: (id: string | null | undefined) => {
+      const x = id ? byId.get(id) : undefined;
+      return x ? label(x) : short(id);
+    },
+    options: (chosen?: string, text: (x: T) => string = label): [string, string][] => {
+      const o = items.map((x) => [x.id, text(x)] as [string, string]);
+      if (chosen && !byId.has(chosen)) o.push([chosen, short(chosen)]);
+      return o;
+    },
+  };
+}
+
+// A link to `href`/`id` named by what GET `path`/`id` answers (`label` of it, by default its name):
+// the short id while it loads or when it cannot be read.
+export function NameLink<T = any>(props: { id: string; href: string; path: string; label?: (x: T) => string }) {
+  const { id, href, path, label = (x: any) => x.name } = props;
+  const loaded = useApi<T>(`${path}/${id}`);
+  return <a href={`${href}/${id}`}>{loaded.data ? label(loaded.data) : short(id)}</a>;
+}
+
 // The page's content once loaded: a problem, a loading line, or the children.
 export function Show<T>({ loaded, children }: { loaded: Loaded<T>; children: (d: T) => ComponentChildren }) {
   if (loaded.problem) return <ProblemView problem={loaded.problem} />;
@@ -86,7 +139,7 @@ export interface Column<T> {
 }
 
 // Rows as a table; at phone width each row becomes a card whose cells are labelled by their column.
-export function Table<T extends { id?: string }>(props: {
+export function Table<T>(props: {
   rows: T[];
   columns: Column<T>[];
   label: string;
@@ -107,7 +160,7 @@ export function Table<T extends { id?: string }>(props: {
         </thead>
         <tbody>
           {rows.map((row, i) => (
-            <tr key={rowKey ? rowKey(row) : (row.id ?? i)}>
+            <tr key={rowKey ? rowKey(row) : ((row as { id?: string }).id ?? i)}>
               {columns.map((c) => (
                 <td class={c.class} data-label={c.label}>
                   {c.cell(row)}
@@ -172,6 +225,135 @@ export function PagedTable<T extends { id?: string }>(props: {
         )
       }
     </Show>
+  );
+}
+
+// ---- filters --------------------------------------------------------------------------------
+
+// A list's filters, kept in the address (a reload or a shared link keeps them). `values` are the
+// address's; `text` is what the filter form shows, taken to the address by search(). When the
+// address changes (back, forward, a link) the fields it changed show it again; other typing stays.
+export interface Filters<K extends string> {
+  values: Record<K, string | undefined>;
+  text: Record<K, string>;
+  type(k: K, v: string): void;
+  set(values: Partial<Record<K, string | undefined>>): void; // to the address at once
+  search(values?: Partial<Record<K, string | undefined>>): void; // the text, trimmed, and `values`
+  clear(): void;
+}
+
+// `shown` turns an address value into a field's text where they differ (a date and time).
+export function useFilters<K extends string>(keys: readonly K[], shown: Partial<Record<K, (v: string) => string>> = {}): Filters<K> {
+  const { query } = useLocation();
+  const values = {} as Record<K, string | undefined>;
+  for (const k of keys) values[k] = query.get(k) ?? undefined;
+  const textOf = (k: K) => (shown[k] ?? String)(values[k] ?? '');
+  const [text, setText] = useState(() => Object.fromEntries(keys.map((k) => [k, textOf(k)])) as Record<K, string>);
+  const seen = useRef(values);
+  useEffect(() => {
+    const changed = keys.filter((k) => seen.current[k] !== values[k]);
+    seen.current = values;
+    if (changed.length) setText((t) => ({ ...t, ...Object.fromEntries(changed.map((k) => [k, textOf(k)])) }));
+  });
+  return {
+    values,
+    text,
+    type: (k, v) => setText((t) => ({ ...t, [k]: v })),
+    set: (v) => setQuery(v),
+    search: (v = {}) => setQuery({ ...Object.fromEntries(keys.map((k) => [k, text[k].trim()])), ...v }),
+    clear: () => setQuery(Object.fromEntries(keys.map((k) => [k, undefined]))),
+  };
+}
+
+// The filter form above a list: Enter or its `submit` button searches (or runs `onSubmit`).
+export function FilterBar<K extends string>(props: {
+  label: string;
+  filters: Filters<K>;
+  submit?: string;
+  onSubmit?: () => void;
+  children: ComponentChildren;
+}) {
+  const { label, filters, submit, onSubmit = () => filters.search(), children } = props;
+  return (
+    <form
+      class="filters"
+      role="search"
+      aria-label={label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+      {submit && (
+        <div class="field">
+          <button type="submit">{submit}</button>
+        </div>
+      )}
+    </form>
+  );
+}
+
+// A text box of a filter form; what is typed waits for the search.
+export function FilterInput<K extends string>(props: {
+  filters: Filters<K>;
+  name: NoInfer<K>;
+  label: string;
+  type?: 'search' | 'datetime-local';
+  placeholder?: string;
+  autocomplete?: string;
+}) {
+  const { filters, name, label, type, placeholder, autocomplete } = props;
+  const id = useFieldId(`filter-${name}`);
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        type={type as any}
+        value={filters.text[name]}
+        onInput={(e) => filters.type(name, e.currentTarget.value)}
+        placeholder={placeholder}
+        autocomplete={autocomplete}
+      />
+    </div>
+  );
+}
+
+// The list's search box (`q`).
+export function SearchField<K extends string>(props: { filters: Filters<K | 'q'>; placeholder: string }) {
+  return <FilterInput filters={props.filters} name="q" label="Search" type="search" placeholder={props.placeholder} />;
+}
+
+// A select of a filter form: a choice filters at once (`deferred`: waits for the search like the text
+// boxes). The first option, `any`, is no filter; with `any` null, the option `unset` is.
+export function FilterSelect<K extends string>(props: {
+  filters: Filters<K>;
+  name: NoInfer<K>;
+  label: string;
+  options: Choice[];
+  any?: string | null;
+  unset?: string;
+  deferred?: boolean;
+}) {
+  const { filters, name, label, options, any = 'Any', unset = '', deferred } = props;
+  const id = useFieldId(`filter-${name}`);
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        value={deferred ? filters.text[name] : (filters.values[name] ?? unset)}
+        onChange={(e) => {
+          const v = e.currentTarget.value;
+          if (deferred) filters.type(name, v);
+          else filters.set({ [name]: v === unset ? undefined : v } as Partial<Record<K, string>>);
+        }}
+      >
+        {any !== null && <option value="">{any}</option>}
+        <Options options={options} />
+      </select>
+    </div>
   );
 }
 
@@ -281,11 +463,24 @@ export function Field<V extends Record<string, any>>(
   );
 }
 
+// A select's choices: a value shown as it is, or a [value, text] pair.
+export type Choice = string | [string, string];
+function Options({ options }: { options: Choice[] }) {
+  return (
+    <>
+      {options.map((o) => {
+        const [value, text] = Array.isArray(o) ? o : [o, o];
+        return <option value={value}>{text}</option>;
+      })}
+    </>
+  );
+}
+
 export function SelectField<V extends Record<string, any>>(props: {
   form: Form<V>;
   name: keyof V & string;
   label: string;
-  options: (string | [string, string])[];
+  options: Choice[];
   field?: string;
   blank?: string;
 }) {
@@ -304,10 +499,7 @@ export function SelectField<V extends Record<string, any>>(props: {
         aria-describedby={message ? `${id}-error` : undefined}
       >
         {blank !== undefined && <option value="">{blank}</option>}
-        {options.map((o) => {
-          const [value, text] = Array.isArray(o) ? o : [o, o];
-          return <option value={value}>{text}</option>;
-        })}
+        <Options options={options} />
       </select>
       {message && (
         <small id={`${id}-error`} class="field-error">
@@ -464,22 +656,27 @@ export function PageHeader({ title, children }: { title: string; children?: Comp
   );
 }
 
-export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'bad' | 'neutral' | 'info'; children: ComponentChildren }) {
+export type Tone = 'ok' | 'warn' | 'bad' | 'neutral' | 'info';
+
+export function Badge({ tone, children }: { tone: Tone; children: ComponentChildren }) {
   return <span class={`badge ${tone}`}>{children}</span>;
 }
 
-export function StatusBadge({ status }: { status: string | null | undefined }) {
+const TONES: [Tone, string[]][] = [
+  ['ok', ['APPROVED', 'EFFECTIVE', 'COMPLETED', 'VALID', 'AVAILABLE', 'RESOLVED', 'PRODUCTION', 'SIGNED']],
+  ['bad', ['BLOCKED', 'FAILED', 'REJECTED', 'EXPIRED', 'REVOKED', 'OPEN', 'DISPOSED', 'INVALID']],
+  ['warn', ['PENDING', 'SUBMITTED', 'QUEUED', 'ACKNOWLEDGED', 'IN_REVIEW', 'DRAFT', 'PENDING_APPROVAL']],
+  ['info', ['RUNNING']],
+  ['neutral', ['SUPERSEDED', 'OBSOLETE']],
+];
+
+// A status as a coloured badge, shown as it is or by `labels` (human words for a kind's statuses);
+// `tones` colour a kind's status differently where it means something else there.
+export function StatusBadge(props: { status: string | null | undefined; labels?: Record<string, string>; tones?: Record<string, Tone> }) {
+  const { status, labels, tones } = props;
   const s = (status ?? '').toUpperCase();
-  const tone = ['APPROVED', 'EFFECTIVE', 'COMPLETED', 'VALID', 'AVAILABLE', 'RESOLVED', 'PRODUCTION'].includes(s)
-    ? 'ok'
-    : ['BLOCKED', 'FAILED', 'REJECTED', 'EXPIRED', 'REVOKED', 'OPEN', 'DISPOSED'].includes(s)
-      ? 'bad'
-      : ['PENDING', 'SUBMITTED', 'QUEUED', 'ACKNOWLEDGED', 'IN_REVIEW', 'DRAFT'].includes(s)
-        ? 'warn'
-        : s === 'RUNNING'
-          ? 'info'
-          : 'neutral';
-  return <Badge tone={tone}>{status ?? '—'}</Badge>;
+  const tone = tones?.[s] ?? TONES.find(([, ss]) => ss.includes(s))?.[0] ?? 'neutral';
+  return <Badge tone={tone}>{status == null ? '—' : (labels?.[status] ?? status)}</Badge>;
 }
 
 export function when(t: string | null | undefined): string {
@@ -496,6 +693,27 @@ export function day(t: string | null | undefined): string {
 
 export function short(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '—';
+}
+
+// Today's date (UTC, as the server counts), or the date `offsetDays` later, as YYYY-MM-DD.
+export function isoDay(offsetDays = 0): string {
+  return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+// A date input's value as the RFC 3339 instant the server takes (midnight UTC); anything else as typed.
+export function dateToInstant(d: string): string | undefined {
+  const t = d.trim();
+  if (!t) return undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t;
+}
+
+// An ISO time as a datetime-local input's text (the browser's time zone); '' when there is none.
+export function localInput(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 // Reads a JSON object typed into a textarea; a problem naming `field` when it is not one.

@@ -2,11 +2,12 @@
 // trail with the signed checkpoint of its head.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, atLeast, Problem, user as me, type Page, type Role } from '../api';
-import { setQuery, useLocation } from '../router';
+import { api, atLeast, Problem, user as me, type Role } from '../api';
+import { useLocation } from '../router';
 import {
-  ActionButton, Badge, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
-  Show, StatusBadge, toNumber, useApi, useForm, when, day, short,
+  ActionButton, Badge, compact, Dialog, Field, FilterBar, FilterInput, FilterSelect, FormFooter, localInput, PagedTable, PageHeader,
+  ProblemView, SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when, day,
+  short,
 } from '../ui';
 
 // ---- shapes ---------------------------------------------------------------------------------
@@ -161,17 +162,10 @@ function EditUserForm({ u, done }: { u: UserRow; done: () => void }) {
 }
 
 function Users() {
-  const { query } = useLocation();
-  const filters = {
-    q: query.get('q') ?? undefined,
-    role: query.get('role') ?? undefined,
-    is_active: query.get('is_active') ?? undefined,
-  };
-  const [q, setQ] = useState(filters.q ?? '');
+  const filters = useFilters(['q', 'role', 'is_active']);
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<UserRow | null>(null);
-  const [refresh, setRefresh] = useState(0);
-  const again = () => setRefresh((n) => n + 1);
+  const [refresh, again] = useRefresh();
   return (
     <AdminFrame
       title="Users"
@@ -181,43 +175,22 @@ function Users() {
         </button>
       }
     >
-      <form
-        class="filters"
-        role="search"
-        aria-label="Filter users"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ q });
-        }}
-      >
-        <div class="field">
-          <label for="user-q">Search</label>
-          <input id="user-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Email or name" />
-        </div>
-        <div class="field">
-          <label for="user-role">Role</label>
-          <select id="user-role" value={filters.role ?? ''} onChange={(e) => setQuery({ role: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {ROLES.map((r) => (
-              <option value={r}>{r}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="user-active">Active</label>
-          <select id="user-active" value={filters.is_active ?? ''} onChange={(e) => setQuery({ is_active: e.currentTarget.value })}>
-            <option value="">Any</option>
-            <option value="true">Active</option>
-            <option value="false">Deactivated</option>
-          </select>
-        </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
-      </form>
+      <FilterBar label="Filter users" filters={filters} submit="Search">
+        <SearchField filters={filters} placeholder="Email or name" />
+        <FilterSelect filters={filters} name="role" label="Role" options={ROLES} />
+        <FilterSelect
+          filters={filters}
+          name="is_active"
+          label="Active"
+          options={[
+            ['true', 'Active'],
+            ['false', 'Deactivated'],
+          ]}
+        />
+      </FilterBar>
       <PagedTable<UserRow>
         path="/api/users"
-        query={filters}
+        query={filters.values}
         label="Users"
         refresh={refresh}
         empty={<p>No users match.</p>}
@@ -382,8 +355,7 @@ function NewKeyNotice({ k, dismiss }: { k: ApiKey; dismiss: () => void }) {
 function ApiKeys() {
   const [creating, setCreating] = useState(false);
   const [fresh, setFresh] = useState<ApiKey | null>(null);
-  const [refresh, setRefresh] = useState(0);
-  const again = () => setRefresh((n) => n + 1);
+  const [refresh, again] = useRefresh();
   return (
     <AdminFrame
       title="API keys"
@@ -615,65 +587,28 @@ function CheckpointPanel() {
   );
 }
 
-// datetime-local text ↔ the ISO time kept in the address.
-function localInput(iso: string | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
 function Json({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span class="muted">—</span>;
   return <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
 }
 
 function Audit() {
-  const { query } = useLocation();
-  const filters = {
-    entity_type: query.get('entity_type') ?? undefined,
-    entity_id: query.get('entity_id') ?? undefined,
-    actor_id: query.get('actor_id') ?? undefined,
-    action: query.get('action') ?? undefined,
-    since: query.get('since') ?? undefined,
-  };
-  const users = useApi<Page<UserRow>>('/api/users?limit=500');
-  const names = new Map((users.data?.items ?? []).map((u) => [u.id, u.email]));
-  const [draft, setDraft] = useState({
-    entity_type: filters.entity_type ?? '',
-    entity_id: filters.entity_id ?? '',
-    actor_id: filters.actor_id ?? '',
-    action: filters.action ?? '',
-    since: localInput(filters.since),
-  });
-  // A link that changes the filters (an entity's id) changes the form too.
-  const search = location.search;
-  useEffect(
-    () =>
-      setDraft({
-        entity_type: filters.entity_type ?? '',
-        entity_id: filters.entity_id ?? '',
-        actor_id: filters.actor_id ?? '',
-        action: filters.action ?? '',
-        since: localInput(filters.since),
-      }),
-    [search],
-  );
+  // The since filter is an ISO time in the address, local time in its field; the actor waits for Filter too.
+  const filters = useFilters(['entity_type', 'entity_id', 'actor_id', 'action', 'since'], { since: localInput });
+  const draft = filters.text;
+  const users = useNames<UserRow>('/api/users', (u) => u.email);
   const [problem, setProblem] = useState<Problem | null>(null);
-  const put = (k: keyof typeof draft, v: string) => setDraft((d) => ({ ...d, [k]: v }));
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   return (
     <AdminFrame title="Audit trail">
       <CheckpointPanel />
       <section aria-labelledby="events-h">
         <h2 id="events-h">Events</h2>
-        <form
-          class="filters"
-          role="search"
-          aria-label="Filter audit events"
-          onSubmit={(e) => {
-            e.preventDefault();
+        <FilterBar
+          label="Filter audit events"
+          filters={filters}
+          submit="Filter"
+          onSubmit={() => {
             setProblem(null);
             const errors = [];
             if (draft.entity_id.trim() && !uuid.test(draft.entity_id.trim())) errors.push({ field: 'entity_id', message: 'must be a UUID' });
@@ -684,49 +619,19 @@ function Audit() {
               setProblem(new Problem(0, 'Check the filters', '', errors));
               return;
             }
-            setQuery({
-              entity_type: draft.entity_type.trim(),
-              entity_id: draft.entity_id.trim(),
-              actor_id: draft.actor_id.trim(),
-              action: draft.action.trim(),
-              since: since ? since.toISOString() : undefined,
-            });
+            filters.search({ since: since ? since.toISOString() : undefined });
           }}
         >
-          <div class="field">
-            <label for="audit-entity-type">Entity type</label>
-            <input id="audit-entity-type" value={draft.entity_type} onInput={(e) => put('entity_type', e.currentTarget.value)} placeholder="e.g. sample" />
-          </div>
-          <div class="field">
-            <label for="audit-entity-id">Entity id</label>
-            <input id="audit-entity-id" value={draft.entity_id} onInput={(e) => put('entity_id', e.currentTarget.value)} autocomplete="off" />
-          </div>
-          <div class="field">
-            <label for="audit-actor">Actor</label>
-            <select id="audit-actor" value={draft.actor_id} onChange={(e) => put('actor_id', e.currentTarget.value)}>
-              <option value="">Anyone</option>
-              {draft.actor_id && !names.has(draft.actor_id) && <option value={draft.actor_id}>{draft.actor_id}</option>}
-              {(users.data?.items ?? []).map((u) => (
-                <option value={u.id}>{u.email}</option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="audit-action">Action</label>
-            <input id="audit-action" value={draft.action} onInput={(e) => put('action', e.currentTarget.value)} placeholder="e.g. sample.create" />
-          </div>
-          <div class="field">
-            <label for="audit-since">Since</label>
-            <input id="audit-since" type="datetime-local" value={draft.since} onInput={(e) => put('since', e.currentTarget.value)} />
-          </div>
-          <div class="field">
-            <button type="submit">Filter</button>
-          </div>
-        </form>
+          <FilterInput filters={filters} name="entity_type" label="Entity type" placeholder="e.g. sample" />
+          <FilterInput filters={filters} name="entity_id" label="Entity id" autocomplete="off" />
+          <FilterSelect filters={filters} name="actor_id" label="Actor" any="Anyone" options={users.options(draft.actor_id)} deferred />
+          <FilterInput filters={filters} name="action" label="Action" placeholder="e.g. sample.create" />
+          <FilterInput filters={filters} name="since" label="Since" type="datetime-local" />
+        </FilterBar>
         <ProblemView problem={problem} />
         <PagedTable<AuditEvent>
           path="/api/audit"
-          query={filters}
+          query={filters.values}
           label="Audit events"
           empty={<p>No audit events match.</p>}
           columns={[
@@ -750,7 +655,7 @@ function Audit() {
               label: 'Actor',
               cell: (a) =>
                 a.actor_id ? (
-                  <span title={a.actor_id}>{names.get(a.actor_id) ?? short(a.actor_id)}</span>
+                  <span title={a.actor_id}>{users.name(a.actor_id)}</span>
                 ) : (
                   <span class="muted">{a.actor_type}</span>
                 ),

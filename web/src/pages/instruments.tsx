@@ -1,11 +1,11 @@
 // Instruments: the list with each one's calibration badge, create, and the detail page with its
 // calibration history (record a certificate; expire or revoke one) and a link to its runs.
 import { useState } from 'preact/hooks';
-import { api, atLeast, user, type Page } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { api, atLeast, user } from '../api';
+import { navigate } from '../router';
 import {
-  ActionButton, Badge, Can, compact, Field, FormFooter, PagedTable, PageHeader, SelectField, Show, StatusBadge, day,
-  toNumber, useApi, useForm, when,
+  ActionButton, Badge, Can, compact, dateToInstant, day, Field, FilterBar, FilterSelect, FormFooter, isoDay, PagedTable, PageHeader,
+  SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when, type Tone,
 } from '../ui';
 
 export const INSTRUMENT_STATUSES = ['active', 'maintenance', 'retired'];
@@ -62,13 +62,13 @@ export interface Calibration {
 // Warn this many days before a valid calibration expires.
 const EXPIRY_WARNING_DAYS = 30;
 
-// An instrument's calibration at a glance: valid (green), expires in N days (amber), expired (red),
-// none (grey); pending and revoked as such. The server's reason is the badge's tooltip.
-// The lab's instruments, for the selects of other pages (runs, recipes, series).
+// The lab's instruments, for the names and selects of other pages (runs, recipes, series).
 export function useInstruments() {
-  return useApi<Page<Instrument>>('/api/v1/instruments?limit=500');
+  return useNames<Instrument>('/api/v1/instruments');
 }
 
+// An instrument's calibration at a glance: valid (green), expires in N days (amber), expired (red),
+// none (grey); pending and revoked as such. The server's reason is the badge's tooltip.
 export function CalibrationBadge({ calibration }: { calibration: CalibrationStatus | null | undefined }) {
   const c = calibration;
   if (!c || c.status === 'NONE' || !c.calibration_id)
@@ -77,7 +77,7 @@ export function CalibrationBadge({ calibration }: { calibration: CalibrationStat
         <Badge tone="neutral">none</Badge>
       </span>
     );
-  let tone: 'ok' | 'warn' | 'bad' | 'neutral' = 'neutral';
+  let tone: Tone = 'neutral';
   let text: string;
   if (c.is_valid) {
     const n = c.days_until_expiry;
@@ -106,13 +106,7 @@ export function CalibrationBadge({ calibration }: { calibration: CalibrationStat
 }
 
 function InstrumentList() {
-  const { query } = useLocation();
-  const filters = {
-    q: query.get('q') ?? undefined,
-    calibration: query.get('calibration') ?? undefined,
-    status: query.get('status') ?? undefined,
-  };
-  const [q, setQ] = useState(filters.q ?? '');
+  const filters = useFilters(['q', 'calibration', 'status']);
   return (
     <>
       <PageHeader title="Instruments">
@@ -122,54 +116,14 @@ function InstrumentList() {
           </a>
         </Can>
       </PageHeader>
-      <form
-        class="filters"
-        role="search"
-        aria-label="Filter instruments"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ q: q.trim() });
-        }}
-      >
-        <div class="field">
-          <label for="instrument-q">Search</label>
-          <input
-            id="instrument-q"
-            type="search"
-            value={q}
-            onInput={(e) => setQ(e.currentTarget.value)}
-            placeholder="Name, model or serial number"
-          />
-        </div>
-        <div class="field">
-          <label for="instrument-calibration">Calibration</label>
-          <select
-            id="instrument-calibration"
-            value={filters.calibration ?? ''}
-            onChange={(e) => setQuery({ calibration: e.currentTarget.value })}
-          >
-            <option value="">Any</option>
-            {CALIBRATION_FILTERS.map(([v, t]) => (
-              <option value={v}>{t}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="instrument-status">Status</label>
-          <select id="instrument-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {INSTRUMENT_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
-      </form>
+      <FilterBar label="Filter instruments" filters={filters} submit="Search">
+        <SearchField filters={filters} placeholder="Name, model or serial number" />
+        <FilterSelect filters={filters} name="calibration" label="Calibration" options={CALIBRATION_FILTERS} />
+        <FilterSelect filters={filters} name="status" label="Status" options={INSTRUMENT_STATUSES} />
+      </FilterBar>
       <PagedTable<Instrument>
         path="/api/v1/instruments"
-        query={filters}
+        query={filters.values}
         label="Instruments"
         empty={
           <>
@@ -203,7 +157,6 @@ interface InstrumentValues {
   status: string;
 }
 
-// A whole number typed in a field as the number; anything else as typed (the server names it).
 function NewInstrument() {
   const form = useForm<InstrumentValues>({
     name: '',
@@ -253,18 +206,6 @@ function NewInstrument() {
       </form>
     </>
   );
-}
-
-// Today's date (UTC, as the server counts) and a date `days` later, as YYYY-MM-DD.
-function isoDay(offsetDays = 0): string {
-  return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
-}
-
-// A date input's value as the RFC 3339 instant the server takes (midnight UTC); anything else as typed.
-function dateToInstant(d: string): string | undefined {
-  const t = d.trim();
-  if (!t) return undefined;
-  return /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t;
 }
 
 function CalibrationForm({ instrument, done }: { instrument: Instrument; done: () => void }) {
@@ -398,11 +339,7 @@ function CalibrationHistory({ instrument, refresh, changed }: { instrument: Inst
 
 function InstrumentDetail({ id }: { id: string }) {
   const loaded = useApi<Instrument>(`/api/v1/instruments/${id}`);
-  const [refresh, setRefresh] = useState(0);
-  const again = () => {
-    setRefresh((n) => n + 1);
-    loaded.reload();
-  };
+  const [refresh, again] = useRefresh(loaded);
   return (
     <Show loaded={loaded}>
       {(i) => (
@@ -469,12 +406,6 @@ function InstrumentDetail({ id }: { id: string }) {
       )}
     </Show>
   );
-}
-
-// Used by other pages: an instrument's name as a link (its short id while it loads or when it is gone).
-export function InstrumentLink({ id }: { id: string }) {
-  const loaded = useApi<Instrument>(`/api/v1/instruments/${id}`);
-  return <a href={`/instruments/${id}`}>{loaded.data?.name ?? id.slice(0, 8)}</a>;
 }
 
 export const routes = [

@@ -6,10 +6,10 @@
 // here: the server's sanitizer is the only one, and its HTML is shown as it answers it.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, Problem, user } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { navigate, useLocation } from '../router';
 import {
-  asProblem, Badge, Can, Dialog, DownloadButton, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField, Show,
-  TextArea, useApi, useForm, when,
+  asProblem, Can, Dialog, DownloadButton, Field, FilterBar, FilterInput, FilterSelect, FormFooter, PagedTable, PageHeader, ProblemBox,
+  ProblemView, SearchField, SelectField, Show, short, StatusBadge, TextArea, useApi, useFilters, useForm, useRefresh, when,
 } from '../ui';
 
 export interface Entry {
@@ -105,10 +105,6 @@ export function MarkdownPreview({ markdown, label = 'Preview' }: { markdown: str
   );
 }
 
-function SignedBadge({ signed }: { signed: boolean }) {
-  return signed ? <Badge tone="ok">signed</Badge> : <Badge tone="neutral">unsigned</Badge>;
-}
-
 function tagList(text: string): string[] {
   return [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))];
 }
@@ -116,14 +112,7 @@ function tagList(text: string): string[] {
 // ---- list -------------------------------------------------------------------------------------
 
 function EntryList() {
-  const { query } = useLocation();
-  const filters = {
-    q: query.get('q') ?? undefined,
-    signed: query.get('signed') ?? undefined,
-    tag: query.get('tag') ?? undefined,
-  };
-  const [q, setQ] = useState(filters.q ?? '');
-  const [tag, setTag] = useState(filters.tag ?? '');
+  const filters = useFilters(['q', 'signed', 'tag']);
   return (
     <>
       <PageHeader title="Notebook">
@@ -133,38 +122,22 @@ function EntryList() {
           </a>
         </Can>
       </PageHeader>
-      <form
-        class="filters"
-        role="search"
-        aria-label="Filter notebook entries"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ q: q.trim(), tag: tag.trim() });
-        }}
-      >
-        <div class="field">
-          <label for="eln-q">Search</label>
-          <input id="eln-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Part of the title" />
-        </div>
-        <div class="field">
-          <label for="eln-tag">Tag</label>
-          <input id="eln-tag" value={tag} onInput={(e) => setTag(e.currentTarget.value)} />
-        </div>
-        <div class="field">
-          <label for="eln-signed">Signed</label>
-          <select id="eln-signed" value={filters.signed ?? ''} onChange={(e) => setQuery({ signed: e.currentTarget.value })}>
-            <option value="">Any</option>
-            <option value="true">Signed</option>
-            <option value="false">Unsigned</option>
-          </select>
-        </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
-      </form>
+      <FilterBar label="Filter notebook entries" filters={filters} submit="Search">
+        <SearchField filters={filters} placeholder="Part of the title" />
+        <FilterInput filters={filters} name="tag" label="Tag" />
+        <FilterSelect
+          filters={filters}
+          name="signed"
+          label="Signed"
+          options={[
+            ['true', 'Signed'],
+            ['false', 'Unsigned'],
+          ]}
+        />
+      </FilterBar>
       <PagedTable<Entry>
         path="/api/eln"
-        query={filters}
+        query={filters.values}
         label="Notebook entries"
         empty={
           <>
@@ -178,7 +151,7 @@ function EntryList() {
           { label: 'Title', cell: (e) => <a href={`/notebook/${e.id}`}>{e.title}</a> },
           { label: 'Tags', cell: (e) => (e.tags.length ? e.tags.join(', ') : '—') },
           { label: 'Author', cell: (e) => e.author_name ?? '—' },
-          { label: 'Signed', cell: (e) => <SignedBadge signed={e.signed} /> },
+          { label: 'Signed', cell: (e) => <StatusBadge status={e.signed ? 'signed' : 'unsigned'} /> },
           { label: 'Created', cell: (e) => when(e.created_at) },
           { label: 'Updated', cell: (e) => when(e.updated_at) },
         ]}
@@ -264,8 +237,7 @@ function EditEntry({ id }: { id: string }) {
       <Show loaded={loaded}>
         {(e) =>
           e.signed || e.author_id !== user()?.id ? (
-            <div class="problem" role="alert">
-              <strong>This entry cannot be changed here</strong>
+            <ProblemBox title="This entry cannot be changed here">
               <p>
                 {e.signed
                   ? 'It is signed, and a signed entry is locked. Write an amendment instead.'
@@ -274,7 +246,7 @@ function EditEntry({ id }: { id: string }) {
               <p>
                 <a href={`/notebook/${e.id}`}>Back to the entry</a>
               </p>
-            </div>
+            </ProblemBox>
           ) : (
             <EntryForm entry={e} />
           )
@@ -329,7 +301,11 @@ function Signatures({ id, refresh }: { id: string; refresh: number }) {
         { label: 'Signed', cell: (s) => when(s.signed_at) },
         {
           label: 'Check',
-          cell: (s) => <span>{s.valid ? <Badge tone="ok">valid</Badge> : <Badge tone="bad">invalid</Badge>}</span>,
+          cell: (s) => (
+            <span>
+              <StatusBadge status={s.valid ? 'valid' : 'invalid'} />
+            </span>
+          ),
         },
         {
           label: 'Content SHA-256',
@@ -354,7 +330,7 @@ function fileName(title: string): string {
 function EntryDetailPage({ id }: { id: string }) {
   const loaded = useApi<EntryDetail>(`/api/eln/${id}`);
   const [signing, setSigning] = useState(false);
-  const [refresh, setRefresh] = useState(0);
+  const [refresh, again] = useRefresh(loaded);
   const me = user();
   return (
     <Show loaded={loaded}>
@@ -390,7 +366,7 @@ function EntryDetailPage({ id }: { id: string }) {
                 <dd>{e.author_name ?? '—'}</dd>
                 <dt>State</dt>
                 <dd>
-                  <SignedBadge signed={e.signed} />
+                  <StatusBadge status={e.signed ? 'signed' : 'unsigned'} />
                   {e.locked_at && <span class="muted"> locked {when(e.locked_at)}</span>}
                 </dd>
                 <dt>Signatures</dt>
@@ -403,7 +379,7 @@ function EntryDetailPage({ id }: { id: string }) {
                     ? e.sample_ids.map((s, i) => (
                         <span key={s}>
                           {i > 0 && ', '}
-                          <a href={`/samples/${s}`}>{s.slice(0, 8)}</a>
+                          <a href={`/samples/${s}`}>{short(s)}</a>
                         </span>
                       ))
                     : '—'}
@@ -412,7 +388,7 @@ function EntryDetailPage({ id }: { id: string }) {
                   <>
                     <dt>Amends</dt>
                     <dd>
-                      <a href={`/notebook/${e.amends_entry_id}`}>entry {e.amends_entry_id.slice(0, 8)}</a>
+                      <a href={`/notebook/${e.amends_entry_id}`}>entry {short(e.amends_entry_id)}</a>
                     </dd>
                   </>
                 )}
@@ -423,7 +399,7 @@ function EntryDetailPage({ id }: { id: string }) {
                       {e.amended_by.map((a, i) => (
                         <span key={a}>
                           {i > 0 && ', '}
-                          <a href={`/notebook/${a}`}>entry {a.slice(0, 8)}</a>
+                          <a href={`/notebook/${a}`}>entry {short(a)}</a>
                         </span>
                       ))}
                     </dd>
@@ -450,8 +426,7 @@ function EntryDetailPage({ id }: { id: string }) {
               cancel={() => setSigning(false)}
               done={() => {
                 setSigning(false);
-                setRefresh((n) => n + 1);
-                loaded.reload();
+                again();
               }}
             />
           </Dialog>

@@ -3,11 +3,12 @@
 // decisions, its versions, submit, approve and reject. SOPs: the list, create, the detail page with
 // the body as the server renders it, its versions, a new version, approval and acknowledgement.
 import { useState } from 'preact/hooks';
-import { api, atLeast, user, type Page, type User } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { api, atLeast, user, type User } from '../api';
+import { navigate, useLocation } from '../router';
 import {
-  ActionButton, Badge, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, parseObject, SelectField, Show,
-  StatusBadge, TextArea, useApi, useForm, when, type Form,
+  ActionButton, Can, compact, Dialog, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, parseObject, ProblemBox,
+  SearchField, SelectField, Show, short, StatusBadge, Table, TextArea, useApi, useFilters, useForm, useNames, when, type Form,
+  type Tone,
 } from '../ui';
 import { MarkdownHtml, MarkdownPreview } from './notebook';
 import { useInstruments } from './instruments';
@@ -15,13 +16,19 @@ import { useInstruments } from './instruments';
 // ==== recipes ==================================================================================
 
 export const RECIPE_STATUSES = ['DRAFT', 'PENDING_APPROVAL', 'APPROVED', 'REJECTED', 'SUPERSEDED'];
-const RECIPE_STATE: Record<string, ['ok' | 'warn' | 'bad' | 'neutral' | 'info', string]> = {
-  DRAFT: ['neutral', 'Draft'],
-  PENDING_APPROVAL: ['warn', 'Pending approval'],
-  APPROVED: ['ok', 'Approved'],
-  REJECTED: ['bad', 'Rejected'],
-  SUPERSEDED: ['neutral', 'Superseded'],
+// A recipe version's approval state, in words (a draft is not yet waiting for anyone: grey).
+const RECIPE_LABELS: Record<string, string> = {
+  DRAFT: 'Draft',
+  PENDING_APPROVAL: 'Pending approval',
+  APPROVED: 'Approved',
+  REJECTED: 'Rejected',
+  SUPERSEDED: 'Superseded',
 };
+const RECIPE_TONES: Record<string, Tone> = { DRAFT: 'neutral' };
+const recipeState = (status: string) => RECIPE_LABELS[status] ?? status;
+function RecipeStatus({ status }: { status: string }) {
+  return <StatusBadge status={status} labels={RECIPE_LABELS} tones={RECIPE_TONES} />;
+}
 
 export interface Recipe {
   id: string;
@@ -57,24 +64,9 @@ interface RecipeDetail extends Recipe {
   final_approval_by_admin: boolean;
 }
 
-// A recipe version's approval state, in words.
-export function RecipeStatus({ status }: { status: string }) {
-  const [tone, text] = RECIPE_STATE[status] ?? ['neutral', status];
-  return <Badge tone={tone}>{text}</Badge>;
-}
-
-// The instruments (Analysis API), by id; empty when they cannot be read.
-function useInstrumentNames() {
-  const loaded = useInstruments();
-  const items = loaded.data?.items ?? [];
-  return { loaded, items, name: (id: string | null) => (id ? (items.find((i) => i.id === id)?.name ?? id.slice(0, 8)) : '—') };
-}
-
 function RecipeList() {
-  const { query } = useLocation();
-  const filters = { q: query.get('q') ?? undefined, status: query.get('status') ?? undefined };
-  const [q, setQ] = useState(filters.q ?? '');
-  const instruments = useInstrumentNames();
+  const filters = useFilters(['q', 'status']);
+  const instruments = useInstruments();
   return (
     <>
       <PageHeader title="Recipes">
@@ -84,35 +76,13 @@ function RecipeList() {
           </a>
         </Can>
       </PageHeader>
-      <form
-        class="filters"
-        role="search"
-        aria-label="Filter recipes"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ q: q.trim() });
-        }}
-      >
-        <div class="field">
-          <label for="recipe-q">Search</label>
-          <input id="recipe-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Part of the name" />
-        </div>
-        <div class="field">
-          <label for="recipe-status">Status</label>
-          <select id="recipe-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {RECIPE_STATUSES.map((s) => (
-              <option value={s}>{RECIPE_STATE[s][1]}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
-      </form>
+      <FilterBar label="Filter recipes" filters={filters} submit="Search">
+        <SearchField filters={filters} placeholder="Part of the name" />
+        <FilterSelect filters={filters} name="status" label="Status" options={RECIPE_STATUSES.map((s) => [s, recipeState(s)])} />
+      </FilterBar>
       <PagedTable<Recipe>
         path="/api/recipes"
-        query={filters}
+        query={filters.values}
         label="Recipes"
         empty={
           <>
@@ -143,8 +113,8 @@ interface RecipeValues {
 }
 
 function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
-  const instruments = useInstrumentNames();
-  const sops = useApi<Page<Sop>>('/api/sops?limit=500');
+  const instruments = useInstruments();
+  const sops = useNames<Sop>('/api/sops', (s) => `${s.code} v${s.version} — ${s.title} (${s.status})`);
   const form = useForm<RecipeValues>({
     name: recipe?.name ?? '',
     description: recipe?.description ?? '',
@@ -177,7 +147,7 @@ function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
     <form onSubmit={save} class="panel" aria-label={recipe ? 'Edit recipe' : 'New recipe'} noValidate>
       {newVersion && (
         <p class="notice">
-          Version {recipe.version} is {RECIPE_STATE[recipe.status][1].toLowerCase()} and stays as it is: saving makes
+          Version {recipe.version} is {recipeState(recipe.status).toLowerCase()} and stays as it is: saving makes
           version {recipe.version + 1}, a draft that needs approval again.
         </p>
       )}
@@ -186,21 +156,9 @@ function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
         {instruments.loaded.problem ? (
           <Field form={form} name="instrument_id" label="Instrument id" hint="The instrument list could not be read" />
         ) : (
-          <SelectField
-            form={form}
-            name="instrument_id"
-            label="Instrument"
-            blank="None"
-            options={instruments.items.map((i) => [i.id, i.name] as [string, string])}
-          />
+          <SelectField form={form} name="instrument_id" label="Instrument" blank="None" options={instruments.options()} />
         )}
-        <SelectField
-          form={form}
-          name="sop_id"
-          label="SOP"
-          blank="None"
-          options={(sops.data?.items ?? []).map((s) => [s.id, `${s.code} v${s.version} — ${s.title} (${s.status})`] as [string, string])}
-        />
+        <SelectField form={form} name="sop_id" label="SOP" blank="None" options={sops.options()} />
       </div>
       <TextArea form={form} name="description" label="Description" rows={3} />
       <TextArea form={form} name="parameters" label="Parameters (JSON object)" rows={8} hint='e.g. {"temperature_c": 450, "time_s": 30}' />
@@ -236,19 +194,17 @@ function EditRecipe({ id }: { id: string }) {
           const latest = latestOf(r);
           if (latest.id !== r.id)
             return (
-              <div class="problem" role="alert">
-                <strong>A newer version exists</strong>
+              <ProblemBox title="A newer version exists">
                 <p>
                   Change <a href={`/recipes/${latest.id}/edit`}>version {latest.version}</a> instead.
                 </p>
-              </div>
+              </ProblemBox>
             );
           if (r.status === 'PENDING_APPROVAL' || r.status === 'SUPERSEDED')
             return (
-              <div class="problem" role="alert">
-                <strong>This version cannot change</strong>
-                <p>It is {RECIPE_STATE[r.status][1].toLowerCase()}.</p>
-              </div>
+              <ProblemBox title="This version cannot change">
+                <p>It is {recipeState(r.status).toLowerCase()}.</p>
+              </ProblemBox>
             );
           return <RecipeForm recipe={r} />;
         }}
@@ -298,7 +254,7 @@ function RecipeDetailPage({ id }: { id: string }) {
   const { query } = useLocation();
   const from = query.get('from');
   const [deciding, setDeciding] = useState<'approve' | 'reject' | null>(null);
-  const instruments = useInstrumentNames();
+  const instruments = useInstruments();
   const me = user();
   return (
     <Show loaded={loaded}>
@@ -343,7 +299,7 @@ function RecipeDetailPage({ id }: { id: string }) {
                 Saved as version {r.version}, a draft
                 {previous ? (
                   <>
-                    : <a href={`/recipes/${previous.id}`}>version {previous.version}</a> ({RECIPE_STATE[previous.status]?.[1] ?? previous.status}) stays as it was.
+                    : <a href={`/recipes/${previous.id}`}>version {previous.version}</a> ({recipeState(previous.status)}) stays as it was.
                   </>
                 ) : (
                   '.'
@@ -354,7 +310,7 @@ function RecipeDetailPage({ id }: { id: string }) {
             {!isLatest && (
               <p class="notice">
                 A newer version exists: <a href={`/recipes/${latest.id}`}>version {latest.version}</a> (
-                {RECIPE_STATE[latest.status]?.[1] ?? latest.status}).
+                {recipeState(latest.status)}).
               </p>
             )}
             <div class="two">
@@ -368,11 +324,11 @@ function RecipeDetailPage({ id }: { id: string }) {
                   <dt>Version</dt>
                   <dd>{r.version}</dd>
                   <dt>Author</dt>
-                  <dd>{r.author_id === me?.id ? 'you' : r.author_id.slice(0, 8)}</dd>
+                  <dd>{r.author_id === me?.id ? 'you' : short(r.author_id)}</dd>
                   <dt>Instrument</dt>
                   <dd>{r.instrument_id ? <a href={`/instruments/${r.instrument_id}`}>{instruments.name(r.instrument_id)}</a> : '—'}</dd>
                   <dt>SOP</dt>
-                  <dd>{r.sop_id ? <a href={`/sops/${r.sop_id}`}>SOP {r.sop_id.slice(0, 8)}</a> : '—'}</dd>
+                  <dd>{r.sop_id ? <a href={`/sops/${r.sop_id}`}>SOP {short(r.sop_id)}</a> : '—'}</dd>
                   <dt>Created</dt>
                   <dd>{when(r.created_at)}</dd>
                   <dt>Submitted</dt>
@@ -398,28 +354,15 @@ function RecipeDetailPage({ id }: { id: string }) {
                 {Object.keys(r.parameters ?? {}).length === 0 ? (
                   <p class="muted">No parameters.</p>
                 ) : (
-                  <div class="table-wrap">
-                    <table aria-label="Parameters">
-                      <thead>
-                        <tr>
-                          <th scope="col">Parameter</th>
-                          <th scope="col">Value</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {Object.entries(r.parameters).map(([k, v]) => (
-                          <tr key={k}>
-                            <td data-label="Parameter">
-                              <code>{k}</code>
-                            </td>
-                            <td data-label="Value">
-                              <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <Table
+                    label="Parameters"
+                    rows={Object.entries(r.parameters)}
+                    rowKey={([k]) => k}
+                    columns={[
+                      { label: 'Parameter', cell: ([k]) => <code>{k}</code> },
+                      { label: 'Value', cell: ([, v]) => <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code> },
+                    ]}
+                  />
                 )}
               </section>
             </div>
@@ -434,62 +377,37 @@ function RecipeDetailPage({ id }: { id: string }) {
               {r.approvals.length === 0 ? (
                 <div class="empty">No decisions yet.</div>
               ) : (
-                <div class="table-wrap">
-                  <table aria-label="Approvals">
-                    <thead>
-                      <tr>
-                        <th scope="col">Decided by</th>
-                        <th scope="col">Decision</th>
-                        <th scope="col">Comment</th>
-                        <th scope="col">When</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {r.approvals.map((a) => (
-                        <tr key={a.id}>
-                          <td data-label="Decided by">{a.approver_name ?? a.approver_id.slice(0, 8)}</td>
-                          <td data-label="Decision">
-                            <StatusBadge status={a.decision} />
-                          </td>
-                          <td data-label="Comment">{a.comment ?? '—'}</td>
-                          <td data-label="When">{when(a.decided_at)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  label="Approvals"
+                  rows={r.approvals}
+                  columns={[
+                    { label: 'Decided by', cell: (a) => a.approver_name ?? short(a.approver_id) },
+                    { label: 'Decision', cell: (a) => <StatusBadge status={a.decision} /> },
+                    { label: 'Comment', cell: (a) => a.comment ?? '—' },
+                    { label: 'When', cell: (a) => when(a.decided_at) },
+                  ]}
+                />
               )}
             </section>
             <section class="panel" aria-labelledby="versions-h">
               <h2 id="versions-h">Versions</h2>
-              <div class="table-wrap">
-                <table aria-label="Versions">
-                  <thead>
-                    <tr>
-                      <th scope="col">Version</th>
-                      <th scope="col">Approval</th>
-                      <th scope="col">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {[...r.versions].reverse().map((v) => (
-                      <tr key={v.id}>
-                        <td data-label="Version">
-                          {v.id === r.id ? (
-                            <strong aria-current="page">version {v.version} (this one)</strong>
-                          ) : (
-                            <a href={`/recipes/${v.id}`}>version {v.version}</a>
-                          )}
-                        </td>
-                        <td data-label="Approval">
-                          <RecipeStatus status={v.status} />
-                        </td>
-                        <td data-label="Created">{when(v.created_at)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                label="Versions"
+                rows={[...r.versions].reverse()}
+                columns={[
+                  {
+                    label: 'Version',
+                    cell: (v) =>
+                      v.id === r.id ? (
+                        <strong aria-current="page">version {v.version} (this one)</strong>
+                      ) : (
+                        <a href={`/recipes/${v.id}`}>version {v.version}</a>
+                      ),
+                  },
+                  { label: 'Approval', cell: (v) => <RecipeStatus status={v.status} /> },
+                  { label: 'Created', cell: (v) => when(v.created_at) },
+                ]}
+              />
             </section>
             <Dialog
               title={deciding === 'reject' ? 'Reject recipe' : 'Approve recipe'}
@@ -540,9 +458,7 @@ interface SopDetail extends Sop {
 }
 
 function SopList() {
-  const { query } = useLocation();
-  const filters = { q: query.get('q') ?? undefined, status: query.get('status') ?? undefined };
-  const [q, setQ] = useState(filters.q ?? '');
+  const filters = useFilters(['q', 'status']);
   return (
     <>
       <PageHeader title="SOPs">
@@ -552,35 +468,13 @@ function SopList() {
           </a>
         </Can>
       </PageHeader>
-      <form
-        class="filters"
-        role="search"
-        aria-label="Filter SOPs"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ q: q.trim() });
-        }}
-      >
-        <div class="field">
-          <label for="sop-q">Search</label>
-          <input id="sop-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Code or title" />
-        </div>
-        <div class="field">
-          <label for="sop-status">Status</label>
-          <select id="sop-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {SOP_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
-      </form>
+      <FilterBar label="Filter SOPs" filters={filters} submit="Search">
+        <SearchField filters={filters} placeholder="Code or title" />
+        <FilterSelect filters={filters} name="status" label="Status" options={SOP_STATUSES} />
+      </FilterBar>
       <PagedTable<Sop>
         path="/api/sops"
-        query={filters}
+        query={filters.values}
         label="SOPs"
         empty={
           <>
@@ -787,24 +681,14 @@ function SopDetailPage({ id }: { id: string }) {
               {s.acknowledgements.length === 0 ? (
                 <div class="empty">Nobody has acknowledged this version.</div>
               ) : (
-                <div class="table-wrap">
-                  <table aria-label="Acknowledgements">
-                    <thead>
-                      <tr>
-                        <th scope="col">Who</th>
-                        <th scope="col">When</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {s.acknowledgements.map((a) => (
-                        <tr key={a.id}>
-                          <td data-label="Who">{a.full_name ?? a.user_id.slice(0, 8)}</td>
-                          <td data-label="When">{when(a.acknowledged_at)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  label="Acknowledgements"
+                  rows={s.acknowledgements}
+                  columns={[
+                    { label: 'Who', cell: (a) => a.full_name ?? short(a.user_id) },
+                    { label: 'When', cell: (a) => when(a.acknowledged_at) },
+                  ]}
+                />
               )}
             </section>
             <Dialog

@@ -1,13 +1,14 @@
 // Runs: the list (filters kept in the address), create (the server decides QUEUED or BLOCKED by the
 // instrument's calibration), and the detail page with its state changes, unblock and results.
 import { useState } from 'preact/hooks';
-import { api, Problem, type Page } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { api, Problem } from '../api';
+import { navigate, useLocation } from '../router';
 import {
-  ActionButton, asProblem, Can, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField, Show,
-  StatusBadge, TextArea, compact, short, toNumber, useApi, useForm, when,
+  ActionButton, asProblem, Can, Field, FilterBar, FilterSelect, FormFooter, NameLink, PagedTable, PageHeader, parseObject, ProblemView,
+  SelectField, Show, StatusBadge, TextArea, compact, short, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when,
 } from '../ui';
-import { CalibrationBadge, InstrumentLink, useInstruments } from './instruments';
+import { CalibrationBadge, useInstruments } from './instruments';
+import type { Recipe, Sop } from './recipes';
 
 export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'BLOCKED'];
 const RUN_KINDS = ['measurement', 'calibration'];
@@ -44,21 +45,6 @@ export interface RunResult {
   recorded_at: string;
 }
 
-interface Named {
-  id: string;
-  name: string;
-}
-interface Recipe extends Named {
-  version: number;
-  status: string;
-}
-interface Sop {
-  id: string;
-  code: string;
-  title: string;
-  version: number;
-}
-
 // The state changes PATCH …/status allows from each state (the server's rules: QUEUED → RUNNING →
 // COMPLETED | FAILED; QUEUED, RUNNING or BLOCKED → CANCELLED; BLOCKED → QUEUED only by unblock).
 const NEXT: Record<string, { status: string; label: string; class?: string }[]> = {
@@ -77,34 +63,25 @@ const NEXT: Record<string, { status: string; label: string; class?: string }[]> 
 // Results are recorded while a run is RUNNING or COMPLETED.
 const TAKES_RESULTS = new Set(['RUNNING', 'COMPLETED']);
 
-// The lab's instruments and samples by id, for names in lists and choices in forms.
+// The lab's samples, for names in lists and choices (with their barcodes) in forms.
+interface SampleName {
+  id: string;
+  name: string;
+  barcode: string | null;
+}
 function useSamples() {
-  return useApi<Page<Named & { barcode: string | null }>>('/api/samples?limit=500');
+  return useNames<SampleName>('/api/samples');
 }
-function byId<T extends { id: string }>(page: Page<T> | undefined): Map<string, T> {
-  return new Map((page?.items ?? []).map((x) => [x.id, x]));
-}
+const withBarcode = (s: SampleName) => (s.barcode ? `${s.name} (${s.barcode})` : s.name);
 
 function RunList() {
-  const { query } = useLocation();
-  const filters = {
-    status: query.get('status') ?? undefined,
-    instrument_id: query.get('instrument_id') ?? undefined,
-    sample_id: query.get('sample_id') ?? undefined,
-  };
+  const filters = useFilters(['status', 'instrument_id', 'sample_id']);
+  const { status, instrument_id, sample_id } = filters.values;
   const instruments = useInstruments();
   const samples = useSamples();
-  const instrumentById = byId(instruments.data);
-  const sampleById = byId(samples.data);
-  // A filter from a link whose instrument or sample is not among the choices still shows as chosen.
-  const instrumentOptions = (instruments.data?.items ?? []).map((i) => [i.id, i.name] as [string, string]);
-  if (filters.instrument_id && !instrumentById.has(filters.instrument_id))
-    instrumentOptions.push([filters.instrument_id, short(filters.instrument_id)]);
-  const sampleOptions = (samples.data?.items ?? []).map((s) => [s.id, s.barcode ? `${s.name} (${s.barcode})` : s.name] as [string, string]);
-  if (filters.sample_id && !sampleById.has(filters.sample_id)) sampleOptions.push([filters.sample_id, short(filters.sample_id)]);
   const newRun = new URLSearchParams();
-  if (filters.instrument_id) newRun.set('instrument_id', filters.instrument_id);
-  if (filters.sample_id) newRun.set('sample_id', filters.sample_id);
+  if (instrument_id) newRun.set('instrument_id', instrument_id);
+  if (sample_id) newRun.set('sample_id', sample_id);
   const newHref = `/runs/new${newRun.toString() ? `?${newRun}` : ''}`;
   return (
     <>
@@ -115,49 +92,21 @@ function RunList() {
           </a>
         </Can>
       </PageHeader>
-      <form class="filters" role="search" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="run-status">Status</label>
-          <select id="run-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {RUN_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="run-instrument">Instrument</label>
-          <select
-            id="run-instrument"
-            value={filters.instrument_id ?? ''}
-            onChange={(e) => setQuery({ instrument_id: e.currentTarget.value })}
-          >
-            <option value="">Any</option>
-            {instrumentOptions.map(([v, t]) => (
-              <option value={v}>{t}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="run-sample">Sample</label>
-          <select id="run-sample" value={filters.sample_id ?? ''} onChange={(e) => setQuery({ sample_id: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {sampleOptions.map(([v, t]) => (
-              <option value={v}>{t}</option>
-            ))}
-          </select>
-        </div>
-        {(filters.status || filters.instrument_id || filters.sample_id) && (
+      <FilterBar label="Filter runs" filters={filters}>
+        <FilterSelect filters={filters} name="status" label="Status" options={RUN_STATUSES} />
+        <FilterSelect filters={filters} name="instrument_id" label="Instrument" options={instruments.options(instrument_id)} />
+        <FilterSelect filters={filters} name="sample_id" label="Sample" options={samples.options(sample_id, withBarcode)} />
+        {(status || instrument_id || sample_id) && (
           <div class="field">
-            <button type="button" onClick={() => setQuery({ status: undefined, instrument_id: undefined, sample_id: undefined })}>
+            <button type="button" onClick={filters.clear}>
               Clear filters
             </button>
           </div>
         )}
-      </form>
+      </FilterBar>
       <PagedTable<Run>
         path="/api/v1/runs"
-        query={filters}
+        query={filters.values}
         label="Runs"
         empty={
           <>
@@ -185,14 +134,8 @@ function RunList() {
               </>
             ),
           },
-          {
-            label: 'Instrument',
-            cell: (r) => <a href={`/instruments/${r.instrument_id}`}>{instrumentById.get(r.instrument_id)?.name ?? short(r.instrument_id)}</a>,
-          },
-          {
-            label: 'Sample',
-            cell: (r) => <a href={`/samples/${r.sample_id}`}>{sampleById.get(r.sample_id)?.name ?? short(r.sample_id)}</a>,
-          },
+          { label: 'Instrument', cell: (r) => <a href={`/instruments/${r.instrument_id}`}>{instruments.name(r.instrument_id)}</a> },
+          { label: 'Sample', cell: (r) => <a href={`/samples/${r.sample_id}`}>{samples.name(r.sample_id)}</a> },
           { label: 'Kind', cell: (r) => r.kind },
           { label: 'Created', cell: (r) => when(r.created_at) },
         ]}
@@ -214,8 +157,8 @@ function NewRun() {
   const { query } = useLocation();
   const instruments = useInstruments();
   const samples = useSamples();
-  const recipes = useApi<Page<Recipe>>('/api/recipes?status=APPROVED&limit=500');
-  const sops = useApi<Page<Sop>>('/api/sops?status=EFFECTIVE&limit=500');
+  const recipes = useNames<Recipe>('/api/recipes?status=APPROVED', (r) => `${r.name} v${r.version}`);
+  const sops = useNames<Sop>('/api/sops?status=EFFECTIVE', (s) => `${s.code} ${s.title} v${s.version}`);
   const form = useForm<RunValues>({
     instrument_id: query.get('instrument_id') ?? '',
     sample_id: query.get('sample_id') ?? '',
@@ -225,12 +168,7 @@ function NewRun() {
     parameters: '',
   });
   const v = form.values;
-  const instrumentById = byId(instruments.data);
-  const chosen = instrumentById.get(v.instrument_id);
-  const instrumentOptions = (instruments.data?.items ?? []).map((i) => [i.id, i.name] as [string, string]);
-  if (v.instrument_id && !chosen) instrumentOptions.push([v.instrument_id, v.instrument_id]);
-  const sampleOptions = (samples.data?.items ?? []).map((s) => [s.id, s.barcode ? `${s.name} (${s.barcode})` : s.name] as [string, string]);
-  if (v.sample_id && !byId(samples.data).has(v.sample_id)) sampleOptions.push([v.sample_id, v.sample_id]);
+  const chosen = instruments.get(v.instrument_id);
 
   const save = form.submit(async (x) => {
     // An instrument or sample not chosen is the server's 422, beside its field.
@@ -248,22 +186,16 @@ function NewRun() {
       <PageHeader title="New run" />
       <form onSubmit={save} class="panel" aria-label="New run" noValidate>
         <div class="grid">
-          <SelectField form={form} name="instrument_id" label="Instrument" blank="Choose an instrument" options={instrumentOptions} />
-          <SelectField form={form} name="sample_id" label="Sample" blank="Choose a sample" options={sampleOptions} />
           <SelectField
             form={form}
-            name="recipe_id"
-            label="Recipe (approved)"
-            blank="None"
-            options={(recipes.data?.items ?? []).map((r) => [r.id, `${r.name} v${r.version}`] as [string, string])}
+            name="instrument_id"
+            label="Instrument"
+            blank="Choose an instrument"
+            options={instruments.options(v.instrument_id)}
           />
-          <SelectField
-            form={form}
-            name="sop_id"
-            label="SOP"
-            blank="None"
-            options={(sops.data?.items ?? []).map((s) => [s.id, `${s.code} ${s.title} v${s.version}`] as [string, string])}
-          />
+          <SelectField form={form} name="sample_id" label="Sample" blank="Choose a sample" options={samples.options(v.sample_id, withBarcode)} />
+          <SelectField form={form} name="recipe_id" label="Recipe (approved)" blank="None" options={recipes.options()} />
+          <SelectField form={form} name="sop_id" label="SOP" blank="None" options={sops.options()} />
           <SelectField form={form} name="kind" label="Kind" options={RUN_KINDS} />
         </div>
         {chosen && (
@@ -287,16 +219,6 @@ function NewRun() {
       </form>
     </>
   );
-}
-
-function SampleLink({ id }: { id: string }) {
-  const loaded = useApi<Named>(`/api/samples/${id}`);
-  return <a href={`/samples/${id}`}>{loaded.data?.name ?? short(id)}</a>;
-}
-
-function RecipeLink({ id }: { id: string }) {
-  const loaded = useApi<Recipe>(`/api/recipes/${id}`);
-  return <a href={`/recipes/${id}`}>{loaded.data ? `${loaded.data.name} v${loaded.data.version}` : short(id)}</a>;
 }
 
 function ResultForm({ runId, done }: { runId: string; done: () => void }) {
@@ -325,7 +247,7 @@ function ResultForm({ runId, done }: { runId: string; done: () => void }) {
 
 function RunDetail({ id }: { id: string }) {
   const loaded = useApi<Run>(`/api/v1/runs/${id}`);
-  const [refresh, setRefresh] = useState(0);
+  const [refresh, again] = useRefresh();
   // A state change the server refused (409: e.g. a start whose instrument is no longer usable, which
   // blocks the run): shown above, after the run is read again.
   const [refused, setRefused] = useState<Problem | null>(null);
@@ -383,14 +305,20 @@ function RunDetail({ id }: { id: string }) {
                 </dd>
                 <dt>Instrument</dt>
                 <dd>
-                  <InstrumentLink id={r.instrument_id} />
+                  <NameLink id={r.instrument_id} href="/instruments" path="/api/v1/instruments" />
                 </dd>
                 <dt>Sample</dt>
                 <dd>
-                  <SampleLink id={r.sample_id} />
+                  <NameLink id={r.sample_id} href="/samples" path="/api/samples" />
                 </dd>
                 <dt>Recipe</dt>
-                <dd>{r.recipe_id ? <RecipeLink id={r.recipe_id} /> : '—'}</dd>
+                <dd>
+                  {r.recipe_id ? (
+                    <NameLink<Recipe> id={r.recipe_id} href="/recipes" path="/api/recipes" label={(x) => `${x.name} v${x.version}`} />
+                  ) : (
+                    '—'
+                  )}
+                </dd>
                 {r.sop_id && (
                   <>
                     <dt>SOP</dt>
@@ -451,7 +379,7 @@ function RunDetail({ id }: { id: string }) {
             <Can role="technician">
               <h3>Record a result</h3>
               {TAKES_RESULTS.has(r.status) ? (
-                <ResultForm runId={r.id} done={() => setRefresh((n) => n + 1)} />
+                <ResultForm runId={r.id} done={again} />
               ) : (
                 <p class="muted">Results are recorded while the run is RUNNING or COMPLETED; this run is {r.status}.</p>
               )}

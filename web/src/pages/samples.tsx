@@ -2,10 +2,11 @@
 // custody chain, and labels.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, blobUrl, Problem, type Page } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { navigate } from '../router';
 import {
-  ActionButton, Can, compact, Dialog, DownloadButton, Field, FormFooter, PagedTable, PageHeader, parseObject, ProblemView, SelectField,
-  Show, StatusBadge, TextArea, useApi, useForm, when, asProblem,
+  ActionButton, Can, compact, Dialog, DownloadButton, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, parseObject,
+  ProblemView, SearchField, SelectField, Show, StatusBadge, TextArea, useApi, useFilters, useForm, useLoad, useNames, useRefresh, when,
+  asProblem, short,
 } from '../ui';
 
 export const SAMPLE_TYPES = ['wafer', 'die', 'powder', 'film', 'bulk', 'solution', 'other'];
@@ -38,18 +39,11 @@ export interface Sample {
 }
 
 function SampleList() {
-  const { query } = useLocation();
-  const filters = {
-    q: query.get('q') ?? undefined,
-    status: query.get('status') ?? undefined,
-    sample_type: query.get('sample_type') ?? undefined,
-    location: query.get('location') ?? undefined,
-  };
-  const [q, setQ] = useState(filters.q ?? '');
+  const filters = useFilters(['q', 'status', 'sample_type', 'location']);
   const [scan, setScan] = useState('');
   const [scanProblem, setScanProblem] = useState<Problem | null>(null);
   const [importing, setImporting] = useState(false);
-  const [refresh, setRefresh] = useState(0);
+  const [refresh, again] = useRefresh();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   // The scan field has the focus where a scanner is likely (a mouse, not a phone's keyboard).
   const scanRef = useRef<HTMLInputElement>(null);
@@ -91,7 +85,7 @@ function SampleList() {
             Import CSV
           </button>
         </Can>
-        <DownloadButton label="Export CSV" path="/api/samples" filename="samples.csv" opts={{ query: { ...filters, format: 'csv' } }} />
+        <DownloadButton label="Export CSV" path="/api/samples" filename="samples.csv" opts={{ query: { ...filters.values, format: 'csv' } }} />
         <DownloadButton
           label={`Print labels (${selected.size})`}
           disabled={selected.size === 0}
@@ -112,44 +106,14 @@ function SampleList() {
         />
         <ProblemView problem={scanProblem} />
       </form>
-      <form
-        class="filters"
-        role="search"
-        aria-label="Filter samples"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery({ q });
-        }}
-      >
-        <div class="field">
-          <label for="sample-q">Search</label>
-          <input id="sample-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Name or barcode" />
-        </div>
-        <div class="field">
-          <label for="sample-status">Status</label>
-          <select id="sample-status" value={filters.status ?? ''} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {SAMPLE_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="sample-type">Type</label>
-          <select id="sample-type" value={filters.sample_type ?? ''} onChange={(e) => setQuery({ sample_type: e.currentTarget.value })}>
-            <option value="">Any</option>
-            {SAMPLE_TYPES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <button type="submit">Search</button>
-        </div>
-      </form>
+      <FilterBar label="Filter samples" filters={filters} submit="Search">
+        <SearchField filters={filters} placeholder="Name or barcode" />
+        <FilterSelect filters={filters} name="status" label="Status" options={SAMPLE_STATUSES} />
+        <FilterSelect filters={filters} name="sample_type" label="Type" options={SAMPLE_TYPES} />
+      </FilterBar>
       <PagedTable<Sample>
         path="/api/samples"
-        query={filters}
+        query={filters.values}
         label="Samples"
         refresh={refresh}
         empty={
@@ -179,7 +143,7 @@ function SampleList() {
         <ImportForm
           done={() => {
             setImporting(false);
-            setRefresh((n) => n + 1);
+            again();
           }}
         />
       </Dialog>
@@ -249,7 +213,7 @@ interface SampleValues {
 }
 
 function SampleForm({ sample }: { sample?: Sample }) {
-  const materials = useApi<Page<{ id: string; name: string }>>('/api/materials?limit=500');
+  const materials = useNames('/api/materials');
   const form = useForm<SampleValues>({
     name: sample?.name ?? '',
     barcode: sample?.barcode ?? '',
@@ -302,7 +266,7 @@ function SampleForm({ sample }: { sample?: Sample }) {
           name="material_id"
           label="Material"
           blank={sample?.material_id ? undefined : 'None'}
-          options={(materials.data?.items ?? []).map((m) => [m.id, m.name] as [string, string])}
+          options={materials.options()}
         />
         {!sample && <Field form={form} name="parent_sample_id" label="Parent sample id" />}
       </div>
@@ -345,8 +309,7 @@ interface CustodyEvent {
 }
 
 function CustodyTimeline({ id, refresh }: { id: string; refresh: number }) {
-  const loaded = useApi<Page<CustodyEvent>>(`/api/samples/${id}/custody?limit=500&r=${refresh}`.replace(/&r=\d+$/, ''));
-  useEffect(() => loaded.reload(), [refresh]);
+  const loaded = useLoad(() => api<Page<CustodyEvent>>(`/api/samples/${id}/custody?limit=500`), [id, refresh]);
   return (
     <Show loaded={loaded}>
       {(page) =>
@@ -363,7 +326,7 @@ function CustodyTimeline({ id, refresh }: { id: string; refresh: number }) {
                 <div>
                   {e.from_location && <>from {e.from_location} </>}
                   {e.to_location && <>to {e.to_location}</>}
-                  {e.to_user_id && <> · to user {e.to_user_id.slice(0, 8)}</>}
+                  {e.to_user_id && <> · to user {short(e.to_user_id)}</>}
                 </div>
                 {e.notes && <div class="muted">{e.notes}</div>}
               </li>
@@ -432,11 +395,7 @@ function Label({ id }: { id: string }) {
 
 function SampleDetail({ id }: { id: string }) {
   const loaded = useApi<Sample>(`/api/samples/${id}`);
-  const [refresh, setRefresh] = useState(0);
-  const again = () => {
-    setRefresh((n) => n + 1);
-    loaded.reload();
-  };
+  const [refresh, again] = useRefresh(loaded);
   return (
     <Show loaded={loaded}>
       {(s) => (
@@ -472,9 +431,9 @@ function SampleDetail({ id }: { id: string }) {
                 <dt>Location</dt>
                 <dd>{s.location ?? '—'}</dd>
                 <dt>Custodian</dt>
-                <dd>{s.custodian_id ? s.custodian_id.slice(0, 8) : '—'}</dd>
+                <dd>{short(s.custodian_id)}</dd>
                 <dt>Parent</dt>
-                <dd>{s.parent_sample_id ? <a href={`/samples/${s.parent_sample_id}`}>{s.parent_sample_id.slice(0, 8)}</a> : '—'}</dd>
+                <dd>{s.parent_sample_id ? <a href={`/samples/${s.parent_sample_id}`}>{short(s.parent_sample_id)}</a> : '—'}</dd>
                 <dt>Created</dt>
                 <dd>{when(s.created_at)}</dd>
                 <dt>Updated</dt>

@@ -6,11 +6,12 @@ import './spc.css';
 import uPlot from 'uplot';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, type Page } from '../api';
-import { navigate, setQuery, useLocation } from '../router';
+import { navigate } from '../router';
 import {
-  ActionButton, Can, compact, Dialog, Field, FormFooter, PagedTable, PageHeader, ProblemView, SelectField,
-  Show, StatusBadge, TextArea, toNumber, useApi, useForm, useLoad, when,
+  ActionButton, Can, compact, Dialog, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, SearchField, SelectField,
+  Show, short, StatusBadge, Table, TextArea, toNumber, useFilters, useForm, useLoad, when,
 } from '../ui';
+import { useInstruments } from './instruments';
 
 // ---- shapes ---------------------------------------------------------------------------------
 
@@ -191,7 +192,6 @@ async function recentPoints(id: string, want = 500): Promise<Point[]> {
   return out.reverse();
 }
 
-// Like useApi, for a loader that is not one GET.
 // ---- the chart ------------------------------------------------------------------------------------
 
 const COLORS = {
@@ -348,23 +348,24 @@ function ControlChart({ series, plotted, label }: { series: Series; plotted: Plo
 
 // ---- the list: series and alerts ---------------------------------------------------------------------
 
-function AlertsTable({ seriesId }: { seriesId?: string }) {
-  const { query } = useLocation();
-  const raw = query.get('alert_status');
+// The alerts of every series, or of `series_id` (from an alert's "Every alert of this series").
+function AlertsTable() {
+  const filters = useFilters(['alert_status', 'series_id']);
+  const { alert_status: raw, series_id: seriesId } = filters.values;
+  // OPEN unless the address says otherwise ("any": every status).
   const status = raw === 'any' ? undefined : (raw ?? 'OPEN');
   return (
     <>
-      <form class="filters" role="search" aria-label="Filter alerts" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="alert-status">Alert status</label>
-          <select id="alert-status" value={raw ?? 'OPEN'} onChange={(e) => setQuery({ alert_status: e.currentTarget.value === 'OPEN' ? undefined : e.currentTarget.value })}>
-            {ALERT_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-            <option value="any">Any</option>
-          </select>
-        </div>
-      </form>
+      <FilterBar label="Filter alerts" filters={filters}>
+        <FilterSelect
+          filters={filters}
+          name="alert_status"
+          label="Alert status"
+          options={[...ALERT_STATUSES, ['any', 'Any']]}
+          any={null}
+          unset="OPEN"
+        />
+      </FilterBar>
       {seriesId && (
         <p class="small">
           Alerts of one series. <a href="/spc">Show every series' alerts</a>
@@ -376,7 +377,7 @@ function AlertsTable({ seriesId }: { seriesId?: string }) {
         label="Alerts"
         empty={<p>No {status ? status.toLowerCase() : ''} alerts.</p>}
         columns={[
-          { label: 'Series', cell: (a) => <a href={`/spc/${a.series_id}`}>{a.series_name ?? a.series_id.slice(0, 8)}</a> },
+          { label: 'Series', cell: (a) => <a href={`/spc/${a.series_id}`}>{a.series_name ?? short(a.series_id)}</a> },
           { label: 'Rule', cell: (a) => <span title={RULES[a.rule]}>Rule {a.rule}</span> },
           { label: 'Status', cell: (a) => <StatusBadge status={a.status} /> },
           { label: 'Last seq', cell: (a) => a.last_seq, class: 'num' },
@@ -390,13 +391,7 @@ function AlertsTable({ seriesId }: { seriesId?: string }) {
 }
 
 function SpcList() {
-  const { query } = useLocation();
-  const filters = {
-    q: query.get('q') ?? undefined,
-    chart_type: query.get('chart_type') ?? undefined,
-  };
-  const seriesId = query.get('series_id') ?? undefined;
-  const [q, setQ] = useState(filters.q ?? '');
+  const filters = useFilters(['q', 'chart_type']);
   return (
     <>
       <PageHeader title="Statistical process control">
@@ -408,34 +403,13 @@ function SpcList() {
       </PageHeader>
       <section aria-labelledby="series-h">
         <h2 id="series-h">Series</h2>
-        <form
-          class="filters"
-          role="search"
-          aria-label="Filter series"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setQuery({ q });
-          }}
-        >
-          <div class="field">
-            <label for="series-q">Search</label>
-            <input id="series-q" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Name or metric" />
-          </div>
-          <div class="field">
-            <label for="series-chart">Chart</label>
-            <select id="series-chart" value={filters.chart_type ?? ''} onChange={(e) => setQuery({ chart_type: e.currentTarget.value })}>
-              <option value="">Any</option>
-              <option value="I-MR">I-MR</option>
-              <option value="XBAR-R">XBAR-R</option>
-            </select>
-          </div>
-          <div class="field">
-            <button type="submit">Search</button>
-          </div>
-        </form>
+        <FilterBar label="Filter series" filters={filters} submit="Search">
+          <SearchField filters={filters} placeholder="Name or metric" />
+          <FilterSelect filters={filters} name="chart_type" label="Chart" options={['I-MR', 'XBAR-R']} />
+        </FilterBar>
         <PagedTable<Series>
           path="/api/v1/spc/series"
-          query={filters}
+          query={filters.values}
           label="SPC series"
           empty={
             <>
@@ -461,7 +435,7 @@ function SpcList() {
       </section>
       <section aria-labelledby="alerts-h">
         <h2 id="alerts-h">Alerts</h2>
-        <AlertsTable seriesId={seriesId} />
+        <AlertsTable />
       </section>
     </>
   );
@@ -487,9 +461,8 @@ interface SeriesValues {
   hold_on_alert: boolean;
 }
 
-// A number typed into a field: undefined when blank, a field problem when it is not a number.
 function SeriesForm() {
-  const instruments = useApi<Page<{ id: string; name: string }>>('/api/v1/instruments?limit=500');
+  const instruments = useInstruments();
   const form = useForm<SeriesValues>({
     name: '',
     metric: '',
@@ -578,13 +551,7 @@ function SeriesForm() {
         </div>
       </fieldset>
       <div class="grid">
-        <SelectField
-          form={form}
-          name="instrument_id"
-          label="Instrument"
-          blank="None"
-          options={(instruments.data?.items ?? []).map((i) => [i.id, i.name] as [string, string])}
-        />
+        <SelectField form={form} name="instrument_id" label="Instrument" blank="None" options={instruments.options()} />
         <Field
           form={form}
           name="hold_on_alert"
@@ -631,69 +598,49 @@ function ResolveForm({ alert, done }: { alert: Alert; done: () => void }) {
 }
 
 function SeriesAlerts({ series, changed }: { series: Series; changed: () => void }) {
-  const open = useApi<Page<Alert>>(`/api/v1/spc/alerts?series_id=${series.id}&status=OPEN&limit=100`);
-  const acked = useApi<Page<Alert>>(`/api/v1/spc/alerts?series_id=${series.id}&status=ACKNOWLEDGED&limit=100`);
-  const [resolving, setResolving] = useState<Alert | null>(null);
-  const first = useRef(true);
-  useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    open.reload();
-    acked.reload();
+  // Read again whenever the series is (after a change here or a point added).
+  const loaded = useLoad(async () => {
+    const alerts = (status: string) =>
+      api<Page<Alert>>('/api/v1/spc/alerts', { query: { series_id: series.id, status, limit: 100 } }).then((p) => p.items);
+    const [open, acked] = await Promise.all([alerts('OPEN'), alerts('ACKNOWLEDGED')]);
+    return [...open, ...acked].sort((a, b) => b.last_seq - a.last_seq);
   }, [series]);
-  const again = () => {
-    changed();
-  };
-  const problem = open.problem ?? acked.problem;
-  if (problem) return <ProblemView problem={problem} />;
-  if (!open.data || !acked.data) return <p class="muted" aria-busy="true">Loading…</p>;
-  const alerts = [...open.data.items, ...acked.data.items].sort((a, b) => b.last_seq - a.last_seq);
+  const [resolving, setResolving] = useState<Alert | null>(null);
   return (
-    <>
-      {alerts.length === 0 ? (
-        <div class="empty">No open alerts.</div>
-      ) : (
-        <div class="table-wrap">
-          <table aria-label="Open alerts of this series">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">Last seq</th>
-                <th scope="col" class="num">Points</th>
-                <th scope="col">Opened</th>
-                <th scope="col">Note</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {alerts.map((a) => (
-                <tr key={a.id}>
-                  <td data-label="Rule">
-                    <span class="spc-rule">Rule {a.rule}</span>
-                    <div class="muted small">{RULES[a.rule]}</div>
-                  </td>
-                  <td data-label="Status">
-                    <StatusBadge status={a.status} />
-                  </td>
-                  <td data-label="Last seq" class="num">
-                    {a.last_seq}
-                  </td>
-                  <td data-label="Points" class="num">
-                    {a.point_ids.length}
-                  </td>
-                  <td data-label="Opened">{when(a.created_at)}</td>
-                  <td data-label="Note">{a.note ?? '—'}</td>
-                  <td data-label="Actions">
+    <Show loaded={loaded}>
+      {(alerts) => (
+        <>
+          {alerts.length === 0 ? (
+            <div class="empty">No open alerts.</div>
+          ) : (
+            <Table
+              label="Open alerts of this series"
+              rows={alerts}
+              columns={[
+                {
+                  label: 'Rule',
+                  cell: (a) => (
+                    <>
+                      <span class="spc-rule">Rule {a.rule}</span>
+                      <div class="muted small">{RULES[a.rule]}</div>
+                    </>
+                  ),
+                },
+                { label: 'Status', cell: (a) => <StatusBadge status={a.status} /> },
+                { label: 'Last seq', cell: (a) => a.last_seq, class: 'num' },
+                { label: 'Points', cell: (a) => a.point_ids.length, class: 'num' },
+                { label: 'Opened', cell: (a) => when(a.created_at) },
+                { label: 'Note', cell: (a) => a.note ?? '—' },
+                {
+                  label: 'Actions',
+                  cell: (a) => (
                     <Can role="engineer">
                       <div class="page-actions">
                         {a.status === 'OPEN' && (
                           <ActionButton
                             label="Acknowledge"
                             action={() => api(`/api/v1/spc/alerts/${a.id}`, { method: 'PATCH', body: { status: 'ACKNOWLEDGED' } })}
-                            done={again}
+                            done={changed}
                           />
                         )}
                         <button type="button" onClick={() => setResolving(a)}>
@@ -701,28 +648,28 @@ function SeriesAlerts({ series, changed }: { series: Series; changed: () => void
                         </button>
                       </div>
                     </Can>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  ),
+                },
+              ]}
+            />
+          )}
+          <p class="small">
+            <a href={`/spc?series_id=${series.id}&alert_status=any`}>Every alert of this series</a>
+          </p>
+          <Dialog title={resolving ? `Resolve the Rule ${resolving.rule} alert` : 'Resolve the alert'} open={!!resolving} onClose={() => setResolving(null)}>
+            {resolving && (
+              <ResolveForm
+                alert={resolving}
+                done={() => {
+                  setResolving(null);
+                  changed();
+                }}
+              />
+            )}
+          </Dialog>
+        </>
       )}
-      <p class="small">
-        <a href={`/spc?series_id=${series.id}&alert_status=any`}>Every alert of this series</a>
-      </p>
-      <Dialog title={resolving ? `Resolve the Rule ${resolving.rule} alert` : 'Resolve the alert'} open={!!resolving} onClose={() => setResolving(null)}>
-        {resolving && (
-          <ResolveForm
-            alert={resolving}
-            done={() => {
-              setResolving(null);
-              again();
-            }}
-          />
-        )}
-      </Dialog>
-    </>
+    </Show>
   );
 }
 
@@ -868,7 +815,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
             </dd>
             <dt>Instrument</dt>
             <dd>
-              {series.instrument_id ? <a href={`/instruments/${series.instrument_id}`}>{series.instrument_id.slice(0, 8)}</a> : '—'}
+              {series.instrument_id ? <a href={`/instruments/${series.instrument_id}`}>{short(series.instrument_id)}</a> : '—'}
               {series.hold_on_alert && <> · held while an alert is open</>}
             </dd>
             <dt>Open alerts</dt>
@@ -885,48 +832,18 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
         {violating.length === 0 ? (
           <div class="empty">No point of the last {points.length} breaks a rule.</div>
         ) : (
-          <div class="table-wrap">
-            <table aria-label="Violating points">
-              <thead>
-                <tr>
-                  <th scope="col" class="num">
-                    Seq
-                  </th>
-                  {xbar && (
-                    <th scope="col" class="num">
-                      Subgroup
-                    </th>
-                  )}
-                  <th scope="col" class="num">
-                    {xbar ? 'Subgroup mean' : 'Value'}
-                  </th>
-                  <th scope="col">Rules</th>
-                  <th scope="col">Measured</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...violating].reverse().map((p) => (
-                  <tr key={p.seq}>
-                    <td data-label="Seq" class="num">
-                      {p.seq}
-                    </td>
-                    {xbar && (
-                      <td data-label="Subgroup" class="num">
-                        {p.subgroup}
-                      </td>
-                    )}
-                    <td data-label={xbar ? 'Subgroup mean' : 'Value'} class="num">
-                      {fmt(p.value, 6)}
-                    </td>
-                    <td data-label="Rules">
-                      <span class="spc-rule">{ruleText(p.rules)}</span>
-                    </td>
-                    <td data-label="Measured">{when(p.measured_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            label="Violating points"
+            rows={[...violating].reverse()}
+            rowKey={(p) => String(p.seq)}
+            columns={[
+              { label: 'Seq', cell: (p) => p.seq, class: 'num' },
+              ...(xbar ? [{ label: 'Subgroup', cell: (p: Plotted) => p.subgroup, class: 'num' }] : []),
+              { label: xbar ? 'Subgroup mean' : 'Value', cell: (p) => fmt(p.value, 6), class: 'num' },
+              { label: 'Rules', cell: (p) => <span class="spc-rule">{ruleText(p.rules)}</span> },
+              { label: 'Measured', cell: (p) => when(p.measured_at) },
+            ]}
+          />
         )}
         <details>
           <summary>The Nelson rules</summary>
