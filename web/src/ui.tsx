@@ -410,45 +410,27 @@ function useFieldId(name: string) {
   return ref.current;
 }
 
-type InputProps = Pick<
-  InputHTMLAttributes<HTMLInputElement>,
-  'type' | 'required' | 'autocomplete' | 'placeholder' | 'min' | 'max' | 'step' | 'disabled' | 'readOnly' | 'inputMode'
->;
-
-// A labelled input bound to a form value, with the server's message for that field beneath it.
-// `field` is the name the server uses in its errors (defaults to `name`).
-export function Field<V extends Record<string, any>>(
-  props: { form: Form<V>; name: keyof V & string; label: string; field?: string; hint?: string } & InputProps,
-) {
-  const { form, name, label, field, hint, type = 'text', ...rest } = props;
+// What every field of a form shares: an id, the server's message for it (by `field`, the name the
+// server uses, which defaults to `name`), and the attributes that tie the two for screen readers.
+function useFieldState(form: Form<any>, name: string, field: string | undefined, hint: string | undefined) {
   const id = useFieldId(name);
   const message = form.error(field ?? name);
   form.shown.add(field ?? name);
-  const v = form.values[name];
+  const aria = {
+    id,
+    'aria-invalid': message ? ('true' as const) : undefined,
+    'aria-describedby': message ? `${id}-error` : hint ? `${id}-hint` : undefined,
+  };
+  return { id, message, aria };
+}
+
+// A field's label, its control, and beneath it the hint or the server's message.
+function FieldFrame(props: { id: string; label: string; message?: string; hint?: string; children: ComponentChildren }) {
+  const { id, label, message, hint } = props;
   return (
     <div class={`field${message ? ' invalid' : ''}`}>
       <label for={id}>{label}</label>
-      {type === 'checkbox' ? (
-        <input
-          id={id}
-          type="checkbox"
-          checked={!!v}
-          onChange={(e) => form.set(name, (e.currentTarget as HTMLInputElement).checked as V[typeof name])}
-          aria-invalid={message ? 'true' : undefined}
-          aria-describedby={message ? `${id}-error` : hint ? `${id}-hint` : undefined}
-          {...rest}
-        />
-      ) : (
-        <input
-          id={id}
-          type={type as any}
-          value={v ?? ''}
-          onInput={(e) => form.set(name, (e.currentTarget as HTMLInputElement).value as V[typeof name])}
-          aria-invalid={message ? 'true' : undefined}
-          aria-describedby={message ? `${id}-error` : hint ? `${id}-hint` : undefined}
-          {...rest}
-        />
-      )}
+      {props.children}
       {hint && !message && (
         <small id={`${id}-hint`} class="muted">
           {hint}
@@ -460,6 +442,41 @@ export function Field<V extends Record<string, any>>(
         </small>
       )}
     </div>
+  );
+}
+
+type InputProps = Pick<
+  InputHTMLAttributes<HTMLInputElement>,
+  'type' | 'required' | 'autocomplete' | 'placeholder' | 'min' | 'max' | 'step' | 'disabled' | 'readOnly' | 'inputMode'
+>;
+
+// A labelled input bound to a form value, with the server's message for that field beneath it.
+export function Field<V extends Record<string, any>>(
+  props: { form: Form<V>; name: keyof V & string; label: string; field?: string; hint?: string } & InputProps,
+) {
+  const { form, name, label, field, hint, type = 'text', ...rest } = props;
+  const { id, message, aria } = useFieldState(form, name, field, hint);
+  const v = form.values[name];
+  return (
+    <FieldFrame id={id} label={label} message={message} hint={hint}>
+      {type === 'checkbox' ? (
+        <input
+          type="checkbox"
+          checked={!!v}
+          onChange={(e) => form.set(name, (e.currentTarget as HTMLInputElement).checked as V[typeof name])}
+          {...aria}
+          {...rest}
+        />
+      ) : (
+        <input
+          type={type as any}
+          value={v ?? ''}
+          onInput={(e) => form.set(name, (e.currentTarget as HTMLInputElement).value as V[typeof name])}
+          {...aria}
+          {...rest}
+        />
+      )}
+    </FieldFrame>
   );
 }
 
@@ -485,28 +502,18 @@ export function SelectField<V extends Record<string, any>>(props: {
   blank?: string;
 }) {
   const { form, name, label, options, field, blank } = props;
-  const id = useFieldId(name);
-  const message = form.error(field ?? name);
-  form.shown.add(field ?? name);
+  const { id, message, aria } = useFieldState(form, name, field, undefined);
   return (
-    <div class={`field${message ? ' invalid' : ''}`}>
-      <label for={id}>{label}</label>
+    <FieldFrame id={id} label={label} message={message}>
       <select
-        id={id}
         value={form.values[name] ?? ''}
         onChange={(e) => form.set(name, (e.currentTarget as HTMLSelectElement).value as V[typeof name])}
-        aria-invalid={message ? 'true' : undefined}
-        aria-describedby={message ? `${id}-error` : undefined}
+        {...aria}
       >
         {blank !== undefined && <option value="">{blank}</option>}
         <Options options={options} />
       </select>
-      {message && (
-        <small id={`${id}-error`} class="field-error">
-          {message}
-        </small>
-      )}
-    </div>
+    </FieldFrame>
   );
 }
 
@@ -519,31 +526,16 @@ export function TextArea<V extends Record<string, any>>(props: {
   hint?: string;
 }) {
   const { form, name, label, field, rows = 6, hint } = props;
-  const id = useFieldId(name);
-  const message = form.error(field ?? name);
-  form.shown.add(field ?? name);
+  const { id, message, aria } = useFieldState(form, name, field, hint);
   return (
-    <div class={`field${message ? ' invalid' : ''}`}>
-      <label for={id}>{label}</label>
+    <FieldFrame id={id} label={label} message={message} hint={hint}>
       <textarea
-        id={id}
         rows={rows}
         value={form.values[name] ?? ''}
         onInput={(e) => form.set(name, (e.currentTarget as HTMLTextAreaElement).value as V[typeof name])}
-        aria-invalid={message ? 'true' : undefined}
-        aria-describedby={message ? `${id}-error` : hint ? `${id}-hint` : undefined}
+        {...aria}
       />
-      {hint && !message && (
-        <small id={`${id}-hint`} class="muted">
-          {hint}
-        </small>
-      )}
-      {message && (
-        <small id={`${id}-error`} class="field-error">
-          {message}
-        </small>
-      )}
-    </div>
+    </FieldFrame>
   );
 }
 
