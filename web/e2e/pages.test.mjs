@@ -2,7 +2,7 @@
 // rows, works at phone width, and a viewer is offered no create or edit button on it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertClean, checkA11y, launch, ok, screenshot, signedIn } from './support.mjs';
+import { assertClean, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -69,6 +69,32 @@ describe('pages', () => {
     assert.match(checkpoint.hash, /^[0-9a-f]{64}$/);
     await page.getByRole('table').first().waitFor();
     await page.getByText(checkpoint.hash.slice(0, 16), { exact: false }).first().waitFor();
+    assertClean(page);
+    await page.context().close();
+  });
+
+  it('a long list pages with the server\'s cursors', async () => {
+    const tag = unique('Paged').replace(' ', '-');
+    for (let i = 0; i < 27; i++) await ok('engineer', 'POST', '/api/samples', { name: `${tag}-${String(i).padStart(2, '0')}`, sample_type: 'die' });
+    const page = await signedIn(browser, 'viewer');
+    await page.goto(`/samples?q=${tag}`);
+    await settled(page);
+    const table = page.getByRole('table', { name: 'Samples' });
+    const names = async () => table.locator('tbody tr td:nth-child(2)').allInnerTexts();
+    const pager = page.getByRole('navigation', { name: 'Samples pages' });
+    const first = await names();
+    assert.equal(first.length, 25);
+    await pager.getByRole('button', { name: 'Next' }).click();
+    await pager.getByText('Page 2').waitFor();
+    await settled(page);
+    const second = await names();
+    assert.equal(second.length, 2);
+    assert.equal(new Set([...first, ...second]).size, 27, 'every sample once, on one page or the other');
+    assert.ok(await pager.getByRole('button', { name: 'Next' }).isDisabled());
+    await pager.getByRole('button', { name: 'Previous' }).click();
+    await pager.getByText('Page 1').waitFor();
+    await settled(page);
+    assert.deepEqual(await names(), first);
     assertClean(page);
     await page.context().close();
   });

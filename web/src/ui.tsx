@@ -1,5 +1,5 @@
 // The pieces every page is made of: one way to load, list, filter, fill a form, show a problem and confirm.
-import type { ComponentChildren, InputHTMLAttributes } from 'preact';
+import { Fragment, type ComponentChildren, type InputHTMLAttributes } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, atLeast, download, Problem, user, type CallOptions, type Page, type Role } from './api';
 import { setQuery, useLocation } from './router';
@@ -144,10 +144,11 @@ export function Table<T>(props: {
   columns: Column<T>[];
   label: string;
   rowKey?: (row: T) => string;
+  busy?: boolean; // another page is on its way: the rows shown are the previous page's
 }) {
-  const { rows, columns, label, rowKey } = props;
+  const { rows, columns, label, rowKey, busy } = props;
   return (
-    <div class="table-wrap">
+    <div class={`table-wrap${busy ? ' busy' : ''}`} aria-busy={busy ? 'true' : undefined}>
       <table aria-label={label}>
         <thead>
           <tr>
@@ -207,7 +208,8 @@ export function PagedTable<T extends { id?: string }>(props: {
           <div class="empty">{empty}</div>
         ) : (
           <>
-            <Table rows={page.items} columns={columns} label={label} rowKey={props.rowKey} />
+            <Table rows={page.items} columns={columns} label={label} rowKey={props.rowKey} busy={loaded.loading} />
+            {(cursors.length > 1 || page.next_cursor) && (
             <nav class="pager" aria-label={`${label} pages`}>
               <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
                 Previous
@@ -221,6 +223,7 @@ export function PagedTable<T extends { id?: string }>(props: {
                 Next
               </button>
             </nav>
+            )}
           </>
         )
       }
@@ -304,7 +307,7 @@ export function FilterInput<K extends string>(props: {
   autocomplete?: string;
 }) {
   const { filters, name, label, type, placeholder, autocomplete } = props;
-  const id = useFieldId(`filter-${name}`);
+  const id = useUniqueId(`f-filter-${name}`);
   return (
     <div class="field">
       <label for={id}>{label}</label>
@@ -337,7 +340,7 @@ export function FilterSelect<K extends string>(props: {
   deferred?: boolean;
 }) {
   const { filters, name, label, options, any = 'Any', unset = '', deferred } = props;
-  const id = useFieldId(`filter-${name}`);
+  const id = useUniqueId(`f-filter-${name}`);
   return (
     <div class="field">
       <label for={id}>{label}</label>
@@ -403,17 +406,18 @@ export function useForm<V extends Record<string, any>>(initial: V): Form<V> {
   };
 }
 
-let fieldSeq = 0;
-function useFieldId(name: string) {
+let idSeq = 0;
+// An id unique in the page, kept for the component's life: `prefix` (made safe) and a counter.
+function useUniqueId(prefix: string) {
   const ref = useRef<string | undefined>(undefined);
-  if (!ref.current) ref.current = `f-${name.replace(/[^a-z0-9]/gi, '-')}-${++fieldSeq}`;
+  if (!ref.current) ref.current = `${prefix.replace(/[^a-z0-9]/gi, '-')}-${++idSeq}`;
   return ref.current;
 }
 
 // What every field of a form shares: an id, the server's message for it (by `field`, the name the
 // server uses, which defaults to `name`), and the attributes that tie the two for screen readers.
 function useFieldState(form: Form<any>, name: string, field: string | undefined, hint: string | undefined) {
-  const id = useFieldId(name);
+  const id = useUniqueId(`f-${name}`);
   const message = form.error(field ?? name);
   form.shown.add(field ?? name);
   const aria = {
@@ -645,6 +649,34 @@ export function PageHeader({ title, children }: { title: string; children?: Comp
       <h1>{title}</h1>
       {children && <div class="page-actions">{children}</div>}
     </header>
+  );
+}
+
+// A section of a page named by its h2 (the heading's id is made here).
+export function Panel({ title, children }: { title: string; children?: ComponentChildren }) {
+  const id = useUniqueId('panel');
+  return (
+    <section class="panel" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+// A list of facts: each row a label and its value; a row whose value is undefined is left out.
+export type Fact = [label: string, value: ComponentChildren];
+export function Facts({ rows, class: extra }: { rows: Fact[]; class?: string }) {
+  return (
+    <dl class={extra ? `facts ${extra}` : 'facts'}>
+      {rows.map(([label, value], i) =>
+        value === undefined ? null : (
+          <Fragment key={i}>
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+          </Fragment>
+        ),
+      )}
+    </dl>
   );
 }
 

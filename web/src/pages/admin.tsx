@@ -5,9 +5,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, atLeast, Problem, user as me, type Role } from '../api';
 import { useLocation } from '../router';
 import {
-  ActionButton, Badge, compact, Dialog, Field, FilterBar, FilterInput, FilterSelect, FormFooter, localInput, PagedTable, PageHeader,
-  ProblemView, SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when, day,
-  short,
+  ActionButton, Badge, compact, Dialog, Facts, Field, FilterBar, FilterInput, FilterSelect, FormFooter, localInput, PagedTable,
+  PageHeader, Panel, ProblemView, SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames,
+  useRefresh, when, day, short, type Fact,
 } from '../ui';
 
 // ---- shapes ---------------------------------------------------------------------------------
@@ -496,39 +496,20 @@ function OrganizationPage() {
           const others = Object.entries(o.settings ?? {}).filter(([k]) => !known.has(k));
           return (
             <>
-              <section class="panel" aria-labelledby="org-h">
-                <h2 id="org-h">
-                  {o.name}
-                </h2>
-                <dl class="facts">
-                  <dt>Slug</dt>
-                  <dd>
-                    <code>{o.slug}</code>
-                  </dd>
-                  <dt>Id</dt>
-                  <dd>
-                    <code>{o.id}</code>
-                  </dd>
-                  <dt>Created</dt>
-                  <dd>{when(o.created_at)}</dd>
-                  <dt>Updated</dt>
-                  <dd>{when(o.updated_at)}</dd>
-                  {others.map(([k, v]) => (
-                    <>
-                      <dt>{k}</dt>
-                      <dd>
-                        <code>{JSON.stringify(v)}</code>
-                      </dd>
-                    </>
-                  ))}
-                </dl>
-              </section>
-              <section class="panel" aria-labelledby="settings-h">
-                <h2 id="settings-h">
-                  Settings
-                </h2>
+              <Panel title={o.name}>
+                <Facts
+                  rows={[
+                    ['Slug', <code>{o.slug}</code>],
+                    ['Id', <code>{o.id}</code>],
+                    ['Created', when(o.created_at)],
+                    ['Updated', when(o.updated_at)],
+                    ...others.map(([k, v]): Fact => [k, <code>{JSON.stringify(v)}</code>]),
+                  ]}
+                />
+              </Panel>
+              <Panel title="Settings">
                 <OrganizationForm org={o} saved={setOrg} />
-              </section>
+              </Panel>
             </>
           );
         }}
@@ -542,10 +523,7 @@ function OrganizationPage() {
 function CheckpointPanel() {
   const loaded = useApi<Checkpoint>('/api/audit/checkpoint');
   return (
-    <section class="panel" aria-labelledby="checkpoint-h">
-      <h2 id="checkpoint-h">
-        Latest signed checkpoint
-      </h2>
+    <Panel title="Latest signed checkpoint">
       <p class="muted small">
         The organization's audit head, signed (Ed25519). Keep copies outside the database: a later trail must still contain
         this sequence number with this hash. Verify it with the{' '}
@@ -557,24 +535,15 @@ function CheckpointPanel() {
       <Show loaded={loaded}>
         {(c) => (
           <>
-            <dl class="facts">
-              <dt>Sequence</dt>
-              <dd>{c.seq}</dd>
-              <dt>Hash</dt>
-              <dd>
-                <code>{c.hash || '—'}</code>
-              </dd>
-              <dt>Signed at</dt>
-              <dd>{when(c.signed_at)}</dd>
-              <dt>Key id</dt>
-              <dd>
-                <code>{c.key_id}</code>
-              </dd>
-              <dt>Signature</dt>
-              <dd>
-                <code>{c.signature}</code>
-              </dd>
-            </dl>
+            <Facts
+              rows={[
+                ['Sequence', c.seq],
+                ['Hash', <code>{c.hash || '—'}</code>],
+                ['Signed at', when(c.signed_at)],
+                ['Key id', <code>{c.key_id}</code>],
+                ['Signature', <code>{c.signature}</code>],
+              ]}
+            />
             <div class="actions">
               <button type="button" onClick={loaded.reload}>
                 Sign the current head again
@@ -583,7 +552,7 @@ function CheckpointPanel() {
           </>
         )}
       </Show>
-    </section>
+    </Panel>
   );
 }
 

@@ -4,8 +4,9 @@ import { useState } from 'preact/hooks';
 import { api, atLeast, user } from '../api';
 import { navigate } from '../router';
 import {
-  ActionButton, Badge, Can, compact, dateToInstant, day, Field, FilterBar, FilterSelect, FormFooter, isoDay, PagedTable, PageHeader,
-  SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when, type Tone,
+  ActionButton, Badge, Can, compact, dateToInstant, day, Facts, Field, FilterBar, FilterSelect, FormFooter, isoDay, PagedTable,
+  PageHeader, Panel, SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when,
+  type Tone,
 } from '../ui';
 
 export const INSTRUMENT_STATUSES = ['active', 'maintenance', 'retired'];
@@ -355,53 +356,37 @@ function InstrumentDetail({ id }: { id: string }) {
             </Can>
           </PageHeader>
           <div class="two">
-            <section class="panel" aria-labelledby="instrument-h">
-              <h2 id="instrument-h">Instrument</h2>
-              <dl class="facts">
-                <dt>Vendor</dt>
-                <dd>{i.vendor}</dd>
-                <dt>Model</dt>
-                <dd>{i.model}</dd>
-                <dt>Serial number</dt>
-                <dd>
-                  <code>{i.serial_number}</code>
-                </dd>
-                <dt>Location</dt>
-                <dd>{i.location ?? '—'}</dd>
-                <dt>Status</dt>
-                <dd>
-                  <StatusBadge status={i.status} />
-                </dd>
-                <dt>Calibration interval</dt>
-                <dd>{i.calibration_interval_days ? `${i.calibration_interval_days} days` : '—'}</dd>
-                <dt>Created</dt>
-                <dd>{when(i.created_at)}</dd>
-              </dl>
-            </section>
-            <section class="panel" aria-labelledby="calibration-h">
-              <h2 id="calibration-h">Calibration</h2>
-              <dl class="facts">
-                <dt>State</dt>
-                <dd>
-                  <CalibrationBadge calibration={i.calibration} />
-                </dd>
-                <dt>Usable</dt>
-                <dd>{i.calibration?.is_valid ? 'Yes: runs may start' : 'No: new runs are blocked'}</dd>
-                <dt>Detail</dt>
-                <dd>{i.calibration?.reason ?? 'no calibration on record'}</dd>
-                <dt>Expires</dt>
-                <dd>{when(i.calibration?.expires_at)}</dd>
-              </dl>
-            </section>
+            <Panel title="Instrument">
+              <Facts
+                rows={[
+                  ['Vendor', i.vendor],
+                  ['Model', i.model],
+                  ['Serial number', <code>{i.serial_number}</code>],
+                  ['Location', i.location ?? '—'],
+                  ['Status', <StatusBadge status={i.status} />],
+                  ['Calibration interval', i.calibration_interval_days ? `${i.calibration_interval_days} days` : '—'],
+                  ['Created', when(i.created_at)],
+                ]}
+              />
+            </Panel>
+            <Panel title="Calibration">
+              <Facts
+                rows={[
+                  ['State', <CalibrationBadge calibration={i.calibration} />],
+                  ['Usable', i.calibration?.is_valid ? 'Yes: runs may start' : 'No: new runs are blocked'],
+                  ['Detail', i.calibration?.reason ?? 'no calibration on record'],
+                  ['Expires', when(i.calibration?.expires_at)],
+                ]}
+              />
+            </Panel>
           </div>
-          <section class="panel" aria-labelledby="history-h">
-            <h2 id="history-h">Calibration history</h2>
+          <Panel title="Calibration history">
             <CalibrationHistory instrument={i} refresh={refresh} changed={again} />
             <Can role="engineer">
               <h3>Record a certificate</h3>
               <CalibrationForm instrument={i} done={again} />
             </Can>
-          </section>
+          </Panel>
         </>
       )}
     </Show>

@@ -8,8 +8,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, Problem, user } from '../api';
 import { navigate, useLocation } from '../router';
 import {
-  asProblem, Can, Dialog, DownloadButton, Field, FilterBar, FilterInput, FilterSelect, FormFooter, PagedTable, PageHeader, ProblemBox,
-  ProblemView, SearchField, SelectField, Show, short, StatusBadge, TextArea, useApi, useFilters, useForm, useRefresh, when,
+  asProblem, Can, Dialog, DownloadButton, Facts, Field, FilterBar, FilterInput, FilterSelect, FormFooter, PagedTable, PageHeader,
+  Panel, ProblemBox, ProblemView, SearchField, SelectField, Show, short, StatusBadge, TextArea, useApi, useFilters, useForm,
+  useRefresh, when,
 } from '../ui';
 
 export interface Entry {
@@ -359,67 +360,57 @@ function EntryDetailPage({ id }: { id: string }) {
             <DownloadButton label="Export .eln" path={`/api/eln/${e.id}/export`} filename={fileName(e.title)} />
           </PageHeader>
           <div class="two">
-            <section class="panel" aria-labelledby="entry-facts-h">
-              <h2 id="entry-facts-h">Entry</h2>
-              <dl class="facts">
-                <dt>Author</dt>
-                <dd>{e.author_name ?? '—'}</dd>
-                <dt>State</dt>
-                <dd>
-                  <StatusBadge status={e.signed ? 'signed' : 'unsigned'} />
-                  {e.locked_at && <span class="muted"> locked {when(e.locked_at)}</span>}
-                </dd>
-                <dt>Signatures</dt>
-                <dd>{e.signature_count}</dd>
-                <dt>Tags</dt>
-                <dd>{e.tags.length ? e.tags.join(', ') : '—'}</dd>
-                <dt>Samples</dt>
-                <dd>
-                  {e.sample_ids.length
-                    ? e.sample_ids.map((s, i) => (
-                        <span key={s}>
-                          {i > 0 && ', '}
-                          <a href={`/samples/${s}`}>{short(s)}</a>
-                        </span>
-                      ))
-                    : '—'}
-                </dd>
-                {e.amends_entry_id && (
-                  <>
-                    <dt>Amends</dt>
-                    <dd>
-                      <a href={`/notebook/${e.amends_entry_id}`}>entry {short(e.amends_entry_id)}</a>
-                    </dd>
-                  </>
-                )}
-                {e.amended_by.length > 0 && (
-                  <>
-                    <dt>Amended by</dt>
-                    <dd>
-                      {e.amended_by.map((a, i) => (
-                        <span key={a}>
-                          {i > 0 && ', '}
-                          <a href={`/notebook/${a}`}>entry {short(a)}</a>
-                        </span>
-                      ))}
-                    </dd>
-                  </>
-                )}
-                <dt>Created</dt>
-                <dd>{when(e.created_at)}</dd>
-                <dt>Updated</dt>
-                <dd>{when(e.updated_at)}</dd>
-              </dl>
-            </section>
-            <section class="panel" aria-labelledby="signatures-h">
-              <h2 id="signatures-h">Signatures</h2>
+            <Panel title="Entry">
+              <Facts
+                rows={[
+                  ['Author', e.author_name ?? '—'],
+                  [
+                    'State',
+                    <>
+                      <StatusBadge status={e.signed ? 'signed' : 'unsigned'} />
+                      {e.locked_at && <span class="muted"> locked {when(e.locked_at)}</span>}
+                    </>,
+                  ],
+                  ['Signatures', e.signature_count],
+                  ['Tags', e.tags.length ? e.tags.join(', ') : '—'],
+                  [
+                    'Samples',
+                    e.sample_ids.length
+                      ? e.sample_ids.map((s, i) => (
+                          <span key={s}>
+                            {i > 0 && ', '}
+                            <a href={`/samples/${s}`}>{short(s)}</a>
+                          </span>
+                        ))
+                      : '—',
+                  ],
+                  [
+                    'Amends',
+                    e.amends_entry_id ? <a href={`/notebook/${e.amends_entry_id}`}>entry {short(e.amends_entry_id)}</a> : undefined,
+                  ],
+                  [
+                    'Amended by',
+                    e.amended_by.length > 0
+                      ? e.amended_by.map((a, i) => (
+                          <span key={a}>
+                            {i > 0 && ', '}
+                            <a href={`/notebook/${a}`}>entry {short(a)}</a>
+                          </span>
+                        ))
+                      : undefined,
+                  ],
+                  ['Created', when(e.created_at)],
+                  ['Updated', when(e.updated_at)],
+                ]}
+              />
+            </Panel>
+            <Panel title="Signatures">
               <Signatures id={e.id} refresh={refresh} />
-            </section>
+            </Panel>
           </div>
-          <section class="panel" aria-labelledby="body-h">
-            <h2 id="body-h">Body</h2>
+          <Panel title="Body">
             <MarkdownHtml html={e.body_html} label="Entry body" />
-          </section>
+          </Panel>
           <Dialog title="Sign entry" open={signing} onClose={() => setSigning(false)}>
             <SignForm
               entry={e}

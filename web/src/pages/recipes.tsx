@@ -6,9 +6,9 @@ import { useState } from 'preact/hooks';
 import { api, atLeast, user, type User } from '../api';
 import { navigate, useLocation } from '../router';
 import {
-  ActionButton, Can, compact, Dialog, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, parseObject, ProblemBox,
-  SearchField, SelectField, Show, short, StatusBadge, Table, TextArea, useApi, useFilters, useForm, useNames, when, type Form,
-  type Tone,
+  ActionButton, Can, compact, Dialog, Facts, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, Panel, parseObject,
+  ProblemBox, SearchField, SelectField, Show, short, StatusBadge, Table, TextArea, useApi, useFilters, useForm, useNames, when,
+  type Form, type Tone,
 } from '../ui';
 import { MarkdownHtml, MarkdownPreview } from './notebook';
 import { useInstruments } from './instruments';
@@ -314,43 +314,26 @@ function RecipeDetailPage({ id }: { id: string }) {
               </p>
             )}
             <div class="two">
-              <section class="panel" aria-labelledby="recipe-facts-h">
-                <h2 id="recipe-facts-h">Recipe</h2>
-                <dl class="facts">
-                  <dt>Approval</dt>
-                  <dd>
-                    <RecipeStatus status={r.status} />
-                  </dd>
-                  <dt>Version</dt>
-                  <dd>{r.version}</dd>
-                  <dt>Author</dt>
-                  <dd>{r.author_id === me?.id ? 'you' : short(r.author_id)}</dd>
-                  <dt>Instrument</dt>
-                  <dd>{r.instrument_id ? <a href={`/instruments/${r.instrument_id}`}>{instruments.name(r.instrument_id)}</a> : '—'}</dd>
-                  <dt>SOP</dt>
-                  <dd>{r.sop_id ? <a href={`/sops/${r.sop_id}`}>SOP {short(r.sop_id)}</a> : '—'}</dd>
-                  <dt>Created</dt>
-                  <dd>{when(r.created_at)}</dd>
-                  <dt>Submitted</dt>
-                  <dd>{when(r.submitted_at)}</dd>
-                  {r.approved_at && (
-                    <>
-                      <dt>Approved</dt>
-                      <dd>{when(r.approved_at)}</dd>
-                    </>
-                  )}
-                  {r.rejected_at && (
-                    <>
-                      <dt>Rejected</dt>
-                      <dd>{when(r.rejected_at)}</dd>
-                    </>
-                  )}
-                  <dt>Description</dt>
-                  <dd>{r.description || '—'}</dd>
-                </dl>
-              </section>
-              <section class="panel" aria-labelledby="params-h">
-                <h2 id="params-h">Parameters</h2>
+              <Panel title="Recipe">
+                <Facts
+                  rows={[
+                    ['Approval', <RecipeStatus status={r.status} />],
+                    ['Version', r.version],
+                    ['Author', r.author_id === me?.id ? 'you' : short(r.author_id)],
+                    [
+                      'Instrument',
+                      r.instrument_id ? <a href={`/instruments/${r.instrument_id}`}>{instruments.name(r.instrument_id)}</a> : '—',
+                    ],
+                    ['SOP', r.sop_id ? <a href={`/sops/${r.sop_id}`}>SOP {short(r.sop_id)}</a> : '—'],
+                    ['Created', when(r.created_at)],
+                    ['Submitted', when(r.submitted_at)],
+                    ['Approved', r.approved_at ? when(r.approved_at) : undefined],
+                    ['Rejected', r.rejected_at ? when(r.rejected_at) : undefined],
+                    ['Description', r.description || '—'],
+                  ]}
+                />
+              </Panel>
+              <Panel title="Parameters">
                 {Object.keys(r.parameters ?? {}).length === 0 ? (
                   <p class="muted">No parameters.</p>
                 ) : (
@@ -364,10 +347,9 @@ function RecipeDetailPage({ id }: { id: string }) {
                     ]}
                   />
                 )}
-              </section>
+              </Panel>
             </div>
-            <section class="panel" aria-labelledby="approvals-h">
-              <h2 id="approvals-h">Approvals</h2>
+            <Panel title="Approvals">
               <p class="muted">
                 {r.approvals_required} approval{r.approvals_required === 1 ? '' : 's'} needed
                 {r.final_approval_by_admin ? ', the last by an admin' : ''}; PIs and admins decide, never the author.
@@ -388,9 +370,8 @@ function RecipeDetailPage({ id }: { id: string }) {
                   ]}
                 />
               )}
-            </section>
-            <section class="panel" aria-labelledby="versions-h">
-              <h2 id="versions-h">Versions</h2>
+            </Panel>
+            <Panel title="Versions">
               <Table
                 label="Versions"
                 rows={[...r.versions].reverse()}
@@ -408,7 +389,7 @@ function RecipeDetailPage({ id }: { id: string }) {
                   { label: 'Created', cell: (v) => when(v.created_at) },
                 ]}
               />
-            </section>
+            </Panel>
             <Dialog
               title={deciding === 'reject' ? 'Reject recipe' : 'Approve recipe'}
               open={deciding !== null}
@@ -631,29 +612,19 @@ function SopDetailPage({ id }: { id: string }) {
               </p>
             )}
             <div class="two">
-              <section class="panel" aria-labelledby="sop-facts-h">
-                <h2 id="sop-facts-h">SOP</h2>
-                <dl class="facts">
-                  <dt>Code</dt>
-                  <dd>
-                    <code>{s.code}</code>
-                  </dd>
-                  <dt>Version</dt>
-                  <dd>{s.version}</dd>
-                  <dt>Status</dt>
-                  <dd>
-                    <StatusBadge status={s.status} />
-                  </dd>
-                  <dt>Approved</dt>
-                  <dd>{when(s.approved_at)}</dd>
-                  <dt>Created</dt>
-                  <dd>{when(s.created_at)}</dd>
-                  <dt>Updated</dt>
-                  <dd>{when(s.updated_at)}</dd>
-                </dl>
-              </section>
-              <section class="panel" aria-labelledby="sop-versions-h">
-                <h2 id="sop-versions-h">Versions</h2>
+              <Panel title="SOP">
+                <Facts
+                  rows={[
+                    ['Code', <code>{s.code}</code>],
+                    ['Version', s.version],
+                    ['Status', <StatusBadge status={s.status} />],
+                    ['Approved', when(s.approved_at)],
+                    ['Created', when(s.created_at)],
+                    ['Updated', when(s.updated_at)],
+                  ]}
+                />
+              </Panel>
+              <Panel title="Versions">
                 <ol class="timeline" aria-label="Version history">
                   {s.versions.map((v) => (
                     <li key={v.id}>
@@ -670,14 +641,12 @@ function SopDetailPage({ id }: { id: string }) {
                     </li>
                   ))}
                 </ol>
-              </section>
+              </Panel>
             </div>
-            <section class="panel" aria-labelledby="sop-body-h">
-              <h2 id="sop-body-h">Procedure</h2>
+            <Panel title="Procedure">
               <MarkdownHtml html={s.body_html} label="SOP body" />
-            </section>
-            <section class="panel" aria-labelledby="sop-acks-h">
-              <h2 id="sop-acks-h">Acknowledgements</h2>
+            </Panel>
+            <Panel title="Acknowledgements">
               {s.acknowledgements.length === 0 ? (
                 <div class="empty">Nobody has acknowledged this version.</div>
               ) : (
@@ -690,7 +659,7 @@ function SopDetailPage({ id }: { id: string }) {
                   ]}
                 />
               )}
-            </section>
+            </Panel>
             <Dialog
               title={editing === 'edit' ? 'Edit SOP draft' : 'New SOP version'}
               open={editing !== null}

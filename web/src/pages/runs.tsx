@@ -4,8 +4,9 @@ import { useState } from 'preact/hooks';
 import { api, Problem } from '../api';
 import { navigate, useLocation } from '../router';
 import {
-  ActionButton, asProblem, Can, Field, FilterBar, FilterSelect, FormFooter, NameLink, PagedTable, PageHeader, parseObject, ProblemView,
-  SelectField, Show, StatusBadge, TextArea, compact, short, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when,
+  ActionButton, asProblem, Can, Facts, Field, FilterBar, FilterSelect, FormFooter, NameLink, PagedTable, PageHeader, Panel,
+  parseObject, ProblemView, SelectField, Show, StatusBadge, TextArea, compact, short, toNumber, useApi, useFilters, useForm, useNames,
+  useRefresh, when,
 } from '../ui';
 import { CalibrationBadge, useInstruments } from './instruments';
 import type { Recipe, Sop } from './recipes';
@@ -296,74 +297,51 @@ function RunDetail({ id }: { id: string }) {
             </div>
           )}
           <div class="two">
-            <section class="panel" aria-labelledby="run-h">
-              <h2 id="run-h">Run</h2>
-              <dl class="facts">
-                <dt>Status</dt>
-                <dd>
-                  <StatusBadge status={r.status} />
-                </dd>
-                <dt>Instrument</dt>
-                <dd>
-                  <NameLink id={r.instrument_id} href="/instruments" path="/api/v1/instruments" />
-                </dd>
-                <dt>Sample</dt>
-                <dd>
-                  <NameLink id={r.sample_id} href="/samples" path="/api/samples" />
-                </dd>
-                <dt>Recipe</dt>
-                <dd>
-                  {r.recipe_id ? (
-                    <NameLink<Recipe> id={r.recipe_id} href="/recipes" path="/api/recipes" label={(x) => `${x.name} v${x.version}`} />
-                  ) : (
-                    '—'
-                  )}
-                </dd>
-                {r.sop_id && (
-                  <>
-                    <dt>SOP</dt>
-                    <dd>
-                      <a href={`/sops/${r.sop_id}`}>{short(r.sop_id)}</a>
-                    </dd>
-                  </>
-                )}
-                <dt>Kind</dt>
-                <dd>
-                  {r.kind}
-                  {r.calibration_exempt && <span class="muted"> (exempt from the calibration lockout)</span>}
-                </dd>
-                {r.note && (
-                  <>
-                    <dt>Note</dt>
-                    <dd>{r.note}</dd>
-                  </>
-                )}
-              </dl>
-            </section>
-            <section class="panel" aria-labelledby="times-h">
-              <h2 id="times-h">Times</h2>
-              <dl class="facts">
-                <dt>Created</dt>
-                <dd>{when(r.created_at)}</dd>
-                <dt>Started</dt>
-                <dd>{when(r.started_at)}</dd>
-                <dt>Completed</dt>
-                <dd>{when(r.completed_at)}</dd>
-                <dt>Updated</dt>
-                <dd>{when(r.updated_at)}</dd>
-              </dl>
-            </section>
+            <Panel title="Run">
+              <Facts
+                rows={[
+                  ['Status', <StatusBadge status={r.status} />],
+                  ['Instrument', <NameLink id={r.instrument_id} href="/instruments" path="/api/v1/instruments" />],
+                  ['Sample', <NameLink id={r.sample_id} href="/samples" path="/api/samples" />],
+                  [
+                    'Recipe',
+                    r.recipe_id ? (
+                      <NameLink<Recipe> id={r.recipe_id} href="/recipes" path="/api/recipes" label={(x) => `${x.name} v${x.version}`} />
+                    ) : (
+                      '—'
+                    ),
+                  ],
+                  ['SOP', r.sop_id ? <a href={`/sops/${r.sop_id}`}>{short(r.sop_id)}</a> : undefined],
+                  [
+                    'Kind',
+                    <>
+                      {r.kind}
+                      {r.calibration_exempt && <span class="muted"> (exempt from the calibration lockout)</span>}
+                    </>,
+                  ],
+                  ['Note', r.note || undefined],
+                ]}
+              />
+            </Panel>
+            <Panel title="Times">
+              <Facts
+                rows={[
+                  ['Created', when(r.created_at)],
+                  ['Started', when(r.started_at)],
+                  ['Completed', when(r.completed_at)],
+                  ['Updated', when(r.updated_at)],
+                ]}
+              />
+            </Panel>
           </div>
-          <section class="panel" aria-labelledby="parameters-h">
-            <h2 id="parameters-h">Parameters</h2>
+          <Panel title="Parameters">
             {Object.keys(r.parameters ?? {}).length ? (
               <pre>{JSON.stringify(r.parameters, null, 2)}</pre>
             ) : (
               <p class="muted">No parameters.</p>
             )}
-          </section>
-          <section class="panel" aria-labelledby="results-h">
-            <h2 id="results-h">Results</h2>
+          </Panel>
+          <Panel title="Results">
             <PagedTable<RunResult>
               path={`/api/v1/runs/${r.id}/results`}
               label="Results"
@@ -384,7 +362,7 @@ function RunDetail({ id }: { id: string }) {
                 <p class="muted">Results are recorded while the run is RUNNING or COMPLETED; this run is {r.status}.</p>
               )}
             </Can>
-          </section>
+          </Panel>
           <p>
             <a href={`/runs?instrument_id=${r.instrument_id}`}>Other runs on this instrument</a> ·{' '}
             <a href={`/runs?sample_id=${r.sample_id}`}>Other runs of this sample</a>

@@ -4,9 +4,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, blobUrl, Problem, type Page } from '../api';
 import { navigate } from '../router';
 import {
-  ActionButton, Can, compact, Dialog, DownloadButton, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, parseObject,
-  ProblemView, SearchField, SelectField, Show, StatusBadge, TextArea, useApi, useFilters, useForm, useLoad, useNames, useRefresh, when,
-  asProblem, short,
+  ActionButton, Can, compact, Dialog, DownloadButton, Facts, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, Panel,
+  parseObject, ProblemView, SearchField, SelectField, Show, StatusBadge, TextArea, useApi, useFilters, useForm, useLoad, useNames,
+  useRefresh, when, asProblem, short,
 } from '../ui';
 
 export const SAMPLE_TYPES = ['wafer', 'die', 'powder', 'film', 'bulk', 'solution', 'other'];
@@ -415,44 +415,31 @@ function SampleDetail({ id }: { id: string }) {
             </Can>
           </PageHeader>
           <div class="two">
-            <section class="panel" aria-labelledby="facts-h">
-              <h2 id="facts-h">Sample</h2>
-              <dl class="facts">
-                <dt>Barcode</dt>
-                <dd>
-                  <code>{s.barcode}</code>
-                </dd>
-                <dt>Type</dt>
-                <dd>{s.sample_type}</dd>
-                <dt>Status</dt>
-                <dd>
-                  <StatusBadge status={s.status} />
-                </dd>
-                <dt>Location</dt>
-                <dd>{s.location ?? '—'}</dd>
-                <dt>Custodian</dt>
-                <dd>{short(s.custodian_id)}</dd>
-                <dt>Parent</dt>
-                <dd>{s.parent_sample_id ? <a href={`/samples/${s.parent_sample_id}`}>{short(s.parent_sample_id)}</a> : '—'}</dd>
-                <dt>Created</dt>
-                <dd>{when(s.created_at)}</dd>
-                <dt>Updated</dt>
-                <dd>{when(s.updated_at)}</dd>
-              </dl>
-            </section>
-            <section class="panel" aria-labelledby="label-h">
-              <h2 id="label-h">Label</h2>
+            <Panel title="Sample">
+              <Facts
+                rows={[
+                  ['Barcode', <code>{s.barcode}</code>],
+                  ['Type', s.sample_type],
+                  ['Status', <StatusBadge status={s.status} />],
+                  ['Location', s.location ?? '—'],
+                  ['Custodian', short(s.custodian_id)],
+                  ['Parent', s.parent_sample_id ? <a href={`/samples/${s.parent_sample_id}`}>{short(s.parent_sample_id)}</a> : '—'],
+                  ['Created', when(s.created_at)],
+                  ['Updated', when(s.updated_at)],
+                ]}
+              />
+            </Panel>
+            <Panel title="Label">
               <Label id={s.id} />
-            </section>
+            </Panel>
           </div>
-          <section class="panel" aria-labelledby="custody-h">
-            <h2 id="custody-h">Custody chain</h2>
+          <Panel title="Custody chain">
             <CustodyTimeline id={s.id} refresh={refresh} />
             <Can role="technician">
               <h3>Record a custody event</h3>
               <CustodyForm id={s.id} done={again} />
             </Can>
-          </section>
+          </Panel>
           <p>
             <a href={`/runs?sample_id=${s.id}`}>Runs of this sample</a>
           </p>

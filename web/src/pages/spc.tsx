@@ -8,8 +8,8 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, type Page } from '../api';
 import { navigate } from '../router';
 import {
-  ActionButton, Can, compact, Dialog, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, SearchField, SelectField,
-  Show, short, StatusBadge, Table, TextArea, toNumber, useFilters, useForm, useLoad, when,
+  ActionButton, Can, compact, Dialog, Facts, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, Panel, SearchField,
+  SelectField, Show, short, StatusBadge, Table, TextArea, toNumber, useFilters, useForm, useLoad, when,
 } from '../ui';
 import { useInstruments } from './instruments';
 
@@ -742,10 +742,7 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
           All series
         </a>
       </PageHeader>
-      <section class="panel" aria-labelledby="chart-h">
-        <h2 id="chart-h">
-          Control chart
-        </h2>
+      <Panel title="Control chart">
         <p class="muted small">
           {xbar ? `X̄ chart: means of subgroups of ${series.subgroup_size}` : 'Individuals chart'}, the last {points.length} of{' '}
           {series.point_count} points
@@ -757,78 +754,75 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
           <h3>Add a point</h3>
           <AddPoint series={series} done={changed} />
         </Can>
-      </section>
+      </Panel>
       <div class="two">
-        <section class="panel" aria-labelledby="cap-h">
-          <h2 id="cap-h">
-            Capability
-          </h2>
+        <Panel title="Capability">
           <div class="figures spc-figures">
             <Figure label="Cp" value={fixed2(cap?.cp)} />
             <Figure label="Cpk" value={fixed2(cap?.cpk)} />
             <Figure label="Pp" value={fixed2(cap?.pp)} />
             <Figure label="Ppk" value={fixed2(cap?.ppk)} />
           </div>
-          <dl class="facts spaced">
-            <dt>Points (n)</dt>
-            <dd>{cap?.n ?? series.point_count}</dd>
-            <dt>Mean</dt>
-            <dd>{fmt(cap?.mean, 6)}</dd>
-            <dt>σ within</dt>
-            <dd>{fmt(cap?.sigma_within)}</dd>
-            <dt>σ overall</dt>
-            <dd>{fmt(cap?.sigma_overall)}</dd>
-          </dl>
+          <Facts
+            class="spaced"
+            rows={[
+              ['Points (n)', cap?.n ?? series.point_count],
+              ['Mean', fmt(cap?.mean, 6)],
+              ['σ within', fmt(cap?.sigma_within)],
+              ['σ overall', fmt(cap?.sigma_overall)],
+            ]}
+          />
           {series.lsl == null && series.usl == null && <p class="muted small">Cp and Pp need spec limits (LSL and USL).</p>}
-        </section>
-        <section class="panel" aria-labelledby="facts-h">
-          <h2 id="facts-h">
-            Series
-          </h2>
-          <dl class="facts">
-            <dt>Metric</dt>
-            <dd>
-              <code>{series.metric}</code>
-              {series.unit && <> ({series.unit})</>}
-            </dd>
-            <dt>Chart</dt>
-            <dd>{xbar ? `XBAR-R, subgroups of ${series.subgroup_size}` : 'I-MR'}</dd>
-            <dt>Control limits</dt>
-            <dd>
-              {ucl != null && lcl != null ? `${fmt(lcl)} · ${fmt(center)} · ${fmt(ucl)}` : 'not yet'}{' '}
-              <span class="muted">
-                ({lim?.source === 'fixed' ? 'fixed' : `baseline of ${series.baseline_points} points`})
-              </span>
-            </dd>
-            {xbar && series.range_ucl != null && (
-              <>
-                <dt>Range limits</dt>
-                <dd>
-                  {fmt(series.range_lcl)} · {fmt(series.range_center)} · {fmt(series.range_ucl)}
-                </dd>
-              </>
-            )}
-            <dt>Spec limits</dt>
-            <dd>
-              {series.lsl != null || series.usl != null ? `${fmt(series.lsl)} – ${fmt(series.usl)}` : '—'}
-              {series.target != null && <> (target {fmt(series.target)})</>}
-            </dd>
-            <dt>Instrument</dt>
-            <dd>
-              {series.instrument_id ? <a href={`/instruments/${series.instrument_id}`}>{short(series.instrument_id)}</a> : '—'}
-              {series.hold_on_alert && <> · held while an alert is open</>}
-            </dd>
-            <dt>Open alerts</dt>
-            <dd>{series.open_alerts ?? '—'}</dd>
-            <dt>Created</dt>
-            <dd>{when(series.created_at)}</dd>
-          </dl>
-        </section>
+        </Panel>
+        <Panel title="Series">
+          <Facts
+            rows={[
+              [
+                'Metric',
+                <>
+                  <code>{series.metric}</code>
+                  {series.unit && <> ({series.unit})</>}
+                </>,
+              ],
+              ['Chart', xbar ? `XBAR-R, subgroups of ${series.subgroup_size}` : 'I-MR'],
+              [
+                'Control limits',
+                <>
+                  {ucl != null && lcl != null ? `${fmt(lcl)} · ${fmt(center)} · ${fmt(ucl)}` : 'not yet'}{' '}
+                  <span class="muted">
+                    ({lim?.source === 'fixed' ? 'fixed' : `baseline of ${series.baseline_points} points`})
+                  </span>
+                </>,
+              ],
+              [
+                'Range limits',
+                xbar && series.range_ucl != null ? (
+                  <>
+                    {fmt(series.range_lcl)} · {fmt(series.range_center)} · {fmt(series.range_ucl)}
+                  </>
+                ) : undefined,
+              ],
+              [
+                'Spec limits',
+                <>
+                  {series.lsl != null || series.usl != null ? `${fmt(series.lsl)} – ${fmt(series.usl)}` : '—'}
+                  {series.target != null && <> (target {fmt(series.target)})</>}
+                </>,
+              ],
+              [
+                'Instrument',
+                <>
+                  {series.instrument_id ? <a href={`/instruments/${series.instrument_id}`}>{short(series.instrument_id)}</a> : '—'}
+                  {series.hold_on_alert && <> · held while an alert is open</>}
+                </>,
+              ],
+              ['Open alerts', series.open_alerts ?? '—'],
+              ['Created', when(series.created_at)],
+            ]}
+          />
+        </Panel>
       </div>
-      <section class="panel" aria-labelledby="viol-h">
-        <h2 id="viol-h">
-          Violations
-        </h2>
+      <Panel title="Violations">
         {violating.length === 0 ? (
           <div class="empty">No point of the last {points.length} breaks a rule.</div>
         ) : (
@@ -855,13 +849,10 @@ function SeriesView({ series, points, changed }: { series: Series; points: Point
             ))}
           </ol>
         </details>
-      </section>
-      <section class="panel" aria-labelledby="alerts-h">
-        <h2 id="alerts-h">
-          Open alerts
-        </h2>
+      </Panel>
+      <Panel title="Open alerts">
         <SeriesAlerts series={series} changed={changed} />
-      </section>
+      </Panel>
     </>
   );
 }
