@@ -2,7 +2,7 @@
 // rows, works at phone width, and a viewer is offered no create or edit button on it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertClean, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
+import { assertClean, BASE_URL, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -60,6 +60,24 @@ describe('pages', () => {
       await checkA11y(page, path);
       await screenshot(page, `${n++}-admin-${name}`);
     }
+    // An API key is shown once: in the notice after creating it, never again; and it works.
+    await page.goto('/admin/api-keys');
+    await page.getByRole('button', { name: 'New API key' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New API key' });
+    const keyName = unique('Ellipsometer uploader');
+    await dialog.getByLabel('Name', { exact: true }).fill(keyName);
+    await dialog.getByLabel('samples:read').check();
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.locator('#new-api-key').innerText()).trim();
+    assert.match(secret, /^sk_/);
+    const res = await fetch(`${BASE_URL}/api/samples?limit=1`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(res.status, 200, 'the key shown works');
+    await page.reload();
+    await page.getByRole('table', { name: 'API keys' }).getByText(keyName).waitFor();
+    assert.equal(await page.getByText(secret).count(), 0, 'the key is not shown again');
+    const listed = (await ok('admin', 'GET', '/api/api-keys')).items.find((k) => k.name === keyName);
+    assert.ok(listed && !('key' in listed), 'the list has no key');
+
     // The audit page shows the signed checkpoint the server gave it.
     const [answer] = await Promise.all([
       page.waitForResponse((r) => new URL(r.url()).pathname === '/api/audit/checkpoint'),
