@@ -1,6 +1,10 @@
 #include "platform/config.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <optional>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -44,14 +48,17 @@ std::vector<std::string> split_commas(const std::string& text) {
   return out;
 }
 
-// scheme://host[:port], nothing after it (an origin as a browser sends it).
-bool is_origin(const std::string& s) {
-  const auto scheme = s.find("://");
-  if (scheme == std::string::npos || (s.compare(0, scheme, "http") != 0 && s.compare(0, scheme, "https") != 0))
-    return false;
-  const auto rest = s.substr(scheme + 3);
-  return !rest.empty() && rest.find_first_of("/?#@ ") == std::string::npos;
+// http(s)://host[:port] and nothing after it, an origin as a browser sends it; nothing otherwise.
+// The view refers to `s`.
+std::optional<boost::urls::url_view> parse_origin(const std::string& s) {
+  auto u = boost::urls::parse_uri(s);
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || !u->has_authority() || u->has_userinfo() ||
+      u->encoded_host().empty() || !u->encoded_path().empty() || u->has_query() || u->has_fragment())
+    return std::nullopt;
+  return *u;
 }
+
+bool is_origin(const std::string& s) { return parse_origin(s).has_value(); }
 
 // A port's origins on this server, under the names a browser on this machine may use for a loopback
 // address.
@@ -170,6 +177,15 @@ Config Config::from_env() {
   return c;
 }
 
-std::vector<std::string> Config::analysis_origins() const { return origins_of(*this, analysis_port); }
+std::vector<std::string> Config::analysis_origins() const {
+  std::vector<std::string> out;
+  for (const auto& origin : cors_origins) {
+    const auto u = parse_origin(origin);
+    if (!u) continue;
+    std::string analysis = std::string(u->scheme()) + "://" + std::string(u->encoded_host()) + ":" + std::to_string(analysis_port);
+    if (std::find(out.begin(), out.end(), analysis) == out.end()) out.push_back(std::move(analysis));
+  }
+  return out;
+}
 
 }  // namespace spectra

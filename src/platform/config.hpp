@@ -38,7 +38,9 @@ struct Config {
   std::vector<std::string> cors_origins;
   // The web app's built files, served at / on the LIMS port (WEB_ROOT; default web/dist).
   std::string web_root = "web/dist";
-  // The origins under which browsers reach the Analysis API (for the web app's Content-Security-Policy).
+  // Where a page served at each of cors_origins reaches the Analysis API: that scheme and host with
+  // analysis_port (https://lims.example.org → https://lims.example.org:8001), as the web app does;
+  // for its Content-Security-Policy.
   std::vector<std::string> analysis_origins() const;
   int max_connections = 1024;
   int max_connections_per_client = 128;  // an IPv4 address or an IPv6 /64; trusted proxies are exempt

@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -33,29 +32,11 @@ namespace asio = boost::asio;
 namespace spectra {
 namespace {
 
-// The Analysis API as a page served from `origin` reaches it: the same scheme and host, its port
-// ("https://lims.example.org" → "https://lims.example.org:8001").
-std::string analysis_origin_for(const std::string& origin, std::uint16_t analysis_port) {
-  const auto host_at = origin.find("://");
-  if (host_at == std::string::npos) return {};
-  std::string base = origin;
-  const auto colon = base.rfind(':');
-  if (colon > host_at + 2 && base.find(']', colon) == std::string::npos) base.resize(colon);
-  return base + ":" + std::to_string(analysis_port);
-}
-
 // The web app's policy: its own scripts and styles only (no inline script, no eval), data and blob
-// images (charts, labels), the Analysis API for its calls (from every origin the app may be served
-// at, CORS_ORIGINS), no framing, no plugins, no base rewriting.
+// images (charts, labels), the Analysis API for its calls, no framing, no plugins, no base rewriting.
 std::string content_security_policy(const Config& cfg) {
   std::string connect = "'self'";
-  std::vector<std::string> seen;
-  for (const auto& origin : cfg.cors_origins) {
-    auto analysis = analysis_origin_for(origin, cfg.analysis_port);
-    if (analysis.empty() || std::find(seen.begin(), seen.end(), analysis) != seen.end()) continue;
-    connect += " " + analysis;
-    seen.push_back(std::move(analysis));
-  }
+  for (const auto& origin : cfg.analysis_origins()) connect += " " + origin;
   return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self';"
          " connect-src " + connect + "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 }

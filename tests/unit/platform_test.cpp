@@ -71,7 +71,14 @@ TEST(Config, CorsOriginsDefaultToTheLimsOriginAndRefuseAnythingElse) {
   setenv("CORS_ORIGINS", "https://lims.example.org, http://localhost:5173", 1);
   EXPECT_EQ(Config::from_env().cors_origins,
             (std::vector<std::string>{"https://lims.example.org", "http://localhost:5173"}));
-  for (const char* bad : {"*", "lims.example.org", "https://lims.example.org/app", "ftp://x", "https://"}) {
+  // A page served at each origin reaches the Analysis API on its host (the web app's CSP).
+  setenv("ANALYSIS_PORT", "9001", 1);
+  setenv("CORS_ORIGINS", "https://lims.example.org, http://localhost:5173, http://[::1]:9002, http://localhost:8080", 1);
+  EXPECT_EQ(Config::from_env().analysis_origins(),
+            (std::vector<std::string>{"https://lims.example.org:9001", "http://localhost:9001", "http://[::1]:9001"}));
+  unsetenv("ANALYSIS_PORT");
+  for (const char* bad : {"*", "lims.example.org", "https://lims.example.org/app", "ftp://x", "https://",
+                          "https://user@lims.example.org", "https://lims.example.org?x=1", "https://lims example.org"}) {
     setenv("CORS_ORIGINS", bad, 1);
     EXPECT_THROW(Config::from_env(), std::runtime_error) << bad;
   }
