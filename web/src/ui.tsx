@@ -504,11 +504,12 @@ export function SelectField<V extends Record<string, any>>(props: {
   options: Choice[];
   field?: string;
   blank?: string;
+  hint?: string;
 }) {
-  const { form, name, label, options, field, blank } = props;
-  const { id, message, aria } = useFieldState(form, name, field, undefined);
+  const { form, name, label, options, field, blank, hint } = props;
+  const { id, message, aria } = useFieldState(form, name, field, hint);
   return (
-    <FieldFrame id={id} label={label} message={message}>
+    <FieldFrame id={id} label={label} message={message} hint={hint}>
       <select
         value={form.values[name] ?? ''}
         onChange={(e) => form.set(name, (e.currentTarget as HTMLSelectElement).value as V[typeof name])}

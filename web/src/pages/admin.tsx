@@ -1,5 +1,6 @@
-// Administration (admins only): the organization's users, its API keys, its settings, and its audit
-// trail with the signed checkpoint of its head.
+// Administration: the organization's users (a PI manages its engineers, technicians and viewers; an
+// admin everyone), and for admins its API keys, its settings, and its audit trail with the signed
+// checkpoint of its head.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, atLeast, Problem, user as me, type Role } from '../api';
@@ -77,8 +78,11 @@ interface Checkpoint {
 
 const ROLES: Role[] = ['viewer', 'technician', 'engineer', 'pi', 'admin'];
 const KEY_ROLES: Role[] = ['viewer', 'technician', 'engineer', 'pi'];
-// A PI manages the team but makes no admins (the server refuses it).
-const assignableRoles = (): Role[] => (me()?.role === 'admin' ? ROLES : ROLES.filter((r) => r !== 'admin'));
+// A PI manages engineers, technicians and viewers: never creates, edits or raises anyone to pi or
+// admin (the server refuses it). An admin manages everyone.
+const PI_MANAGES: Role[] = ['engineer', 'technician', 'viewer'];
+const assignableRoles = (): Role[] => (me()?.role === 'admin' ? ROLES : ROLES.filter((r) => PI_MANAGES.includes(r)));
+const manages = (u: UserRow): boolean => me()?.role === 'admin' || PI_MANAGES.includes(u.role);
 // The scopes the server knows (auth/rbac.cpp known_scopes); "x:write" implies "x:read".
 const SCOPES = [
   'samples:read', 'samples:write', 'runs:read', 'runs:write', 'results:write', 'calibrations:read', 'calibrations:write',
@@ -209,29 +213,32 @@ function Users() {
           { label: 'Last sign-in', cell: (u) => when(u.last_login_at) },
           {
             label: 'Actions',
-            cell: (u) => (
-              <div class="page-actions">
-                <button type="button" onClick={() => setEditing(u)} aria-label={`Edit ${u.email}`}>
-                  Edit
-                </button>
-                {u.id !== me()?.id &&
-                  (u.is_active ? (
-                    <ActionButton
-                      label="Deactivate"
-                      class="danger"
-                      confirm={`Deactivate ${u.email}? They can no longer sign in.`}
-                      action={() => api(`/api/users/${u.id}`, { method: 'DELETE' })}
-                      done={again}
-                    />
-                  ) : (
-                    <ActionButton
-                      label="Activate"
-                      action={() => api(`/api/users/${u.id}`, { method: 'PATCH', body: { is_active: true } })}
-                      done={again}
-                    />
-                  ))}
-              </div>
-            ),
+            cell: (u) =>
+              !manages(u) ? (
+                <span class="muted small">An admin manages {u.role} accounts</span>
+              ) : (
+                <div class="page-actions">
+                  <button type="button" onClick={() => setEditing(u)} aria-label={`Edit ${u.email}`}>
+                    Edit
+                  </button>
+                  {u.id !== me()?.id &&
+                    (u.is_active ? (
+                      <ActionButton
+                        label="Deactivate"
+                        class="danger"
+                        confirm={`Deactivate ${u.email}? They can no longer sign in.`}
+                        action={() => api(`/api/users/${u.id}`, { method: 'DELETE' })}
+                        done={again}
+                      />
+                    ) : (
+                      <ActionButton
+                        label="Activate"
+                        action={() => api(`/api/users/${u.id}`, { method: 'PATCH', body: { is_active: true } })}
+                        done={again}
+                      />
+                    ))}
+                </div>
+              ),
           },
         ]}
       />

@@ -1,11 +1,12 @@
 // The notebook: entries in markdown with a live preview that the server renders and sanitizes, the
 // detail page with the entry's signatures (each re-checked by the server), signing with the password
-// again, amendments of signed entries, and the .eln export.
+// again (over the content hash of the text the page shows), amendments of signed entries, and the .eln
+// export.
 //
 // Shared with recipes.tsx (SOP bodies): MarkdownHtml and MarkdownPreview. Markdown is never rendered
 // here: the server's sanitizer is the only one, and its HTML is shown as it answers it.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, Problem, user } from '../api';
+import { api, Problem, user, type User } from '../api';
 import { navigate, useLocation } from '../router';
 import {
   asProblem, Can, Dialog, DownloadButton, Facts, Field, FilterBar, FilterInput, FilterSelect, FormFooter, PagedTable, PageHeader,
@@ -30,6 +31,7 @@ export interface Entry {
 }
 interface EntryDetail extends Entry {
   body_html: string;
+  content_sha256: string; // what a signature binds: the hash of the content this answer carries
   amended_by: string[];
   signature_count: number;
 }
@@ -43,12 +45,6 @@ interface Signature {
   signed_at: string;
   valid: boolean;
 }
-
-const MEANINGS: [string, string][] = [
-  ['author', 'author'],
-  ['reviewer', 'reviewer'],
-  ['approver', 'approver'],
-];
 
 // ---- shared: the server's HTML ----------------------------------------------------------------
 
@@ -261,20 +257,32 @@ function EditEntry({ id }: { id: string }) {
 
 // POST /api/eln/{id}/sign. A wrong password is the server's 401, about the password and not the
 // session (`credential`); an ordinary call first makes sure the session's own token is fresh.
-async function signEntry(id: string, body: { password: string; meaning: string }) {
+async function signEntry(id: string, body: { password: string; meaning: string; content_sha256: string }) {
   await api('/api/auth/me');
   return api<Signature>(`/api/eln/${id}/sign`, { method: 'POST', body, credential: true });
 }
 
-function SignForm({ entry, done, cancel }: { entry: Entry; done: () => void; cancel: () => void }) {
+// The meanings the server accepts from `me`: an entry's author signs only as its author, anyone
+// else only as a reviewer or an approver.
+function meaningsFor(entry: Entry, me: User | null): string[] {
+  return entry.author_id === me?.id ? ['author'] : ['reviewer', 'approver'];
+}
+
+// Signs the entry as the page shows it: the request names the content_sha256 of the answer the page
+// rendered, so a change made since (the server's 409) is never signed unread; the dialog then offers
+// to read the entry again.
+function SignForm(props: { entry: EntryDetail; done: () => void; cancel: () => void; reread: () => void }) {
+  const { entry, done, cancel, reread } = props;
   const mine = entry.author_id === user()?.id;
-  const form = useForm({ password: '', meaning: mine ? 'author' : 'reviewer' });
+  const meanings = meaningsFor(entry, user());
+  const form = useForm({ password: '', meaning: meanings[0] });
+  const stale = form.problem?.status === 409;
   return (
     <form
       aria-label="Sign entry"
       noValidate
       onSubmit={form.submit(async (v) => {
-        await signEntry(entry.id, { password: v.password, meaning: v.meaning });
+        await signEntry(entry.id, { password: v.password, meaning: v.meaning, content_sha256: entry.content_sha256 });
         done();
       })}
     >
@@ -282,9 +290,34 @@ function SignForm({ entry, done, cancel }: { entry: Entry; done: () => void; can
         Signing records your name, the time, the meaning and a hash of the entry's content, and locks the entry:
         it cannot change afterwards. Enter your password again to confirm it is you.
       </p>
+      <p class="muted small">
+        You sign the entry as this page shows it: content SHA-256{' '}
+        <code title={entry.content_sha256}>{(entry.content_sha256 ?? '').slice(0, 16)}…</code>
+      </p>
       <Field form={form} name="password" label="Password" type="password" autocomplete="current-password" required />
-      <SelectField form={form} name="meaning" label="Meaning" options={mine ? MEANINGS : MEANINGS.filter(([m]) => m !== 'author')} />
-      <FormFooter form={form} submit="Sign" onCancel={cancel} />
+      <SelectField
+        form={form}
+        name="meaning"
+        label="Meaning"
+        options={meanings}
+        hint={mine ? 'You wrote this entry: you sign it as its author.' : "Only the entry's author signs as author."}
+      />
+      {stale ? (
+        <>
+          <ProblemView problem={form.problem} />
+          <p>Nothing was signed. Reload the entry to read it as it is now, then sign again.</p>
+          <div class="actions">
+            <button type="button" class="primary" onClick={reread}>
+              Reload the entry
+            </button>
+            <button type="button" onClick={cancel}>
+              Cancel
+            </button>
+          </div>
+        </>
+      ) : (
+        <FormFooter form={form} submit="Sign" onCancel={cancel} />
+      )}
     </form>
   );
 }
@@ -331,6 +364,7 @@ function fileName(title: string): string {
 function EntryDetailPage({ id }: { id: string }) {
   const loaded = useApi<EntryDetail>(`/api/eln/${id}`);
   const [signing, setSigning] = useState(false);
+  const [reread, setReread] = useState(false);
   const [refresh, again] = useRefresh(loaded);
   const me = user();
   return (
@@ -353,12 +387,25 @@ function EntryDetailPage({ id }: { id: string }) {
               </Can>
             )}
             <Can role="technician">
-              <button type="button" class="primary" onClick={() => setSigning(true)}>
+              <button
+                type="button"
+                class="primary"
+                disabled={loaded.loading}
+                onClick={() => {
+                  setReread(false);
+                  setSigning(true);
+                }}
+              >
                 Sign
               </button>
             </Can>
             <DownloadButton label="Export .eln" path={`/api/eln/${e.id}/export`} filename={fileName(e.title)} />
           </PageHeader>
+          {reread && !loaded.loading && (
+            <p class="notice" role="status">
+              The entry as it is now (updated {when(e.updated_at)}): read it again before signing.
+            </p>
+          )}
           <div class="two">
             <Panel title="Entry">
               <Facts
@@ -417,6 +464,11 @@ function EntryDetailPage({ id }: { id: string }) {
               cancel={() => setSigning(false)}
               done={() => {
                 setSigning(false);
+                again();
+              }}
+              reread={() => {
+                setSigning(false);
+                setReread(true);
                 again();
               }}
             />

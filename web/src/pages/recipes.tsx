@@ -1,7 +1,9 @@
 // Recipes and SOPs. Recipes: the list (status and name filters), create and edit (an approved or
 // rejected version opens the next version), and the detail page with its approval state, its
 // decisions, its versions, submit, approve and reject. SOPs: the list, create, the detail page with
-// the body as the server renders it, its versions, a new version, approval and acknowledgement.
+// the body as the server renders it, its versions, a new version, approval or rejection, and
+// acknowledgement.
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, atLeast, user, type User } from '../api';
 import { navigate, useLocation } from '../router';
@@ -213,20 +215,32 @@ function EditRecipe({ id }: { id: string }) {
   );
 }
 
-// Approve or reject: a comment (required to reject).
-function DecisionForm({ id, decision, done, cancel }: { id: string; decision: 'approve' | 'reject'; done: () => void; cancel: () => void }) {
+type Decision = 'approve' | 'reject';
+
+// Approve or reject a recipe or an SOP version (`path`, the document's URL; `what`, its kind in
+// words): a comment, required to reject; `note` says what the decision does.
+function DecisionForm(props: {
+  path: string;
+  what: string;
+  decision: Decision;
+  note?: ComponentChildren;
+  done: () => void;
+  cancel: () => void;
+}) {
+  const { path, what, decision, note, done, cancel } = props;
   const form = useForm({ comment: '' });
   return (
     <form
-      aria-label={decision === 'approve' ? 'Approve recipe' : 'Reject recipe'}
+      aria-label={`${decision === 'approve' ? 'Approve' : 'Reject'} ${what}`}
       noValidate
       onSubmit={form.submit(async (v) => {
         // A reject without a comment is the server's 422, shown beside the field.
         const comment = v.comment.trim();
-        await api(`/api/recipes/${id}/${decision}`, { method: 'POST', body: comment ? { comment } : {} });
+        await api(`${path}/${decision}`, { method: 'POST', body: comment ? { comment } : {} });
         done();
       })}
     >
+      {note && <p class="muted small">{note}</p>}
       <TextArea
         form={form}
         name="comment"
@@ -253,7 +267,7 @@ function RecipeDetailPage({ id }: { id: string }) {
   const loaded = useApi<RecipeDetail>(`/api/recipes/${id}`);
   const { query } = useLocation();
   const from = query.get('from');
-  const [deciding, setDeciding] = useState<'approve' | 'reject' | null>(null);
+  const [deciding, setDeciding] = useState<Decision | null>(null);
   const instruments = useInstruments();
   const me = user();
   return (
@@ -397,7 +411,8 @@ function RecipeDetailPage({ id }: { id: string }) {
             >
               {deciding && (
                 <DecisionForm
-                  id={r.id}
+                  path={`/api/recipes/${r.id}`}
+                  what="recipe"
                   decision={deciding}
                   cancel={() => setDeciding(null)}
                   done={() => {
@@ -416,7 +431,7 @@ function RecipeDetailPage({ id }: { id: string }) {
 
 // ==== SOPs =====================================================================================
 
-export const SOP_STATUSES = ['DRAFT', 'EFFECTIVE', 'OBSOLETE'];
+export const SOP_STATUSES = ['DRAFT', 'EFFECTIVE', 'REJECTED', 'OBSOLETE'];
 
 export interface Sop {
   id: string;
@@ -428,6 +443,9 @@ export interface Sop {
   previous_version_id: string | null;
   approved_by: string | null;
   approved_at: string | null;
+  rejected_by?: string | null;
+  rejected_at?: string | null;
+  decision_comment?: string | null; // the approver's or the rejecter's comment
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -548,9 +566,18 @@ function SopVersionForm({ sop, mode, done, cancel }: { sop: SopDetail; mode: 've
   );
 }
 
+// What the server would let `me` decide on an SOP version: a PI or an admin decides on a DRAFT, never
+// its author; the reason when they may not.
+function sopDecisionFor(s: SopDetail, me: User | null): { may: boolean; why?: string } {
+  if (!me || !atLeast(me, 'pi') || s.status !== 'DRAFT') return { may: false };
+  if (s.created_by === me.id) return { may: false, why: 'You wrote this version: another PI or an admin decides on it.' };
+  return { may: true };
+}
+
 function SopDetailPage({ id }: { id: string }) {
   const loaded = useApi<SopDetail>(`/api/sops/${id}`);
   const [editing, setEditing] = useState<'version' | 'edit' | null>(null);
+  const [deciding, setDeciding] = useState<Decision | null>(null);
   const me = user();
   return (
     <Show loaded={loaded}>
@@ -558,6 +585,7 @@ function SopDetailPage({ id }: { id: string }) {
         const mine = s.acknowledgements.find((a) => a.user_id === me?.id);
         const effective = s.versions.find((v) => v.status === 'EFFECTIVE');
         const draft = s.versions.find((v) => v.status === 'DRAFT');
+        const decision = sopDecisionFor(s, me);
         return (
           <>
             <PageHeader title={`${s.code} v${s.version} · ${s.title}`}>
@@ -574,16 +602,15 @@ function SopDetailPage({ id }: { id: string }) {
                   )
                 )}
               </Can>
-              {s.status === 'DRAFT' && (
-                <Can role="pi">
-                  <ActionButton
-                    label="Approve"
-                    class="primary"
-                    confirm={`Make version ${s.version} of ${s.code} effective?${effective ? ` Version ${effective.version} becomes obsolete.` : ''}`}
-                    action={() => api(`/api/sops/${s.id}/approve`, { method: 'POST', body: {} })}
-                    done={loaded.reload}
-                  />
-                </Can>
+              {decision.may && (
+                <>
+                  <button type="button" class="primary" onClick={() => setDeciding('approve')}>
+                    Approve
+                  </button>
+                  <button type="button" class="danger" onClick={() => setDeciding('reject')}>
+                    Reject
+                  </button>
+                </>
               )}
               {s.status === 'EFFECTIVE' && !mine && (
                 <ActionButton
@@ -611,6 +638,11 @@ function SopDetailPage({ id }: { id: string }) {
                 <a href={`/sops/${draft.id}`}>Version {draft.version}</a> is a draft awaiting approval.
               </p>
             )}
+            {s.status === 'DRAFT' && (
+              <p class={decision.why ? 'notice small' : 'muted small'}>
+                {decision.why ?? 'A PI or an admin approves this draft (it becomes effective) or rejects it; never its author or anyone who changed it.'}
+              </p>
+            )}
             <div class="two">
               <Panel title="SOP">
                 <Facts
@@ -618,7 +650,9 @@ function SopDetailPage({ id }: { id: string }) {
                     ['Code', <code>{s.code}</code>],
                     ['Version', s.version],
                     ['Status', <StatusBadge status={s.status} />],
-                    ['Approved', when(s.approved_at)],
+                    ['Approved', s.status === 'REJECTED' ? undefined : when(s.approved_at)],
+                    ['Rejected', s.rejected_at ? when(s.rejected_at) : undefined],
+                    ['Comment', s.decision_comment || undefined],
                     ['Created', when(s.created_at)],
                     ['Updated', when(s.updated_at)],
                   ]}
@@ -674,6 +708,25 @@ function SopDetailPage({ id }: { id: string }) {
                     setEditing(null);
                     if (saved.id === s.id) loaded.reload();
                     else navigate(`/sops/${saved.id}`);
+                  }}
+                />
+              )}
+            </Dialog>
+            <Dialog title={deciding === 'reject' ? 'Reject SOP' : 'Approve SOP'} open={deciding !== null} onClose={() => setDeciding(null)}>
+              {deciding && (
+                <DecisionForm
+                  path={`/api/sops/${s.id}`}
+                  what="SOP"
+                  decision={deciding}
+                  note={
+                    deciding === 'approve'
+                      ? `Version ${s.version} of ${s.code} becomes effective.${effective ? ` Version ${effective.version} becomes obsolete.` : ''}`
+                      : `Version ${s.version} of ${s.code} becomes rejected and stays as it is; a new version can follow it.`
+                  }
+                  cancel={() => setDeciding(null)}
+                  done={() => {
+                    setDeciding(null);
+                    loaded.reload();
                   }}
                 />
               )}
