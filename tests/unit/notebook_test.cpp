@@ -4,10 +4,16 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -424,4 +430,121 @@ TEST(ElnFile, SomeoneWhoSignsTwiceIsDescribedOnce) {
   std::map<std::string, int> seen;
   for (const auto& n : v.as_object().at("@graph").as_array()) ++seen[str(n.as_object().at("@id"))];
   for (const auto& [id, count] : seen) EXPECT_EQ(count, 1) << id;
+}
+
+namespace {
+
+// A folder of files for one test, removed with it.
+struct TempDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("spectra-eln-test-" + std::to_string(::getpid()) + "-" +
+                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::filesystem::path write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(path / name, std::ios::binary) << bytes;
+    return path / name;
+  }
+};
+
+std::string noise(std::size_t n, unsigned seed) {
+  std::mt19937 random(seed);
+  std::string out(n, '\0');
+  for (auto& c : out) c = static_cast<char>(random());
+  return out;
+}
+
+// An attachment whose bytes are in `file`, stated as `bytes` (what the content store's row says).
+ElnAttachment in_file(const std::string& id, const std::string& filename, const std::filesystem::path& file,
+                      const std::string& bytes) {
+  ElnAttachment a{id, filename, "application/octet-stream", {}};
+  a.file = file;
+  a.size = bytes.size();
+  a.sha256_hex = sha256_hex(bytes);
+  return a;
+}
+
+}  // namespace
+
+TEST(ElnFile, AttachmentsInFilesAreReadAPieceAtATimeIntoACompleteArchive) {
+  const TempDir dir;
+  auto e = sample_entry();  // two attachments at hand, as old rows keep them
+  const std::string big = noise((3 << 20) + 12345, 7), small = "wavelength,counts\n532,1200\n";
+  const auto big_file = dir.write("big", big);
+  // The same file twice (the content store keeps the same bytes once), an empty one and a small one.
+  e.attachments.push_back(in_file("f0000000-0000-4000-8000-000000000001", "scan.h5", big_file, big));
+  e.attachments.push_back(in_file("f0000000-0000-4000-8000-000000000002", "scan again.h5", big_file, big));
+  e.attachments.push_back(in_file("f0000000-0000-4000-8000-000000000003", "empty.txt", dir.write("empty", ""), ""));
+  e.attachments.push_back(in_file("f0000000-0000-4000-8000-000000000004", "peaks.csv", dir.write("small", small), small));
+
+  constexpr std::size_t piece = 64 << 10;
+  ElnWriter writer(e, "2024-06-01T00:00:00Z", "1.2.3", piece);
+  std::string zip;
+  std::size_t pieces = 0, largest = 0;
+  while (auto p = writer.next()) {
+    ASSERT_FALSE(p->empty()) << "an empty piece would end a chunked body";
+    largest = std::max(largest, p->size());
+    zip += *p;
+    ++pieces;
+  }
+  EXPECT_EQ(writer.next(), std::nullopt) << "the end stays the end";
+  // Memory follows the piece: no piece holds much more than one read of a file.
+  EXPECT_LE(largest, 2 * piece + 16384);
+  EXPECT_GE(pieces, 2 * big.size() / piece);
+
+  Archive a;
+  ASSERT_NO_THROW(a = read_zip(zip));
+  const std::string root = eln_name(e) + "/", folder = root + "entry-" + e.id + "/";
+  EXPECT_EQ(a.files.size(), 4u + e.attachments.size());
+  for (const auto& att : e.attachments) {
+    const std::string name = folder + att.id.substr(0, 8) + "-" + att.filename;
+    if (att.file.empty()) continue;  // the two at hand are checked by the test above
+    ASSERT_TRUE(a.files.count(name)) << name;
+    EXPECT_TRUE(a.files.at(name) == (att.size == big.size() ? big : att.size ? small : "")) << name;
+  }
+  // The crate states each file's size and hash, and they are the archive's.
+  const auto doc = json::parse(a.files.at(root + "ro-crate-metadata.json"));
+  int files = 0;
+  for (const auto& n : doc.at("@graph").as_array()) {
+    const auto& o = n.as_object();
+    if (!has_type(o, "File")) continue;
+    ++files;
+    const auto& data = a.files.at(root + str(o.at("@id")).substr(2));
+    EXPECT_EQ(o.at("contentSize"), json::value(std::to_string(data.size())));
+    EXPECT_EQ(o.at("sha256"), json::value(sha256_hex(data)));
+  }
+  EXPECT_EQ(files, 3 + static_cast<int>(e.attachments.size()));
+}
+
+TEST(ElnFile, AFileThatIsNotWhatTheCrateStatesStopsTheArchive) {
+  const TempDir dir;
+  const std::string bytes = noise(200000, 3);
+  const auto file = dir.write("stored", bytes);
+  auto drain = [](const ElnAttachment& att) {
+    auto e = sample_entry();
+    e.attachments.push_back(att);
+    ElnWriter writer(e, "2024-06-01T00:00:00Z", "1.2.3", 4096);
+    while (writer.next()) {
+    }
+  };
+  const std::string id = "f0000000-0000-4000-8000-000000000001";
+  EXPECT_NO_THROW(drain(in_file(id, "ok.bin", file, bytes)));
+  auto other = bytes;
+  other.back() ^= 1;
+  EXPECT_THROW(drain(in_file(id, "changed.bin", file, other)), std::runtime_error);  // the same size, another hash
+  EXPECT_THROW(drain(in_file(id, "short.bin", file, bytes + "x")), std::runtime_error);
+  EXPECT_THROW(drain(in_file(id, "long.bin", file, bytes.substr(1))), std::runtime_error);
+  EXPECT_THROW(drain(in_file(id, "gone.bin", dir.path / "missing", bytes)), std::runtime_error);
+}
+
+TEST(ElnFile, AnArchiveLeftUnfinishedIsDroppedCleanly) {
+  // The client goes away in the middle: the writer is destroyed with a file open and no directory written.
+  const TempDir dir;
+  const std::string bytes = noise(100000, 5);
+  auto e = sample_entry();
+  e.attachments.push_back(in_file("f0000000-0000-4000-8000-000000000001", "a.bin", dir.write("a", bytes), bytes));
+  auto writer = std::make_unique<ElnWriter>(e, "2024-06-01T00:00:00Z", "1.2.3", 1024);
+  ASSERT_TRUE(writer->next());
+  ASSERT_TRUE(writer->next());
+  EXPECT_NO_THROW(writer.reset());
 }

@@ -1,7 +1,11 @@
 // GET /api/eln/{id}/export: the entry as an .eln file (eln_file.hpp), with its signatures (each checked
-// against the entry as it is now) and its attachments. Read in one transaction snapshot; the archive is
-// built off the I/O threads.
+// against the entry as it is now) and its attachments. The rows are read in one transaction snapshot;
+// the zip is streamed: each piece is written off the I/O threads when the previous one was sent, and
+// the attachments are read from the content store as they are written out, so the server's memory
+// follows the piece, not the number or size of the attachments.
 #include <boost/json.hpp>
+#include <memory>
+#include <system_error>
 
 #include "kit/data.hpp"
 #include "kit/markdown.hpp"
@@ -34,9 +38,35 @@ const db::Query signatures_q{
     " FROM signatures s WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
 const db::Query attachments_q{
     "eln_export_attachments",
-    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex'), encode(a.sha256, 'hex')"
+    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex'), encode(a.sha256, 'hex'), a.size_bytes"
     " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
     " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
+
+// The rest of the zip, a piece at a time, each written on the blocking pool when the server asks for it.
+class ElnStream final : public http::BodyStream {
+ public:
+  ElnStream(std::shared_ptr<ElnWriter> writer, BlockingPool& pool, std::optional<std::string> first)
+      : writer_(std::move(writer)), pool_(pool), first_(std::move(first)) {}
+
+  asio::awaitable<std::optional<std::string>> next() override {
+    if (first_) co_return std::exchange(first_, std::nullopt);
+    // The job shares the writer: it outlives this stream if the connection goes while a piece is read.
+    // A named job, not a temporary in the co_await (GCC 12 destroys such a temporary twice).
+    auto piece = [writer = writer_] { return writer->next(); };
+    co_return co_await pool_.run(std::move(piece));
+  }
+
+ private:
+  std::shared_ptr<ElnWriter> writer_;
+  BlockingPool& pool_;
+  std::optional<std::string> first_;
+};
+
+// The writer and its first piece: made before the head is sent, so a failure then is still a 500.
+struct Started {
+  std::shared_ptr<ElnWriter> writer;
+  std::optional<std::string> first;
+};
 
 }  // namespace
 
@@ -70,29 +100,50 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
     e.signers.push_back({s.signer_id, s.signer_name, {}});
     e.signatures.push_back(std::move(s));
   }
-  // Attachments kept in the table (before revision 10) come with the row; the others are read from
-  // the content store with the archive, off the I/O threads.
-  std::vector<std::string> stored;  // the SHA-256 of each attachment to read, "" when it came with the row
+  // Attachments kept in the table (before revision 10) come with the row; the others stay in the
+  // content store, read while the archive is sent.
+  struct Stored {
+    std::size_t index;
+    std::string sha256_hex;
+    std::uint64_t size;
+  };
+  std::vector<Stored> stored;
   for (int i = 0; i < r[2].rows(); ++i) {
     const bool in_row = r[2].get_optional(i, 3).has_value();
     e.attachments.push_back({std::string(r[2].get(i, 0)), std::string(r[2].get(i, 1)), std::string(r[2].get(i, 2)),
                              in_row ? crypto::from_hex(r[2].get(i, 3)).value_or(std::string()) : std::string()});
-    stored.push_back(in_row ? std::string() : std::string(r[2].get(i, 4)));
+    if (!in_row)
+      stored.push_back({e.attachments.size() - 1, std::string(r[2].get(i, 4)), static_cast<std::uint64_t>(r[2].get_int(i, 5))});
   }
 
   const std::string version = ctx.deps.version;
+  const std::string name = eln_name(e);
   const ContentStore* store = ctx.deps.files;
-  auto job = [e = std::move(e), version, stored = std::move(stored), store]() mutable {
-    for (std::size_t i = 0; i < stored.size(); ++i)
-      if (!stored[i].empty()) e.attachments[i].bytes = store->get(stored[i]).value_or(std::string());
+  auto start = [e = std::move(e), version, stored = std::move(stored), store]() mutable {
+    for (const auto& s : stored) {
+      auto& a = e.attachments[s.index];
+      const auto path = store->path_of(s.sha256_hex);
+      std::error_code missing;
+      const auto size = std::filesystem::file_size(path, missing);
+      // A file gone from the store is exported empty, as the archive always did; one of another size
+      // than its row says is refused before anything is sent.
+      if (missing) continue;
+      if (size != s.size) throw std::runtime_error("eln export: the stored file of attachment " + a.id + " has another size");
+      a.file = path;
+      a.size = s.size;
+      a.sha256_hex = s.sha256_hex;
+    }
     e.body_html = kit::render_markdown(e.body_markdown);
-    return std::make_pair(eln_name(e), build_eln(e, audit::utc_now(), version));
+    Started out;
+    out.writer = std::make_shared<ElnWriter>(std::move(e), audit::utc_now(), version);
+    out.first = out.writer->next();
+    return out;
   };
-  auto [name, bytes] = co_await ctx.deps.blocking->run(std::move(job));
+  Started started = co_await ctx.deps.blocking->run(std::move(start));
   http::Response res;
-  res.body = std::move(bytes);
   res.content_type = "application/vnd.eln+zip";
   res.header("Content-Disposition", "attachment; filename=\"" + name + ".eln\"");
+  res.stream = std::make_shared<ElnStream>(std::move(started.writer), *ctx.deps.blocking, std::move(started.first));
   co_return res;
 }
 
