@@ -1,9 +1,10 @@
-// The notebook: a live preview rendered by the server, a script in an entry that never runs, and
-// signing with a wrong and then the right password.
+// The notebook: a live preview rendered by the server, a script in an entry that never runs, signing
+// with a wrong and then the right password, a reviewer's signature over the content hash the page
+// read, and an entry changed after the signer read it (never signed unread).
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { assertClean, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
+import { assertClean, call, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -61,6 +62,8 @@ describe('notebook', () => {
 
     await page.getByRole('button', { name: 'Sign', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Sign entry' });
+    // The author signs only as the author.
+    assert.deepEqual(await dialog.getByLabel('Meaning').locator('option').allInnerTexts(), ['author']);
     await dialog.getByLabel('Password').fill('wrong-password');
     await dialog.getByLabel('Meaning').selectOption('author');
     await checkA11y(page, 'signing dialog');
@@ -83,7 +86,8 @@ describe('notebook', () => {
     assert.equal(stored.items.length, 1);
     assert.equal(stored.items[0].valid, true);
     assert.equal(stored.items[0].meaning, 'author');
-    // Signed: no more editing.
+    // Signed: no more editing (once the entry itself is read again).
+    await page.getByRole('definition').getByText('signed', { exact: true }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Edit', exact: true }).count(), 0);
     await checkA11y(page, 'signed entry');
     await screenshot(page, '08-notebook-signed');
@@ -92,6 +96,116 @@ describe('notebook', () => {
     assert.match(download.suggestedFilename(), /\.eln$/);
     const zip = await readFile(await download.path());
     assert.equal(zip.subarray(0, 2).toString('latin1'), 'PK');
+    assertClean(page);
+    await page.context().close();
+  });
+  it("a reviewer signs what the page showed: the request names the entry's content hash, and the signature shows it", async () => {
+    const entry = await ok('engineer', 'POST', '/api/eln', {
+      title: unique('Etch rate'),
+      body_markdown: 'Etch rate 41 nm/min, 5 sites.',
+    });
+    const page = await signedIn(browser, 'technician');
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === `/api/eln/${entry.id}`),
+      page.goto(`/notebook/${entry.id}`),
+    ]);
+    const shown = await answer.json();
+    assert.match(shown.content_sha256, /^[0-9a-f]{64}$/);
+    // The server refuses the meanings the dialog does not offer.
+    const asAuthor = await call('technician', 'POST', `/api/eln/${entry.id}/sign`, {
+      password: 'tech123',
+      meaning: 'author',
+      content_sha256: shown.content_sha256,
+    });
+    assert.equal(asAuthor.status, 403, 'a non-author does not sign as author');
+    const authorAsReviewer = await call('engineer', 'POST', `/api/eln/${entry.id}/sign`, {
+      password: 'eng123',
+      meaning: 'reviewer',
+      content_sha256: shown.content_sha256,
+    });
+    assert.equal(authorAsReviewer.status, 403, 'the author does not review their own entry');
+    assert.equal((await ok('technician', 'GET', `/api/eln/${entry.id}/signatures`)).items.length, 0);
+
+    await page.getByRole('heading', { name: entry.title, level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign entry' });
+    assert.deepEqual(await dialog.getByLabel('Meaning').locator('option').allInnerTexts(), ['reviewer', 'approver']);
+    await dialog.getByText(shown.content_sha256.slice(0, 16)).waitFor();
+    await dialog.getByLabel('Password').fill('tech123');
+    await dialog.getByLabel('Meaning').selectOption('reviewer');
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === `/api/eln/${entry.id}/sign`),
+      dialog.getByRole('button', { name: 'Sign', exact: true }).click(),
+    ]);
+    assert.deepEqual(request.postDataJSON(), { password: 'tech123', meaning: 'reviewer', content_sha256: shown.content_sha256 });
+    await dialog.waitFor({ state: 'hidden' });
+    const signatures = page.getByRole('table', { name: 'Signatures' });
+    await signatures.locator('.badge', { hasText: 'valid' }).waitFor();
+    assert.match(await signatures.innerText(), /reviewer/);
+    await signatures.getByText(shown.content_sha256.slice(0, 16)).waitFor();
+    const stored = await ok('technician', 'GET', `/api/eln/${entry.id}/signatures`);
+    assert.equal(stored.items.length, 1);
+    assert.equal(stored.items[0].meaning, 'reviewer');
+    assert.equal(stored.items[0].content_sha256, shown.content_sha256);
+    assert.equal(stored.items[0].valid, true);
+    await checkA11y(page, 'entry signed by a reviewer');
+    assertClean(page);
+    await page.context().close();
+  });
+
+  it('an entry changed after the signer opened it: the dialog shows the 409, nothing is signed, and the entry reloads', async () => {
+    const entry = await ok('engineer', 'POST', '/api/eln', {
+      title: unique('Anneal log'),
+      body_markdown: 'Anneal at 450 C for 30 min.',
+    });
+    const page = await signedIn(browser, 'pi');
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === `/api/eln/${entry.id}`),
+      page.goto(`/notebook/${entry.id}`),
+    ]);
+    const read = await answer.json();
+    const body = page.getByRole('region', { name: 'Entry body' });
+    await body.getByText('450 C for 30 min').waitFor();
+    // The author corrects the entry while the PI reads the old text.
+    await ok('engineer', 'PATCH', `/api/eln/${entry.id}`, { body_markdown: 'Anneal at 425 C for 30 min (corrected).' });
+
+    await page.getByRole('button', { name: 'Sign', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign entry' });
+    await dialog.getByLabel('Password').fill('pi123');
+    await dialog.getByLabel('Meaning').selectOption('approver');
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/api/eln/${entry.id}/sign`),
+      dialog.getByRole('button', { name: 'Sign', exact: true }).click(),
+    ]);
+    assert.equal(refused.status(), 409);
+    assert.equal(refused.request().postDataJSON().content_sha256, read.content_sha256, 'the hash of the text the page showed');
+    const problem = await refused.json();
+    const alert = dialog.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /409/);
+    assert.ok((await alert.innerText()).includes(problem.detail || problem.title), "the server's message is shown");
+    assert.equal(await dialog.getByRole('button', { name: 'Sign', exact: true }).count(), 0, 'no second try on the old text');
+    await checkA11y(page, 'signing dialog, entry changed');
+    await screenshot(page, '19-sign-entry-changed');
+    assert.equal((await ok('pi', 'GET', `/api/eln/${entry.id}/signatures`)).items.length, 0, 'nothing is signed');
+    assert.equal((await ok('pi', 'GET', `/api/eln/${entry.id}`)).signed, false);
+
+    // Reloading shows the corrected text; signing it then succeeds, over its new hash.
+    await dialog.getByRole('button', { name: 'Reload the entry' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await body.getByText('425 C for 30 min (corrected)').waitFor();
+    await page.getByText('read it again before signing').waitFor();
+    const current = await ok('pi', 'GET', `/api/eln/${entry.id}`);
+    assert.notEqual(current.content_sha256, read.content_sha256);
+    await page.getByRole('button', { name: 'Sign', exact: true }).click();
+    await dialog.getByLabel('Password').fill('pi123');
+    await dialog.getByLabel('Meaning').selectOption('approver');
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('table', { name: 'Signatures' }).locator('.badge', { hasText: 'valid' }).waitFor();
+    const stored = await ok('pi', 'GET', `/api/eln/${entry.id}/signatures`);
+    assert.equal(stored.items.length, 1);
+    assert.equal(stored.items[0].content_sha256, current.content_sha256);
     assertClean(page);
     await page.context().close();
   });
