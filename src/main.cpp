@@ -16,6 +16,7 @@
 #include "platform/log.hpp"
 #include "server/route_tables.hpp"
 #include "server/runtime.hpp"
+#include "kit/markdown.hpp"
 #include "seed/seed.hpp"
 
 using namespace spectra;
@@ -115,7 +116,12 @@ int main(int argc, char** argv) {
     db::BlockingConnection conn(owner_database_url(config));
     if (up->parsed() || down->parsed() || current->parsed() || history->parsed()) {
       db::Migrator m(conn);
-      if (up->parsed()) m.upgrade(m.resolve(up_target), std::cout);
+      if (up->parsed()) {
+        m.upgrade(m.resolve(up_target), std::cout);
+        // Markdown is rendered when it is written; what another renderer made is rendered again here.
+        if (m.current() == m.head())
+          if (const auto n = kit::render_stale_documents(conn)) std::cout << "rendered " << n << " documents again\n";
+      }
       if (down->parsed()) m.downgrade(m.resolve(down_target), std::cout);
       if (current->parsed()) {
         const int cur = m.current();
@@ -142,6 +148,7 @@ int main(int argc, char** argv) {
     }
     if (demo->parsed()) {
       seed::demo(conn, std::cout);
+      kit::render_stale_documents(conn);
       return 0;
     }
     if (create->parsed()) {

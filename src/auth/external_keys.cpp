@@ -230,7 +230,8 @@ asio::awaitable<void> ExternalKeys::refresh(bool force) {
   try {
     // Closures that own strings are named locals: GCC 12 destroys such temporaries twice across co_await.
     auto fetch = [url] { return http_get(url, std::chrono::seconds(5)); };
-    auto body = co_await blocking_.run(std::move(fetch));
+    const WorkShare provider{"", url};  // the one JWKS fetch thread: one share
+    auto body = co_await blocking_.run(std::move(fetch), provider);
     load_jwks(body);
   } catch (const std::exception& e) {
     spdlog::warn("fetching JWKS from {} failed: {}", url, e.what());

@@ -1,100 +1,95 @@
 #include "auth/throttle.hpp"
 
-#include <algorithm>
+#include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "platform/db/pool.hpp"
+#include "platform/db/tx.hpp"
 #include "platform/http/message.hpp"
 
+namespace asio = boost::asio;
+
 namespace spectra::auth {
+namespace {
 
-LoginThrottle::LoginThrottle(const Config& c)
-    : max_account_(c.login_max_failures_per_account), max_address_(c.login_max_failures_per_address),
-      max_entries_(c.login_throttle_max_entries), window_(c.login_failure_window), lockout_(c.login_lockout) {}
+const db::Query begin_q{"throttle_begin", "SELECT app.password_attempt_begin($1, $2, $3, $4, $5)"};
+// In a transaction of the account's organization ($1, bound by db::Tx, unused here).
+const db::Query end_q{"throttle_end",
+                      "SELECT app.password_attempt_end($2, $3, $4, $5, $6, $7) FROM (SELECT $1::uuid) AS organization"};
+// The organization of an attempt whose account is unknown: none.
+constexpr const char* no_organization = "00000000-0000-0000-0000-000000000000";
 
-LoginThrottle::Entry& LoginThrottle::Table::get(const std::string& key, std::size_t cap) {
-  auto [it, inserted] = entries.try_emplace(key);
-  if (inserted) {
-    order.push_back(key);
-    // Full: an idle entry makes room (a lockout or an attempt in flight is kept while another can
-    // go), else the oldest. An attacker with many addresses cannot grow the map.
-    for (int looked = 0; entries.size() > cap && !order.empty() && looked < 64; ++looked) {
-      std::string oldest = std::move(order.front());
-      order.pop_front();
-      auto victim = entries.find(oldest);
-      if (victim == entries.end()) continue;
-      const bool busy = victim->second.in_flight > 0 || victim->second.locked_until > Clock::now();
-      if (oldest == key || (busy && looked < 16)) {
-        order.push_back(std::move(oldest));
-        continue;
-      }
-      entries.erase(victim);
+const char* outcome_name(LoginThrottle::Outcome o) {
+  switch (o) {
+    case LoginThrottle::Outcome::success: return "success";
+    case LoginThrottle::Outcome::failure: return "failure";
+    case LoginThrottle::Outcome::abandoned: return "abandoned";
+  }
+  return "abandoned";
+}
+
+}  // namespace
+
+LoginThrottle::LoginThrottle(const Config& c, db::Pool& pool)
+    : pool_(pool), max_account_(c.login_max_failures_per_account), max_address_(c.login_max_failures_per_address),
+      window_seconds_(c.login_failure_window.count()), lockout_seconds_(c.login_lockout.count()) {}
+
+asio::awaitable<std::optional<long>> LoginThrottle::begin(const std::string& email, const std::string& address) {
+  auto r = co_await db::lookup_before_tenant(
+      pool_, begin_q, db::Params(email, http::client_key(address), max_account_, max_address_, window_seconds_));
+  if (r.is_null(0, 0)) co_return std::nullopt;
+  co_return r.get_int(0, 0);
+}
+
+asio::awaitable<void> LoginThrottle::finish(const std::string& email, const std::string& address, Outcome outcome,
+                                            std::string org, std::vector<db::Statement> also) {
+  const db::TenantContext tenant{org.empty() ? std::string(no_organization) : org, {}, {}};
+  const db::Params params(email, http::client_key(address), outcome_name(outcome), max_account_, max_address_,
+                          lockout_seconds_);
+  // Named: GCC 12 mishandles temporaries (a std::function among them) inside co_await.
+  std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
+    co_await db::transact(pool_, tenant, db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<void> {
+      tx.defer(db::Statement{&end_q, params});
+      for (const auto& s : also) tx.defer(s);
+      co_return;
+    });
+  };
+  co_await db::with_retries(attempt);
+}
+
+LoginThrottle::Attempt::~Attempt() {
+  if (done_) return;
+  // Released in the background: a destructor cannot wait. A lost release only counts the attempt as
+  // a failure until the window ends.
+  auto release = [](LoginThrottle& t, std::string email, std::string address) -> asio::awaitable<void> {
+    try {
+      co_await t.finish(email, address, Outcome::abandoned);
+    } catch (const std::exception& e) {
+      spdlog::warn("throttle: an abandoned attempt was not released: {}", e.what());
     }
-  }
-  return entries[key];
+  };
+  asio::co_spawn(t_.pool_.executor(), release(t_, std::move(email_), std::move(address_)), asio::detached);
 }
 
-void LoginThrottle::Table::prune_some(Clock::time_point now, std::chrono::seconds window) {
-  // A few entries per attempt: the cost is constant however large the map is.
-  for (int i = 0; i < 4 && !order.empty(); ++i) {
-    std::string key = std::move(order.front());
-    order.pop_front();
-    auto it = entries.find(key);
-    if (it == entries.end()) continue;
-    const auto& e = it->second;
-    if (e.in_flight == 0 && e.locked_until <= now && now - e.window_start > window)
-      entries.erase(it);
-    else
-      order.push_back(std::move(key));
-  }
+asio::awaitable<void> LoginThrottle::Attempt::succeeded() {
+  done_ = true;
+  co_await t_.finish(email_, address_, Outcome::success);
 }
 
-std::optional<long> LoginThrottle::wait_for(const Entry& e, int max, bool count_in_flight, Clock::time_point now) const {
-  if (e.locked_until > now)
-    return static_cast<long>(std::chrono::ceil<std::chrono::seconds>(e.locked_until - now).count());
-  const int failures = now - e.window_start > window_ ? 0 : e.failures;
-  // Attempts in flight may still fail: they count, so parallel guesses cannot exceed the limit.
-  if (failures + (count_in_flight ? e.in_flight : 0) >= max) return 1;
-  return std::nullopt;
-}
-
-std::optional<long> LoginThrottle::begin(const std::string& account, const std::string& address, Clock::time_point now) {
-  std::lock_guard lk(mu_);
-  accounts_.prune_some(now, window_);
-  addresses_.prune_some(now, window_);
-  auto& acc = accounts_.get(account, max_entries_);
-  auto& addr = addresses_.get(http::client_key(address), max_entries_);
-  auto a = wait_for(acc, max_account_, true, now);
-  auto b = wait_for(addr, max_address_, true, now);
-  if (a || b) return std::max(a.value_or(0), b.value_or(0));
-  ++acc.in_flight;
-  ++addr.in_flight;
-  return std::nullopt;
-}
-
-void LoginThrottle::end(Table& table, const std::string& key, int max, Outcome o, Clock::time_point now) {
-  auto it = table.entries.find(key);
-  if (it == table.entries.end()) return;  // evicted meanwhile
-  auto& e = it->second;
-  e.in_flight = std::max(0, e.in_flight - 1);
-  if (o != Outcome::failure) return;
-  if (now - e.window_start > window_) {
-    e.failures = 0;
-    e.window_start = now;
-  }
-  if (++e.failures >= max) {
-    e.locked_until = now + lockout_;
-    e.failures = 0;
-    e.window_start = now;
-  }
-}
-
-void LoginThrottle::finish(const std::string& account, const std::string& address, Outcome o, Clock::time_point now) {
-  std::lock_guard lk(mu_);
-  end(accounts_, account, max_account_, o, now);
-  end(addresses_, http::client_key(address), max_address_, o, now);
-  if (o == Outcome::success) {
-    auto it = accounts_.entries.find(account);
-    if (it != accounts_.entries.end() && it->second.locked_until <= now) it->second.failures = 0;
-  }
+void LoginThrottle::Attempt::failed(std::string org, std::vector<db::Statement> also) {
+  done_ = true;
+  auto record = [](LoginThrottle& t, std::string email, std::string address, std::string org,
+                   std::vector<db::Statement> also) -> asio::awaitable<void> {
+    try {
+      co_await t.finish(email, address, Outcome::failure, org, std::move(also));
+    } catch (const std::exception& e) {
+      spdlog::error("a failed password attempt of {} was not recorded: {}", org.empty() ? "an unknown account" : org,
+                    e.what());
+    }
+  };
+  asio::co_spawn(t_.pool_.executor(), record(t_, email_, address_, std::move(org), std::move(also)), asio::detached);
 }
 
 }  // namespace spectra::auth

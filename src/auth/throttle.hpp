@@ -1,80 +1,68 @@
 #pragma once
-// Failed-login throttling per account and per client (an IPv4 address or an IPv6 /64), in memory per
-// server process: after `max` failures within the window, further attempts are refused (429 with
-// Retry-After) until the lockout has passed. Attempts still being checked count too, so a burst of
-// parallel guesses cannot slip past the limit while the password hashes are computed. Each map is
-// bounded (the oldest entries go first) and pruned a few entries per attempt, never in one pass under
-// the lock. With several servers behind a load balancer each keeps its own counts.
-#include <chrono>
-#include <mutex>
+// Failed-password throttling (logins and signatures) per account and per client (an IPv4 address or
+// an IPv6 /64), kept in PostgreSQL (app.password_failures, migration 12) so that the limits hold across
+// every server behind a load balancer: after `max` failures within the window, further attempts are
+// refused (429 with Retry-After) until the lockout has passed. An attempt counts as a failure from the
+// moment it begins and is forgiven when it succeeds, so a burst of parallel guesses cannot slip past
+// the limit while the password hashes are computed, and an attempt whose server died still counts.
+// The account is the e-mail folded by PostgreSQL's lower(), as login looks it up.
+#include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <optional>
 #include <string>
-#include <deque>
-#include <unordered_map>
+
+#include <vector>
 
 #include "platform/config.hpp"
+#include "platform/db/result.hpp"
+
+namespace spectra::db {
+class Pool;
+}
 
 namespace spectra::auth {
 
 class LoginThrottle {
  public:
-  using Clock = std::chrono::steady_clock;
-  explicit LoginThrottle(const Config& config);
+  // `pool`: the connections for credential checks (DB_AUTH_POOL_SIZE), apart from the requests' pool.
+  LoginThrottle(const Config& config, db::Pool& pool);
 
-  // Reserves an attempt for this account and address; nullopt when it may proceed, else the seconds
-  // to wait. Every reserved attempt ends with exactly one finish().
-  std::optional<long> begin(const std::string& account, const std::string& address, Clock::time_point now = Clock::now());
+  // Reserves an attempt for this account and address; nullopt when it may proceed, else the seconds to
+  // wait. Every reserved attempt ends with exactly one finish().
+  boost::asio::awaitable<std::optional<long>> begin(const std::string& email, const std::string& address);
   enum class Outcome { success, failure, abandoned };
-  void finish(const std::string& account, const std::string& address, Outcome outcome, Clock::time_point now = Clock::now());
+  // Records how the attempt ended, with `also` (the failure's audit event) in the same transaction of
+  // the organization `org` (empty: none known); retried while the database is briefly unavailable.
+  boost::asio::awaitable<void> finish(const std::string& email, const std::string& address, Outcome outcome,
+                                      std::string org = {}, std::vector<db::Statement> also = {});
 
-  // Ends a reserved attempt as abandoned unless finished explicitly (an exception left the handler).
+  // Ends a reserved attempt as abandoned unless finished explicitly (an exception left the handler): the
+  // reservation is released in the background.
   class Attempt {
    public:
-    Attempt(LoginThrottle& t, std::string account, std::string address)
-        : t_(t), account_(std::move(account)), address_(std::move(address)) {}
+    Attempt(LoginThrottle& t, std::string email, std::string address)
+        : t_(t), email_(std::move(email)), address_(std::move(address)) {}
     Attempt(const Attempt&) = delete;
     Attempt& operator=(const Attempt&) = delete;
-    ~Attempt() {
-      if (!done_) t_.finish(account_, address_, Outcome::abandoned);
-    }
-    void succeeded() { end(Outcome::success); }
-    void failed() { end(Outcome::failure); }
+    ~Attempt();
+    boost::asio::awaitable<void> succeeded();
+    // A wrong password: recorded with `also` (its audit event) in one transaction of `org`, on the
+    // throttle's own connections, retried while the database is briefly unavailable. It is written
+    // beside the answer, not before it, so that a wrong password for a known account answers as fast as
+    // one for an unknown account, whatever holds the account's rows (the attempt already counts: it
+    // was reserved when it began).
+    void failed(std::string org = {}, std::vector<db::Statement> also = {});
 
    private:
-    void end(Outcome o) {
-      if (!done_) t_.finish(account_, address_, o);
-      done_ = true;
-    }
     LoginThrottle& t_;
-    std::string account_, address_;
+    std::string email_, address_;
     bool done_ = false;
   };
 
  private:
-  struct Entry {
-    int failures = 0;
-    int in_flight = 0;
-    Clock::time_point window_start{};
-    Clock::time_point locked_until{};
-  };
-  std::optional<long> wait_for(const Entry& e, int max, bool count_in_flight, Clock::time_point now) const;
-  // One bounded map with its keys in arrival order, for incremental pruning and eviction.
-  struct Table {
-    std::unordered_map<std::string, Entry> entries;
-    std::deque<std::string> order;
-    Entry& get(const std::string& key, std::size_t cap);
-    void prune_some(Clock::time_point now, std::chrono::seconds window);
-  };
-  void end(Table& table, const std::string& key, int max, Outcome o, Clock::time_point now);
-
-  std::mutex mu_;
-  Table accounts_, addresses_;
+  db::Pool& pool_;
   int max_account_, max_address_;
-  std::size_t max_entries_;
-  std::chrono::seconds window_, lockout_;
-
- public:
-  std::size_t tracked() const { return accounts_.entries.size() + addresses_.entries.size(); }
+  long window_seconds_, lockout_seconds_;
 };
 
 }  // namespace spectra::auth

@@ -5,6 +5,7 @@
 #include "audit/audit.hpp"
 #include "auth/rbac.hpp"
 #include "platform/config.hpp"
+#include "platform/fair_queue.hpp"
 #include "platform/db/tx.hpp"
 #include "platform/http/message.hpp"
 
@@ -27,7 +28,9 @@ struct Dependencies {
   Config config;
   std::string version = SPECTRA_VERSION;
   db::Pool* pool = nullptr;
-  BlockingPool* blocking = nullptr;
+  BlockingPool* blocking = nullptr;   // renders, exports, scans: shared fairly across organizations
+  BlockingPool* passwords = nullptr;  // password checks and hashes only: never behind a render
+  db::Pool* auth_pool = nullptr;      // credential checks and their audit: never behind a flood of requests
   const ContentStore* files = nullptr;  // attachments, by content (DATA_DIR)
   auth::TokenService* tokens = nullptr;
   auth::LoginThrottle* throttle = nullptr;
@@ -47,6 +50,10 @@ struct RequestContext {
     return {principal.org_id, principal.user_id, std::string(auth::role_name(principal.role))};
   }
   db::Pool& db() const { return *deps.pool; }
+  // Whose blocking work this request's is, for the fair pools: its organization and its user (or key).
+  WorkShare share() const {
+    return {principal.org_id, principal.user_id.empty() ? principal.api_key_id : principal.user_id};
+  }
   // Who the audit trail names for this request.
   audit::Actor actor() const {
     audit::Actor a{std::nullopt, principal.kind == auth::CredentialKind::api_key ? "api_key" : "user", req.request_id,

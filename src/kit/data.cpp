@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
 #include <algorithm>
 #include <regex>
@@ -51,23 +48,19 @@ bool plausible(std::string_view type, const std::string& v) {
   return v.size() <= 1000 && v.find('\0') == std::string::npos;
 }
 
-asio::awaitable<void> record(db::Pool& pool, db::TenantContext tenant, audit::Actor actor, audit::Entry entry) {
-  const std::string action = entry.action;
-  try {
-    co_await db::transact(pool, tenant, db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<void> {
-      tx.defer(audit::statement(actor, std::move(entry)));
-      co_return;
-    });
-  } catch (const std::exception& e) {
-    spdlog::error("audit: the {} event of organization {} was not recorded: {}", action, tenant.org_id, e.what());
-  }
-}
-
 }  // namespace
 
-void audit_detached(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, audit::Entry entry) {
-  asio::co_spawn(asio::make_strand(ctx.db().executor()), record(ctx.db(), std::move(tenant), std::move(actor), std::move(entry)),
-                 asio::detached);
+asio::awaitable<void> audit_apart(RequestContext& ctx, audit::Entry entry) {
+  const auto tenant = ctx.tenant();
+  const auto actor = ctx.actor();
+  // Named: GCC 12 mishandles temporaries (a std::function among them) inside co_await.
+  std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
+    co_await db::transact(ctx.db(), tenant, db::Mode::read_write, [&](db::Tx& tx) -> asio::awaitable<void> {
+      tx.defer(audit::statement(actor, entry));
+      co_return;
+    });
+  };
+  co_await db::with_retries(attempt);
 }
 
 std::vector<std::string> split_list(std::string_view text) {

@@ -125,9 +125,10 @@ class Write {
   audit::Actor actor_;
 };
 
-// Records an audit entry in a transaction of its own, without making the client wait for it (a
-// failed login must answer as fast as an unknown email does). A failure to record is logged.
-void audit_detached(RequestContext& ctx, db::TenantContext tenant, audit::Actor actor, audit::Entry entry);
+// Records an audit entry of the caller in a transaction of its own, before the answer: a refusal
+// worth recording (a file with malware) whose request writes nothing else. Retried while the database
+// is briefly unavailable (db::with_retries).
+boost::asio::awaitable<void> audit_apart(RequestContext& ctx, audit::Entry entry);
 
 // The coroutine behind write(): Write lives in its frame.
 template <class F>

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <stdexcept>
 
 #include "platform/crypto.hpp"
@@ -90,11 +91,30 @@ bool Problems::has(std::string_view field) const noexcept {
 
 void Problems::raise_if_any(ErrorCode code) const {
   if (list_.empty()) return;
+  // The detail names the first few; `errors` lists up to max_field_errors and counts the rest.
+  constexpr std::size_t in_detail = 5;
   std::string detail = code == ErrorCode::unprocessable ? "Invalid request: " : "Invalid parameters: ";
-  for (std::size_t i = 0; i < list_.size(); ++i) detail += (i ? "; " : "") + list_[i].field + " " + list_[i].message;
+  for (std::size_t i = 0; i < list_.size() && i < in_detail; ++i)
+    detail += (i ? "; " : "") + list_[i].field + " " + list_[i].message;
+  const std::size_t more = list_.size() + truncated_ - std::min(list_.size(), in_detail);
+  if (more > 0) detail += "; and " + std::to_string(more) + " more";
   ApiError e(code, detail);
   for (const auto& f : list_) e.with_field(f.field, f.message);
+  e.with_truncated(truncated_);
   throw e;
+}
+
+void check_id_list(std::string_view field, const std::vector<std::string>& ids, Problems& problems) {
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string name = std::string(field) + "[" + std::to_string(i) + "]";
+    std::string id = ids[i];
+    for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!crypto::is_uuid(id))
+      problems.add(name, "must be a UUID");
+    else if (!seen.insert(id).second)
+      problems.add(name, "is listed twice");
+  }
 }
 
 void check_spec(const FieldSpec& spec) {

@@ -67,17 +67,24 @@ class Input;
 template <class T>
 const Input<T>& input_of();
 
-// The problems found in one input: each names its field.
+// The problems found in one input: each names its field. The first max_field_errors are kept, the
+// rest counted, however many an input holds (20,000 unknown fields cost a count, not megabytes).
 class Problems {
  public:
-  void add(std::string field, std::string message) { list_.push_back({std::move(field), std::move(message)}); }
+  void add(std::string field, std::string message) {
+    if (list_.size() < max_field_errors)
+      list_.push_back({std::move(field), std::move(message)});
+    else
+      ++truncated_;
+  }
   bool empty() const noexcept { return list_.empty(); }
   bool has(std::string_view field) const noexcept;
-  // 422 (bodies) or 400 (query strings) listing every problem; nothing when there is none.
+  // 422 (bodies) or 400 (query strings) listing the problems; nothing when there is none.
   void raise_if_any(ErrorCode code) const;
 
  private:
   std::vector<FieldError> list_;
+  std::size_t truncated_ = 0;
 };
 
 // Calls f(index, item) for each item of a JSON array (values are boost::json::value, hidden from this
@@ -388,6 +395,10 @@ const Input<T>& input_of() {
   static const Input<T> decl = T::input();
   return decl;
 }
+
+// A list of ids (a body's sample_ids): each a UUID, none twice (whatever its case), each problem named
+// "field[i]".
+void check_id_list(std::string_view field, const std::vector<std::string>& ids, Problems& problems);
 
 // "a\%b" for a LIKE pattern that matches the text literally.
 std::string escape_like(std::string_view s);

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "platform/blocking.hpp"
+#include "platform/db/blocking_connection.hpp"
 
 namespace spectra::kit {
 namespace {
@@ -79,21 +80,68 @@ std::string render_markdown(std::string_view markdown) {
   return out;
 }
 
-boost::asio::awaitable<std::string> with_body_html(RequestContext& ctx, std::string json, std::string markdown) {
-  std::string html;
-  if (markdown.size() < 16 * 1024) {
-    html = render_markdown(markdown);
-  } else {
-    auto job = [markdown = std::move(markdown)] { return render_markdown(markdown); };
-    html = co_await ctx.deps.blocking->run(std::move(job));
-  }
+int renderer_version() noexcept {
+  // Raise sanitizing_rules when safe_url(), the options or the extensions change what is written.
+  constexpr int sanitizing_rules = 1;
+  return (sanitizing_rules << 24) | (cmark_version() & 0xFFFFFF);
+}
+
+boost::asio::awaitable<std::string> render_for_write(RequestContext& ctx, std::string markdown) {
+  if (markdown.size() < 16 * 1024) co_return render_markdown(markdown);
+  auto job = [markdown = std::move(markdown)] { return render_markdown(markdown); };
+  const WorkShare share = ctx.share();
+  co_return co_await ctx.deps.blocking->run(std::move(job), share);
+}
+
+std::string json_string(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
+
+std::string with_members(std::string json, const std::vector<std::pair<std::string_view, std::string>>& members) {
   const auto end = json.rfind('}');
-  if (end == std::string::npos) co_return json;
+  if (end == std::string::npos) return json;
   const auto last = json.find_last_not_of(" \t\r\n", end == 0 ? 0 : end - 1);
-  const bool empty_object = last == std::string::npos || json[last] == '{';
-  json.replace(end, 1, std::string(empty_object ? "" : ",") + "\"body_html\":" +
-                           boost::json::serialize(boost::json::string(html)) + "}");
-  co_return json;
+  bool empty_object = last == std::string::npos || json[last] == '{';
+  std::string tail;
+  for (const auto& [name, value] : members) {
+    if (!empty_object) tail += ',';
+    empty_object = false;
+    tail += json_string(name) + ":" + value;
+  }
+  json.replace(end, 1, tail + "}");
+  return json;
+}
+
+boost::asio::awaitable<std::string> stored_html(RequestContext& ctx, std::optional<std::string> html,
+                                                std::int64_t version, std::string markdown) {
+  if (html && version == renderer_version()) co_return std::move(*html);
+  co_return co_await render_for_write(ctx, std::move(markdown));
+}
+
+std::int64_t render_stale_documents(db::BlockingConnection& owner) {
+  const std::string version = std::to_string(renderer_version());
+  std::int64_t done = 0;
+  for (const char* table : {"eln_entries", "sops"}) {
+    for (;;) {
+      // A batch at a time, each in its own transaction: a large notebook is not one long lock.
+      auto stale = owner.exec(std::string("SELECT organization_id, id, body_markdown FROM ") + table +
+                              " WHERE render_version <> " + version + " ORDER BY organization_id, id LIMIT 200");
+      if (stale.empty()) break;
+      owner.exec("BEGIN");
+      try {
+        for (int i = 0; i < stale.rows(); ++i) {
+          owner.exec(std::string("UPDATE ") + table + " SET body_html = $3, render_version = " + version +
+                         " WHERE organization_id = $1 AND id = $2 AND body_markdown = $4",
+                     db::Params(std::string(stale.get(i, 0)), std::string(stale.get(i, 1)),
+                                render_markdown(stale.get(i, 2)), std::string(stale.get(i, 2))));
+          ++done;
+        }
+        owner.exec("COMMIT");
+      } catch (...) {
+        owner.exec("ROLLBACK");
+        throw;
+      }
+    }
+  }
+  return done;
 }
 
 }  // namespace spectra::kit

@@ -45,9 +45,9 @@ kit::Router lims_router() {
       route(M::GET, "/api/auth/me", id::me, auth::any_role(auth::any_scope), "The caller's own user"),
 
       route(M::GET, "/api/users", id::list_users, minimum(Role::pi, "users:read"), "List users (filters role, is_active, q)"),
-      route(M::POST, "/api/users", id::create_user, team_manager, "Create a user (a PI cannot create admins)", 201),
+      route(M::POST, "/api/users", id::create_user, team_manager, "Create a user (a PI creates engineers, technicians and viewers only)", 201),
       route(M::GET, "/api/users/{id}", id::get_user, minimum(Role::pi, "users:read"), "One user"),
-      route(M::PATCH, "/api/users/{id}", id::update_user, team_manager, "Change a user's role, name or active state"),
+      route(M::PATCH, "/api/users/{id}", id::update_user, team_manager, "Change a user's role, name or active state (a PI: of engineers, technicians and viewers, never raising anyone to pi or admin)"),
       route(M::DELETE_, "/api/users/{id}", id::deactivate_user, team_manager, "Deactivate a user", 204),
 
       route(M::GET, "/api/api-keys", id::list_api_keys, auth::require_admin, "List API keys"),
@@ -112,7 +112,10 @@ kit::Router lims_router() {
       route(M::PATCH, "/api/sops/{id}", pr::update_sop, write_sops, "Change a DRAFT version"),
       route(M::POST, "/api/sops/{id}/versions", pr::create_sop_version, write_sops, "Add the next version (DRAFT)", 201),
       route(M::POST, "/api/sops/{id}/approve", pr::approve_sop, decide,
-            "Make a DRAFT version EFFECTIVE (the effective one before it becomes OBSOLETE)"),
+            "Make a DRAFT version EFFECTIVE (the effective one before it becomes OBSOLETE), with an optional"
+            " comment; never by the version's author or an editor of it"),
+      route(M::POST, "/api/sops/{id}/reject", pr::reject_sop, decide,
+            "Reject a DRAFT version (it becomes REJECTED) with a comment; never by its author or an editor of it"),
       route(M::POST, "/api/sops/{id}/acknowledge", pr::acknowledge_sop, signed_in,
             "Acknowledge having read the EFFECTIVE version", 201),
 

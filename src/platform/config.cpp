@@ -84,7 +84,10 @@ Config Config::from_env() {
   c.database_url = normalize_database_url(env("DATABASE_URL"));
   c.app_database_url = normalize_database_url(env("DATABASE_APP_URL"));
   c.app_database_user = env("DATABASE_APP_USER", c.app_database_user);
+  c.sequencer_database_url = normalize_database_url(env("DATABASE_SEQUENCER_URL"));
+  c.sequencer_database_user = env("DATABASE_SEQUENCER_USER", c.sequencer_database_user);
   c.db_pool_size = env_number("DB_POOL_SIZE", c.db_pool_size, 1, 500);
+  c.db_auth_pool_size = env_number("DB_AUTH_POOL_SIZE", c.db_auth_pool_size, 1, 100);
   c.db_acquire_timeout = std::chrono::milliseconds(env_number<long>("DB_ACQUIRE_TIMEOUT_MS", 3000, 10, 600000));
   c.db_statement_timeout = std::chrono::milliseconds(env_number<long>("DB_STATEMENT_TIMEOUT_MS", 15000, 0, 3600000));
   c.host = env("HOST", c.host);
@@ -108,6 +111,8 @@ Config Config::from_env() {
   c.clamd_timeout = std::chrono::seconds(env_number<long>("CLAMD_TIMEOUT_SECONDS", 30, 1, 3600));
   c.max_connections = env_number("MAX_CONNECTIONS", c.max_connections, 1, 1000000);
   c.blocking_queue = env_number("BLOCKING_QUEUE", c.blocking_queue, 1, 100000);
+  c.password_threads = env_number("PASSWORD_THREADS", c.password_threads, 1, 64);
+  c.password_queue = env_number("PASSWORD_QUEUE", c.password_queue, 1, 100000);
   c.max_connections_per_client = env_number("MAX_CONNECTIONS_PER_CLIENT", c.max_connections_per_client, 1, 1000000);
   for (const auto& item : split_commas(env("TRUSTED_PROXIES"))) {
     boost::system::error_code ec;

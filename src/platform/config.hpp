@@ -13,6 +13,9 @@ struct Config {
   // Application-role connection used to serve requests; derived from database_url when unset.
   std::string app_database_url;
   std::string app_database_user = "spectra_app";
+  // The audit sequencer's own role: it alone may link every organization's events.
+  std::string sequencer_database_url;
+  std::string sequencer_database_user = "spectra_sequencer";
   int db_pool_size = 16;
   std::chrono::milliseconds db_acquire_timeout{3000};
   std::chrono::milliseconds db_statement_timeout{15000};
@@ -22,7 +25,10 @@ struct Config {
   std::uint16_t analysis_port = 8001;
   int io_threads = 0;  // 0: one per core
   int blocking_threads = 2;
-  int blocking_queue = 64;  // password checks waiting beyond the running ones; more get 503
+  int blocking_queue = 64;  // renders, exports and scans waiting beyond the running ones; more get 503
+  int password_threads = 2;
+  int password_queue = 64;  // password checks waiting beyond the running ones; more get 503
+  int db_auth_pool_size = 4;  // connections for credential checks (login, signing) and their audit
   std::size_t body_limit = 1 << 20;       // 1 MiB for JSON bodies
   std::size_t upload_limit = 25 << 20;    // attachments (MAX_UPLOAD_BYTES)
   // Where attachments are stored, by content (DATA_DIR; default $SPECTRA_HOME/var/data, else var/data).
@@ -66,7 +72,6 @@ struct Config {
   int login_max_failures_per_address = 20;
   std::chrono::seconds login_failure_window{900};
   std::chrono::seconds login_lockout{300};
-  std::size_t login_throttle_max_entries = 100000;  // per map (accounts, clients)
 
   // The audit trail's chain key (HMAC-SHA256), kept outside the database: AUDIT_KEY or AUDIT_KEY_FILE,
   // at least 32 bytes. The checkpoint signing key (Ed25519) is derived from it.

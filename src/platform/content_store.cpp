@@ -9,6 +9,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 #include "platform/crypto.hpp"
 
@@ -30,13 +31,6 @@ void write_all(int fd, std::string_view bytes) {
   }
 }
 
-void fsync_path(const std::filesystem::path& p, int flags) {
-  const int fd = ::open(p.c_str(), flags);
-  if (fd < 0) fail("open " + p.string());
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) fail("fsync " + p.string());
-}
 
 bool is_hex_digest(std::string_view s) {
   if (s.size() != 64) return false;
@@ -59,13 +53,19 @@ std::string ContentStore::put(std::string_view bytes) const {
   std::error_code ec;
   if (std::filesystem::exists(target, ec)) return hex;  // the same bytes, stored once
   const auto folder = target.parent_path();
+  // The folders a new file needs (ab/, ab/cd/) are made durable too: each new folder's entry is
+  // fsynced in its parent, or a crash could lose a file whose row has committed.
+  std::vector<std::filesystem::path> made;
+  for (auto p = folder; !p.empty() && p != root_.parent_path() && !std::filesystem::exists(p, ec); p = p.parent_path())
+    made.push_back(p);
   std::filesystem::create_directories(folder);
+  for (auto it = made.rbegin(); it != made.rend(); ++it) sync_folder(it->parent_path());
   std::string temp = (folder / (".tmp-" + hex.substr(0, 16) + "-XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) fail("create a temporary file in " + folder.string());
   try {
     write_all(fd, bytes);
-    if (::fsync(fd) != 0) fail("fsync");
+    sync(fd, temp);
     if (::close(fd) != 0) fail("close");
   } catch (...) {
     ::close(fd);
@@ -78,8 +78,22 @@ std::string ContentStore::put(std::string_view bytes) const {
     errno = saved;
     fail("rename into " + target.string());
   }
-  fsync_path(folder, O_RDONLY | O_DIRECTORY);
+  sync_folder(folder);
   return hex;
+}
+
+void ContentStore::sync(int fd, const std::filesystem::path& p) const {
+  if (::fsync(fd) != 0) fail("fsync " + p.string());
+  if (synced_) synced_(p);
+}
+
+void ContentStore::sync_folder(const std::filesystem::path& p) const {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) fail("open " + p.string());
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) fail("fsync " + p.string());
+  if (synced_) synced_(p);
 }
 
 std::optional<std::string> ContentStore::get(std::string_view hex) const {

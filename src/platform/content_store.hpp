@@ -3,6 +3,7 @@
 // atomically (a temporary file in the same folder, fsync, rename, fsync of the folder), so the same
 // bytes are stored once and a reader never sees half a file. Blocking: call it off the I/O threads.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,7 +12,9 @@ namespace spectra {
 
 class ContentStore {
  public:
-  explicit ContentStore(std::filesystem::path root) : root_(std::move(root)) {}
+  // `synced`, when given, is told each path fsynced, in order (for the tests of durability).
+  explicit ContentStore(std::filesystem::path root, std::function<void(const std::filesystem::path&)> synced = {})
+      : root_(std::move(root)), synced_(std::move(synced)) {}
   // Stores `bytes` (unless they are there already); answers their SHA-256 in hex.
   std::string put(std::string_view bytes) const;
   // The bytes stored under `sha256_hex`, or nullopt.
@@ -20,7 +23,10 @@ class ContentStore {
   const std::filesystem::path& root() const noexcept { return root_; }
 
  private:
+  void sync(int fd, const std::filesystem::path& p) const;
+  void sync_folder(const std::filesystem::path& p) const;
   std::filesystem::path root_;
+  std::function<void(const std::filesystem::path&)> synced_;
 };
 
 }  // namespace spectra

@@ -30,6 +30,10 @@ struct FieldError {
   std::string message;
 };
 
+// The most field errors one answer lists; the rest are only counted ("errors_truncated"), so that an
+// answer is never much larger than its request.
+inline constexpr std::size_t max_field_errors = 100;
+
 class ApiError : public std::runtime_error {
  public:
   ApiError(ErrorCode code, std::string detail, std::string log_detail = {})
@@ -39,9 +43,19 @@ class ApiError : public std::runtime_error {
   const std::string& detail() const noexcept { return detail_; }
   // What goes to the log only (SQL messages, internals); never to the client.
   const std::string& log_detail() const noexcept { return log_detail_; }
+  // At most max_field_errors; field_errors_truncated() counts those added past it.
   const std::vector<FieldError>& field_errors() const noexcept { return fields_; }
+  std::size_t field_errors_truncated() const noexcept { return truncated_; }
   ApiError& with_field(std::string field, std::string message) {
-    fields_.push_back({std::move(field), std::move(message)});
+    if (fields_.size() < max_field_errors)
+      fields_.push_back({std::move(field), std::move(message)});
+    else
+      ++truncated_;
+    return *this;
+  }
+  // Counts n more field errors without listing them.
+  ApiError& with_truncated(std::size_t n) {
+    truncated_ += n;
     return *this;
   }
   // Extra response headers (Allow, Retry-After, WWW-Authenticate).
@@ -56,6 +70,7 @@ class ApiError : public std::runtime_error {
   std::string detail_;
   std::string log_detail_;
   std::vector<FieldError> fields_;
+  std::size_t truncated_ = 0;
   std::vector<std::pair<std::string, std::string>> headers_;
 };
 

@@ -84,7 +84,7 @@ void fit_file_limit(Config& cfg, int listeners) {
   }
   if (rl.rlim_cur == RLIM_INFINITY) return;
   // Database connections, the sequencer's, files, listeners and a margin.
-  const rlim_t reserve = static_cast<rlim_t>(cfg.db_pool_size) + 64;
+  const rlim_t reserve = static_cast<rlim_t>(cfg.db_pool_size + cfg.db_auth_pool_size) + 64;
   const rlim_t per_listener = rl.rlim_cur > reserve ? (rl.rlim_cur - reserve) / static_cast<rlim_t>(listeners) : 1;
   if (static_cast<rlim_t>(cfg.max_connections) > per_listener) {
     spdlog::warn("MAX_CONNECTIONS {} does not fit the open-file limit {}: serving at most {} connections per port",
@@ -126,8 +126,8 @@ struct Runtime::Impl {
   Config config;
   ServeOptions options;
   std::unique_ptr<asio::io_context> ioc = std::make_unique<asio::io_context>();
-  std::unique_ptr<db::Pool> pool;
-  std::unique_ptr<BlockingPool> blocking;
+  std::unique_ptr<db::Pool> pool, auth_pool;
+  std::unique_ptr<BlockingPool> blocking, passwords;
   std::unique_ptr<ContentStore> files;
   std::unique_ptr<BlockingPool> jwks_fetches;  // its own thread: a slow provider never delays logins
   std::unique_ptr<auth::TokenService> tokens;
@@ -184,8 +184,15 @@ void Runtime::start() {
   po.statement_timeout = cfg.db_statement_timeout;
   po.query_deadline = cfg.db_statement_timeout + std::chrono::seconds(5);
   s.pool = std::make_unique<db::Pool>(s.ioc->get_executor(), po);
+  // Credential checks (login, signing) and their audit events have connections and threads of their
+  // own: a flood of requests, or of one organization's renders, never keeps a login waiting.
+  db::PoolOptions auth_po = po;
+  auth_po.max_size = static_cast<std::size_t>(cfg.db_auth_pool_size);
+  auth_po.application_name = "spectra-auth";
+  s.auth_pool = std::make_unique<db::Pool>(s.ioc->get_executor(), auth_po);
   s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads, cfg.blocking_queue);
-  s.throttle = std::make_unique<auth::LoginThrottle>(cfg);
+  s.passwords = std::make_unique<BlockingPool>(cfg.password_threads, cfg.password_queue);
+  s.throttle = std::make_unique<auth::LoginThrottle>(cfg, *s.auth_pool);
   if (!cfg.jwks_url.empty()) {
     s.jwks_fetches = std::make_unique<BlockingPool>(1, 16);
     s.external = std::make_unique<auth::ExternalKeys>(cfg, *s.jwks_fetches);
@@ -193,13 +200,20 @@ void Runtime::start() {
 
   s.deps.config = cfg;
   s.deps.pool = s.pool.get();
+  s.deps.auth_pool = s.auth_pool.get();
   s.deps.blocking = s.blocking.get();
+  s.deps.passwords = s.passwords.get();
   s.files = std::make_unique<ContentStore>(cfg.data_dir);
   s.deps.files = s.files.get();
   s.deps.tokens = s.tokens.get();
   s.deps.throttle = s.throttle.get();
   s.deps.external_keys = s.external.get();
-  s.sequencer = std::make_unique<audit::Sequencer>(conninfo, user, cfg);
+  // The sequencer connects as its own role (DATABASE_SEQUENCER_URL, else the application's connection
+  // as DATABASE_SEQUENCER_USER): the application role cannot reach across organizations.
+  if (!cfg.sequencer_database_url.empty())
+    s.sequencer = std::make_unique<audit::Sequencer>(cfg.sequencer_database_url, std::string(), cfg);
+  else
+    s.sequencer = std::make_unique<audit::Sequencer>(conninfo, cfg.sequencer_database_user, cfg);
   s.deps.audit_sequencer = s.sequencer.get();
   s.deps.audit_signer = s.audit_signer.get();
 
@@ -252,12 +266,16 @@ void Runtime::stop() {
   // dropped with the coroutines waiting on them, while everything they reference still exists.
   s.blocking->stop();
   s.blocking.reset();
+  s.passwords->stop();
+  s.passwords.reset();
+  s.deps.passwords = nullptr;
   if (s.jwks_fetches) s.jwks_fetches->stop();
   s.jwks_fetches.reset();
   s.deps.blocking = nullptr;
   // Then what is left on the I/O context (idle keep-alive connections, requests past the deadline),
   // while the pool still exists; connections they return are closed at once.
   s.pool->close();
+  s.auth_pool->close();
   s.sequencer.reset();
   s.lims_server.reset();
   s.analysis_server.reset();

@@ -40,8 +40,12 @@ json::value make_entry(const std::string& token, json::object body) {
   return r.json();
 }
 
+// Signs what the signer has just read: the content_sha256 that GET /api/eln/{id} answers now.
 HttpResponse sign(const std::string& token, const std::string& id, const std::string& pw, const std::string& meaning) {
-  return lims("POST", "/api/eln/" + id + "/sign", token, js(json::object{{"password", pw}, {"meaning", meaning}}));
+  auto read = lims("GET", "/api/eln/" + id, token);
+  const std::string hash = read.status == 200 ? str(read.json(), "content_sha256") : std::string(64, '0');
+  return lims("POST", "/api/eln/" + id + "/sign", token,
+              js(json::object{{"password", pw}, {"meaning", meaning}, {"content_sha256", hash}}));
 }
 
 std::int64_t entries_of(const std::string& org_id) {
@@ -204,12 +208,16 @@ TEST(Eln, SignaturesNeedThePasswordAndRecordWhoWhenWhyAndWhat) {
   EXPECT_EQ(db_text("SELECT (signed AND locked_at IS NOT NULL)::text FROM eln_entries WHERE id = $1", db::Params(id)), "true");
   EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE action = 'eln.sign' AND entity_id = $1", db::Params(id)), 1);
 
-  // The same person, the same meaning: once. Another meaning, another person: yes.
+  // The same person, the same meaning: once. Separation of duties: the author signs only as author,
+  // and only the author does; another person reviews and approves.
   auto twice = sign(eng, id, password, "author");
   EXPECT_EQ(twice.status, 409u) << describe(twice);
-  EXPECT_EQ(sign(eng, id, password, "approver").status, 201u);
+  auto own_approval = sign(eng, id, password, "approver");
+  EXPECT_EQ(own_approval.status, 403u) << describe(own_approval);
+  EXPECT_EQ(sign(eng, id, password, "reviewer").status, 403u);
   EXPECT_EQ(sign(tech, id, password, "author").status, 403u);  // the author's meaning is the author's
   EXPECT_EQ(sign(tech, id, password, "reviewer").status, 201u);
+  EXPECT_EQ(sign(login(org.user("pi")), id, password, "approver").status, 201u);
   EXPECT_EQ(count("SELECT count(*) FROM signatures WHERE entry_id = $1", db::Params(id)), 3);
 
   auto list = lims("GET", "/api/eln/" + id + "/signatures", login(org.user("viewer")));
@@ -218,7 +226,7 @@ TEST(Eln, SignaturesNeedThePasswordAndRecordWhoWhenWhyAndWhat) {
   const auto& items = list_body.at("items").as_array();
   ASSERT_EQ(items.size(), 3u);
   for (const auto& i : items) EXPECT_TRUE(i.at("valid").as_bool()) << json::serialize(i);
-  EXPECT_EQ(str(items.at(0), "meaning"), "reviewer");  // newest first
+  EXPECT_EQ(str(items.at(0), "meaning"), "approver");  // newest first
 }
 
 TEST(Eln, ADirectEditOfTheDatabaseInvalidatesTheSignatures) {

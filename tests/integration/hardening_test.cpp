@@ -230,8 +230,8 @@ TEST(ConnectionLimits, OneClientCannotTakeEveryConnection) {
 TEST(BlockingWork, AFloodOfPasswordChecksIsRefusedWith503NotQueuedForever) {
   auto org = make_org();
   Config cfg = Harness::get().config();
-  cfg.blocking_threads = 1;
-  cfg.blocking_queue = 1;
+  cfg.password_threads = 1;  // password checks have a pool of their own
+  cfg.password_queue = 1;
   cfg.login_max_failures_per_account = 100;  // the throttle counts attempts in flight: not what this test is about
   Runtime rt(cfg, ServeOptions{true, false});
   rt.start();

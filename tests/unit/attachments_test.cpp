@@ -26,6 +26,7 @@
 #include "analysis/attachments/rules.hpp"
 #include "platform/clamd.hpp"
 #include "platform/content_store.hpp"
+#include "platform/crypto.hpp"
 #include "platform/http/multipart.hpp"
 
 using namespace spectra;
@@ -516,6 +517,39 @@ TEST(ContentStore, PutStoresTheBytesUnderTheirSha256) {
     if (!e.is_directory()) {
       EXPECT_FALSE(e.path().filename().string().starts_with(".tmp")) << e.path();
     }
+}
+
+TEST(ContentStore, ANewFileAndEveryFolderMadeForItAreDurableBeforePutReturns) {
+  TempDir dir;
+  std::vector<fs::path> synced;
+  const ContentStore store(dir.path() / "store", [&](const fs::path& p) { synced.push_back(p); });
+  const std::string bytes = "wafer,thickness_nm\nW1,101.2\n";
+  const auto hex = store.put(bytes);
+  const auto root = dir.path() / "store", ab = root / hex.substr(0, 2), cd = ab / hex.substr(2, 2);
+  // Each new folder's entry in its parent (store/ in the temporary folder, ab/ in store/, cd/ in ab/),
+  // then the file's bytes (as its temporary), then the file's name in its folder.
+  ASSERT_EQ(synced.size(), 5u);
+  EXPECT_EQ(synced[0], dir.path());
+  EXPECT_EQ(synced[1], root);
+  EXPECT_EQ(synced[2], ab);
+  EXPECT_EQ(synced[3].parent_path(), cd);
+  EXPECT_TRUE(synced[3].filename().string().starts_with(".tmp-")) << synced[3];
+  EXPECT_EQ(synced[4], cd);
+  // Bytes that are there already: nothing to make durable again. New bytes in the same folders: the
+  // file and its folder only.
+  synced.clear();
+  store.put(bytes);
+  EXPECT_TRUE(synced.empty());
+  std::string other;  // bytes whose digest shares the first four hex digits (about 65,536 tries)
+  for (int i = 0; i < 2000000; ++i) {
+    other = "other-" + std::to_string(i);
+    if (crypto::to_hex(crypto::sha256(other)).substr(0, 4) == hex.substr(0, 4)) break;
+  }
+  ASSERT_EQ(crypto::to_hex(crypto::sha256(other)).substr(0, 4), hex.substr(0, 4));
+  store.put(other);
+  ASSERT_EQ(synced.size(), 2u);
+  EXPECT_EQ(synced[0].parent_path(), cd);
+  EXPECT_EQ(synced[1], cd);
 }
 
 TEST(ContentStore, EmptyAndLargeContents) {

@@ -269,17 +269,36 @@ TEST(AccountRules, TheLastActiveAdminStays) {
   EXPECT_EQ(refusal(Verdict::last_active_admin).code(), ErrorCode::conflict);
 }
 
-TEST(AccountRules, APiManagesTheTeamButNotAdmins) {
+TEST(AccountRules, APiManagesOnlyRolesBelowTheirOwn) {
   using auth::Role;
   using namespace identity;
   EXPECT_EQ(judge_account_change(Role::pi, false, {Role::viewer, true}, {Role::technician, std::nullopt}, 1), Verdict::allowed);
-  EXPECT_EQ(judge_account_change(Role::pi, false, {Role::viewer, true}, {Role::admin, std::nullopt}, 1),
-            Verdict::only_admins_manage_admins);
-  EXPECT_EQ(judge_account_change(Role::pi, false, {Role::admin, true}, {std::nullopt, false}, 3),
-            Verdict::only_admins_manage_admins);
+  EXPECT_EQ(judge_account_change(Role::pi, false, {Role::technician, true}, {Role::engineer, std::nullopt}, 1), Verdict::allowed);
+  EXPECT_EQ(judge_account_change(Role::pi, false, {Role::engineer, true}, {std::nullopt, false}, 1), Verdict::allowed);
+  // Never grants a role at or above their own…
+  for (auto raised : {Role::pi, Role::admin})
+    EXPECT_EQ(judge_account_change(Role::pi, false, {Role::viewer, true}, {raised, std::nullopt}, 1), Verdict::outranks_caller);
+  // …nor edits or deactivates a PI or an admin, themselves included.
+  for (auto senior : {Role::pi, Role::admin}) {
+    EXPECT_EQ(judge_account_change(Role::pi, false, {senior, true}, {std::nullopt, false}, 3), Verdict::outranks_caller);
+    EXPECT_EQ(judge_account_change(Role::pi, false, {senior, true}, {Role::viewer, std::nullopt}, 3), Verdict::outranks_caller);
+  }
+  EXPECT_EQ(judge_account_change(Role::pi, true, {Role::pi, true}, {std::nullopt, std::nullopt}, 3), Verdict::outranks_caller);
+  // An admin grants any role.
+  EXPECT_EQ(judge_account_change(Role::admin, false, {Role::viewer, true}, {Role::admin, std::nullopt}, 1), Verdict::allowed);
   EXPECT_EQ(judge_account_change(Role::admin, true, {Role::admin, true}, {std::nullopt, false}, 3),
             Verdict::cannot_deactivate_self);
-  EXPECT_EQ(refusal(Verdict::only_admins_manage_admins).code(), ErrorCode::forbidden);
+  EXPECT_EQ(refusal(Verdict::outranks_caller).code(), ErrorCode::forbidden);
+}
+
+TEST(AccountRules, APiCreatesOnlyRolesBelowTheirOwn) {
+  using auth::Role;
+  using namespace identity;
+  for (auto role : {Role::viewer, Role::technician, Role::engineer})
+    EXPECT_EQ(judge_account_creation(Role::pi, role), Verdict::allowed);
+  for (auto role : {Role::pi, Role::admin}) EXPECT_EQ(judge_account_creation(Role::pi, role), Verdict::outranks_caller);
+  for (auto role : {Role::viewer, Role::technician, Role::engineer, Role::pi, Role::admin})
+    EXPECT_EQ(judge_account_creation(Role::admin, role), Verdict::allowed);
 }
 
 TEST(AccountRules, AnApiKeysAccountIsNotEditedAsAUser) {

@@ -17,7 +17,7 @@ using K = DecisionVerdict::Kind;
 
 constexpr auth::Role all_roles[] = {auth::Role::viewer, auth::Role::technician, auth::Role::engineer, auth::Role::pi,
                                     auth::Role::admin};
-const std::vector<std::string> sop_statuses = {"DRAFT", "EFFECTIVE", "OBSOLETE"};
+const std::vector<std::string> sop_statuses = {"DRAFT", "EFFECTIVE", "OBSOLETE", "REJECTED"};
 
 const char* kind_name(K k) {
   switch (k) {
@@ -225,15 +225,17 @@ TEST(RecipeSubmission, OnlyADraftIsSubmitted) {
   }
 }
 
-TEST(SopRules, OnlyADraftIsApprovedAndOnlyTheEffectiveVersionIsAcknowledged) {
+TEST(SopRules, OnlyADraftIsDecidedOnAndOnlyTheEffectiveVersionIsAcknowledged) {
+  const Decider pi{"pi-1", auth::Role::pi};
   for (const auto& s : sop_statuses) {
-    const auto approval = sop_approval_refusal(s);
+    const auto decision = sop_decision_refusal(SopReview{s, "author-1", {}}, pi);
     const auto acknowledgement = sop_acknowledgement_refusal(s);
     if (s == "DRAFT") {
-      EXPECT_EQ(approval, std::nullopt);
+      EXPECT_EQ(decision, std::nullopt);
     } else {
-      ASSERT_NE(approval, std::nullopt) << s;
-      EXPECT_NE(approval->find(s), std::string::npos) << *approval;
+      ASSERT_NE(decision, std::nullopt) << s;
+      EXPECT_EQ(decision->code(), ErrorCode::conflict) << s;
+      EXPECT_NE(decision->detail().find(s), std::string::npos) << decision->detail();
     }
     if (s == "EFFECTIVE") {
       EXPECT_EQ(acknowledgement, std::nullopt);
@@ -242,4 +244,32 @@ TEST(SopRules, OnlyADraftIsApprovedAndOnlyTheEffectiveVersionIsAcknowledged) {
       EXPECT_NE(acknowledgement->find(s), std::string::npos) << *acknowledgement;
     }
   }
+}
+
+TEST(SopRules, NobodyDecidesOnTheirOwnVersion) {
+  const SopReview draft{"DRAFT", "author-1", {"editor-1"}};
+  for (auto role : {auth::Role::pi, auth::Role::admin}) {
+    for (const char* own : {"author-1", "editor-1"}) {
+      const auto why = sop_decision_refusal(draft, Decider{own, role});
+      ASSERT_NE(why, std::nullopt) << own;
+      EXPECT_EQ(why->code(), ErrorCode::forbidden) << own;
+    }
+    EXPECT_EQ(sop_decision_refusal(draft, Decider{"other", role}), std::nullopt);
+  }
+  // Below PI nobody decides, whoever wrote it; the role is judged before the state.
+  for (auto role : {auth::Role::viewer, auth::Role::technician, auth::Role::engineer}) {
+    const auto why = sop_decision_refusal(SopReview{"EFFECTIVE", "author-1", {}}, Decider{"other", role});
+    ASSERT_NE(why, std::nullopt);
+    EXPECT_EQ(why->code(), ErrorCode::forbidden);
+  }
+}
+
+TEST(SeparationOfDuties, TheAuthorAndEveryEditorAreRefusedWithTheirReason) {
+  EXPECT_EQ(own_work_refusal("specification", "a", {"e1", "e2"}, "someone"), std::nullopt);
+  const auto author = own_work_refusal("specification", "a", {"e1"}, "a");
+  ASSERT_NE(author, std::nullopt);
+  EXPECT_NE(author->find("author"), std::string::npos) << *author;
+  const auto editor = own_work_refusal("specification", "a", {"e1", "e2"}, "e2");
+  ASSERT_NE(editor, std::nullopt);
+  EXPECT_NE(editor->find("changed"), std::string::npos) << *editor;
 }

@@ -52,12 +52,14 @@ const db::Query content_q{"attachments_content",
                           "SELECT a.filename, a.content_type, encode(a.sha256, 'hex'), a.content IS NOT NULL,"
                           "       encode(a.content, 'base64')"
                           " FROM attachments a WHERE a.organization_id = $1 AND a.id = $2 AND NOT a.is_deleted"};
-// Whether the target exists in the organization ($2 run, $3 sample, $4 entry; one is given).
+// Whether the target exists in the organization ($2 run, $3 sample, $4 entry; one is given), and
+// whether it is a signed (locked) entry.
 const db::Query target_q{
     "attachments_target",
     "SELECT coalesce((SELECT true FROM runs WHERE organization_id = $1 AND id = $2),"
     "                (SELECT NOT is_deleted FROM samples WHERE organization_id = $1 AND id = $3),"
-    "                (SELECT NOT is_deleted FROM eln_entries WHERE organization_id = $1 AND id = $4), false)"};
+    "                (SELECT NOT is_deleted FROM eln_entries WHERE organization_id = $1 AND id = $4), false),"
+    "       coalesce((SELECT locked_at IS NOT NULL FROM eln_entries WHERE organization_id = $1 AND id = $4), false)"};
 const db::Query insert_q{
     "attachments_insert",
     "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256, uploaded_by)"
@@ -154,6 +156,10 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
     throw std::move(unprocessable("The target does not exist in your organization")
                         .with_field(field, "does not exist in your organization"));
   }
+  // A signed entry is locked for files too (the database refuses the link as well, should a signature
+  // land between this check and the insert).
+  if (exists.get_bool(0, 1))
+    throw conflict("The notebook entry is signed and locked: attach the file to an amendment instead");
 
   // Off the I/O threads: the bytes are checked against the type, scanned, hashed and stored.
   struct Outcome {
@@ -185,14 +191,15 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
     o.sha256_hex = store->put(*bytes);
     return o;
   };
-  const Outcome done = co_await ctx.deps.blocking->run(std::move(job));
+  const WorkShare share = ctx.share();
+  const Outcome done = co_await ctx.deps.blocking->run(std::move(job), share);
   if (!done.matches) throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + *type);
   if (done.scanner_down) throw ApiError(ErrorCode::unavailable, "The malware scanner is unavailable; nothing was stored");
   if (done.verdict && !done.verdict->clean) {
     const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", done.verdict->signature},
                               {"sha256", done.sha256_hex}};
-    kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
-                        audit::Entry{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json_text(detail)});
+    audit::Entry rejected{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json_text(detail)};
+    co_await kit::audit_apart(ctx, std::move(rejected));
     throw std::move(unprocessable("The file contains malware: " + done.verdict->signature)
                         .with_field("file", "contains " + done.verdict->signature));
   }
@@ -245,7 +252,8 @@ Reply download_attachment(RequestContext& ctx, Path<kit::Id> p) {
   } else {
     const ContentStore* store = ctx.deps.files;
     auto get = [store, sha] { return store->get(sha); };
-    bytes = co_await ctx.deps.blocking->run(std::move(get));
+    const WorkShare share = ctx.share();
+    bytes = co_await ctx.deps.blocking->run(std::move(get), share);
   }
   if (!bytes) throw ApiError(ErrorCode::unavailable, "The attachment's file is not available", "missing " + sha);
   res.body = std::move(*bytes);

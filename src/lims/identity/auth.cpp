@@ -148,36 +148,38 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
   const std::string& email = in.email;
   const std::string& password = in.password;
 
-  std::string account = email;
-  for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Credential checks run on connections and threads of their own: a flood of other requests (or of
+  // another organization's renders) never keeps a login waiting.
   auto& throttle = *ctx.deps.throttle;
-  if (auto wait = throttle.begin(account, ctx.req.remote_addr))
+  if (auto wait = co_await throttle.begin(email, ctx.req.remote_addr))
     throw std::move(ApiError(ErrorCode::too_many_requests, "Too many failed logins; try again later")
                         .with_header("Retry-After", std::to_string(*wait)));
-  auth::LoginThrottle::Attempt attempt(throttle, account, ctx.req.remote_addr);
+  auth::LoginThrottle::Attempt attempt(throttle, email, ctx.req.remote_addr);
 
-  auto found = co_await db::lookup_before_tenant(ctx.db(), find_login, db::Params(email));
+  auto found = co_await db::lookup_before_tenant(*ctx.deps.auth_pool, find_login, db::Params(email));
   std::optional<std::string> stored;
   if (!found.empty()) stored = found.get_optional(0, 5);
+  const std::string org = found.empty() ? std::string() : std::string(found.get(0, 0));
   // Closures that own strings are named locals: GCC 12 destroys such temporaries twice across co_await.
   auto verify = [password, stored] { return auth::verify_password(password, stored); };
-  auto check = co_await ctx.deps.blocking->run(std::move(verify));
+  const WorkShare share = {org, http::client_key(ctx.req.remote_addr)};
+  auto check = co_await ctx.deps.passwords->run(std::move(verify), share);
 
   const bool usable = !found.empty() && found.get_bool(0, 6) && !found.get_bool(0, 7) && found.get_bool(0, 8);
   if (!check.ok || !usable) {
-    attempt.failed();
+    // Recorded beside the answer, in the account's organization (an unknown email has none), with the
+    // throttle's count in one transaction: a known and an unknown email answer alike.
+    std::vector<db::Statement> event;
     if (!found.empty()) {
-      // The failure is recorded in the account's organization (an unknown email has none).
-      // Recorded after the answer, so a known email with a wrong password answers as fast as an
-      // unknown one.
       const std::string user_id(found.get(0, 1));
       const json::object after{{"email", email}, {"reason", !check.ok ? "wrong password" : "account not active"}};
-      kit::audit_detached(ctx, db::TenantContext{std::string(found.get(0, 0)), {}, {}}, account_actor(ctx.req, user_id),
-                          audit::Entry{"login_failed", "user", user_id, std::nullopt, json_text(after)});
+      event.push_back(audit::statement(account_actor(ctx.req, user_id),
+                                       audit::Entry{"login_failed", "user", user_id, std::nullopt, json_text(after)}));
     }
+    attempt.failed(org, std::move(event));
     throw invalid_login();
   }
-  attempt.succeeded();
+  co_await attempt.succeeded();
 
   auth::Principal who;
   who.org_id = found.get(0, 0);
@@ -187,7 +189,8 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
   std::optional<std::string> rehash;
   if (check.needs_rehash) {
     auto job = [password] { return auth::hash_password(password); };
-    rehash = co_await ctx.deps.blocking->run(std::move(job));
+    const WorkShare share = {org, who.user_id};
+    rehash = co_await ctx.deps.passwords->run(std::move(job), share);
   }
 
   const std::string refresh_token = new_refresh_token(who.org_id);
@@ -217,9 +220,8 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
 Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
   const bool from_cookie = !in.refresh_token;
   const auto given = from_cookie ? cookie_token(ctx.req) : in.refresh_token;
-  if (!given)
-    throw unprocessable("No refresh token")
-        .with_field("refresh_token", "is required, in the body or in the " + std::string(refresh_cookie_name) + " cookie");
+  // No credentials at all (a first visit without a session) is a 401, like any missing credential.
+  if (!given) throw unauthorized("No refresh token: give it in the body or in the " + std::string(refresh_cookie_name) + " cookie");
   const std::string token = *given;
 
   db::Params p;

@@ -1,5 +1,5 @@
-// Users of the caller's organization: admins manage everyone; a PI manages the team but not admins
-// (rules.hpp). A role change or deactivation revokes the user's refresh tokens at once.
+// Users of the caller's organization: admins manage everyone; a PI manages engineers, technicians and
+// viewers, never a PI or an admin (rules.hpp). A role change or deactivation revokes the user's refresh tokens at once.
 #include "auth/password.hpp"
 #include "lims/identity/handlers.hpp"
 #include "lims/identity/rules.hpp"
@@ -126,9 +126,11 @@ Reply list_users(RequestContext& ctx, QueryString<UserFilters> q, PageRequest pa
 Reply get_user(RequestContext& ctx, Path<kit::Id> p) { return kit::one(ctx, get_q, db::Params(p.id), "No such user"); }
 
 Reply create_user(RequestContext& ctx, Body<NewUser> in) {
-  if (in.role == "admin" && ctx.principal.role != auth::Role::admin) throw forbidden("Only an admin can create admins");
+  const auto verdict = judge_account_creation(ctx.principal.role, auth::parse_role(in.role).value_or(auth::Role::admin));
+  if (verdict != Verdict::allowed) throw refusal(verdict);
   auto job = [password = in.password] { return auth::hash_password(password); };  // a named local: see auth.cpp
-  const std::string hash = co_await ctx.deps.blocking->run(std::move(job));
+  const WorkShare share = ctx.share();
+  const std::string hash = co_await ctx.deps.passwords->run(std::move(job), share);
   auto user = co_await kit::write(ctx, [&](kit::Write& w) {
     return w.create(insert_q, db::Params(crypto::uuid_v4(), in.email, in.full_name, in.role, hash, in.extra_metadata),
                     {"user.create", "user"});

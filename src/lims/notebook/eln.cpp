@@ -36,7 +36,10 @@ const kit::List entries_list{{
              " AND ($7::boolean IS NULL OR e.signed = $7)",
     .sorts = {{"title", "e.title", "text"}, {"updated_at", "e.updated_at", "timestamptz"}},
 }};
-const db::Query get_q{"eln_get", "SELECT " + entry_detail + ", e.body_markdown"
+// The entry, its stored HTML and what its content hash covers (rules.hpp).
+const db::Query get_q{"eln_get", "SELECT " + entry_detail + ", e.body_markdown, e.body_html, e.render_version, e.title,"
+                                 " coalesce((SELECT string_agg(l.sample_id::text, ',') FROM eln_entry_samples l"
+                                 "           WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '')"
                                  " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
 // The live samples among $2 (uuid[]): a delete of one waits until this transaction ends.
 const db::Query live_samples_q{
@@ -47,8 +50,9 @@ const db::Query amended_q{"eln_amended_entry", "SELECT e.id FROM eln_entries e"
                                                " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted FOR SHARE"};
 const db::Query insert_q{
     "eln_insert",
-    "INSERT INTO eln_entries (organization_id, id, title, body_markdown, tags, author_id, amends_entry_id, extra_metadata)"
-    " VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb)"};
+    "INSERT INTO eln_entries (organization_id, id, title, body_markdown, tags, author_id, amends_entry_id, extra_metadata,"
+    "                         body_html, render_version)"
+    " VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb, $9, $10)"};
 const db::InsertBatch insert_links{"eln_insert_links", "INSERT INTO eln_entry_samples (organization_id, eln_entry_id, sample_id)",
                                    "($1, ?::uuid, ?::uuid)",
                                    " ON CONFLICT (organization_id, eln_entry_id, sample_id) DO NOTHING"};
@@ -61,7 +65,8 @@ const db::Query lock_q{"eln_lock", "SELECT " + entry_json + ", e.author_id, e.lo
 const db::Query update_q{
     "eln_update",
     "UPDATE eln_entries SET title = coalesce($3, title), body_markdown = coalesce($4, body_markdown),"
-    " tags = coalesce($5::text[], tags), extra_metadata = coalesce($6::jsonb, extra_metadata), updated_at = now()"
+    " tags = coalesce($5::text[], tags), extra_metadata = coalesce($6::jsonb, extra_metadata), updated_at = now(),"
+    " body_html = coalesce($7, body_html), render_version = coalesce($8, render_version)"
     " WHERE organization_id = $1 AND id = $2"};
 const db::Query read_q{"eln_read", "SELECT " + entry_json +
                                        " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2"};
@@ -73,18 +78,6 @@ const db::Constraint sample_missing{"eln_entry_samples_organization_id_sample_id
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Each sample id a UUID, none twice.
-void check_sample_ids(const std::vector<std::string>& ids, kit::Problems& p) {
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const std::string field = "sample_ids[" + std::to_string(i) + "]";
-    if (!crypto::is_uuid(ids[i]))
-      p.add(field, "must be a UUID");
-    else if (!seen.insert(lower(ids[i])).second)
-      p.add(field, "is listed twice");
-  }
 }
 
 // 422 naming every listed sample that is not a live sample of the organization.
@@ -119,7 +112,7 @@ kit::Input<NewEntry> NewEntry::input() {
        kit::field("sample_ids", &NewEntry::sample_ids).or_default().max_length(500).describe("Samples the entry is about"),
        kit::field("amends_entry_id", &NewEntry::amends_entry_id).uuid().describe("The entry this one amends"),
        kit::field("extra_metadata", &NewEntry::extra_metadata).object()}};
-  in.also([](const NewEntry& e, kit::Problems& p) { check_sample_ids(e.sample_ids, p); });
+  in.also([](const NewEntry& e, kit::Problems& p) { kit::check_id_list("sample_ids", e.sample_ids, p); });
   return in;
 }
 
@@ -132,7 +125,7 @@ kit::Input<EntryChange> EntryChange::input() {
        kit::field("sample_ids", &EntryChange::sample_ids).max_length(500).describe("Replaces the linked samples"),
        kit::field("extra_metadata", &EntryChange::extra_metadata).object()}};
   in.also([](const EntryChange& e, kit::Problems& p) {
-    if (e.sample_ids) check_sample_ids(*e.sample_ids, p);
+    if (e.sample_ids) kit::check_id_list("sample_ids", *e.sample_ids, p);
   });
   return in;
 }
@@ -162,17 +155,24 @@ Reply list_entries(RequestContext& ctx, QueryString<EntryFilters> q, PageRequest
 Reply get_entry(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such notebook entry");
-  auto json = co_await kit::with_body_html(ctx, std::string(r.get(0, 0)), std::string(r.get(0, 1)));
+  const std::string markdown(r.get(0, 1));
+  auto stored = r.get_optional(0, 2);
+  const std::string html = co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, 3), markdown);
+  // What a signature binds: the signer sends it back, so a signature covers what was shown.
+  const std::string hash = crypto::to_hex(content_sha256(r.get(0, 4), markdown, kit::split_list(r.get(0, 5))));
+  auto json = kit::with_members(std::string(r.get(0, 0)),
+                                {{"body_html", kit::json_string(html)}, {"content_sha256", kit::json_string(hash)}});
   co_return http::Response::json(200, std::move(json));
 }
 
 Reply preview_entry(RequestContext& ctx, Body<Preview> in) {
-  auto json = co_await kit::with_body_html(ctx, "{}", std::move(in.body_markdown));
-  co_return http::Response::json(200, std::move(json));
+  const std::string html = co_await kit::render_for_write(ctx, std::move(in.body_markdown));
+  co_return http::Response::json(200, kit::with_members("{}", {{"body_html", kit::json_string(html)}}));
 }
 
 Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
   const std::string id = crypto::uuid_v4();
+  const std::string html = co_await kit::render_for_write(ctx, in.body_markdown);
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     std::vector<db::Statement> checks;
     db::Params ids;
@@ -187,7 +187,7 @@ Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
 
     db::Params insert(id, in.title, in.body_markdown);
     insert.add_array(in.tags);
-    insert.add(ctx.principal.user_id).add(in.amends_entry_id).add(in.extra_metadata);
+    insert.add(ctx.principal.user_id).add(in.amends_entry_id).add(in.extra_metadata).add(html).add(kit::renderer_version());
     std::vector<db::Statement> st;
     st.push_back({&insert_q, std::move(insert)});
     for (auto& s : insert_links.statements(link_rows(id, in.sample_ids))) st.push_back(std::move(s));
@@ -201,6 +201,12 @@ Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
 }
 
 Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
+  std::optional<std::string> html;
+  std::optional<int> version;
+  if (in.body_markdown) {
+    html = co_await kit::render_for_write(ctx, *in.body_markdown);
+    version = kit::renderer_version();
+  }
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     std::vector<db::Statement> read;
     read.push_back({&lock_q, db::Params(p.id)});
@@ -218,7 +224,7 @@ Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
 
     db::Params update(p.id, in.title, in.body_markdown);
     if (in.tags) update.add_array(*in.tags); else update.add(std::optional<std::string>());
-    update.add(in.extra_metadata);
+    update.add(in.extra_metadata).add(html).add(version);
     std::vector<db::Statement> st;
     st.push_back({&update_q, std::move(update)});
     if (in.sample_ids) {

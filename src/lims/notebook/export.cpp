@@ -28,7 +28,7 @@ const db::Query entry_q{
     "       to_jsonb(e.tags)::text, coalesce(e.amends_entry_id::text, ''),"
     "       coalesce((SELECT string_agg(l.sample_id::text, ',' ORDER BY l.sample_id) FROM eln_entry_samples l"
     "                 WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), ''),"
-    "       u.id, u.full_name"
+    "       u.id, u.full_name, e.body_html, e.render_version"
     " FROM eln_entries e JOIN users u ON u.organization_id = $1 AND u.id = e.author_id"
     " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
 const db::Query signatures_q{
@@ -45,20 +45,20 @@ const db::Query attachments_q{
 // The rest of the zip, a piece at a time, each written on the blocking pool when the server asks for it.
 class ElnStream final : public http::BodyStream {
  public:
-  ElnStream(std::shared_ptr<ElnWriter> writer, BlockingPool& pool, std::optional<std::string> first)
-      : writer_(std::move(writer)), pool_(pool), first_(std::move(first)) {}
+  ElnStream(std::shared_ptr<ElnWriter> writer, BlockingPool& pool, WorkShare share, std::optional<std::string> first)
+      : writer_(std::move(writer)), pool_(pool), share_(std::move(share)), first_(std::move(first)) {}
 
   asio::awaitable<std::optional<std::string>> next() override {
     if (first_) co_return std::exchange(first_, std::nullopt);
     // The job shares the writer: it outlives this stream if the connection goes while a piece is read.
-    // A named job, not a temporary in the co_await (GCC 12 destroys such a temporary twice).
     auto piece = [writer = writer_] { return writer->next(); };
-    co_return co_await pool_.run(std::move(piece));
+    co_return co_await pool_.run(std::move(piece), share_);
   }
 
  private:
   std::shared_ptr<ElnWriter> writer_;
   BlockingPool& pool_;
+  WorkShare share_;  // the requester's: an export waits behind its own organization's work
   std::optional<std::string> first_;
 };
 
@@ -92,6 +92,9 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
   e.amends_entry_id = row.get(0, 6);
   e.sample_ids = kit::split_list(row.get(0, 7));
   e.author = {std::string(row.get(0, 8)), std::string(row.get(0, 9)), {}};
+  // The HTML stored when the entry was written; rendered here only for a row another renderer made.
+  const bool rendered = !row.is_null(0, 10) && row.get_int(0, 11) == kit::renderer_version();
+  if (rendered) e.body_html = row.get(0, 10);
   const std::string hash = crypto::to_hex(content_sha256(e.title, e.body_markdown, e.sample_ids));
   for (int i = 0; i < r[1].rows(); ++i) {
     ElnSignature s{std::string(r[1].get(i, 0)), std::string(r[1].get(i, 1)), std::string(r[1].get(i, 2)),
@@ -119,7 +122,7 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
   const std::string version = ctx.deps.version;
   const std::string name = eln_name(e);
   const ContentStore* store = ctx.deps.files;
-  auto start = [e = std::move(e), version, stored = std::move(stored), store]() mutable {
+  auto start = [e = std::move(e), version, stored = std::move(stored), store, rendered]() mutable {
     for (const auto& s : stored) {
       auto& a = e.attachments[s.index];
       const auto path = store->path_of(s.sha256_hex);
@@ -133,17 +136,18 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
       a.size = s.size;
       a.sha256_hex = s.sha256_hex;
     }
-    e.body_html = kit::render_markdown(e.body_markdown);
+    if (!rendered) e.body_html = kit::render_markdown(e.body_markdown);
     Started out;
     out.writer = std::make_shared<ElnWriter>(std::move(e), audit::utc_now(), version);
     out.first = out.writer->next();
     return out;
   };
-  Started started = co_await ctx.deps.blocking->run(std::move(start));
+  const WorkShare share = ctx.share();
+  Started started = co_await ctx.deps.blocking->run(std::move(start), share);
   http::Response res;
   res.content_type = "application/vnd.eln+zip";
   res.header("Content-Disposition", "attachment; filename=\"" + name + ".eln\"");
-  res.stream = std::make_shared<ElnStream>(std::move(started.writer), *ctx.deps.blocking, std::move(started.first));
+  res.stream = std::make_shared<ElnStream>(std::move(started.writer), *ctx.deps.blocking, share, std::move(started.first));
   co_return res;
 }
 

@@ -44,7 +44,7 @@ struct Preview {
   static kit::Input<Preview> input();
 };
 struct Signing {
-  std::string password, meaning;
+  std::string password, meaning, content_sha256;
   static kit::Input<Signing> input();
 };
 

@@ -45,7 +45,17 @@ std::optional<EditRefusal> edit_refusal(std::string_view author_id, std::string_
 std::optional<std::string> meaning_refusal(std::string_view meaning, std::string_view author_id,
                                            std::string_view signer_id) {
   if (meaning == "author" && author_id != signer_id) return "Only the entry's author signs it as author";
+  if (meaning != "author" && author_id == signer_id)
+    return "The author of an entry signs it only as author: a " + std::string(meaning) + " is someone else";
   return std::nullopt;
+}
+
+std::optional<std::string> stale_content_refusal(std::string_view read_hex, std::string_view current_hex) {
+  std::string read(read_hex);
+  for (auto& c : read) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (read == current_hex) return std::nullopt;
+  return "The entry changed since you read it (its content_sha256 is now " + std::string(current_hex) +
+         "): read it again before you sign";
 }
 
 }  // namespace spectra::notebook

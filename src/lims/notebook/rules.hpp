@@ -34,9 +34,15 @@ struct EditRefusal {
 };
 std::optional<EditRefusal> edit_refusal(std::string_view author_id, std::string_view caller_id, bool is_signed);
 
-// Why a caller may not sign with `meaning` (nullopt: allowed): the meaning "author" is the entry's
-// author's alone (403). A reviewer or approver may be anyone of technician or above, the author too.
+// Why a caller may not sign with `meaning` (nullopt: allowed), separation of duties: the meaning
+// "author" is the entry's author's alone, and the author signs with no other meaning (403): a reviewer
+// or an approver is never the author.
 std::optional<std::string> meaning_refusal(std::string_view meaning, std::string_view author_id,
                                            std::string_view signer_id);
+
+// Why a signature may not be written over the entry's content now (nullopt: allowed): the signer
+// names the content hash they read (hex); any other content is refused (409), so what was signed is
+// what was shown. Upper- and lower-case hex are the same hash.
+std::optional<std::string> stale_content_refusal(std::string_view read_sha256_hex, std::string_view current_sha256_hex);
 
 }  // namespace spectra::notebook

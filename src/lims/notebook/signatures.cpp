@@ -3,7 +3,6 @@
 // signature records who, when, what for, and the SHA-256 of the entry's canonical content (rules.hpp),
 // and locks the entry. Listing signatures recomputes the hash from the entry as it is now.
 #include <boost/json.hpp>
-#include <cctype>
 
 #include "auth/password.hpp"
 #include "auth/throttle.hpp"
@@ -11,6 +10,7 @@
 #include "lims/notebook/rules.hpp"
 #include "lims/notebook/shapes.hpp"
 #include "platform/blocking.hpp"
+#include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
 #include "platform/json_text.hpp"
 
@@ -69,19 +69,23 @@ std::string hash_of(const db::Result& content) {
 kit::Input<Signing> Signing::input() {
   return {"Signing",
           {kit::field("password", &Signing::password).max_length(1024).multiline().describe("The signer's password, again"),
-           kit::field("meaning", &Signing::meaning).one_of({"author", "reviewer", "approver"})}};
+           kit::field("meaning", &Signing::meaning).one_of({"author", "reviewer", "approver"}),
+           kit::field("content_sha256", &Signing::content_sha256)
+               .pattern("[0-9a-fA-F]{64}")
+               .describe("The entry's content_sha256 as the signer read it (GET /api/eln/{id}); 409 when the entry "
+                         "has changed since")}};
 }
 
 Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
-  std::string account = ctx.principal.email;
-  for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // The password check runs on the credential checks' own connections and threads, throttled with the
+  // logins of the same account and client.
   auto& throttle = *ctx.deps.throttle;
-  if (auto wait = throttle.begin(account, ctx.req.remote_addr))
+  if (auto wait = co_await throttle.begin(ctx.principal.email, ctx.req.remote_addr))
     throw std::move(ApiError(ErrorCode::too_many_requests, "Too many failed password attempts; try again later")
                         .with_header("Retry-After", std::to_string(*wait)));
-  auth::LoginThrottle::Attempt attempt(throttle, account, ctx.req.remote_addr);
+  auth::LoginThrottle::Attempt attempt(throttle, ctx.principal.email, ctx.req.remote_addr);
 
-  auto who = co_await db::read(ctx.db(), ctx.tenant(), signer_q, db::Params(ctx.principal.user_id, p.id));
+  auto who = co_await db::read(*ctx.deps.auth_pool, ctx.tenant(), signer_q, db::Params(ctx.principal.user_id, p.id));
   if (who.empty() || !who.get_optional(0, 2)) throw not_found("No such notebook entry");
   if (auto why = meaning_refusal(in.meaning, who.get(0, 2), ctx.principal.user_id)) throw forbidden(*why);
   const auto stored = who.get_optional(0, 0);
@@ -89,21 +93,25 @@ Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
   const std::string signer_name(who.get(0, 1));
   const std::string password = in.password;
   auto verify = [password, stored] { return auth::verify_password(password, stored); };
-  auto check = co_await ctx.deps.blocking->run(std::move(verify));
+  const WorkShare share = ctx.share();
+  auto check = co_await ctx.deps.passwords->run(std::move(verify), share);
   if (!check.ok) {
-    attempt.failed();
     const json::object detail{{"meaning", in.meaning}, {"reason", "wrong password"}};
-    kit::audit_detached(ctx, ctx.tenant(), ctx.actor(),
-                        audit::Entry{"eln.sign_failed", "eln_entry", p.id, std::nullopt, json_text(detail)});
+    std::vector<db::Statement> event;
+    event.push_back(audit::statement(ctx.actor(), audit::Entry{"eln.sign_failed", "eln_entry", p.id, std::nullopt,
+                                                               json_text(detail)}));
+    attempt.failed(ctx.principal.org_id, std::move(event));
     throw unauthorized("The password is not correct; the entry was not signed");
   }
-  attempt.succeeded();
+  co_await attempt.succeeded();
 
   auto signature = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto content = co_await w.exec(lock_content_q, db::Params(p.id));
     if (content.empty()) throw not_found("No such notebook entry");
+    const std::string hash = hash_of(content);
+    if (auto why = stale_content_refusal(in.content_sha256, crypto::to_hex(hash))) throw conflict(*why);
     db::Params sig(p.id, ctx.principal.user_id, signer_name, in.meaning);
-    sig.add_bytea(hash_of(content));
+    sig.add_bytea(hash);
     std::vector<db::Statement> st;
     st.push_back({&insert_q, std::move(sig)});
     st.push_back({&lock_entry_q, db::Params(p.id)});

@@ -80,7 +80,8 @@ Reply create_sop(RequestContext& ctx, Body<NewSop> in);
 Reply get_sop(RequestContext& ctx, Path<kit::Id> p);
 Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in);
 Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersion> in);
-Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothing> in);
+Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Approval> in);
+Reply reject_sop(RequestContext& ctx, Path<kit::Id> p, Body<Rejection> in);
 Reply acknowledge_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothing> in);
 
 }  // namespace spectra::process

@@ -14,10 +14,8 @@ DecisionVerdict refuse(ErrorCode code, std::string message) {
 DecisionVerdict judge_decision(const RecipeReview& recipe, const Decider& decider, Decision decision,
                                const ApprovalPolicy& policy) {
   if (decider.role < auth::Role::pi) return refuse(ErrorCode::forbidden, "Only a PI or an admin decides on recipes");
-  if (decider.user_id == recipe.author_id)
-    return refuse(ErrorCode::forbidden, "The author of a recipe cannot decide on it");
-  if (std::find(recipe.editors.begin(), recipe.editors.end(), decider.user_id) != recipe.editors.end())
-    return refuse(ErrorCode::forbidden, "You changed this version of the recipe: someone else decides on it");
+  if (auto why = own_work_refusal("recipe", recipe.author_id, recipe.editors, decider.user_id))
+    return refuse(ErrorCode::forbidden, std::move(*why));
   if (recipe.status != "PENDING_APPROVAL")
     return refuse(ErrorCode::conflict, "The recipe is " + recipe.status + ", not PENDING_APPROVAL: submit it first");
   if (std::find(recipe.deciders.begin(), recipe.deciders.end(), decider.user_id) != recipe.deciders.end())
@@ -48,9 +46,20 @@ std::optional<std::string> submit_refusal(const std::string& status) {
   return "The recipe is " + status + "; only a DRAFT is submitted for approval";
 }
 
-std::optional<std::string> sop_approval_refusal(const std::string& status) {
-  if (status == "DRAFT") return std::nullopt;
-  return "This SOP version is " + status + "; only a DRAFT version is approved";
+std::optional<std::string> own_work_refusal(std::string_view what, const std::string& author_id,
+                                            const std::vector<std::string>& editors, const std::string& decider_id) {
+  if (decider_id == author_id) return "The author of a " + std::string(what) + " cannot decide on it";
+  if (std::find(editors.begin(), editors.end(), decider_id) != editors.end())
+    return "You changed this version of the " + std::string(what) + ": someone else decides on it";
+  return std::nullopt;
+}
+
+std::optional<ApiError> sop_decision_refusal(const SopReview& sop, const Decider& decider) {
+  if (decider.role < auth::Role::pi) return forbidden("Only a PI or an admin decides on SOPs");
+  if (auto why = own_work_refusal("SOP", sop.author_id, sop.editors, decider.user_id)) return forbidden(std::move(*why));
+  if (sop.status != "DRAFT")
+    return conflict("This SOP version is " + sop.status + "; only a DRAFT version is approved or rejected");
+  return std::nullopt;
 }
 
 std::optional<std::string> sop_acknowledgement_refusal(const std::string& status) {

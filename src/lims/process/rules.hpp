@@ -4,6 +4,7 @@
 // SOP version may do. The handlers apply them inside the transaction that locked the rows they read.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/rbac.hpp"
@@ -70,8 +71,21 @@ EditVerdict judge_recipe_edit(const std::string& status, bool latest, int latest
 // Submit: only a DRAFT goes to review (409 otherwise, in words); nullopt when allowed.
 std::optional<std::string> submit_refusal(const std::string& status);
 
-// SOPs: a DRAFT version is approved (becomes EFFECTIVE); the EFFECTIVE version is acknowledged.
-std::optional<std::string> sop_approval_refusal(const std::string& status);
+// Separation of duties: nobody approves their own work. Why `decider` may not decide on a version of
+// `what` written by `author_id` and changed by `editors` (nullopt: allowed; the refusal is a 403).
+std::optional<std::string> own_work_refusal(std::string_view what, const std::string& author_id,
+                                            const std::vector<std::string>& editors, const std::string& decider_id);
+
+// An SOP version as a decision on it sees it.
+struct SopReview {
+  std::string status;
+  std::string author_id;
+  std::vector<std::string> editors;  // everyone who changed this version after it was written
+};
+// Why `decider` may not approve or reject `sop` (nullopt: allowed): the deciders are PI or admin (403),
+// never the version's author or an editor of it (403); only a DRAFT version is decided on (409).
+std::optional<ApiError> sop_decision_refusal(const SopReview& sop, const Decider& decider);
+// SOPs: the EFFECTIVE version is acknowledged.
 std::optional<std::string> sop_acknowledgement_refusal(const std::string& status);
 
 ApiError refusal(const DecisionVerdict& v);

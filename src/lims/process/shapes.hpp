@@ -21,7 +21,8 @@ inline constexpr kit::Shape approval_shape{approval_fields};
 
 inline constexpr std::string_view sop_fields[] = {
     "id",          "organization_id", "code",       "version",        "title",      "body_markdown", "status",
-    "previous_version_id", "approved_by", "approved_at", "created_by", "extra_metadata", "created_at", "updated_at"};
+    "previous_version_id", "approved_by", "approved_at", "rejected_by", "rejected_at", "decision_comment", "created_by",
+    "extra_metadata", "created_at", "updated_at"};
 inline constexpr kit::Shape sop_shape{sop_fields};
 
 inline constexpr std::string_view acknowledgement_fields[] = {

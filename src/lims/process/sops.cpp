@@ -15,10 +15,14 @@ namespace spectra::process {
 namespace {
 
 const std::string sop_json = sop_shape.sql("s");
-// One version with the history of its code (oldest first) and who has acknowledged it.
+// One version with the history of its code (oldest first), who has acknowledged it, and who changed it
+// after it was written (its editors: like its author, they never decide on it).
 const std::string sop_detail =
     sop_json +
     " || jsonb_build_object("
+    "'editors', (SELECT coalesce(jsonb_agg(DISTINCT ev.actor_id), '[]'::jsonb) FROM audit_events ev"
+    "    WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = s.id"
+    "      AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL),"
     "'versions', (SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'status', v.status,"
     "                 'title', v.title, 'previous_version_id', v.previous_version_id, 'approved_by', v.approved_by,"
     "                 'approved_at', v.approved_at, 'created_at', v.created_at) ORDER BY v.version)"
@@ -35,13 +39,13 @@ const kit::List sops_list{{
              " AND ($4::text IS NULL OR s.title ILIKE $4 OR s.code ILIKE $4)",
     .sorts = {{"code", "s.code", "text"}, {"title", "s.title", "text"}, {"updated_at", "s.updated_at", "timestamptz"}},
 }};
-const db::Query get_q{"sops_get", "SELECT " + sop_detail + ", s.body_markdown"
+const db::Query get_q{"sops_get", "SELECT " + sop_detail + ", s.body_markdown, s.body_html, s.render_version"
                                   " FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
 const db::Query insert_q{
     "sops_insert",
     "WITH s AS (INSERT INTO sops (organization_id, id, code, version, title, body_markdown, status, previous_version_id,"
-    "                             created_by, extra_metadata)"
-    "           VALUES ($1, $2, $3, $4, $5, $6, 'DRAFT', $7, $8, $9::jsonb) RETURNING *)"
+    "                             created_by, extra_metadata, body_html, render_version)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, 'DRAFT', $7, $8, $9::jsonb, $10, $11) RETURNING *)"
     " SELECT " + sop_json + ", s.id FROM s"};
 // Every live version of the code of version $2, locked in version order (so that two writers of one
 // code take turns, and never deadlock): id, version, status, title, extra_metadata, code, json.
@@ -54,7 +58,8 @@ const db::Query lock_code_q{
 const db::Query update_q{
     "sops_update",
     "WITH s AS (UPDATE sops SET title = coalesce($3, title), body_markdown = coalesce($4, body_markdown),"
-    "             extra_metadata = coalesce($5::jsonb, extra_metadata)"
+    "             extra_metadata = coalesce($5::jsonb, extra_metadata), body_html = coalesce($6, body_html),"
+    "             render_version = coalesce($7, render_version)"
     "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + sop_json + " FROM s"};
 const db::Query obsolete_q{
@@ -63,9 +68,22 @@ const db::Query obsolete_q{
     " SELECT " + sop_json + " FROM s"};
 const db::Query effective_q{
     "sops_effective",
-    "WITH s AS (UPDATE sops SET status = 'EFFECTIVE', approved_by = $3, approved_at = now()"
+    "WITH s AS (UPDATE sops SET status = 'EFFECTIVE', approved_by = $3, approved_at = now(), decision_comment = $4"
     "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + sop_json + " FROM s"};
+const db::Query reject_q{
+    "sops_reject",
+    "WITH s AS (UPDATE sops SET status = 'REJECTED', rejected_by = $3, rejected_at = now(), decision_comment = $4"
+    "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
+    " SELECT " + sop_json + " FROM s"};
+// Who wrote version $2, and who changed it after (its audit trail): none of them decides on it.
+const db::Query authors_q{
+    "sops_authors",
+    "SELECT coalesce(s.created_by::text, ''),"
+    "       (SELECT coalesce(string_agg(DISTINCT ev.actor_id::text, ','), '') FROM audit_events ev"
+    "         WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = $2"
+    "           AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL)"
+    " FROM sops s WHERE s.organization_id = $1 AND s.id = $2"};
 const db::Query status_q{"sops_status_for_share",
                          "SELECT s.status FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR SHARE"};
 // A second acknowledgement of the same version by the same person changes nothing.
@@ -128,7 +146,7 @@ kit::Input<SopChange> SopChange::input() {
 kit::Input<SopFilters> SopFilters::input() {
   return {"SopFilters",
           {kit::field("code", &SopFilters::code).max_length(64),
-           kit::field("status", &SopFilters::status).one_of({"DRAFT", "EFFECTIVE", "OBSOLETE"}),
+           kit::field("status", &SopFilters::status).one_of({"DRAFT", "EFFECTIVE", "OBSOLETE", "REJECTED"}),
            kit::field("q", &SopFilters::q).max_length(100).describe("Part of the title or the code")}};
 }
 
@@ -141,16 +159,19 @@ Reply list_sops(RequestContext& ctx, QueryString<SopFilters> q, PageRequest page
 Reply get_sop(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such SOP");
-  auto json = co_await kit::with_body_html(ctx, std::string(r.get(0, 0)), std::string(r.get(0, 1)));
-  co_return http::Response::json(200, std::move(json));
+  auto stored = r.get_optional(0, 2);
+  const std::string markdown(r.get(0, 1));
+  const std::string html = co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, 3), markdown);
+  co_return http::Response::json(200, kit::with_members(std::string(r.get(0, 0)), {{"body_html", kit::json_string(html)}}));
 }
 
 Reply create_sop(RequestContext& ctx, Body<NewSop> in) {
   const std::string id = crypto::uuid_v4();
+  const std::string html = co_await kit::render_for_write(ctx, in.body_markdown);
   auto row = co_await kit::write(ctx, [&](kit::Write& w) {
     return w.create(insert_q,
                     db::Params(id, in.code, 1, in.title, in.body_markdown, std::optional<std::string>(),
-                               ctx.principal.user_id, in.extra_metadata),
+                               ctx.principal.user_id, in.extra_metadata, html, kit::renderer_version()),
                     {"sop.create", "sop"});
   });
   co_return http::Response::json(201, std::move(row));
@@ -158,13 +179,19 @@ Reply create_sop(RequestContext& ctx, Body<NewSop> in) {
 
 // A DRAFT version changes; an effective or obsolete one is what people followed, and stays.
 Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in) {
+  std::optional<std::string> html;
+  std::optional<int> version;
+  if (in.body_markdown) {
+    html = co_await kit::render_for_write(ctx, *in.body_markdown);
+    version = kit::renderer_version();
+  }
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto code = co_await w.exec(lock_code_q, db::Params(p.id));
     const int at = row_of(code, p.id);
     if (at < 0) throw not_found("No such SOP");
     const std::string status(code.get(at, 2));
     if (status != "DRAFT") throw conflict("This SOP version is " + status + "; only a DRAFT changes (add a version instead)");
-    auto u = co_await w.exec(update_q, db::Params(p.id, in.title, in.body_markdown, in.extra_metadata));
+    auto u = co_await w.exec(update_q, db::Params(p.id, in.title, in.body_markdown, in.extra_metadata, html, version));
     std::string json(u.get(0, 0));
     w.audit("sop.update", "sop", p.id, std::string(code.get(at, 6)), json);
     co_return json;
@@ -174,6 +201,7 @@ Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in) {
 
 Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersion> in) {
   const std::string id = crypto::uuid_v4();
+  const std::string html = co_await kit::render_for_write(ctx, in.body_markdown);
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto code = co_await w.exec(lock_code_q, db::Params(p.id));
     if (row_of(code, p.id) < 0) throw not_found("No such SOP");
@@ -185,7 +213,8 @@ Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersio
         insert_q, db::Params(id, std::string(code.get(latest, 5)), code.get_int(latest, 1) + 1,
                              in.title.value_or(std::string(code.get(latest, 3))), in.body_markdown,
                              std::string(code.get(latest, 0)), ctx.principal.user_id,
-                             in.extra_metadata.value_or(std::string(code.get(latest, 4)))));
+                             in.extra_metadata.value_or(std::string(code.get(latest, 4))), html,
+                             kit::renderer_version()));
     std::string json(ins.get(0, 0));
     w.audit("sop.version", "sop", id, std::string(code.get(latest, 6)), json);
     co_return json;
@@ -193,14 +222,28 @@ Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersio
   co_return http::Response::json(201, std::move(row));
 }
 
+namespace {
+
+// The version $2 of its code's locked versions, as a decision on it sees it; 404 when there is none.
+asio::awaitable<std::pair<db::Result, int>> lock_for_decision(RequestContext& ctx, kit::Write& w, const std::string& id) {
+  std::vector<db::Statement> st;
+  st.push_back({&lock_code_q, db::Params(id)});
+  st.push_back({&authors_q, db::Params(id)});
+  auto r = co_await w.exec_all(std::move(st));
+  const int at = row_of(r[0], id);
+  if (at < 0) throw not_found("No such SOP");
+  const SopReview review{std::string(r[0].get(at, 2)), std::string(r[1].get(0, 0)), kit::split_list(r[1].get(0, 1))};
+  if (auto why = sop_decision_refusal(review, Decider{ctx.principal.user_id, ctx.principal.role})) throw std::move(*why);
+  co_return std::make_pair(std::move(r[0]), at);
+}
+
+}  // namespace
+
 // The DRAFT becomes EFFECTIVE and the version effective until now OBSOLETE, with every version of the
 // code locked: two approvals at the same moment take turns, and the second finds no draft.
-Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothing>) {
+Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Approval> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    auto code = co_await w.exec(lock_code_q, db::Params(p.id));
-    const int at = row_of(code, p.id);
-    if (at < 0) throw not_found("No such SOP");
-    if (auto why = sop_approval_refusal(std::string(code.get(at, 2)))) throw conflict(*why);
+    auto [code, at] = co_await lock_for_decision(ctx, w, p.id);
     std::vector<db::Statement> st;
     std::vector<int> obsoleted;
     for (int i = 0; i < code.rows(); ++i)
@@ -208,13 +251,25 @@ Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothin
         st.push_back({&obsolete_q, db::Params(std::string(code.get(i, 0)))});
         obsoleted.push_back(i);
       }
-    st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id)});
+    st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id, in.comment)});
     auto done = co_await w.exec_all(std::move(st));
     for (std::size_t k = 0; k < obsoleted.size(); ++k)
       w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), std::string(code.get(obsoleted[k], 6)),
               std::string(done[k].get(0, 0)));
     std::string json(done.back().get(0, 0));
     w.audit("sop.effective", "sop", p.id, std::string(code.get(at, 6)), json);
+    co_return json;
+  });
+  co_return http::Response::json(200, std::move(after));
+}
+
+// A DRAFT is rejected with a comment; the effective version stays effective.
+Reply reject_sop(RequestContext& ctx, Path<kit::Id> p, Body<Rejection> in) {
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto [code, at] = co_await lock_for_decision(ctx, w, p.id);
+    auto done = co_await w.exec(reject_q, db::Params(p.id, ctx.principal.user_id, in.comment));
+    std::string json(done.get(0, 0));
+    w.audit("sop.reject", "sop", p.id, std::string(code.get(at, 6)), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -61,8 +61,7 @@ struct Row {
 class Collector {
  public:
   void add(std::size_t row, std::string_view field, std::string message) {
-    if (errors_.field_errors().size() < 100)
-      errors_.with_field("rows[" + std::to_string(row) + "]" + (field.empty() ? "" : "." + std::string(field)),
+    errors_.with_field("rows[" + std::to_string(row) + "]" + (field.empty() ? "" : "." + std::string(field)),
                          "row " + std::to_string(row) + (field.empty() ? "" : ", " + std::string(field)) + ": " +
                              std::move(message));
     any_ = true;

@@ -175,8 +175,7 @@ kit::Input<LabelSheet> LabelSheet::input() {
                              kit::field("format", &LabelSheet::format).or_default().one_of({"pdf", "zpl"})}};
   in.also([](const LabelSheet& s, kit::Problems& p) {
     if (s.sample_ids.empty()) p.add("sample_ids", "must name at least one sample");
-    for (std::size_t i = 0; i < s.sample_ids.size(); ++i)
-      if (!crypto::is_uuid(s.sample_ids[i])) p.add("sample_ids[" + std::to_string(i) + "]", "must be a UUID");
+    kit::check_id_list("sample_ids", s.sample_ids, p);  // each sample once: a sheet is not a print run
   });
   return in;
 }
@@ -257,7 +256,8 @@ Reply sample_label(RequestContext& ctx, Path<kit::Id> p, QueryString<LabelOption
   const LabelFormat format = label_format(q.format);
   auto job = [text, format] { return render_label(text, format); };
   http::Response res;
-  res.body = co_await ctx.deps.blocking->run(std::move(job));
+  const WorkShare share = ctx.share();
+  res.body = co_await ctx.deps.blocking->run(std::move(job), share);
   res.content_type = content_type(format);
   const std::string ext = q.format;
   res.header("Content-Disposition", "inline; filename=\"" + text.barcode + "." + ext + "\"");
@@ -287,7 +287,8 @@ Reply label_sheet(RequestContext& ctx, Body<LabelSheet> in) {
   const bool pdf = in.format == "pdf";
   auto job = [labels = std::move(labels), pdf] { return pdf ? render_sheet_pdf(labels) : render_zpl(labels); };
   http::Response res;
-  res.body = co_await ctx.deps.blocking->run(std::move(job));
+  const WorkShare share = ctx.share();
+  res.body = co_await ctx.deps.blocking->run(std::move(job), share);
   res.content_type = pdf ? "application/pdf" : content_type(LabelFormat::zpl);
   res.header("Content-Disposition", std::string("inline; filename=\"labels.") + (pdf ? "pdf" : "zpl") + "\"");
   co_return res;

@@ -1,6 +1,9 @@
 #include "platform/db/tx.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
 #include <exception>
 
 #include "platform/db/sql_error.hpp"
@@ -129,6 +132,28 @@ awaitable<Result> read(Pool& pool, const TenantContext& ctx, Statement statement
     auto results = co_await tx.commit(std::move(one));
     co_return std::move(results.front());
   });
+}
+
+awaitable<void> with_retries(std::function<awaitable<void>()> attempt) {
+  auto pause = std::chrono::milliseconds(100);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    std::exception_ptr failure;
+    try {
+      co_await attempt();
+      co_return;
+    } catch (const ApiError& e) {
+      if (e.code() != ErrorCode::unavailable) throw;
+      failure = std::current_exception();
+    } catch (const SqlError& e) {
+      if (to_api_error(e).code() != ErrorCode::unavailable) throw;
+      failure = std::current_exception();
+    }
+    if (std::chrono::steady_clock::now() + pause > give_up) std::rethrow_exception(failure);
+    asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+    co_await timer.async_wait(asio::use_awaitable);
+    pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+  }
 }
 
 }  // namespace spectra::db

@@ -82,6 +82,11 @@ auto transact(Pool& pool, const TenantContext& ctx, Mode mode, F body)
   }
 }
 
+// Runs `attempt` (a database write in a transaction of its own) until it succeeds, retrying while the
+// database or the pool is briefly unavailable (503) with a growing pause, for up to about 15 s; then
+// rethrows. For writes that must not be lost to a burst: failed-password records, refusals' audit events.
+boost::asio::awaitable<void> with_retries(std::function<boost::asio::awaitable<void>()> attempt);
+
 // One statement with no tenant context, for the narrow SECURITY DEFINER lookups that happen before a
 // tenant is known (login by email, refresh token, API key by prefix). Nothing else uses it. Its
 // parameters are bound as given ($1 is not the organization).

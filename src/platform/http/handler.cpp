@@ -16,6 +16,7 @@ Response problem_response(const ApiError& e, const std::string& request_id) {
     json::array errs;
     for (const auto& f : e.field_errors()) errs.push_back(json::object{{"field", f.field}, {"message", f.message}});
     body["errors"] = std::move(errs);
+    if (e.field_errors_truncated() > 0) body["errors_truncated"] = e.field_errors_truncated();
   }
   auto res = Response::json(status, json::serialize(body));
   res.content_type = "application/problem+json";

@@ -5,6 +5,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include <boost/json.hpp>
+
 #include "platform/crypto.hpp"
 
 namespace fs = std::filesystem;
@@ -26,6 +28,17 @@ std::string content_type_of(const fs::path& p) {
   return "application/octet-stream";
 }
 
+std::vector<std::string> segments_of(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    if (slash != 0) out.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 StaticSite::StaticSite(const std::string& root, std::size_t max_bytes) {
@@ -41,6 +54,24 @@ StaticSite::StaticSite(const std::string& root, std::size_t max_bytes) {
     const std::string path = "/" + fs::relative(entry.path(), root).generic_string();
     put(path, std::move(body), content_type_of(entry.path()));
   }
+  // The build's list of the app's page patterns (written by web/vite.config.ts).
+  if (auto it = files_.find(std::string_view("/pages.json")); it != files_.end()) {
+    const auto list = boost::json::parse(it->second.body);
+    for (const auto& pattern : list.as_array()) pages_.push_back(segments_of(pattern.as_string()));
+  }
+}
+
+bool StaticSite::is_page(std::string_view path) const {
+  if (path == "/") return true;
+  const auto segments = segments_of(path);
+  for (const auto& page : pages_) {
+    if (page.size() != segments.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; same && i < page.size(); ++i)
+      same = page[i].starts_with(':') ? !segments[i].empty() : page[i] == segments[i];
+    if (same) return true;
+  }
+  return false;
 }
 
 void StaticSite::put(const std::string& path, std::string body, std::string content_type) {
@@ -52,9 +83,7 @@ void StaticSite::put(const std::string& path, std::string body, std::string cont
 std::optional<Response> StaticSite::answer(std::string_view path, std::optional<std::string_view> if_none_match) const {
   auto it = files_.find(path == "/" ? std::string_view("/index.html") : path);
   if (it == files_.end()) {
-    // A page of the app (/samples/42): no extension in its last segment, and not an API path.
-    const auto last = path.substr(path.rfind('/') + 1);
-    if (last.find('.') != std::string_view::npos || path.starts_with("/api/")) return std::nullopt;
+    if (!is_page(path)) return std::nullopt;
     it = files_.find(std::string_view("/index.html"));
     if (it == files_.end()) return std::nullopt;
   }

@@ -2,11 +2,14 @@
 // The web app's built files (WEB_ROOT), read into memory once at start: no disk I/O on a request.
 // Vite names its bundles by their content (assets/index-3f9a1c.js), so files under assets/ are cached
 // for a year; every other file, index.html above all, is revalidated on each use (ETag: its SHA-256).
-// A path without a file extension that names no file is a page of the app: it answers index.html.
+// The app's pages are the path patterns its build lists in pages.json ("/samples/:id"; a ":name"
+// segment matches any one segment): each answers index.html, and any other path is not the site's (a
+// 404 problem), so that "/api/typo" or "/typo" never looks like success to a script.
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "platform/http/message.hpp"
 
@@ -22,6 +25,8 @@ class StaticSite {
   std::optional<Response> answer(std::string_view path, std::optional<std::string_view> if_none_match) const;
   // Adds (or replaces) a file made at start, such as the app's /config.json; revalidated on each use.
   void put(const std::string& path, std::string body, std::string content_type);
+  // Whether `path` is one of the app's pages ("/" always is).
+  bool is_page(std::string_view path) const;
 
  private:
   struct File {
@@ -29,6 +34,7 @@ class StaticSite {
     bool immutable = false;
   };
   std::map<std::string, File, std::less<>> files_;  // by path: "/index.html", "/assets/index-3f9a1c.js"
+  std::vector<std::vector<std::string>> pages_;     // each page pattern's segments
 };
 
 }  // namespace spectra::http
