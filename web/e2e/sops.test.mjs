@@ -1,6 +1,7 @@
 // SOP decisions: a PI rejects an engineer's draft with a comment (required) and the version shows
 // REJECTED; the author of a version, even a PI, is not offered the decision and the server refuses
-// it; an admin approves with an optional comment.
+// it; an admin approves with an optional comment. Whoever changed a version after it was written (an
+// editor) is treated like its author: not offered the decision, told why, and refused by the server.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertClean, call, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
@@ -74,6 +75,34 @@ describe('SOPs', () => {
     assert.equal(approved.decision_comment, 'Matches the furnace manual');
     assertClean(admin);
     await admin.context().close();
+    assertClean(pi);
+    await pi.context().close();
+  });
+
+  it('an admin who changed an SOP draft is not offered the decision; a PI who did not is', async () => {
+    const sop = await draft('engineer', 'Oxide etch');
+    const edited = await ok('admin', 'PATCH', `/api/sops/${sop.id}`, { title: 'Oxide etch (BOE 7:1)' });
+    assert.equal(edited.title, 'Oxide etch (BOE 7:1)');
+    const admin = await signedIn(browser, 'admin');
+    await admin.goto(`/sops/${sop.id}`);
+    await admin.getByRole('heading', { name: `${sop.code} v1 · Oxide etch (BOE 7:1)`, level: 1 }).waitFor();
+    await admin.getByText('You changed this version: another PI or an admin decides on it.').waitFor();
+    assert.equal(await admin.getByRole('button', { name: 'Approve' }).count(), 0);
+    assert.equal(await admin.getByRole('button', { name: 'Reject' }).count(), 0);
+    for (const [decision, body] of [['approve', {}], ['reject', { comment: 'I changed it' }]]) {
+      const refused = await call('admin', 'POST', `/api/sops/${sop.id}/${decision}`, body);
+      assert.equal(refused.status, 403, decision);
+    }
+    assert.equal((await ok('admin', 'GET', `/api/sops/${sop.id}`)).status, 'DRAFT');
+    assertClean(admin);
+    await admin.context().close();
+
+    const pi = await signedIn(browser, 'pi');
+    await pi.goto(`/sops/${sop.id}`);
+    await pi.getByRole('heading', { name: `${sop.code} v1 · Oxide etch (BOE 7:1)`, level: 1 }).waitFor();
+    await pi.getByRole('button', { name: 'Approve' }).waitFor();
+    await pi.getByRole('button', { name: 'Reject' }).waitFor();
+    assert.equal(await pi.getByText('You changed this version').count(), 0);
     assertClean(pi);
     await pi.context().close();
   });

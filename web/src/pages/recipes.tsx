@@ -452,6 +452,7 @@ export interface Sop {
 }
 interface SopDetail extends Sop {
   body_html: string;
+  editors: string[]; // who changed this version after it was written (its audit trail): like its author, never a decider
   versions: { id: string; version: number; status: string; title: string; approved_at: string | null; created_at: string }[];
   acknowledgements: { id: string; user_id: string; full_name: string | null; acknowledged_at: string }[];
 }
@@ -567,10 +568,12 @@ function SopVersionForm({ sop, mode, done, cancel }: { sop: SopDetail; mode: 've
 }
 
 // What the server would let `me` decide on an SOP version: a PI or an admin decides on a DRAFT, never
-// its author; the reason when they may not.
+// its author nor anyone who changed it after it was written (its editors); the reason when they may not.
 function sopDecisionFor(s: SopDetail, me: User | null): { may: boolean; why?: string } {
   if (!me || !atLeast(me, 'pi') || s.status !== 'DRAFT') return { may: false };
   if (s.created_by === me.id) return { may: false, why: 'You wrote this version: another PI or an admin decides on it.' };
+  if (s.editors.includes(me.id))
+    return { may: false, why: 'You changed this version: another PI or an admin decides on it.' };
   return { may: true };
 }
 
