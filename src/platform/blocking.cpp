@@ -1,5 +1,8 @@
 #include "platform/blocking.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -14,8 +17,13 @@ FairQueue::Limits limits_for(int max_queued) {
 
 }  // namespace
 
-BlockingPool::BlockingPool(int threads, int max_queued) : queue_(limits_for(max_queued)) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { work(); });
+BlockingPool::BlockingPool(int threads, int max_queued, int niceness) : queue_(limits_for(max_queued)) {
+  for (int i = 0; i < std::max(1, threads); ++i)
+    threads_.emplace_back([this, niceness] {
+      // Per thread on Linux; a failure (a limit on raising it) leaves the thread as it was.
+      if (niceness != 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), niceness);
+      work();
+    });
 }
 
 BlockingPool::~BlockingPool() { stop(); }

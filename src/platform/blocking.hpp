@@ -31,8 +31,10 @@ class BlockingPool {
   using Share = WorkShare;
 
   // At most `threads` jobs run and `max_queued` more wait, an organization's at most a quarter of
-  // them and one user's at most half of their organization's; beyond that run() refuses (503).
-  explicit BlockingPool(int threads, int max_queued = 64);
+  // them and one user's at most half of their organization's; beyond that run() refuses (503). The
+  // workers run at `niceness` (Linux, per thread): bulk work (renders, exports) yields the processor to
+  // the I/O threads and to password checks.
+  explicit BlockingPool(int threads, int max_queued = 64, int niceness = 0);
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;

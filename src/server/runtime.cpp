@@ -190,7 +190,8 @@ void Runtime::start() {
   auth_po.max_size = static_cast<std::size_t>(cfg.db_auth_pool_size);
   auth_po.application_name = "spectra-auth";
   s.auth_pool = std::make_unique<db::Pool>(s.ioc->get_executor(), auth_po);
-  s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads, cfg.blocking_queue);
+  // Renders and exports are bulk work: they run at a lower priority than I/O and password checks.
+  s.blocking = std::make_unique<BlockingPool>(cfg.blocking_threads, cfg.blocking_queue, 10);
   s.passwords = std::make_unique<BlockingPool>(cfg.password_threads, cfg.password_queue);
   s.throttle = std::make_unique<auth::LoginThrottle>(cfg, *s.auth_pool);
   if (!cfg.jwks_url.empty()) {

@@ -54,6 +54,8 @@ describe('samples', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     const table = page.getByRole('table', { name: 'Samples' });
     await table.getByRole('link', { name }).waitFor();
+    // The unfiltered list may still be shown for a moment: wait for the search's answer to replace it.
+    await table.locator('tbody tr').nth(1).waitFor({ state: 'detached' });
     assert.equal(await table.locator('tbody tr').count(), 1);
     assertClean(page);
     await page.context().close();
