@@ -121,13 +121,24 @@ TEST(NotebookRules, OnlyTheAuthorChangesAnUnsignedEntry) {
   }
 }
 
-TEST(NotebookRules, OnlyTheAuthorSignsAsAuthorAnyoneReviewsOrApproves) {
+TEST(NotebookRules, OnlyTheAuthorSignsAsAuthorAndOnlyOthersReviewOrApprove) {
   EXPECT_EQ(meaning_refusal("author", "u1", "u1"), std::nullopt);
   EXPECT_NE(meaning_refusal("author", "u1", "u2"), std::nullopt);
   for (const char* meaning : {"reviewer", "approver"}) {
-    EXPECT_EQ(meaning_refusal(meaning, "u1", "u1"), std::nullopt) << meaning;
+    // Separation of duties: the author never reviews or approves their own entry.
+    EXPECT_NE(meaning_refusal(meaning, "u1", "u1"), std::nullopt) << meaning;
     EXPECT_EQ(meaning_refusal(meaning, "u1", "u2"), std::nullopt) << meaning;
   }
+}
+
+TEST(NotebookRules, ASignatureCoversOnlyTheContentTheSignerRead) {
+  const std::string now = std::string(64, 'a');
+  EXPECT_EQ(stale_content_refusal(now, now), std::nullopt);
+  EXPECT_EQ(stale_content_refusal(std::string(64, 'A'), now), std::nullopt);  // the same hash in upper case
+  const auto refused = stale_content_refusal(std::string(63, 'a') + "b", now);
+  ASSERT_NE(refused, std::nullopt);
+  EXPECT_NE(refused->find(now), std::string::npos) << *refused;  // names the hash to read again
+  EXPECT_NE(stale_content_refusal("", now), std::nullopt);
 }
 
 // ---- The .eln file ----
