@@ -46,7 +46,7 @@ std::optional<std::string> meaning_refusal(std::string_view meaning, std::string
                                            std::string_view signer_id) {
   if (meaning == "author" && author_id != signer_id) return "Only the entry's author signs it as author";
   if (meaning != "author" && author_id == signer_id)
-    return "The author of an entry signs it only as author: a " + std::string(meaning) + " is someone else";
+    return "The author of an entry signs it only as author: its " + std::string(meaning) + " is someone else";
   return std::nullopt;
 }
 
