@@ -3,12 +3,20 @@
 // whatever the split, consecutive violations of one rule as one alert, acknowledging and resolving,
 // the hold an open alert puts on its instrument's runs (blocked with the series and the rule named,
 // unblocked once resolved), one audit event per batch, roles, another organization's ids, and bad
-// input that writes nothing.
+// input that writes nothing; a broken sensor's largest batch answered in full (streamed, well over
+// 100 MB, read here piece by piece) and in summary (?answer=summary), each counted against the rows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -113,6 +121,187 @@ std::vector<double> above(std::size_t n) {
 
 std::int64_t point_count(const std::string& id) {
   return count("SELECT count(*) FROM spc_datapoints WHERE series_id = $1", db::Params(id));
+}
+
+// What a points answer says, tallied as it is parsed (a Boost.JSON SAX handler): a broken sensor's
+// full answer is well over 100 MB, more than the test client takes whole or a DOM should hold.
+struct Tally {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  std::map<std::string, std::int64_t> top;         // the numbers of the answer's own members
+  std::map<std::string, std::int64_t> by_rule;     // violations_by_rule
+  std::int64_t alerts = 0, items = 0;               // items: of "items" (full) or "points" (summary)
+  std::map<std::int64_t, std::int64_t> rules;      // the items' violations, by rule
+  std::int64_t point_ids = 0;                       // named by the items' violations (full)
+  std::int64_t window_points = 0;                   // last_seq − first_seq + 1 of each violation (summary)
+  std::int64_t last_seq = 0;                        // of the last item
+  bool seqs_increase = true;
+
+  // Where the parser is: the containers from the root ("root/items/[]/violations/[]"), the member.
+  std::string where;
+  std::vector<std::pair<bool, std::size_t>> stack;  // is an array, length of `where` before it
+  std::string key;
+  std::int64_t first_seq = 0;
+
+  bool in_item() const { return where == "root/items/[]" || where == "root/points/[]"; }
+  bool in_violation() const { return where == "root/items/[]/violations/[]" || where == "root/points/[]/violations/[]"; }
+  void open(bool array) {
+    const std::string name = stack.empty() ? "root" : stack.back().first ? "[]" : key;
+    stack.push_back({array, where.size()});
+    where += (where.empty() ? "" : "/") + name;
+  }
+  void close() {
+    where.resize(stack.back().second);
+    stack.pop_back();
+  }
+  void number(std::int64_t v) {
+    if (where == "root") top[key] = v;
+    else if (where == "root/violations_by_rule") by_rule[key] = v;
+    else if (in_item() && key == "seq") {
+      seqs_increase = seqs_increase && v > last_seq;
+      last_seq = v;
+    } else if (in_violation() && key == "rule") ++rules[v];
+    else if (in_violation() && key == "first_seq") first_seq = v;
+    else if (in_violation() && key == "last_seq") window_points += v - first_seq + 1;
+  }
+
+  using ec_t = boost::system::error_code;
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_array_begin(ec_t&) {
+    open(true);
+    return true;
+  }
+  bool on_array_end(std::size_t, ec_t&) {
+    close();
+    return true;
+  }
+  bool on_object_begin(ec_t&) {
+    if (where == "root/alerts") ++alerts;
+    if (where == "root/items" || where == "root/points") ++items;
+    open(false);
+    return true;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    close();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, ec_t&) { return true; }
+  bool on_string(json::string_view, std::size_t, ec_t&) {
+    if (where == "root/items/[]/violations/[]/point_ids") ++point_ids;
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t n, ec_t&) {
+    if (n == s.size()) key.clear();
+    key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t n, ec_t& ec) { return on_key_part(s, n, ec); }
+  bool on_number_part(json::string_view, ec_t&) { return true; }
+  bool on_int64(std::int64_t v, json::string_view, ec_t&) {
+    number(v);
+    return true;
+  }
+  bool on_uint64(std::uint64_t v, json::string_view, ec_t&) {
+    number(static_cast<std::int64_t>(v));
+    return true;
+  }
+  bool on_double(double, json::string_view, ec_t&) { return true; }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(json::string_view, ec_t&) { return true; }
+  bool on_comment(json::string_view, ec_t&) { return true; }
+};
+
+struct Streamed {
+  unsigned status = 0;
+  std::string content_type, transfer_encoding;
+  std::size_t bytes = 0;
+  Tally tally;
+};
+
+// POSTs a body to the Analysis API and parses the answer as it arrives, 64 KiB at a time; throws when
+// the answer is not one whole JSON document.
+Streamed post_streamed(const std::string& target, const std::string& token, std::string body) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::minutes(5));
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), Harness::get().analysis_port()));
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  req.set(bhttp::field::authorization, "Bearer " + token);
+  req.set(bhttp::field::content_type, "application/json");
+  req.body() = std::move(body);
+  req.prepare_payload();
+  bhttp::write(stream, req);
+
+  Streamed out;
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  bhttp::read_header(stream, buffer, parser);
+  out.status = parser.get().result_int();
+  out.content_type = std::string(parser.get()[bhttp::field::content_type]);
+  out.transfer_encoding = std::string(parser.get()[bhttp::field::transfer_encoding]);
+  json::basic_parser<Tally> json_parser{json::parse_options{}};
+  std::vector<char> piece(64 << 10);
+  boost::system::error_code ec;
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    bhttp::read(stream, buffer, parser, ec);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) throw boost::system::system_error(ec, "reading the answer");
+    const std::size_t n = piece.size() - parser.get().body().size;
+    out.bytes += n;
+    json_parser.write_some(true, piece.data(), n, ec);
+    if (ec) throw boost::system::system_error(ec, "parsing the answer");
+  }
+  json_parser.write_some(false, nullptr, 0, ec);
+  if (ec) throw boost::system::system_error(ec, "the answer ended early");
+  out.tally = std::move(json_parser.handler());
+  return out;
+}
+
+// A broken sensor: values alternating far above the upper limit (106, 104; fixed limits 97/100/103,
+// σ 1). From the 14th point on, every point fires rules 1, 2, 4, 5, 6 and 8 (windows of 1, 9, 14, 3, 5
+// and 8 points). The bench (scripts/bench, BENCH_ONLY=spc) sends the same batch.
+std::string broken_sensor_body(std::size_t n) {
+  std::string body = "{\"points\":[";
+  for (std::size_t i = 0; i < n; ++i) body += (i ? "," : "") + std::string(i % 2 ? "{\"value\":104}" : "{\"value\":106}");
+  return body + "]}";
+}
+
+// What the rows say: the points that violate, and per rule the points firing it and the ids they name.
+struct Stored {
+  std::int64_t points = 0, violating = 0, alerts = 0, links = 0;
+  std::map<std::string, std::int64_t> by_rule, named_by_rule;
+};
+Stored stored(const std::string& series_id) {
+  Stored s;
+  s.points = point_count(series_id);
+  s.violating = count("SELECT count(*) FROM spc_datapoints WHERE series_id = $1 AND violations <> '[]'::jsonb",
+                      db::Params(series_id));
+  s.alerts = count("SELECT count(*) FROM spc_alerts WHERE series_id = $1", db::Params(series_id));
+  s.links = count("SELECT count(*) FROM spc_alert_points l JOIN spc_alerts a ON a.organization_id = l.organization_id"
+                  " AND a.id = l.alert_id WHERE a.series_id = $1",
+                  db::Params(series_id));
+  const auto rules = json::parse(db_text(
+      "SELECT coalesce(jsonb_object_agg(rule, jsonb_build_array(points, named)), '{}') FROM ("
+      " SELECT v->>'rule' AS rule, count(*) AS points, sum(jsonb_array_length(v->'point_ids')) AS named"
+      " FROM spc_datapoints d, jsonb_array_elements(d.violations) v WHERE d.series_id = $1 GROUP BY 1) r",
+      db::Params(series_id)));
+  for (const auto& [rule, v] : rules.as_object()) {
+    s.by_rule[std::string(rule)] = v.as_array()[0].to_number<std::int64_t>();
+    s.named_by_rule[std::string(rule)] = v.as_array()[1].to_number<std::int64_t>();
+  }
+  return s;
 }
 
 }  // namespace
@@ -489,4 +678,116 @@ TEST(Spc, ABrokenSensorIsOneAlertPerRuleNotOnePerPoint) {
   const auto alerts = alerts_of(id);
   EXPECT_EQ(alerts, (std::vector<std::string>{"1:1-5000:5000", "5:3-5000:5000", "6:5-5000:5000", "8:8-5000:5000",
                                               "2:9-5000:5000"}));
+}
+
+TEST(Spc, ABrokenSensorsLargestBatchAnswersInFullOrInSummaryAsTheRowsSay) {
+  auto w = world();
+  const std::size_t n = 100000;
+  // What the rules must find: rule 1 on every point, the others once their window is full.
+  const std::map<std::string, std::int64_t> firing = {{"1", n}, {"2", n - 8}, {"4", n - 13}, {"5", n - 2}, {"6", n - 4},
+                                                      {"8", n - 7}};
+  const std::map<int, std::int64_t> window = {{1, 1}, {2, 9}, {4, 14}, {5, 3}, {6, 5}, {8, 8}};
+  std::int64_t named = 0;
+  for (const auto& [rule, points] : firing) named += points * window.at(std::stoi(rule));
+
+  // The summary: the counts, by rule too, and the violating points alone, each window as its seqs.
+  const auto summarized = fixed_series(w.eng, "Broken sensor (summary)");
+  const auto brief = post_streamed("/api/v1/spc/series/" + summarized + "/points?answer=summary", w.tech,
+                                   broken_sensor_body(n));
+  ASSERT_EQ(brief.status, 201u);
+  EXPECT_EQ(brief.transfer_encoding, "chunked");
+  EXPECT_EQ(brief.content_type, "application/json");
+  const auto rows = stored(summarized);
+  EXPECT_EQ(rows.points, static_cast<std::int64_t>(n));
+  EXPECT_EQ(rows.violating, static_cast<std::int64_t>(n));
+  EXPECT_EQ(rows.by_rule, firing);
+  const auto& t = brief.tally;
+  EXPECT_EQ(t.top.at("count"), static_cast<std::int64_t>(n));
+  EXPECT_EQ(t.top.at("first_seq"), 1);
+  EXPECT_EQ(t.top.at("last_seq"), static_cast<std::int64_t>(n));
+  EXPECT_EQ(t.top.at("violating_points"), rows.violating);
+  std::map<std::string, std::int64_t> by_rule_given;
+  for (const auto& [rule, points] : t.by_rule)
+    if (points) by_rule_given[rule] = points;
+  EXPECT_EQ(by_rule_given, rows.by_rule);
+  EXPECT_EQ(t.by_rule.size(), 8u) << "every rule is counted, with 0 when it never fired";
+  EXPECT_EQ(t.items, rows.violating);
+  EXPECT_TRUE(t.seqs_increase);
+  EXPECT_EQ(t.last_seq, static_cast<std::int64_t>(n));
+  std::int64_t listed = 0;
+  for (const auto& [rule, points] : t.rules) listed += points;
+  EXPECT_EQ(listed, static_cast<std::int64_t>(n - 8 + n - 13 + n - 2 + n - 4 + n - 7 + n));
+  EXPECT_EQ(t.window_points, named);  // each window as many points as the row names
+  EXPECT_EQ(t.point_ids, 0);
+  // One alert per rule, linked to every point since the rule's first window; one audit event.
+  EXPECT_EQ(t.alerts, 6);
+  EXPECT_EQ(rows.alerts, 6);
+  EXPECT_EQ(rows.links, static_cast<std::int64_t>(6 * n));
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE action = 'spc_points.add' AND entity_id = $1",
+                  db::Params(summarized)), 1);
+
+  // The full answer (the default): every point, each violation with the ids of its window, complete.
+  const auto whole = fixed_series(w.eng, "Broken sensor (full)");
+  const auto full = post_streamed("/api/v1/spc/series/" + whole + "/points", w.tech, broken_sensor_body(n));
+  ASSERT_EQ(full.status, 201u);
+  EXPECT_EQ(full.transfer_encoding, "chunked");
+  EXPECT_GT(full.bytes, std::size_t{100} << 20) << "the answer the summary spares";
+  const auto all = stored(whole);
+  EXPECT_EQ(all.by_rule, firing);
+  std::int64_t named_rows = 0;
+  for (const auto& [rule, ids] : all.named_by_rule) named_rows += ids;
+  EXPECT_EQ(named_rows, named);
+  EXPECT_EQ(full.tally.top.at("count"), static_cast<std::int64_t>(n));
+  EXPECT_EQ(full.tally.top.at("violating_points"), all.violating);
+  EXPECT_EQ(full.tally.items, static_cast<std::int64_t>(n));
+  EXPECT_TRUE(full.tally.seqs_increase);
+  EXPECT_EQ(full.tally.last_seq, static_cast<std::int64_t>(n));
+  EXPECT_EQ(full.tally.point_ids, named);
+  std::map<std::string, std::int64_t> rules_given;
+  for (const auto& [rule, points] : full.tally.rules) rules_given[std::to_string(rule)] = points;
+  EXPECT_EQ(rules_given, all.by_rule);
+  EXPECT_EQ(full.tally.alerts, 6);
+  EXPECT_EQ(all.links, static_cast<std::int64_t>(6 * n));
+  // The last point's row names what the answer named for it.
+  const auto last_row = json::parse(db_text("SELECT violations FROM spc_datapoints WHERE series_id = $1 AND seq = $2",
+                                            db::Params(whole, static_cast<std::int64_t>(n))));
+  EXPECT_EQ(last_row.as_array().size(), 6u);
+  EXPECT_EQ(last_row.as_array()[2].at("point_ids").as_array().size(), 14u);
+}
+
+TEST(Spc, TheSummaryAnswerCountsByRuleAndListsTheViolatingPointsAlone) {
+  auto w = world();
+  const auto id = fixed_series(w.eng, "Summary");
+  auto summary = analysis("POST", "/api/v1/spc/series/" + id + "/points?answer=summary", w.tech,
+                          js(json::object{{"points", values_json({100.5, 104, 100.5, 100.2, 96})}}));
+  ASSERT_EQ(summary.status, 201) << describe(summary);
+  const auto s = summary.json();
+  EXPECT_EQ(s.at("count").to_number<int>(), 5);
+  EXPECT_EQ(s.at("violating_points").to_number<int>(), 2);
+  EXPECT_EQ(s.at("violations_by_rule").at("1").to_number<int>(), 2);
+  EXPECT_EQ(s.at("violations_by_rule").at("2").to_number<int>(), 0);
+  const auto& points = s.at("points").as_array();
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].at("seq").to_number<int>(), 2);
+  EXPECT_EQ(points[0].at("value").to_number<double>(), 104);
+  EXPECT_EQ(points[1].at("seq").to_number<int>(), 5);
+  EXPECT_EQ(json::serialize(points[1].at("violations")), R"([{"rule":1,"first_seq":5,"last_seq":5}])");
+  EXPECT_EQ(db_text("SELECT id FROM spc_datapoints WHERE series_id = $1 AND seq = 5", db::Params(id)), str(points[1], "id"));
+  EXPECT_EQ(s.at("alerts").as_array().size(), 2u);
+  EXPECT_FALSE(s.as_object().contains("items"));
+  // ?answer=full is the default's answer; one point may ask for the summary too.
+  auto full = analysis("POST", "/api/v1/spc/series/" + id + "/points?answer=full", w.tech,
+                       js(json::object{{"points", values_json({100.5})}}));
+  ASSERT_EQ(full.status, 201) << describe(full);
+  EXPECT_EQ(full.json().at("items").as_array()[0].at("seq").to_number<int>(), 6);
+  auto one = analysis("POST", "/api/v1/spc/series/" + id + "/points?answer=summary", w.tech, js(json::object{{"value", 99}}));
+  ASSERT_EQ(one.status, 201) << describe(one);
+  EXPECT_EQ(one.json().at("count").to_number<int>(), 1);
+  EXPECT_TRUE(one.json().at("points").as_array().empty());
+  // Anything else is refused before anything is written, naming the parameter.
+  auto bogus = analysis("POST", "/api/v1/spc/series/" + id + "/points?answer=bogus", w.tech,
+                        js(json::object{{"value", 100}}));
+  EXPECT_EQ(bogus.status, 400) << describe(bogus);
+  EXPECT_TRUE(names(bogus, "answer")) << describe(bogus);
+  EXPECT_EQ(point_count(id), 7);
 }

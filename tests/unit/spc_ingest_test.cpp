@@ -2,8 +2,9 @@
 // does what the points handler does: the answers never depend on how the points are split into
 // batches (I-MR and X̄-R, fixed limits and a baseline filling across batches), consecutive firings of a
 // rule are one alert across batches, an X̄-R subgroup's answer is carried by the point completing it
-// and names every point of the subgroups involved, and the running statistics match a direct
-// computation.
+// and names every point of the subgroups involved, the running statistics match a direct
+// computation, and a broken sensor's outcome is ranges of seqs (each window and each alert's points),
+// turned back into ids by PointIds.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <random>
 #include <set>
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -54,21 +56,28 @@ struct Store {
     std::vector<Incoming> incoming;
     for (double v : values) incoming.push_back({"p" + std::to_string(next_id++), v});
     auto out = ingest(state, history, baseline, open, incoming, [this] { return "a" + std::to_string(next_id++); });
+    const PointIds ids(history, incoming, state.last_seq + 1);  // as the handler names the rows' points
     for (std::size_t i = 0; i < values.size(); ++i) {
       points.push_back({incoming[i].id, out.points[i].seq, values[i]});
       violations.push_back(out.points[i].violations);
     }
     for (const auto& change : out.alerts) {
       if (change.opened) {
-        alerts.push_back({change.id, change.rule, seq_of(change.datapoint_id), change.last_seq, {}, false});
+        alerts.push_back({change.id, change.rule, seq_of(ids(change.datapoint_seq)), change.last_seq, {}, false});
       }
       for (auto& a : alerts)
         if (a.id == change.id) {
           a.last_seq = change.last_seq;
-          a.points.insert(change.point_ids.begin(), change.point_ids.end());
+          for (auto seq = change.first_seq; seq <= change.last_seq; ++seq) a.points.insert(ids(seq));
         }
     }
     state = out.after;
+  }
+  // The ids of a violation's window, oldest first.
+  std::vector<std::string> ids_of(const Fired& f) const {
+    std::vector<std::string> out;
+    for (auto seq = f.first_seq; seq <= f.last_seq; ++seq) out.push_back(points.at(static_cast<std::size_t>(seq - 1)).id);
+    return out;
   }
   std::int64_t seq_of(const std::string& id) const {
     for (const auto& p : points)
@@ -81,7 +90,7 @@ struct Store {
     for (std::size_t i = 0; i < violations.size(); ++i)
       for (const auto& f : violations[i]) {
         std::vector<std::int64_t> seqs;
-        for (const auto& id : f.point_ids) seqs.push_back(seq_of(id));
+        for (const auto& id : ids_of(f)) seqs.push_back(seq_of(id));
         out[static_cast<std::int64_t>(i + 1)].push_back({f.rule, seqs});
       }
     return out;
@@ -196,7 +205,8 @@ TEST(SpcIngest, ASubgroupsAnswerIsCarriedByItsLastPointAndNamesEveryPoint) {
   s.add({112});               // subgroup 2 complete: mean 111, beyond 3σ
   ASSERT_EQ(s.violations[5].size(), 1u);
   EXPECT_EQ(s.violations[5][0].rule, 1);
-  EXPECT_EQ(s.violations[5][0].point_ids, (std::vector<std::string>{"p3", "p4", "p5"}));
+  EXPECT_EQ(s.ids_of(s.violations[5][0]), (std::vector<std::string>{"p3", "p4", "p5"}));
+  EXPECT_EQ(s.violations[5][0], (Fired{1, 4, 6}));
   EXPECT_EQ(s.state.range_count, 2);
   EXPECT_DOUBLE_EQ(s.state.range_sum, 1 + 2);  // R of {100, 100, 99} and of {110, 111, 112}
 }
@@ -232,4 +242,53 @@ TEST(SpcIngest, RunningStatisticsMatchADirectComputation) {
   EXPECT_NEAR(*s.state.stats.stddev(), std::sqrt(ss / (values.size() - 1)), 1e-9);
   EXPECT_NEAR(s.state.range_sum, mr, 1e-6);
   EXPECT_EQ(s.state.range_count, static_cast<std::int64_t>(values.size() - 1));
+}
+
+TEST(SpcIngest, PointIdsNameTheStoredTailThenTheNewPoints) {
+  const std::vector<StoredPoint> history = {{"h5", 5, 1}, {"h6", 6, 1}, {"h7", 7, 1}};
+  const std::vector<Incoming> points = {{"n8", 1}, {"n9", 1}};
+  const PointIds ids(history, points, 8);
+  EXPECT_EQ(ids(5), "h5");
+  EXPECT_EQ(ids(7), "h7");
+  EXPECT_EQ(ids(8), "n8");
+  EXPECT_EQ(ids(9), "n9");
+  EXPECT_THROW(ids(4), std::out_of_range);
+  EXPECT_THROW(ids(10), std::out_of_range);
+  const std::vector<StoredPoint> none;
+  EXPECT_EQ(PointIds(none, points, 1)(2), "n9");
+  EXPECT_THROW(PointIds(none, points, 1)(0), std::out_of_range);
+}
+
+// A broken sensor: 100,000 points alternating far above the limits (106, 104; σ 1). From the 14th on,
+// each fires rules 1, 2, 4, 5, 6 and 8, each naming its whole window; each rule is one alert whose
+// points are one range. What ingest answers is a few seqs per rule, whatever the windows.
+TEST(SpcIngest, ABrokenSensorIsRangesOfSeqs) {
+  std::vector<double> values;
+  for (int i = 0; i < 100000; ++i) values.push_back(i % 2 ? 104 : 106);
+  std::vector<Incoming> incoming;
+  for (std::size_t i = 0; i < values.size(); ++i) incoming.push_back({"p" + std::to_string(i + 1), values[i]});
+  int next = 0;
+  const auto out = ingest(fixed(ChartType::individuals, 1), {}, {}, {}, incoming, [&] { return "a" + std::to_string(++next); });
+  ASSERT_EQ(out.points.size(), values.size());
+  for (std::size_t i = 13; i < out.points.size(); ++i) {
+    const auto& v = out.points[i].violations;
+    ASSERT_EQ(v.size(), 6u) << "seq " << i + 1;
+    const std::int64_t seq = out.points[i].seq;
+    for (const auto& f : v) {
+      EXPECT_EQ(f.last_seq, seq);
+      EXPECT_EQ(f.last_seq - f.first_seq + 1, rule_window[static_cast<std::size_t>(f.rule)]) << "rule " << f.rule;
+    }
+    EXPECT_EQ(v[0].rule, 1);
+    EXPECT_EQ(v[2].rule, 4);
+  }
+  ASSERT_EQ(out.alerts.size(), 6u);
+  const std::vector<StoredPoint> none;
+  const PointIds ids(none, incoming, 1);
+  for (const auto& a : out.alerts) {
+    EXPECT_TRUE(a.opened);
+    EXPECT_EQ(a.first_seq, 1) << "rule " << a.rule;  // the first window starts at the first point
+    EXPECT_EQ(a.last_seq, 100000);
+    EXPECT_EQ(a.datapoint_seq, rule_window[static_cast<std::size_t>(a.rule)]);
+    EXPECT_EQ(ids(a.datapoint_seq), "p" + std::to_string(a.datapoint_seq));
+  }
 }

@@ -58,8 +58,15 @@ struct PointBatch {
   static constexpr std::size_t max_body_bytes = 64 << 20;  // 100,000 points with their times and runs
   static kit::Input<PointBatch> input();
 };
+// ?answer=full (the default: every point, each violation with the ids of its window) or summary (the
+// counts, by rule too, and the violating points alone, each window as its first and last seq).
+struct PointAnswer {
+  std::optional<std::string> answer;
+  static kit::Input<PointAnswer> input();
+};
 Reply list_points(RequestContext& ctx, Path<kit::Id> p, PageRequest page);
-Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in);
+// The answer streams (chunked) once the batch has committed, so that memory follows a chunk.
+Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> q, Body<PointBatch> in);
 
 struct AlertFilters {
   std::optional<std::string> series_id, status, rule;

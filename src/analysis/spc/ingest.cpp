@@ -33,15 +33,12 @@ Outcome ingest(const SeriesState& before, const std::vector<StoredPoint>& histor
   const std::int64_t n = s.chart == ChartType::xbar_r ? s.subgroup_size : 1;
   const std::int64_t stored = before.last_seq;
 
-  // The points this batch can see, by seq: the stored tail, then the new ones.
+  // The values this batch can see, by seq: the stored tail, then the new ones.
   const std::int64_t first_seq = history.empty() ? stored + 1 : history.front().seq;
-  std::vector<const std::string*> ids;
   std::vector<double> values;
-  ids.reserve(history.size() + points.size());
   values.reserve(history.size() + points.size());
   for (std::size_t i = 0; i < history.size(); ++i) {
     if (history[i].seq != first_seq + static_cast<std::int64_t>(i)) throw std::logic_error("SPC history is not contiguous");
-    ids.push_back(&history[i].id);
     values.push_back(history[i].value);
   }
   if (!history.empty() && history.back().seq != stored) throw std::logic_error("SPC history does not end at the series' last point");
@@ -71,14 +68,9 @@ Outcome ingest(const SeriesState& before, const std::vector<StoredPoint>& histor
   for (const auto& a : open)
     if (a.rule >= 1 && a.rule <= 8) current[a.rule] = Current{a.id, a.last_seq, -1};
 
-  auto ids_of = [&](std::int64_t position, std::vector<std::string>& into) {
-    for (std::int64_t q = position * n + 1; q <= (position + 1) * n; ++q) into.push_back(*ids[at(q)]);
-  };
-
   out.points.reserve(points.size());
   for (const auto& point : points) {
     const std::int64_t seq = ++s.last_seq;
-    ids.push_back(&point.id);
     values.push_back(point.value);
     s.stats.add(point.value);
     PointOutcome po;
@@ -116,29 +108,41 @@ Outcome ingest(const SeriesState& before, const std::vector<StoredPoint>& histor
       continue;
     }
 
-    for (auto& v : window->add(plotted.back())) {
-      Fired fired{v.rule, {}};
-      for (auto p : v.points) ids_of(static_cast<std::int64_t>(p), fired.point_ids);
+    const auto fired_here = window->add(plotted.back());
+    po.violations.reserve(fired_here.size());
+    for (const auto& v : fired_here) {
+      // The window's positions are consecutive, oldest first: its points are one range of seqs.
+      const Fired fired{v.rule, static_cast<std::int64_t>(v.points.front()) * n + 1,
+                        (static_cast<std::int64_t>(v.points.back()) + 1) * n};
       auto& cur = current[v.rule];
       if (cur && position > 0 && cur->last_seq == position * n) {  // the position before fired it too
-        if (cur->change < 0) {
+        if (cur->change < 0) {  // the window moved on by this position alone: link from its first point
           cur->change = static_cast<int>(out.alerts.size());
-          out.alerts.push_back(AlertChange{cur->id, v.rule, false, {}, seq, {}});
+          out.alerts.push_back(AlertChange{cur->id, v.rule, false, 0, position * n + 1, seq});
         }
-        auto& change = out.alerts[static_cast<std::size_t>(cur->change)];
-        ids_of(position, change.point_ids);  // the window moved on by this position alone
-        change.last_seq = seq;
+        out.alerts[static_cast<std::size_t>(cur->change)].last_seq = seq;
       } else {
-        AlertChange change{new_id(), v.rule, true, *ids[at(seq)], seq, fired.point_ids};
+        AlertChange change{new_id(), v.rule, true, seq, fired.first_seq, seq};
         cur = Current{change.id, seq, static_cast<int>(out.alerts.size())};
         out.alerts.push_back(std::move(change));
       }
       cur->last_seq = seq;
-      po.violations.push_back(std::move(fired));
+      po.violations.push_back(fired);
     }
     out.points.push_back(std::move(po));
   }
   return out;
+}
+
+const std::string& PointIds::operator()(std::int64_t seq) const {
+  if (seq >= first_new_) {
+    const auto i = static_cast<std::size_t>(seq - first_new_);
+    if (i < points_.size()) return points_[i].id;
+  } else if (!history_.empty() && seq >= history_.front().seq) {
+    const auto i = static_cast<std::size_t>(seq - history_.front().seq);
+    if (i < history_.size()) return history_[i].id;
+  }
+  throw std::out_of_range("SPC point " + std::to_string(seq) + " is not in the batch or its history");
 }
 
 }  // namespace spectra::spc

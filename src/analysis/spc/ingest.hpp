@@ -1,9 +1,11 @@
 #pragma once
 // A batch of points added to a series, decided without a database: which rules each point fires (with
-// the ids of the points involved), which alerts open or extend, the limits a completed baseline
+// the range of points involved), which alerts open or extend, the limits a completed baseline
 // yields, and the series' running statistics afterwards. The handler reads the state it needs (the
 // series row, the last plotted positions, the first N values while a baseline fills, the newest
-// unresolved alert of each rule), calls ingest(), and writes what it answers in one round trip.
+// unresolved alert of each rule), calls ingest(), and writes its rows and its answer from the outcome,
+// a part at a time. The outcome is compact (seqs, no id strings): what it holds grows with the points,
+// not with the windows of the rules they fire.
 //
 // Positions: on an I-MR chart every point is plotted (position = seq − 1); on an X̄-R chart subgroups
 // of n consecutive points are (position = subgroup − 1, subgroup = (seq − 1)/n + 1), and the rules'
@@ -57,9 +59,14 @@ struct Incoming {
   double value = 0;
 };
 
+// A rule a point fired, with its window: the points of seqs first_seq..last_seq, oldest first (on an
+// X̄-R chart every point of the subgroups involved). Seqs rather than ids: a broken sensor's batch of
+// 100,000 points, each firing five rules, would otherwise hold millions of id strings (PointIds turns a
+// seq back into its point's id when the answer and the rows are written).
 struct Fired {
   int rule = 0;
-  std::vector<std::string> point_ids;  // the rule's window, oldest first (every point of each subgroup)
+  std::int64_t first_seq = 0, last_seq = 0;
+  bool operator==(const Fired&) const = default;
 };
 struct PointOutcome {
   std::int64_t seq = 0;
@@ -70,9 +77,10 @@ struct AlertChange {
   std::string id;
   int rule = 0;
   bool opened = false;                 // opened by this batch (else an unresolved alert extended)
-  std::string datapoint_id;            // opened: the point whose position first fired it
-  std::int64_t last_seq = 0;
-  std::vector<std::string> point_ids;  // points to link to it (each once; an extension may repeat linked ones)
+  std::int64_t datapoint_seq = 0;      // opened: the point whose position first fired it
+  // The points to link to it: seqs first_seq..last_seq (an extension may repeat linked ones). A run of
+  // consecutive firings covers consecutive points, so one range says it.
+  std::int64_t first_seq = 0, last_seq = 0;
 };
 struct Outcome {
   std::vector<PointOutcome> points;    // one per new point, in order
@@ -90,5 +98,20 @@ int history_points(const SeriesState& s) noexcept;
 Outcome ingest(const SeriesState& before, const std::vector<StoredPoint>& history, const std::vector<double>& baseline,
                const std::vector<OpenAlert>& open, const std::vector<Incoming>& points,
                const std::function<std::string()>& new_id);
+
+// The id of each point a batch can see, by seq: the stored tail it was given (history), then its new
+// points, the first of which has seq first_new (the state's last_seq + 1). Refers to both vectors.
+class PointIds {
+ public:
+  PointIds(const std::vector<StoredPoint>& history, const std::vector<Incoming>& points, std::int64_t first_new) noexcept
+      : history_(history), points_(points), first_new_(first_new) {}
+  // std::out_of_range for a seq the batch did not see.
+  const std::string& operator()(std::int64_t seq) const;
+
+ private:
+  const std::vector<StoredPoint>& history_;
+  const std::vector<Incoming>& points_;
+  std::int64_t first_new_;
+};
 
 }  // namespace spectra::spc

@@ -1,13 +1,19 @@
 // Points of a series: one, or a batch of up to 100,000, judged in order by the Nelson rules as they
-// arrive (ingest.hpp), the window continuing from the stored history. A batch is two round trips: the
+// arrive (ingest.hpp), the window continuing from the stored history. A batch is a round trip for the
 // series locked with what the rules need (its last positions, its baseline while it fills, its open
 // alerts, the runs the points name), then the points (db::InsertBatch: 512 rows a statement), the
-// alerts and their links, the series' running statistics, one audit event and COMMIT. When an alert
-// opens on a hold_on_alert series, its instrument is locked and its queued runs are blocked through the
-// lockout (instruments/lockout.hpp) before that, in the same transaction.
+// alerts and their links, the series' running statistics, one audit event and COMMIT: one round trip
+// for a small batch, and for a large one a round trip per 32 statements or 4 MiB of parameters, each
+// made as it is sent. When an alert opens on a hold_on_alert series, its instrument is locked and its
+// queued runs are blocked through the lockout (instruments/lockout.hpp) before that, in the same
+// transaction. The answer is written from the batch's compact outcome while it is sent, after COMMIT.
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
+#include <charconv>
+#include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "analysis/instruments/lockout.hpp"
 #include "analysis/spc/handlers.hpp"
@@ -109,21 +115,220 @@ SeriesState state_of(const db::Result& s) {
   return st;
 }
 
-json::array violations_json(const std::vector<Fired>& fired) {
-  json::array out;
-  for (const auto& f : fired) {
-    json::array ids;
-    ids.reserve(f.point_ids.size());
-    for (const auto& id : f.point_ids) ids.emplace_back(id);
-    out.emplace_back(json::object{{"rule", f.rule}, {"point_ids", std::move(ids)}});
-  }
-  return out;
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
-json::value json_or_null(const std::optional<std::string>& s) {
-  if (!s) return nullptr;
-  return json::value(*s);
+// A double as json_text writes it (the shortest text that reads back the same).
+void append_number(std::string& out, double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
+
+void append_string(std::string& out, std::string_view s) { out += json::serialize(json::string_view(s.data(), s.size())); }
+
+// A point's id (a UUID: nothing to escape).
+void append_id(std::string& out, const std::string& id) {
+  out += '"';
+  out += id;
+  out += '"';
+}
+
+// [{"rule": r, "point_ids": [...]}, ...]: a point's violations as its row and the full answer hold them.
+void append_violations(std::string& out, const std::vector<Fired>& fired, const PointIds& ids) {
+  out += '[';
+  for (std::size_t i = 0; i < fired.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"rule\":";
+    append_int(out, fired[i].rule);
+    out += ",\"point_ids\":[";
+    for (std::int64_t seq = fired[i].first_seq; seq <= fired[i].last_seq; ++seq) {
+      if (seq != fired[i].first_seq) out += ',';
+      append_id(out, ids(seq));
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
+// The statements of the last phase, sent a round trip at a time as they are made: at most
+// Write::max_statements_per_round_trip, and fewer once their parameters pass max_bytes, so that neither
+// the server nor libpq's send buffer (which keeps its largest size for the connection's life) ever
+// holds a whole batch's rows (100,000 points, each naming the points of five windows, are 100 MB).
+class RoundTrip {
+ public:
+  static constexpr std::size_t max_bytes = 4 << 20;
+  static constexpr std::size_t rows_per_statement = 512;  // InsertBatch's largest statement
+
+  // A row of `batch`; the rows of one table go out 512 to a statement, in order.
+  void row(const db::InsertBatch& batch, db::Params row) {
+    if (batch_ != &batch) end_rows();
+    batch_ = &batch;
+    bytes_ += size_of(row);
+    rows_.push_back(std::move(row));
+    if (rows_.size() == rows_per_statement) end_rows();
+  }
+  void add(db::Statement s) {
+    end_rows();
+    bytes_ += size_of(s.params);
+    pending_.push_back(std::move(s));
+  }
+  bool full() const noexcept { return pending_.size() >= kit::Write::max_statements_per_round_trip || bytes_ >= max_bytes; }
+  // The statements ready to go (the rows not yet a statement too, when nothing else is ready).
+  std::vector<db::Statement> take() {
+    if (pending_.empty()) end_rows();
+    bytes_ = 0;
+    for (const auto& r : rows_) bytes_ += size_of(r);
+    return std::exchange(pending_, {});
+  }
+  // Everything left.
+  std::vector<db::Statement> take_all() {
+    end_rows();
+    bytes_ = 0;
+    return std::exchange(pending_, {});
+  }
+
+ private:
+  static std::size_t size_of(const db::Params& p) {
+    std::size_t n = 0;
+    for (const auto& v : p.values()) n += v ? v->size() : 0;
+    return n;
+  }
+  void end_rows() {
+    if (rows_.empty()) return;
+    for (auto& s : batch_->statements(rows_)) pending_.push_back(std::move(s));
+    rows_.clear();
+  }
+  const db::InsertBatch* batch_ = nullptr;
+  std::vector<db::Params> rows_;
+  std::vector<db::Statement> pending_;
+  std::size_t bytes_ = 0;  // of the parameters held: pending statements and rows
+};
+
+// What a committed batch answers, from what it decided (compact: the points' ids and values, and
+// ingest's outcome in seqs), written a chunk at a time while it is sent: the summary, then the items
+// (every point, or with ?answer=summary the violating ones alone, each window as a range of seqs).
+class PointsAnswer final : public http::BodyStream {
+ public:
+  PointsAnswer(bool summary_only, std::vector<NewPoint> given, std::vector<Incoming> points,
+               std::vector<StoredPoint> history, Outcome out, std::int64_t first_new, std::string now)
+      : summary_only_(summary_only),
+        given_(std::move(given)),
+        points_(std::move(points)),
+        history_(std::move(history)),
+        outcome_(std::move(out)),
+        now_(std::move(now)),
+        ids_(history_, points_, first_new) {}
+
+  const std::vector<NewPoint>& given() const noexcept { return given_; }
+  // A point's extra_metadata, moved out once its row is made: the answer never shows it.
+  std::string take_metadata(std::size_t i) { return std::exchange(given_[i].extra_metadata, {}); }
+  const std::vector<Incoming>& points() const noexcept { return points_; }
+  const Outcome& outcome() const noexcept { return outcome_; }
+  const PointIds& ids() const noexcept { return ids_; }
+  const std::string& now() const noexcept { return now_; }
+  // The summary (also the batch's audit event): set once the rows are written.
+  void set_summary(std::string summary, const std::array<std::int64_t, 9>& by_rule) {
+    summary_ = std::move(summary);
+    by_rule_ = by_rule;
+  }
+
+  boost::asio::awaitable<std::optional<std::string>> next() override { co_return produce(); }
+
+ private:
+  static constexpr std::size_t chunk_bytes = 256 << 10;
+
+  std::optional<std::string> produce() {
+    if (done_) return std::nullopt;
+    std::string out;
+    if (!started_) {
+      started_ = true;
+      out.append(summary_, 0, summary_.size() - 1);  // without its closing brace: the items follow
+      if (summary_only_) {
+        out += ",\"violations_by_rule\":{";
+        for (int rule = 1; rule <= 8; ++rule) {
+          out += (rule > 1 ? ",\"" : "\"") + std::to_string(rule) + "\":";
+          append_int(out, by_rule_[static_cast<std::size_t>(rule)]);
+        }
+        out += "},\"points\":[";
+      } else {
+        out += ",\"items\":[";
+      }
+    }
+    while (next_ < points_.size() && out.size() < chunk_bytes) {
+      const std::size_t i = next_++;
+      if (summary_only_) {
+        if (!outcome_.points[i].violations.empty()) append_violating(out, i);
+      } else {
+        append_item(out, i);
+      }
+    }
+    if (next_ == points_.size()) {
+      out += "]}";
+      done_ = true;
+    }
+    return out;
+  }
+
+  void open_item(std::string& out, std::size_t i) {
+    const auto& o = outcome_.points[i];
+    if (written_++) out += ',';
+    out += "{\"id\":";
+    append_id(out, points_[i].id);
+    out += ",\"seq\":";
+    append_int(out, o.seq);
+    if (o.subgroup) {
+      out += ",\"subgroup\":";
+      append_int(out, *o.subgroup);
+    }
+    out += ",\"value\":";
+    append_number(out, given_[i].value);
+  }
+  // A batch item names what differs from point to point.
+  void append_item(std::string& out, std::size_t i) {
+    const auto& g = given_[i];
+    open_item(out, i);
+    out += ",\"measured_at\":";
+    append_string(out, g.measured_at ? *g.measured_at : now_);
+    if (g.run_id) {
+      out += ",\"run_id\":";
+      append_string(out, *g.run_id);
+    }
+    out += ",\"violations\":";
+    append_violations(out, outcome_.points[i].violations, ids_);
+    out += '}';
+  }
+  void append_violating(std::string& out, std::size_t i) {
+    open_item(out, i);
+    out += ",\"violations\":[";
+    const auto& fired = outcome_.points[i].violations;
+    for (std::size_t k = 0; k < fired.size(); ++k) {
+      out += k ? ",{\"rule\":" : "{\"rule\":";
+      append_int(out, fired[k].rule);
+      out += ",\"first_seq\":";
+      append_int(out, fired[k].first_seq);
+      out += ",\"last_seq\":";
+      append_int(out, fired[k].last_seq);
+      out += '}';
+    }
+    out += "]}";
+  }
+
+  const bool summary_only_;
+  std::vector<NewPoint> given_;
+  const std::vector<Incoming> points_;
+  const std::vector<StoredPoint> history_;
+  const Outcome outcome_;
+  const std::string now_;
+  const PointIds ids_;  // into history_ and points_
+  std::string summary_;
+  std::array<std::int64_t, 9> by_rule_{};
+  std::size_t next_ = 0, written_ = 0;
+  bool started_ = false, done_ = false;
+};
 
 }  // namespace
 
@@ -161,8 +366,21 @@ Reply list_points(RequestContext& ctx, Path<kit::Id> p, PageRequest page) {
   co_return co_await points_list.page(ctx, db::Params(p.id), std::move(page));
 }
 
-Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
+kit::Input<PointAnswer> PointAnswer::input() {
+  return {"PointAnswer",
+          {kit::field("answer", &PointAnswer::answer)
+               .one_of({"full", "summary"})
+               .describe("full (default): every point added, each violation naming the ids of its rule's window. "
+                         "summary: {series_id, count, first_seq, last_seq, violating_points, alerts, blocked_run_ids, "
+                         "limits_computed?, violations_by_rule: {\"1\": n, ..., \"8\": n} (points firing each rule), "
+                         "points: the violating points alone, [{id, seq, subgroup?, value, violations: [{rule, first_seq, "
+                         "last_seq}]}] (each window as the seqs of its first and last point)}. Both stream once the batch "
+                         "has committed.")}};
+}
+
+Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> q, Body<PointBatch> in) {
   const bool batch = in.points.has_value();
+  const bool summary_only = q.answer == "summary";
   std::vector<NewPoint> given = batch ? std::move(*in.points)
                                            : std::vector<NewPoint>{{*in.value, in.measured_at, in.run_id,
                                                                          in.extra_metadata}};
@@ -177,7 +395,8 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
       if (g.run_id && seen.emplace(*g.run_id, true).second) run_ids.push_back(*g.run_id);
   }
 
-  auto answer = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+  std::string single;  // one point's full answer: its whole row
+  auto answer = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::shared_ptr<PointsAnswer>> {
     // Round trip 1: the series locked, and what the rules and the checks need.
     std::vector<db::Statement> read;
     read.push_back({&lock_series_q, db::Params(p.id)});
@@ -217,8 +436,13 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
     std::vector<OpenAlert> open;
     for (int i = 0; i < r[3].rows(); ++i)
       open.push_back({std::string(r[3].get(i, 0)), static_cast<int>(r[3].get_int(i, 1)), r[3].get_int(i, 2)});
-    const Outcome out = ingest(before, history, baseline, open, points, [] { return crypto::uuid_v4(); });
-    const std::string now(series.get(0, 17));
+    Outcome decided = ingest(before, history, baseline, open, points, [] { return crypto::uuid_v4(); });
+    // From here on the answer holds the batch: the rows and the answer are written from it.
+    auto batch_answer = std::make_shared<PointsAnswer>(summary_only, std::move(given), std::move(points), std::move(history),
+                                                 std::move(decided), before.last_seq + 1, std::string(series.get(0, 17)));
+    const Outcome& out = batch_answer->outcome();
+    const PointIds& ids = batch_answer->ids();
+    const std::string& now = batch_answer->now();
     const std::string user = ctx.principal.user_id;
 
     // A new alert on a hold_on_alert series holds its instrument: its queued runs are blocked now.
@@ -236,59 +460,55 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
       }
     }
 
-    // The last round trip: points, alerts, links, the series, the audit event and COMMIT.
-    std::vector<db::Params> rows;
-    rows.reserve(points.size());
-    // The answer is written as text as it goes (a batch of 100,000 points is tens of MB): a single
-    // point answers its whole row; a batch item names what differs from point to point.
-    std::string items = "[";
-    std::string single;
+    // The last phase: points, alerts, links, the series, the audit event and COMMIT, each row made as
+    // its round trip is sent.
+    RoundTrip trip;
     std::size_t violating = 0;
-    for (std::size_t i = 0; i < points.size(); ++i) {
+    std::array<std::int64_t, 9> by_rule{};
+    for (std::size_t i = 0; i < out.points.size(); ++i) {
       const auto& o = out.points[i];
-      const auto& g = given[i];
-      violating += o.violations.empty() ? 0 : 1;
-      const std::string measured = g.measured_at.value_or(now);
-      std::string violations = json_text(violations_json(o.violations));
-      if (!batch) {
+      const auto& g = batch_answer->given()[i];
+      const std::string& id = batch_answer->points()[i].id;
+      if (!o.violations.empty()) ++violating;
+      for (const auto& f : o.violations) ++by_rule[static_cast<std::size_t>(f.rule)];
+      const std::string& measured = g.measured_at ? *g.measured_at : now;
+      std::string violations;
+      append_violations(violations, o.violations, ids);
+      if (!batch)
         single = json_text(json::object{
-            {"id", points[i].id},
+            {"id", id},
             {"organization_id", ctx.tenant().org_id},
             {"series_id", p.id},
             {"seq", o.seq},
             {"value", g.value},
             {"measured_at", measured},
-            {"run_id", json_or_null(g.run_id)},
+            {"run_id", g.run_id ? json::value(*g.run_id) : json::value(nullptr)},
             {"subgroup", o.subgroup ? json::value(*o.subgroup) : json::value(nullptr)},
             {"violations", json::parse(violations)},
             {"recorded_by", user},
             {"extra_metadata", json::parse(g.extra_metadata)},
             {"created_at", now},
             {"updated_at", now}});
-      } else {
-        if (i) items += ',';
-        items += "{\"id\":\"" + points[i].id + "\",\"seq\":" + std::to_string(o.seq);
-        if (o.subgroup) items += ",\"subgroup\":" + std::to_string(*o.subgroup);
-        items += ",\"value\":" + json_text(json::value(g.value)) + ",\"measured_at\":" + json_text(json::value(measured));
-        if (g.run_id) items += ",\"run_id\":\"" + *g.run_id + "\"";
-        items += ",\"violations\":" + violations + "}";
-      }
-      rows.push_back(db::Params(points[i].id, p.id, o.seq, g.value, measured, g.run_id, o.subgroup, std::move(violations),
-                                user, g.extra_metadata));
+      trip.row(insert_points, db::Params(id, p.id, o.seq, g.value, measured, g.run_id, o.subgroup, std::move(violations),
+                                         user, batch_answer->take_metadata(i)));
+      if (trip.full()) co_await w.exec_all(trip.take());
     }
-    items += "]";
-    std::vector<db::Statement> last = insert_points.statements(rows);
-    std::vector<db::Params> alert_rows, link_rows;
-    json::array alerts;
     for (const auto& a : out.alerts) {
-      if (a.opened) alert_rows.push_back(db::Params(a.id, p.id, a.datapoint_id, a.rule, a.last_seq));
-      for (const auto& point : a.point_ids) link_rows.push_back(db::Params(a.id, point));
-      alerts.emplace_back(json::object{{"id", a.id}, {"rule", a.rule}, {"opened", a.opened}, {"last_seq", a.last_seq}});
+      if (!a.opened) continue;
+      trip.row(insert_alerts, db::Params(a.id, p.id, ids(a.datapoint_seq), a.rule, a.last_seq));
+      if (trip.full()) co_await w.exec_all(trip.take());
     }
-    for (auto& s : insert_alerts.statements(alert_rows)) last.push_back(std::move(s));
+    for (const auto& a : out.alerts) {
+      if (a.opened) continue;
+      trip.add({&extend_alert_q, db::Params(a.id, a.last_seq)});
+      if (trip.full()) co_await w.exec_all(trip.take());
+    }
     for (const auto& a : out.alerts)
-      if (!a.opened) last.push_back({&extend_alert_q, db::Params(a.id, a.last_seq)});
-    for (auto& s : insert_links.statements(link_rows)) last.push_back(std::move(s));
+      for (std::int64_t seq = a.first_seq; seq <= a.last_seq; ++seq) {
+        trip.row(insert_links, db::Params(a.id, ids(seq)));
+        if (trip.full()) co_await w.exec_all(trip.take());
+      }
+    std::vector<db::Statement> last = trip.take_all();
     const auto& after = out.after;
     last.push_back({&update_stats_q, db::Params(p.id, after.stats.n, after.stats.mean, after.stats.m2, after.range_sum,
                                                  after.range_count)});
@@ -297,25 +517,52 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, Body<PointBatch> in) {
       last.push_back({&set_limits_q, db::Params(p.id, l.center, l.ucl, l.lcl, l.range_center, l.range_ucl, l.range_lcl)});
     }
 
-    json::object summary{{"series_id", p.id},
-                         {"count", points.size()},
-                         {"first_seq", out.points.front().seq},
-                         {"last_seq", out.points.back().seq},
-                         {"violating_points", violating},
-                         {"alerts", alerts},
-                         {"blocked_run_ids", blocked}};
+    // The summary, written as text: a batch may open an alert every other point.
+    std::string summary = "{\"series_id\":";
+    append_string(summary, p.id);
+    summary += ",\"count\":";
+    append_int(summary, static_cast<std::int64_t>(out.points.size()));
+    summary += ",\"first_seq\":";
+    append_int(summary, out.points.front().seq);
+    summary += ",\"last_seq\":";
+    append_int(summary, out.points.back().seq);
+    summary += ",\"violating_points\":";
+    append_int(summary, static_cast<std::int64_t>(violating));
+    summary += ",\"alerts\":[";
+    for (std::size_t i = 0; i < out.alerts.size(); ++i) {
+      const auto& a = out.alerts[i];
+      summary += i ? ",{\"id\":" : "{\"id\":";
+      append_string(summary, a.id);
+      summary += ",\"rule\":";
+      append_int(summary, a.rule);
+      summary += a.opened ? ",\"opened\":true" : ",\"opened\":false";
+      summary += ",\"last_seq\":";
+      append_int(summary, a.last_seq);
+      summary += '}';
+    }
+    summary += "],\"blocked_run_ids\":" + json_text(blocked);
     if (out.limits_computed) {
       const auto& l = *after.limits;
-      summary["limits_computed"] = json::object{{"center_line", l.center}, {"ucl", l.ucl}, {"lcl", l.lcl}};
+      summary += ",\"limits_computed\":{\"center_line\":";
+      append_number(summary, l.center);
+      summary += ",\"ucl\":";
+      append_number(summary, l.ucl);
+      summary += ",\"lcl\":";
+      append_number(summary, l.lcl);
+      summary += '}';
     }
-    w.audit("spc_points.add", "spc_series", p.id, std::nullopt, json_text(summary));  // one per batch
+    summary += '}';
+    w.audit("spc_points.add", "spc_series", p.id, std::nullopt, summary);  // one per batch
     co_await w.commit(std::move(last));
-    if (!batch) co_return single;
-    std::string text = json_text(summary);
-    text.pop_back();  // the closing brace: the items follow
-    co_return text + ",\"items\":" + items + "}";
+    batch_answer->set_summary(std::move(summary), by_rule);
+    co_return batch_answer;
   });
-  co_return http::Response::json(201, std::move(answer));
+  if (!batch && !summary_only) co_return http::Response::json(201, std::move(single));
+  // Written while it is sent, after the commit: memory follows a chunk, not the answer.
+  http::Response r;
+  r.status = 201;
+  r.stream = std::move(answer);
+  co_return r;
 }
 
 }  // namespace spectra::spc
