@@ -86,7 +86,8 @@ kit::Router analysis_router() {
             "One series with its current limits, its capability (Cp, Cpk, Pp, Ppk) and its open alerts"),
       route(M::GET, "/api/v1/spc/series/{id}/points", spc::list_points, read_spc, "The series' points, newest first"),
       route(M::POST, "/api/v1/spc/series/{id}/points", spc::add_points, add_points,
-            "Add a point, or a batch of up to 100,000 judged in order: each answered with the Nelson rules it violates", 201),
+            "Add a point, or a batch of up to 100,000 judged in order: each answered with the Nelson rules it violates"
+            " (the answer streams); ?answer=summary answers the counts and the violating points alone", 201),
       route(M::GET, "/api/v1/spc/alerts", spc::list_alerts, read_spc, "List alerts (filters series_id, status, rule)"),
       route(M::GET, "/api/v1/spc/alerts/{id}", spc::get_alert, read_spc, "One alert with its points"),
       route(M::PATCH, "/api/v1/spc/alerts/{id}", spc::change_alert, write_spc,
