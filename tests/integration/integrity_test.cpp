@@ -326,6 +326,34 @@ TEST(FailedPasswords, ParallelGuessesCannotPassTheLimit) {
   EXPECT_EQ(events_soon("login_failed", u.id, refused), refused);
 }
 
+TEST(FailedPasswords, RightAndWrongPasswordsAtOnceAreEachAnsweredAsThemselves) {
+  // Sign-ins and wrong guesses of one account from one address, all at once: the throttle's rows are
+  // taken in one order by every attempt, so none of them meets another in a deadlock (a 409).
+  auto org = make_org();
+  const auto& u = org.user("technician");
+  Config cfg = Harness::get().config();
+  cfg.login_max_failures_per_account = 1000;  // this test is about the locks, not the limit
+  cfg.password_queue = 1000;                  // nor about the queue of password checks
+  Runtime rt(cfg, ServeOptions{true, false});
+  rt.start();
+  std::vector<std::function<HttpResponse()>> calls;
+  for (int i = 0; i < 48; ++i)
+    calls.push_back([&, i] {
+      const std::string pw = i % 3 ? password : "wrong-" + std::to_string(i);
+      return http_request(rt.lims_port(), "POST", "/api/auth/login", js(json::object{{"email", u.email}, {"password", pw}}),
+                          {{"Content-Type", "application/json"}});
+    });
+  int signed_in = 0, refused = 0;
+  for (const auto& r : concurrently(calls)) {
+    if (r.status == 200u) ++signed_in;
+    else if (r.status == 401u) ++refused;
+    else ADD_FAILURE() << r.status << " " << r.body;
+  }
+  EXPECT_EQ(signed_in, 32);
+  EXPECT_EQ(refused, 16);
+  rt.stop();
+}
+
 // ---- Bounded answers ----
 
 TEST(BoundedAnswers, AThousandProblemsAnswerAHundredAndACount) {

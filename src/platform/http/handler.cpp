@@ -20,7 +20,14 @@ Response problem_response(const ApiError& e, const std::string& request_id) {
   }
   auto res = Response::json(status, json::serialize(body));
   res.content_type = "application/problem+json";
-  for (const auto& h : e.headers()) res.headers.push_back(h);
+  bool says_when = false;
+  for (const auto& h : e.headers()) {
+    res.headers.push_back(h);
+    says_when = says_when || h.first == "Retry-After";
+  }
+  // Every 503 is a passing state (a busy pool, a database restarting): the client is told when to
+  // come back, unless the error said so itself.
+  if (status == 503 && !says_when) res.headers.emplace_back("Retry-After", "1");
   return res;
 }
 

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <algorithm>
+#include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <mutex>
@@ -120,6 +121,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     if (it != per_client.end() && --it->second <= 0) per_client.erase(it);
   }
 
+  // A lingering close: the client may still be sending a body the server refused (a 413 on its
+  // Content-Length). Closing a socket with unread bytes makes the kernel answer with a reset, which
+  // can destroy the answer before the client reads it; so what still comes is read and dropped for a
+  // moment (a second of silence, three at most). A client that has closed ends this at once.
+  asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    std::array<char, 16 * 1024> sink;
+    boost::system::error_code ec;
+    while (!ec) {
+      const auto left = until - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) break;
+      stream.expires_after(std::min<std::chrono::steady_clock::duration>(left, std::chrono::seconds(1)));
+      co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
   asio::awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
     struct Count {
@@ -146,6 +163,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       beast::tcp_stream stream(std::move(socket));
       co_await serve(stream, buffer, remote_addr, over_share);
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (!stopping.load()) co_await linger(stream);
       co_return;
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
