@@ -13,6 +13,7 @@
 #include "audit/audit.hpp"
 #include "kit/csv.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/row_json.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -73,29 +74,53 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
-std::string Shape::sql(std::string_view alias) const {
-  std::string out = "jsonb_build_object(";
-  bool first = true;
+namespace {
+
+// Each field as its name and its SQL expression for a table aliased `alias`.
+template <class F>
+void each_field(std::span<const std::string_view> fields, std::string_view alias, F emit) {
   for (auto f : fields) {
-    if (!first) out += ", ";
-    first = false;
     const auto eq = f.find('=');
     if (eq == std::string_view::npos) {
-      out += "'" + std::string(f) + "', " + std::string(alias) + "." + std::string(f);
+      emit(f, std::string(alias) + "." + std::string(f));
     } else {
       std::string expr(f.substr(eq + 1));
       for (std::size_t p = expr.find("$."); p != std::string::npos; p = expr.find("$.", p))
         expr.replace(p, 1, std::string(alias));
-      out += "'" + std::string(f.substr(0, eq)) + "', " + expr;
+      emit(f.substr(0, eq), std::move(expr));
     }
   }
+}
+
+}  // namespace
+
+std::string Shape::sql(std::string_view alias) const {
+  std::string out;
+  each_field(fields, alias, [&](std::string_view name, std::string expr) {
+    if (!out.empty()) out += ", ";
+    out += expr + " AS \"" + std::string(name) + "\"";
+  });
+  return out;
+}
+
+std::string Shape::jsonb(std::string_view alias) const {
+  std::string out = "jsonb_build_object(";
+  bool first = true;
+  each_field(fields, alias, [&](std::string_view name, std::string expr) {
+    if (!first) out += ", ";
+    first = false;
+    out += "'" + std::string(name) + "', " + expr;
+  });
   return out + ")";
 }
+
+std::string row_json(const db::Result& r, int row) { return db::row_json(r, row); }
 
 asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), q, std::move(params));
   if (r.empty()) throw not_found(std::string(missing));
-  co_return std::string(r.get(0, 0));
+  std::string row = db::row_json(r, 0);  // named: GCC 12 mishandles a temporary in co_return
+  co_return row;
 }
 
 Reply one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing) {
@@ -192,7 +217,7 @@ List::List(Spec spec) : spec_(std::move(spec)) {
     const std::string expr = k.expr.empty() ? a + "." + std::string(k.name) : std::string(k.expr);
     for (const bool desc : {false, true}) {
       const std::string cmp = desc ? "<" : ">", dir = desc ? " DESC" : " ASC";
-      std::string rest = ", (" + expr + ")::text, " + a + ".id FROM " + spec_.from + " WHERE " + a +
+      std::string rest = ", (" + expr + ")::text AS _sort, " + a + ".id AS _id FROM " + spec_.from + " WHERE " + a +
                          ".organization_id = $1";
       if (!spec_.where.empty()) rest += " AND (" + spec_.where + ")";
       rest += " AND (" + after_value + "::" + std::string(k.type) + " IS NULL OR (" + expr + ", " + a + ".id) " + cmp +
@@ -256,13 +281,16 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
 
   std::string out = "{\"items\":[";
   const int n = std::min(rows.rows(), page.limit);
+  const db::RowJson item(rows);
   for (int i = 0; i < n; ++i) {
     if (i) out += ',';
-    out += rows.get(i, 0);
+    item.append(out, i);
   }
   out += "],\"next_cursor\":";
   if (rows.rows() > page.limit) {
-    const json::array cursor{json::string(v.sort), json::string(rows.get(n - 1, 1)), json::string(rows.get(n - 1, 2))};
+    const int sort_col = rows.column_index("_sort"), id_col = rows.column_index("_id");
+    const json::array cursor{json::string(v.sort), json::string(rows.get(n - 1, sort_col)),
+                             json::string(rows.get(n - 1, id_col))};
     out += '"' + crypto::base64url_encode(json::serialize(cursor)) + '"';
   } else {
     out += "null";
@@ -375,19 +403,33 @@ void Write::audit(std::string_view action, std::string_view entity_type, std::op
                                             std::move(before), std::move(after)}));
 }
 
+namespace {
+
+// The audited entity of a written row: its `_id` helper, or its `id`.
+std::string entity_id(const db::Result& r, const std::string& statement) {
+  int col = r.column_index("_id");
+  if (col < 0) col = r.column_index("id");
+  if (col < 0) throw ApiError(ErrorCode::internal, "Internal server error", statement + " returns no id");
+  return std::string(r.get(0, col));
+}
+
+}  // namespace
+
 asio::awaitable<std::string> Write::create(const db::Query& q, db::Params params, Audit what) {
   auto r = co_await tx_.exec(q, std::move(params));
   if (r.empty()) throw ApiError(ErrorCode::internal, "Internal server error", q.name + " inserted no row");
-  std::string row(r.get(0, 0));
-  audit(what.action, what.entity_type, std::string(r.get(0, 1)), std::nullopt, row);
+  std::string row = db::row_json(r, 0);
+  audit(what.action, what.entity_type, entity_id(r, q.name), std::nullopt, row);
   co_return row;
 }
 
 asio::awaitable<std::string> Write::change(const db::Query& q, db::Params params, Audit what, std::string_view missing) {
   auto r = co_await tx_.exec(q, std::move(params));
   if (r.empty()) throw not_found(std::string(missing));
-  std::string after(r.get(0, 1));
-  audit(what.action, what.entity_type, std::string(r.get(0, 2)), std::string(r.get(0, 0)), after);
+  std::string after = db::row_json(r, 0);
+  const int before = r.column_index("_before");
+  if (before < 0) throw ApiError(ErrorCode::internal, "Internal server error", q.name + " returns no _before");
+  audit(what.action, what.entity_type, entity_id(r, q.name), r.get_optional(0, before), after);
   co_return after;
 }
 

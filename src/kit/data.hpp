@@ -19,18 +19,29 @@ namespace spectra::kit {
 // The JSON a resource answers, declared as the list of its fields: "column" or "name=sql expression"
 // (the expression may use the alias as `$.`). Nothing outside the list is ever shown, so a new
 // secret column does not leak by default.
+//
+// The database returns the fields as typed columns and the API server writes the JSON
+// (db::RowJson): a statement selects `shape.sql(alias)` and whatever helper columns it needs, each
+// named with a leading "_" (`s.id AS _id`), which the JSON leaves out. Handlers read a row with
+// kit::row_json or through read_one, List and Write, never a JSON document built by SQL.
 struct Shape {
   std::span<const std::string_view> fields;
-  // jsonb_build_object('id', u.id, ...) for a table aliased `alias`.
+  // `u.id AS "id", u.email AS "email", ...` for a table aliased `alias`.
   std::string sql(std::string_view alias) const;
+  // jsonb_build_object('id', u.id, ...): for the few places where the database must hold the JSON
+  // itself (an audit event's `before`, the items of a nested list).
+  std::string jsonb(std::string_view alias) const;
 };
+
+// The row's members (every column not named "_…") as a JSON object.
+std::string row_json(const db::Result& r, int row = 0);
 
 // ---- Reads ----
 
 // The items of a comma-separated column (string_agg(x::text, ',') of ids): none for "".
 std::vector<std::string> split_list(std::string_view text);
 
-// The first column of the only row (a JSON document); 404 with `missing` when there is no row.
+// The only row as its JSON object (row_json); 404 with `missing` when there is no row.
 boost::asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params,
                                              std::string_view missing = "Not found");
 // The same, answered as 200.
@@ -58,7 +69,7 @@ class List {
  public:
   struct Spec {
     std::string name;     // prefix of its statement names
-    std::string select;   // the JSON of one item, e.g. user_shape.sql("u")
+    std::string select;   // the columns of one item, e.g. user_shape.sql("u")
     std::string from;     // "users u" (joins allowed)
     std::string alias;    // "u": its organization_id, id and created_at
     std::string where;    // filters, "" for none
@@ -107,7 +118,8 @@ class Write {
   boost::asio::awaitable<std::vector<db::Result>> exec_all(std::vector<db::Statement> statements);
   void audit(std::string_view action, std::string_view entity_type, std::optional<std::string> entity_id,
              std::optional<std::string> before, std::optional<std::string> after);
-  // An INSERT … RETURNING <json>, id: audited with the row as `after`; answers the JSON.
+  // An INSERT … RETURNING the shape's columns (with `id`, or a helper `_id` naming the audited
+  // entity): audited with the row as `after`; answers the row's JSON.
   boost::asio::awaitable<std::string> create(const db::Query& q, db::Params params, Audit what);
   // Sends `last`, the queued audit entries and COMMIT in one round trip, and answers the results of
   // `last`: the transaction ends here (nothing may run after it). Queue the audit entries first. A
@@ -115,8 +127,9 @@ class Write {
   // them with the audit entries and COMMIT.
   static constexpr std::size_t max_statements_per_round_trip = 32;
   boost::asio::awaitable<std::vector<db::Result>> commit(std::vector<db::Statement> last);
-  // A statement RETURNING <before json>, <after json>, id: 404 with `missing` when it touches no row;
-  // audited with both; answers the after JSON.
+  // A statement RETURNING `_before` (the old row as jsonb, Shape::jsonb) and the shape's columns of the
+  // new one (with `id` or `_id`): 404 with `missing` when it touches no row; audited with both;
+  // answers the new row's JSON.
   boost::asio::awaitable<std::string> change(const db::Query& q, db::Params params, Audit what,
                                              std::string_view missing = "Not found");
 

@@ -1,5 +1,6 @@
 #include "support/http_client.hpp"
 
+#include <stdexcept>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +16,13 @@ namespace bhttp = beast::http;
 
 namespace spectra::test {
 
-boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+boost::json::value HttpResponse::json() const {
+  try {
+    return boost::json::parse(body);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) + " in the body " + body.substr(0, 400));
+  }
+}
 
 std::string HttpResponse::header(const std::string& name) const {
   auto it = headers.find(name);

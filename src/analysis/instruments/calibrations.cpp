@@ -33,7 +33,7 @@ const kit::List calibrations_list{{
 const db::Query get_q{"calibrations_get",
                       "SELECT " + calibration_json + " FROM calibrations c WHERE c.organization_id = $1 AND c.id = $2"};
 const db::Query status_q{"calibrations_status_check",
-                         "SELECT " + calibration_status_sql + " FROM instruments i" + latest_calibration_join +
+                         "SELECT " + calibration_status_shape.sql("i") + " FROM instruments i" + latest_calibration_join +
                              " WHERE i.organization_id = $1 AND i.id = $2 AND NOT i.is_deleted"};
 // The instrument, locked (runs are created, unblocked and blocked under this lock): whether it is live.
 const db::Query lock_instrument_q{"calibrations_lock_instrument",
@@ -49,7 +49,7 @@ const db::Query insert_q{
     "WITH c AS (INSERT INTO calibrations (organization_id, id, instrument_id, certificate_number, calibrated_at,"
     "                                     expires_at, status, provider, created_by, extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) RETURNING *)"
-    " SELECT " + calibration_json + ", c.id FROM c"};
+    " SELECT " + calibration_json + " FROM c"};
 // The calibration's instrument, locked first, then the calibration.
 const db::Query lock_calibration_q{
     "calibrations_lock",
@@ -57,7 +57,7 @@ const db::Query lock_calibration_q{
     " AND i.id = (SELECT instrument_id FROM calibrations WHERE organization_id = $1 AND id = $2) FOR UPDATE"};
 const db::Query calibration_for_update_q{
     "calibrations_for_update",
-    "SELECT " + calibration_json + ", c.status, c.instrument_id FROM calibrations c"
+    "SELECT " + calibration_json + ", c.status AS _status, c.instrument_id AS _instrument_id FROM calibrations c"
     " WHERE c.organization_id = $1 AND c.id = $2 FOR UPDATE"};
 const db::Query expire_q{
     "calibrations_expire",
@@ -88,7 +88,9 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
     read.push_back({&calibration_for_update_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(read));
     if (r[1].empty()) throw not_found("No such calibration");
-    const std::string status(r[1].get(0, 1)), instrument(r[1].get(0, 2));
+    const auto& calibration = r[1];
+    const std::string status(calibration.get(0, calibration.column_index("_status")));
+    const std::string instrument(calibration.get(0, calibration.column_index("_instrument_id")));
     if (action == Action::expire && status != "VALID" && status != "PENDING")
       throw conflict("The calibration is " + status + "; only a VALID or PENDING one is expired");
     if (action == Action::revoke && status == "REVOKED") throw conflict("The calibration is already REVOKED");
@@ -97,9 +99,9 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
     st.push_back({action == Action::expire ? &expire_q : &revoke_q, db::Params(id, ctx.principal.user_id, reason)});
     st.push_back({&lockout_q, db::Params(instrument)});
     auto done = co_await w.exec_all(std::move(st));
-    std::string after(done[0].get(0, 0));
+    std::string after = kit::row_json(done[0]);
     w.audit(action == Action::expire ? "calibration.expire" : "calibration.revoke", "calibration", id,
-            std::string(r[1].get(0, 0)), after);
+            kit::row_json(calibration), after);
 
     json::array blocked;
     const auto state = lockout_state(done[1]);
@@ -171,7 +173,7 @@ Reply create_calibration(RequestContext& ctx, Body<NewCalibration> in) {
     auto ins = co_await w.exec(insert_q, db::Params(id, in.instrument_id, in.certificate_number, in.calibrated_at,
                                                     in.expires_at, in.status, in.provider, ctx.principal.user_id,
                                                     in.extra_metadata));
-    std::string json(ins.get(0, 0));
+    std::string json = kit::row_json(ins);
     w.audit("calibration.create", "calibration", id, std::nullopt, json);
     co_return json;
   });

@@ -1,7 +1,9 @@
 #pragma once
 // The JSON of instruments and calibrations, declared once, and the status-check object in SQL.
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kit/data.hpp"
 
@@ -20,29 +22,34 @@ inline const std::string lc_seconds_left_sql = "(floor(extract(epoch FROM lc.exp
 inline const std::string lc_status_sql =
     "CASE WHEN lc.id IS NULL THEN 'NONE' WHEN lc.status = 'VALID' AND " + lc_seconds_left_sql + " <= 0 THEN 'EXPIRED'"
     " ELSE lc.status END";
-inline const std::string calibration_status_sql =
-    "jsonb_build_object('instrument_id', i.id,"
-    " 'is_valid', coalesce(lc.status = 'VALID' AND " + lc_seconds_left_sql + " > 0, false),"
-    " 'status', " + lc_status_sql + ","
-    " 'expires_at', lc.expires_at,"
-    " 'days_until_expiry', floor(" + lc_seconds_left_sql + " / 86400)::int,"
-    " 'calibration_id', lc.id,"
-    " 'reason', CASE WHEN lc.id IS NULL THEN 'no calibration on record'"
+inline const std::string calibration_status_members[] = {
+    "instrument_id=$.id",
+    "is_valid=coalesce(lc.status = 'VALID' AND " + lc_seconds_left_sql + " > 0, false)",
+    "status=" + lc_status_sql,
+    "expires_at=lc.expires_at",
+    "days_until_expiry=floor(" + lc_seconds_left_sql + " / 86400)::int",
+    "calibration_id=lc.id",
+    "reason=CASE WHEN lc.id IS NULL THEN 'no calibration on record'"
     "   WHEN lc.status = 'REVOKED' THEN 'calibration revoked (certificate ' || lc.certificate_number || ')'"
     "   WHEN lc.status = 'PENDING' THEN 'calibration pending (certificate ' || lc.certificate_number || ')'"
     "   WHEN lc.status = 'EXPIRED' OR " + lc_seconds_left_sql + " <= 0 THEN 'calibration expired on '"
     "        || to_char(coalesce(lc.expired_at, lc.expires_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     "        || ' (certificate ' || lc.certificate_number || ')'"
     "   ELSE 'valid until ' || to_char(lc.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-    "        || ' (certificate ' || lc.certificate_number || ')' END)";
+    "        || ' (certificate ' || lc.certificate_number || ')' END"};
+inline const std::vector<std::string_view> calibration_status_fields(std::begin(calibration_status_members),
+                                                                     std::end(calibration_status_members));
+// Its columns answer the status check; its jsonb is an instrument's `calibration` member.
+inline const kit::Shape calibration_status_shape{calibration_status_fields};
 
 inline constexpr std::string_view instrument_fields[] = {
     "id",       "organization_id", "name",   "vendor",     "model",          "serial_number", "location",
     "calibration_interval_days", "status", "created_by", "extra_metadata", "created_at",    "updated_at"};
 inline constexpr kit::Shape instrument_shape{instrument_fields};
-// An instrument with its calibration status (needs latest_calibration_join).
+// An instrument's columns with its calibration status as the jsonb column `calibration` (needs
+// latest_calibration_join).
 inline const std::string instrument_json =
-    instrument_shape.sql("i") + " || jsonb_build_object('calibration', " + calibration_status_sql + ")";
+    instrument_shape.sql("i") + ", " + calibration_status_shape.jsonb("i") + " AS calibration";
 
 inline constexpr std::string_view calibration_fields[] = {
     "id",         "organization_id", "instrument_id", "certificate_number", "calibrated_at", "expires_at",

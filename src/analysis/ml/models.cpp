@@ -39,10 +39,12 @@ const db::Query insert_q{
     "                                  artifact_attachment_id, created_by, extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::jsonb) RETURNING *)"
     " SELECT " + model_json + " FROM m"};
-// Every live version of the model's name, locked in id order: id, stage, JSON.
+// Every live version of the model's name, locked in id order: its columns, then its id and stage as
+// helpers.
 const db::Query lock_name_q{
     "ml_models_lock_name",
-    "SELECT m.id, m.stage, " + model_json + " FROM ml_models m WHERE m.organization_id = $1 AND NOT m.is_deleted"
+    "SELECT " + model_json + ", m.id AS _id, m.stage AS _stage"
+    " FROM ml_models m WHERE m.organization_id = $1 AND NOT m.is_deleted"
     " AND m.name = (SELECT x.name FROM ml_models x WHERE x.organization_id = $1 AND x.id = $2 AND NOT x.is_deleted)"
     " ORDER BY m.id FOR UPDATE"};
 const db::Query set_stage_q{
@@ -95,7 +97,7 @@ Reply create_model(RequestContext& ctx, Body<NewModel> in) {
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto ins = co_await w.exec(insert_q, db::Params(id, in.name, in.version, in.feature_set_id, in.algorithm, in.metrics,
                                                     in.artifact_attachment_id, ctx.principal.user_id, in.extra_metadata));
-    std::string json(ins.get(0, 0));
+    std::string json = kit::row_json(ins);
     w.audit("ml_model.create", "ml_model", id, std::nullopt, json);
     co_return json;
   });
@@ -106,15 +108,16 @@ Reply create_model(RequestContext& ctx, Body<NewModel> in) {
 Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto versions = co_await w.exec(lock_name_q, db::Params(p.id));
+    const int id_col = versions.column_index("_id"), stage_col = versions.column_index("_stage");
     int target = -1;
     std::optional<int> in_production;
     for (int i = 0; i < versions.rows(); ++i) {
-      if (versions.get(i, 0) == p.id) target = i;
-      else if (versions.get(i, 1) == "production") in_production = i;
+      if (versions.get(i, id_col) == p.id) target = i;
+      else if (versions.get(i, stage_col) == "production") in_production = i;
     }
     if (target < 0) throw not_found("No such model");
-    const std::string before(versions.get(target, 2));
-    if (versions.get(target, 1) == in.stage) {  // nothing changes, nothing to audit
+    const std::string before = kit::row_json(versions, target);
+    if (versions.get(target, stage_col) == in.stage) {  // nothing changes, nothing to audit
       auto out = boost::json::parse(before).as_object();
       out["archived_id"] = nullptr;
       co_return json_text(out);
@@ -122,15 +125,15 @@ Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
     std::vector<db::Statement> st;
     std::optional<std::string> archived;
     if (in.stage == "production" && in_production) {
-      archived = std::string(versions.get(*in_production, 0));
+      archived = std::string(versions.get(*in_production, id_col));
       st.push_back({&set_stage_q, db::Params(*archived, "archived")});
     }
     st.push_back({&set_stage_q, db::Params(p.id, in.stage)});
     auto done = co_await w.exec_all(std::move(st));
     if (archived)
-      w.audit("ml_model.promote", "ml_model", *archived, std::string(versions.get(*in_production, 2)),
-              std::string(done[0].get(0, 0)));
-    std::string json(done.back().get(0, 0));
+      w.audit("ml_model.promote", "ml_model", *archived, kit::row_json(versions, *in_production),
+              kit::row_json(done[0]));
+    std::string json = kit::row_json(done.back());
     w.audit("ml_model.promote", "ml_model", p.id, before, json);
     auto out = boost::json::parse(json).as_object();
     out["archived_id"] = archived ? boost::json::value(*archived) : boost::json::value(nullptr);

@@ -103,7 +103,8 @@ Reply record_results(RequestContext& ctx, Path<kit::Id> p, Body<ResultBatch> in)
       one.push_back({&insert_one_q, db::Params(p.id, r.metric, r.value, r.unit, r.data, ctx.principal.user_id,
                                                r.extra_metadata)});
       auto done = co_await w.commit(std::move(one));
-      co_return std::string(done[0].get(0, 0));
+      std::string row = kit::row_json(done[0]);
+      co_return row;
     }
     co_await w.commit(insert_results.statements(rows_of(p.id, results, ctx.principal.user_id)));
     co_return json_text(summary);

@@ -21,7 +21,7 @@ const kit::List alerts_list{{
     .sorts = {{"updated_at", "a.updated_at", "timestamptz"}},
 }};
 const db::Query get_q{"spc_alerts_get", "SELECT " + alert_json + " FROM spc_alerts a WHERE a.organization_id = $1 AND a.id = $2"};
-const db::Query lock_q{"spc_alerts_lock", "SELECT " + alert_json + ", a.status FROM spc_alerts a"
+const db::Query lock_q{"spc_alerts_lock", "SELECT " + alert_json + ", a.status AS _status FROM spc_alerts a"
                                           " WHERE a.organization_id = $1 AND a.id = $2 FOR UPDATE"};
 // (now() stays outside CASE and COALESCE, which Citus refuses in a modification: one statement each.)
 const db::Query acknowledge_q{
@@ -66,13 +66,13 @@ Reply change_alert(RequestContext& ctx, Path<kit::Id> p, Body<AlertUpdate> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto alert = co_await w.exec(lock_q, db::Params(p.id));
     if (alert.empty()) throw not_found("No such alert");
-    const std::string status(alert.get(0, 1));
+    const std::string status(alert.get(0, alert.column_index("_status")));
     if (status == "RESOLVED") throw conflict("The alert is already RESOLVED");
     if (status == in.status) throw conflict("The alert is already " + status);
     const bool resolve = in.status == "RESOLVED";
     auto changed = co_await w.exec(resolve ? resolve_q : acknowledge_q, db::Params(p.id, ctx.principal.user_id, in.note));
-    std::string json(changed.get(0, 0));
-    w.audit(resolve ? "spc_alert.resolve" : "spc_alert.acknowledge", "spc_alert", p.id, std::string(alert.get(0, 0)), json);
+    std::string json = kit::row_json(changed);
+    w.audit(resolve ? "spc_alert.resolve" : "spc_alert.acknowledge", "spc_alert", p.id, kit::row_json(alert), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

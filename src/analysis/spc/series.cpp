@@ -30,9 +30,12 @@ const kit::List series_list{{
 }};
 const db::Query get_q{
     "spc_series_get",
-    "SELECT " + series_json + ", s.chart_type, s.subgroup_size, s.lsl, s.usl, s.stat_count, s.stat_mean, s.stat_m2,"
-    " s.range_sum, s.range_count, s.center_line, s.ucl, s.lcl, s.baseline_points,"
+    "SELECT " + series_json + ", s.chart_type AS _chart_type, s.subgroup_size AS _subgroup_size, s.lsl AS _lsl,"
+    " s.usl AS _usl, s.stat_count AS _stat_count, s.stat_mean AS _stat_mean, s.stat_m2 AS _stat_m2,"
+    " s.range_sum AS _range_sum, s.range_count AS _range_count, s.center_line AS _center_line, s.ucl AS _ucl,"
+    " s.lcl AS _lcl, s.baseline_points AS _baseline_points,"
     " (SELECT count(*) FROM spc_alerts a WHERE a.organization_id = $1 AND a.series_id = s.id AND a.status <> 'RESOLVED')"
+    " AS _open_alerts"
     " FROM spc_series s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
 // $2 the instrument: whether it is live (no row when absent or of another organization).
 const db::Query instrument_q{"spc_series_instrument",
@@ -130,7 +133,7 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
                                                     in.lsl, in.usl, in.target, center, in.ucl, in.lcl, baseline,
                                                     in.instrument_id, in.hold_on_alert, ctx.principal.user_id,
                                                     in.extra_metadata));
-    std::string json(ins.get(0, 0));
+    std::string json = kit::row_json(ins);
     w.audit("spc_series.create", "spc_series", id, std::nullopt, json);
     co_return json;
   });
@@ -141,14 +144,16 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
 Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such series");
-  auto out = json::parse(r.get(0, 0)).as_object();
-  const bool xbar = r.get(0, 1) == "XBAR-R";
-  const int n = xbar ? static_cast<int>(r.get_int(0, 2)) : 2;  // I-MR: moving ranges of 2
-  Moments m{r.get_int(0, 5), r.get_double(0, 6), r.get_double(0, 7)};
-  const std::int64_t ranges = r.get_int(0, 9);
+  auto out = json::parse(kit::row_json(r)).as_object();
+  // The helper columns, by name: the series' own columns come first.
+  const auto col = [&r](const char* name) { return r.column_index(name); };
+  const bool xbar = r.get(0, col("_chart_type")) == "XBAR-R";
+  const int n = xbar ? static_cast<int>(r.get_int(0, col("_subgroup_size"))) : 2;  // I-MR: moving ranges of 2
+  Moments m{r.get_int(0, col("_stat_count")), r.get_double(0, col("_stat_mean")), r.get_double(0, col("_stat_m2"))};
+  const std::int64_t ranges = r.get_int(0, col("_range_count"));
   std::optional<double> within, overall = m.stddev();
-  if (ranges > 0) within = r.get_double(0, 8) / static_cast<double>(ranges) / constants(n).d2;
-  const auto lsl = r.get_optional_double(0, 3), usl = r.get_optional_double(0, 4);
+  if (ranges > 0) within = r.get_double(0, col("_range_sum")) / static_cast<double>(ranges) / constants(n).d2;
+  const auto lsl = r.get_optional_double(0, col("_lsl")), usl = r.get_optional_double(0, col("_usl"));
   std::optional<double> mean;
   if (m.n > 0) mean = m.mean;
   Capability c;
@@ -161,14 +166,16 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
                                    {"cpk", number_or_null(c.cpk)},
                                    {"pp", number_or_null(c.pp)},
                                    {"ppk", number_or_null(c.ppk)}};
-  const auto center = r.get_optional_double(0, 10), ucl = r.get_optional_double(0, 11), lcl = r.get_optional_double(0, 12);
+  const auto center = r.get_optional_double(0, col("_center_line")), ucl = r.get_optional_double(0, col("_ucl")),
+             lcl = r.get_optional_double(0, col("_lcl"));
   json::object limits{{"center_line", number_or_null(center)}, {"ucl", number_or_null(ucl)}, {"lcl", number_or_null(lcl)}};
-  const bool from_baseline = !r.is_null(0, 13);
+  const int baseline = col("_baseline_points");
+  const bool from_baseline = !r.is_null(0, baseline);
   limits["source"] = from_baseline ? "baseline" : "fixed";
-  if (from_baseline) limits["baseline_remaining"] = std::max<std::int64_t>(0, r.get_int(0, 13) - m.n);
+  if (from_baseline) limits["baseline_remaining"] = std::max<std::int64_t>(0, r.get_int(0, baseline) - m.n);
   limits["sigma"] = number_or_null(center && ucl ? std::optional<double>((*ucl - *center) / 3) : std::nullopt);
   out["limits"] = std::move(limits);
-  out["open_alerts"] = r.get_int(0, 14);
+  out["open_alerts"] = r.get_int(0, col("_open_alerts"));
   co_return http::Response::json(200, json_text(out));
 }
 

@@ -22,7 +22,7 @@ constexpr kit::Shape api_key_shape{api_key_fields};
 
 const kit::List api_keys_list{{
     .name = "api_keys_list",
-    .select = api_key_shape.sql("k") + " || jsonb_build_object('role', u.role)",
+    .select = api_key_shape.sql("k") + ", u.role AS role",
     .from = "api_keys k JOIN users u ON u.organization_id = k.organization_id AND u.id = k.user_id",
     .alias = "k",
     .where = "",
@@ -41,18 +41,18 @@ const db::Query insert_key_q{
     " k AS (INSERT INTO api_keys (organization_id, id, user_id, name, prefix, key_hash, scopes, expires_at, created_by,"
     "                             extra_metadata)"
     "       VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8::timestamptz, $9, $10::jsonb) RETURNING *)"
-    " SELECT " + api_key_shape.sql("k") + " || jsonb_build_object('role', $11::text), k.id FROM k"};
+    " SELECT " + api_key_shape.sql("k") + ", $11::text AS role FROM k"};
 // An expiry in the past would make a key that can never be used.
 const db::Constraint expired_at_birth{"api_keys_expires_after_created_check", "expires_at",
                                      "expires_at must be in the future", "must be in the future"};
 // Revokes a key not revoked yet (answers nothing for one already revoked: see revoke_api_key).
 const db::Query revoke_q{
     "api_keys_revoke",
-    "WITH old AS (SELECT o.id, " + api_key_shape.sql("o") + " AS before FROM api_keys o"
+    "WITH old AS (SELECT o.id, " + api_key_shape.jsonb("o") + " AS before FROM api_keys o"
     "             WHERE o.organization_id = $1 AND o.id = $2 AND o.revoked_at IS NULL FOR UPDATE),"
     " k AS (UPDATE api_keys k SET revoked_at = now(), revoked_by = $3"
     "       FROM old WHERE k.organization_id = $1 AND k.id = old.id RETURNING k.*, old.before)"
-    " SELECT k.before, " + api_key_shape.sql("k") + ", k.id FROM k"};
+    " SELECT k.before AS _before, " + api_key_shape.sql("k") + " FROM k"};
 const db::Query exists_q{"api_keys_exists", "SELECT 1 FROM api_keys WHERE organization_id = $1 AND id = $2"};
 
 }  // namespace
@@ -80,8 +80,8 @@ Reply create_api_key(RequestContext& ctx, Body<NewApiKey> in) {
                   db::Params(account_id, "svc-" + key.prefix + "@api-keys.invalid", "API key: " + in.name, in.role)});
     st.push_back({&insert_key_q, std::move(k)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string row(r[1].get(0, 0));
-    w.audit("api_key.create", "api_key", std::string(r[1].get(0, 1)), std::nullopt, row);
+    std::string row = kit::row_json(r[1]);
+    w.audit("api_key.create", "api_key", std::string(r[1].get(0, r[1].column_index("id"))), std::nullopt, row);
     co_return row;
   });
   auto obj = json::parse(created).as_object();
@@ -93,7 +93,8 @@ Reply revoke_api_key(RequestContext& ctx, Path<kit::Id> p) {
   co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<void> {
     auto r = co_await w.exec(revoke_q, db::Params(p.id, ctx.principal.user_id));
     if (!r.empty()) {
-      w.audit("api_key.revoke", "api_key", std::string(r.get(0, 2)), std::string(r.get(0, 0)), std::string(r.get(0, 1)));
+      w.audit("api_key.revoke", "api_key", std::string(r.get(0, r.column_index("id"))),
+              std::string(r.get(0, r.column_index("_before"))), kit::row_json(r));
       co_return;
     }
     // Revoking a revoked key changes nothing (and is no error); an unknown one is 404.

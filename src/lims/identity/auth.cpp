@@ -65,8 +65,7 @@ const db::Query record_login{
     "identity_record_login",
     "WITH u AS (UPDATE users SET last_login_at = now(), password_hash = coalesce($3, password_hash)"
     "           WHERE organization_id = $1 AND id = $2 RETURNING id, email, full_name, role, organization_id)"
-    " SELECT jsonb_build_object('id', id, 'email', email, 'full_name', full_name, 'role', role,"
-    " 'organization_id', organization_id) FROM u"};
+    " SELECT id, email, full_name, role, organization_id FROM u"};
 const db::Query select_me{
     "identity_select_me", "SELECT " + user_shape.sql("u") + " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
 // Logout with a refresh token ends that session (none, if the token is not the caller's); without
@@ -209,7 +208,8 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
     st.push_back({&insert_refresh, std::move(ins)});
     st.push_back({&record_login, db::Params(who.user_id, rehash)});
     auto r = co_await w.exec_all(std::move(st));
-    co_return std::string(r[2].get(0, 0));
+    std::string row = kit::row_json(r[2]);  // named: GCC 12 mishandles a temporary in co_return
+    co_return row;
   });
   auto access = ctx.deps.tokens->issue_access_token(who);
   auto answer = http::Response::json(200, token_response(access, refresh_token, user_json));
@@ -280,7 +280,8 @@ Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
     }
     w.audit("token_refresh", "user", user, std::nullopt, std::nullopt);
     auto me = co_await w.exec(select_me, db::Params(user));
-    co_return std::string(me.get(0, 0));
+    std::string row = kit::row_json(me);  // named: GCC 12 mishandles a temporary in co_return
+    co_return row;
   });
   if (reused) {
     const db::TenantContext system{org, {}, {}};
@@ -317,7 +318,7 @@ Reply logout(RequestContext& ctx, OptionalBody<LogoutRequest> in) {
 Reply me(RequestContext& ctx) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), select_me, db::Params(ctx.principal.user_id));
   if (r.empty()) throw unauthorized("This account no longer exists");
-  co_return http::Response::json(200, std::string(r.get(0, 0)));
+  co_return http::Response::json(200, kit::row_json(r));
 }
 
 }  // namespace spectra::identity

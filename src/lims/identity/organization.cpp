@@ -13,14 +13,14 @@ const db::Query get_q{"organization_get", "SELECT " + organization_shape.sql("o"
 // Settings merge: only the keys given change.
 const db::Query update_q{
     "organization_update",
-    "WITH old AS (SELECT b.id, " + organization_shape.sql("b") + " AS before FROM organizations b"
+    "WITH old AS (SELECT b.id, " + organization_shape.jsonb("b") + " AS before FROM organizations b"
     "             WHERE b.id = $1 FOR UPDATE),"
     " o AS (UPDATE organizations o SET name = coalesce($2, o.name),"
     "       settings = o.settings || jsonb_strip_nulls(jsonb_build_object('recipe_approvals_required', $3::int,"
     "                                                                     'final_approval_by_admin', $4::boolean)),"
     "       extra_metadata = coalesce($5::jsonb, o.extra_metadata)"
     "       FROM old WHERE o.id = old.id RETURNING o.*, old.before)"
-    " SELECT o.before, " + organization_shape.sql("o") + ", o.id FROM o"};
+    " SELECT o.before AS _before, " + organization_shape.sql("o") + " FROM o"};
 
 }  // namespace
 

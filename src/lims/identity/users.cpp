@@ -33,14 +33,15 @@ const db::Query insert_q{
     " u AS (INSERT INTO users (organization_id, id, email, full_name, role, password_hash, password_changed_at,"
     "                          extra_metadata)"
     "       VALUES ($1, $2, $3, $4, $5, $6, now(), $7::jsonb) RETURNING *)"
-    " SELECT " + user_json + ", u.id FROM u"};
+    " SELECT " + user_json + " FROM u"};
 const db::Constraint email_taken{"user_emails_email_key", "email", "A user with this email already exists"};
 const db::Query lock_admins_q{
     "users_lock_admins",
     "SELECT id FROM users WHERE organization_id = $1 AND role = 'admin' AND is_active ORDER BY id FOR UPDATE"};
 const db::Query lock_target_q{
     "users_lock_target",
-    "SELECT " + user_json + ", u.role, u.is_active, u.is_service_account FROM users u"
+    "SELECT " + user_json + ", u.role AS _role, u.is_active AS _active, u.is_service_account AS _service_account"
+    " FROM users u"
     " WHERE u.organization_id = $1 AND u.id = $2 FOR UPDATE"};
 const db::Query update_q{
     "users_update",
@@ -63,8 +64,9 @@ asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string
     auto locked = co_await w.exec_all(std::move(lock));
     const auto& target = locked[1];
     if (target.empty()) throw not_found("No such user");
-    const Account before{auth::parse_role(target.get(0, 1)).value_or(auth::Role::viewer), target.get_bool(0, 2),
-                         target.get_bool(0, 3)};
+    const Account before{auth::parse_role(target.get(0, target.column_index("_role"))).value_or(auth::Role::viewer),
+                         target.get_bool(0, target.column_index("_active")),
+                         target.get_bool(0, target.column_index("_service_account"))};
     AccountChange want{std::nullopt, change.is_active};
     if (change.role) want.role = auth::parse_role(*change.role);
     const auto verdict = judge_account_change(ctx.principal.role, id == ctx.principal.user_id, before, want, locked[0].rows());
@@ -77,9 +79,9 @@ asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string
     if (role_changed || deactivated)
       st.push_back({&revoke_tokens_q, db::Params(id, deactivated ? "user deactivated" : "role changed")});
     auto updated = co_await w.exec_all(std::move(st));
-    std::string after(updated[0].get(0, 0));
+    std::string after = kit::row_json(updated[0]);
     w.audit(deactivated ? "user.deactivate" : role_changed ? "user.role_change" : "user.update", "user", id,
-            std::string(target.get(0, 0)), after);
+            kit::row_json(target), after);
     co_return after;
   });
 }

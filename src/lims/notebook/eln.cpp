@@ -20,9 +20,9 @@ namespace {
 const std::string entry_json = entry_shape.sql("e");
 const std::string entry_detail =
     entry_json +
-    " || jsonb_build_object('amended_by', coalesce((SELECT jsonb_agg(a.id ORDER BY a.created_at, a.id) FROM eln_entries a"
-    "    WHERE a.organization_id = $1 AND a.amends_entry_id = e.id AND NOT a.is_deleted), '[]'::jsonb),"
-    " 'signature_count', (SELECT count(*) FROM signatures g WHERE g.organization_id = $1 AND g.entry_id = e.id))";
+    ", coalesce((SELECT array_agg(a.id ORDER BY a.created_at, a.id) FROM eln_entries a"
+    "    WHERE a.organization_id = $1 AND a.amends_entry_id = e.id AND NOT a.is_deleted), '{}') AS amended_by,"
+    " (SELECT count(*) FROM signatures g WHERE g.organization_id = $1 AND g.entry_id = e.id) AS signature_count";
 
 const kit::List entries_list{{
     .name = "eln_list",
@@ -36,10 +36,12 @@ const kit::List entries_list{{
              " AND ($7::boolean IS NULL OR e.signed = $7)",
     .sorts = {{"title", "e.title", "text"}, {"updated_at", "e.updated_at", "timestamptz"}},
 }};
-// The entry, its stored HTML and what its content hash covers (rules.hpp).
-const db::Query get_q{"eln_get", "SELECT " + entry_detail + ", e.body_markdown, e.body_html, e.render_version, e.title,"
+// The entry, its stored HTML and what its content hash covers (rules.hpp), the last as helper columns.
+const db::Query get_q{"eln_get", "SELECT " + entry_detail +
+                                 ", e.body_markdown AS _body_markdown, e.body_html AS _body_html,"
+                                 " e.render_version AS _render_version, e.title AS _title,"
                                  " coalesce((SELECT string_agg(l.sample_id::text, ',') FROM eln_entry_samples l"
-                                 "           WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '')"
+                                 "           WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '') AS _sample_ids"
                                  " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
 // The live samples among $2 (uuid[]): a delete of one waits until this transaction ends.
 const db::Query live_samples_q{
@@ -59,7 +61,8 @@ const db::InsertBatch insert_links{"eln_insert_links", "INSERT INTO eln_entry_sa
 const db::Query unlink_q{
     "eln_unlink_samples",
     "DELETE FROM eln_entry_samples WHERE organization_id = $1 AND eln_entry_id = $2 AND NOT (sample_id = ANY($3::uuid[]))"};
-const db::Query lock_q{"eln_lock", "SELECT " + entry_json + ", e.author_id, e.locked_at IS NOT NULL"
+const db::Query lock_q{"eln_lock", "SELECT " + entry_json +
+                                   ", e.author_id AS _author_id, e.locked_at IS NOT NULL AS _locked"
                                    " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"
                                    " FOR UPDATE"};
 const db::Query update_q{
@@ -155,12 +158,14 @@ Reply list_entries(RequestContext& ctx, QueryString<EntryFilters> q, PageRequest
 Reply get_entry(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such notebook entry");
-  const std::string markdown(r.get(0, 1));
-  auto stored = r.get_optional(0, 2);
-  const std::string html = co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, 3), markdown);
+  const std::string markdown(r.get(0, r.column_index("_body_markdown")));
+  auto stored = r.get_optional(0, r.column_index("_body_html"));
+  const std::string html =
+      co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, r.column_index("_render_version")), markdown);
   // What a signature binds: the signer sends it back, so a signature covers what was shown.
-  const std::string hash = crypto::to_hex(content_sha256(r.get(0, 4), markdown, kit::split_list(r.get(0, 5))));
-  auto json = kit::with_members(std::string(r.get(0, 0)),
+  const std::string hash = crypto::to_hex(content_sha256(r.get(0, r.column_index("_title")), markdown,
+                                                         kit::split_list(r.get(0, r.column_index("_sample_ids")))));
+  auto json = kit::with_members(kit::row_json(r),
                                 {{"body_html", kit::json_string(html)}, {"content_sha256", kit::json_string(hash)}});
   co_return http::Response::json(200, std::move(json));
 }
@@ -193,7 +198,7 @@ Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
     for (auto& s : insert_links.statements(link_rows(id, in.sample_ids))) st.push_back(std::move(s));
     st.push_back({&read_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json(r.back().get(0, 0));
+    std::string json = kit::row_json(r.back());
     w.audit("eln.create", "eln_entry", id, std::nullopt, json);  // an amendment names amends_entry_id
     co_return json;
   });
@@ -218,7 +223,8 @@ Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such notebook entry");
-    if (auto why = edit_refusal(row.get(0, 1), ctx.principal.user_id, row.get_bool(0, 2)))
+    if (auto why = edit_refusal(row.get(0, row.column_index("_author_id")), ctx.principal.user_id,
+                                row.get_bool(0, row.column_index("_locked"))))
       throw why->forbidden ? forbidden(why->message) : conflict(why->message);
     if (in.sample_ids) refuse_missing_samples(*in.sample_ids, r[1]);
 
@@ -235,8 +241,8 @@ Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
     }
     st.push_back({&read_q, db::Params(p.id)});
     auto done = co_await w.exec_all(std::move(st));
-    std::string json(done.back().get(0, 0));
-    w.audit("eln.update", "eln_entry", p.id, std::string(row.get(0, 0)), json);
+    std::string json = kit::row_json(done.back());
+    w.audit("eln.update", "eln_entry", p.id, kit::row_json(row), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

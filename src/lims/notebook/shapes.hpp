@@ -12,8 +12,8 @@ inline constexpr std::string_view entry_fields[] = {
     "title",
     "body_markdown",
     "tags",
-    "sample_ids=coalesce((SELECT jsonb_agg(l.sample_id ORDER BY l.sample_id) FROM eln_entry_samples l"
-    " WHERE l.organization_id = $1 AND l.eln_entry_id = $.id), '[]'::jsonb)",
+    "sample_ids=coalesce((SELECT array_agg(l.sample_id ORDER BY l.sample_id) FROM eln_entry_samples l"
+    " WHERE l.organization_id = $1 AND l.eln_entry_id = $.id), '{}')",
     "author_id",
     "author_name=(SELECT u.full_name FROM users u WHERE u.organization_id = $1 AND u.id = $.author_id)",
     "amends_entry_id",

@@ -42,7 +42,7 @@ const db::Query insert_q{
     "eln_insert_signature",
     "WITH s AS (INSERT INTO signatures (organization_id, entry_id, signer_id, signer_name, meaning, content_sha256)"
     "           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *)"
-    " SELECT " + signature_json + " || jsonb_build_object('valid', true) FROM s"};
+    " SELECT " + signature_json + ", true AS valid FROM s"};
 const db::Query lock_entry_q{
     "eln_lock_signed",
     "UPDATE eln_entries SET locked_at = now(), signed = true"
@@ -50,7 +50,7 @@ const db::Query lock_entry_q{
 // Each signature with "valid": whether its hash is the content's hash now ($3).
 const kit::List signatures_list{{
     .name = "eln_signatures",
-    .select = signature_json + " || jsonb_build_object('valid', s.content_sha256 = $3::bytea)",
+    .select = signature_json + ", (s.content_sha256 = $3::bytea) AS valid",
     .from = "signatures s",
     .alias = "s",
     .where = "s.entry_id = $2 AND $3::bytea IS NOT NULL",
@@ -116,7 +116,7 @@ Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
     st.push_back({&insert_q, std::move(sig)});
     st.push_back({&lock_entry_q, db::Params(p.id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json(r[0].get(0, 0));
+    std::string json = kit::row_json(r[0]);
     w.audit("eln.sign", "eln_entry", p.id, std::nullopt, json);
     co_return json;
   });

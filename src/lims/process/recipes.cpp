@@ -20,16 +20,16 @@ const std::string recipe_json = recipe_shape.sql("r");
 // that decides it.
 const std::string recipe_detail =
     recipe_json +
-    " || jsonb_build_object("
-    "'approvals', coalesce((SELECT jsonb_agg(" + approval_shape.sql("a") + " ORDER BY a.decided_at, a.id)"
-    "    FROM recipe_approvals a WHERE a.organization_id = $1 AND a.recipe_id = r.id), '[]'::jsonb),"
-    "'versions', (SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'status', v.status,"
-    "                                                 'created_at', v.created_at) ORDER BY v.version)"
+    ", coalesce((SELECT jsonb_agg(" + approval_shape.jsonb("a") + " ORDER BY a.decided_at, a.id)"
+    "    FROM recipe_approvals a WHERE a.organization_id = $1 AND a.recipe_id = r.id), '[]'::jsonb) AS approvals,"
+    " (SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'status', v.status,"
+    "                                      'created_at', v.created_at) ORDER BY v.version)"
     "    FROM recipes v WHERE v.organization_id = $1 AND coalesce(v.root_recipe_id, v.id) = coalesce(r.root_recipe_id, r.id)"
-    "     AND NOT v.is_deleted),"
-    "'approvals_required', (SELECT coalesce((o.settings->>'recipe_approvals_required')::int, 1) FROM organizations o WHERE o.id = $1),"
-    "'final_approval_by_admin', (SELECT coalesce((o.settings->>'final_approval_by_admin')::boolean, false)"
-    "    FROM organizations o WHERE o.id = $1))";
+    "     AND NOT v.is_deleted) AS versions,"
+    " (SELECT coalesce((o.settings->>'recipe_approvals_required')::int, 1) FROM organizations o WHERE o.id = $1)"
+    "    AS approvals_required,"
+    " (SELECT coalesce((o.settings->>'final_approval_by_admin')::boolean, false)"
+    "    FROM organizations o WHERE o.id = $1) AS final_approval_by_admin";
 
 const kit::List recipes_list{{
     .name = "recipes_list",
@@ -55,11 +55,13 @@ const db::Query insert_q{
     "                                root_recipe_id, previous_version_id, status, author_id, extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, 'DRAFT', $11, $12::jsonb) RETURNING *)"
     " SELECT " + recipe_json + " FROM r"};
-// The version, locked, with what a change or a decision reads of it.
+// The version, locked, with what a change or a decision reads of it (helper columns, read by name).
 const db::Query lock_q{
     "recipes_lock",
-    "SELECT " + recipe_json + ", r.status, r.author_id, r.name, r.description, r.instrument_id, r.sop_id,"
-    "       r.parameters::text, r.extra_metadata::text, r.version, coalesce(r.root_recipe_id, r.id)"
+    "SELECT " + recipe_json + ", r.status AS _status, r.author_id AS _author_id, r.name AS _name,"
+    "       r.description AS _description, r.instrument_id AS _instrument_id, r.sop_id AS _sop_id,"
+    "       r.parameters::text AS _parameters, r.extra_metadata::text AS _extra_metadata, r.version AS _version,"
+    "       coalesce(r.root_recipe_id, r.id) AS _lineage"
     " FROM recipes r WHERE r.organization_id = $1 AND r.id = $2 AND NOT r.is_deleted FOR UPDATE"};
 // The latest version number of the recipe $2 belongs to.
 const db::Query latest_q{
@@ -130,7 +132,11 @@ void refuse_deleted_refs(const db::Result& r) {
   if (any) throw std::move(e);
 }
 
-std::optional<std::string> opt(const db::Result& r, int col) { return r.get_optional(0, col); }
+// A helper column of lock_q's row, by name: its text ("" for NULL), or nullopt for NULL.
+std::string cell(const db::Result& r, const char* column) { return std::string(r.get(0, r.column_index(column))); }
+std::optional<std::string> opt(const db::Result& r, const char* column) {
+  return r.get_optional(0, r.column_index(column));
+}
 
 // Approve or reject: the version's row is locked, so two deciders at the same moment take turns and the
 // second sees the first's decision.
@@ -143,14 +149,14 @@ asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, 
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
-    const RecipeReview review{std::string(row.get(0, 1)), std::string(row.get(0, 2)),
+    const RecipeReview review{cell(row, "_status"), cell(row, "_author_id"),
                               static_cast<int>(r[1].get_int(0, 1)), kit::split_list(r[1].get(0, 0)),
                               kit::split_list(r[1].get(0, 5)), r[1].get_bool(0, 4)};
     const ApprovalPolicy policy{static_cast<int>(r[1].get_int(0, 2)), r[1].get_bool(0, 3)};
     const auto verdict = judge_decision(review, {ctx.principal.user_id, ctx.principal.role}, decision, policy);
     if (verdict.kind == DecisionVerdict::Kind::refused) throw refusal(verdict);
 
-    const std::string lineage(row.get(0, 10));
+    const std::string lineage = cell(row, "_lineage");
     std::vector<db::Statement> write;
     write.push_back({&insert_decision_q, db::Params(id, ctx.principal.user_id,
                                                     decision == Decision::approve ? "APPROVED" : "REJECTED", comment)});
@@ -162,9 +168,9 @@ asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, 
     }
     write.push_back({&get_q, db::Params(id)});
     auto done = co_await w.exec_all(std::move(write));
-    std::string after(done.back().get(0, 0));
-    w.audit(decision == Decision::approve ? "recipe.approve" : "recipe.reject", "recipe", id,
-            std::string(row.get(0, 0)), after);
+    std::string after = kit::row_json(done.back());
+    w.audit(decision == Decision::approve ? "recipe.approve" : "recipe.reject", "recipe", id, kit::row_json(row),
+            after);
     co_return after;
   });
 }
@@ -227,7 +233,7 @@ Reply create_recipe(RequestContext& ctx, Body<NewRecipe> in) {
                                         ctx.principal.user_id, in.extra_metadata)});
     auto r = co_await w.exec_all(std::move(st));
     refuse_deleted_refs(r[0]);
-    std::string json(r[1].get(0, 0));
+    std::string json = kit::row_json(r[1]);
     w.audit("recipe.create", "recipe", id, std::nullopt, json);
     co_return json;
   });
@@ -245,30 +251,33 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
     refuse_deleted_refs(r[2]);
-    const int version = static_cast<int>(row.get_int(0, 9));
+    const int version = static_cast<int>(row.get_int(0, row.column_index("_version")));
     const int latest = static_cast<int>(r[1].get_int(0, 0));
-    const auto verdict = judge_recipe_edit(std::string(row.get(0, 1)), version == latest, latest);
+    const auto verdict = judge_recipe_edit(cell(row, "_status"), version == latest, latest);
     if (verdict.kind == EditVerdict::Kind::refused) throw conflict(verdict.message);
-    const std::string before(row.get(0, 0));
+    const std::string before = kit::row_json(row);
 
     if (verdict.kind == EditVerdict::Kind::in_place) {
       auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.description.present, in.description.value,
                                                     in.instrument_id.present, in.instrument_id.value, in.sop_id.present,
                                                     in.sop_id.value, in.parameters, in.extra_metadata));
-      std::string json(u.get(0, 0));
+      std::string json = kit::row_json(u);
       w.audit("recipe.update", "recipe", p.id, before, json);
       co_return json;
     }
     // The next version: the old one's values, changed by the request; what it carries over must still be live.
-    auto pick = [&](const Nullable<std::string>& n, int col) { return n.present ? n.value : opt(row, col); };
-    refuse_deleted_refs(co_await w.exec(refs_deleted_q, db::Params(pick(in.instrument_id, 5), pick(in.sop_id, 6))));
+    auto pick = [&](const Nullable<std::string>& n, const char* column) {
+      return n.present ? n.value : opt(row, column);
+    };
+    refuse_deleted_refs(co_await w.exec(
+        refs_deleted_q, db::Params(pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"))));
     const std::string next_id = crypto::uuid_v4();
     auto ins = co_await w.exec(
-        insert_q, db::Params(next_id, in.name.value_or(std::string(row.get(0, 3))), pick(in.description, 4),
-                             pick(in.instrument_id, 5), pick(in.sop_id, 6), in.parameters.value_or(std::string(row.get(0, 7))),
-                             latest + 1, std::string(row.get(0, 10)), p.id, ctx.principal.user_id,
-                             in.extra_metadata.value_or(std::string(row.get(0, 8)))));
-    std::string json(ins.get(0, 0));
+        insert_q, db::Params(next_id, in.name.value_or(cell(row, "_name")), pick(in.description, "_description"),
+                             pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"),
+                             in.parameters.value_or(cell(row, "_parameters")), latest + 1, cell(row, "_lineage"), p.id,
+                             ctx.principal.user_id, in.extra_metadata.value_or(cell(row, "_extra_metadata"))));
+    std::string json = kit::row_json(ins);
     w.audit("recipe.version", "recipe", next_id, before, json);
     co_return json;
   });
@@ -279,10 +288,10 @@ Reply submit_recipe(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Noth
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto row = co_await w.exec(lock_q, db::Params(p.id));
     if (row.empty()) throw not_found("No such recipe");
-    if (auto why = submit_refusal(std::string(row.get(0, 1)))) throw conflict(*why);
+    if (auto why = submit_refusal(cell(row, "_status"))) throw conflict(*why);
     auto u = co_await w.exec(submit_q, db::Params(p.id));
-    std::string json(u.get(0, 0));
-    w.audit("recipe.submit", "recipe", p.id, std::string(row.get(0, 0)), json);
+    std::string json = kit::row_json(u);
+    w.audit("recipe.submit", "recipe", p.id, kit::row_json(row), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -19,16 +19,16 @@ const std::string sop_json = sop_shape.sql("s");
 // after it was written (its editors: like its author, they never decide on it).
 const std::string sop_detail =
     sop_json +
-    " || jsonb_build_object("
-    "'editors', (SELECT coalesce(jsonb_agg(DISTINCT ev.actor_id), '[]'::jsonb) FROM audit_events ev"
+    ", (SELECT coalesce(array_agg(DISTINCT ev.actor_id), '{}') FROM audit_events ev"
     "    WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = s.id"
-    "      AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL),"
-    "'versions', (SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'status', v.status,"
+    "      AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL) AS editors,"
+    " (SELECT jsonb_agg(jsonb_build_object('id', v.id, 'version', v.version, 'status', v.status,"
     "                 'title', v.title, 'previous_version_id', v.previous_version_id, 'approved_by', v.approved_by,"
     "                 'approved_at', v.approved_at, 'created_at', v.created_at) ORDER BY v.version)"
-    "    FROM sops v WHERE v.organization_id = $1 AND v.code = s.code AND NOT v.is_deleted),"
-    "'acknowledgements', coalesce((SELECT jsonb_agg(" + acknowledgement_shape.sql("a") + " ORDER BY a.acknowledged_at, a.id)"
-    "    FROM sop_acknowledgements a WHERE a.organization_id = $1 AND a.sop_id = s.id), '[]'::jsonb))";
+    "    FROM sops v WHERE v.organization_id = $1 AND v.code = s.code AND NOT v.is_deleted) AS versions,"
+    " coalesce((SELECT jsonb_agg(" + acknowledgement_shape.jsonb("a") + " ORDER BY a.acknowledged_at, a.id)"
+    "    FROM sop_acknowledgements a WHERE a.organization_id = $1 AND a.sop_id = s.id), '[]'::jsonb)"
+    " AS acknowledgements";
 
 const kit::List sops_list{{
     .name = "sops_list",
@@ -39,19 +39,22 @@ const kit::List sops_list{{
              " AND ($4::text IS NULL OR s.title ILIKE $4 OR s.code ILIKE $4)",
     .sorts = {{"code", "s.code", "text"}, {"title", "s.title", "text"}, {"updated_at", "s.updated_at", "timestamptz"}},
 }};
-const db::Query get_q{"sops_get", "SELECT " + sop_detail + ", s.body_markdown, s.body_html, s.render_version"
+const db::Query get_q{"sops_get", "SELECT " + sop_detail + ", s.body_html AS _body_html,"
+                                  " s.render_version AS _render_version"
                                   " FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
 const db::Query insert_q{
     "sops_insert",
     "WITH s AS (INSERT INTO sops (organization_id, id, code, version, title, body_markdown, status, previous_version_id,"
     "                             created_by, extra_metadata, body_html, render_version)"
     "           VALUES ($1, $2, $3, $4, $5, $6, 'DRAFT', $7, $8, $9::jsonb, $10, $11) RETURNING *)"
-    " SELECT " + sop_json + ", s.id FROM s"};
+    " SELECT " + sop_json + " FROM s"};
 // Every live version of the code of version $2, locked in version order (so that two writers of one
-// code take turns, and never deadlock): id, version, status, title, extra_metadata, code, json.
+// code take turns, and never deadlock): id, version, status, title, extra_metadata and code (helper
+// columns 0 to 5), then the version's shape.
 const db::Query lock_code_q{
     "sops_lock_code",
-    "SELECT s.id, s.version, s.status, s.title, s.extra_metadata::text, s.code, " + sop_json +
+    "SELECT s.id AS _id, s.version AS _version, s.status AS _status, s.title AS _title,"
+    "       s.extra_metadata::text AS _extra_metadata, s.code AS _code, " + sop_json +
         " FROM sops s WHERE s.organization_id = $1 AND NOT s.is_deleted"
         "   AND s.code = (SELECT c.code FROM sops c WHERE c.organization_id = $1 AND c.id = $2 AND NOT c.is_deleted)"
         " ORDER BY s.version FOR UPDATE"};
@@ -159,10 +162,11 @@ Reply list_sops(RequestContext& ctx, QueryString<SopFilters> q, PageRequest page
 Reply get_sop(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such SOP");
-  auto stored = r.get_optional(0, 2);
-  const std::string markdown(r.get(0, 1));
-  const std::string html = co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, 3), markdown);
-  co_return http::Response::json(200, kit::with_members(std::string(r.get(0, 0)), {{"body_html", kit::json_string(html)}}));
+  auto stored = r.get_optional(0, r.column_index("_body_html"));
+  const std::string markdown(r.get(0, r.column_index("body_markdown")));
+  const std::string html =
+      co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, r.column_index("_render_version")), markdown);
+  co_return http::Response::json(200, kit::with_members(kit::row_json(r), {{"body_html", kit::json_string(html)}}));
 }
 
 Reply create_sop(RequestContext& ctx, Body<NewSop> in) {
@@ -192,8 +196,8 @@ Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in) {
     const std::string status(code.get(at, 2));
     if (status != "DRAFT") throw conflict("This SOP version is " + status + "; only a DRAFT changes (add a version instead)");
     auto u = co_await w.exec(update_q, db::Params(p.id, in.title, in.body_markdown, in.extra_metadata, html, version));
-    std::string json(u.get(0, 0));
-    w.audit("sop.update", "sop", p.id, std::string(code.get(at, 6)), json);
+    std::string json = kit::row_json(u);
+    w.audit("sop.update", "sop", p.id, kit::row_json(code, at), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -215,8 +219,8 @@ Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersio
                              std::string(code.get(latest, 0)), ctx.principal.user_id,
                              in.extra_metadata.value_or(std::string(code.get(latest, 4))), html,
                              kit::renderer_version()));
-    std::string json(ins.get(0, 0));
-    w.audit("sop.version", "sop", id, std::string(code.get(latest, 6)), json);
+    std::string json = kit::row_json(ins);
+    w.audit("sop.version", "sop", id, kit::row_json(code, latest), json);
     co_return json;
   });
   co_return http::Response::json(201, std::move(row));
@@ -254,10 +258,10 @@ Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Approval> i
     st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id, in.comment)});
     auto done = co_await w.exec_all(std::move(st));
     for (std::size_t k = 0; k < obsoleted.size(); ++k)
-      w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), std::string(code.get(obsoleted[k], 6)),
-              std::string(done[k].get(0, 0)));
-    std::string json(done.back().get(0, 0));
-    w.audit("sop.effective", "sop", p.id, std::string(code.get(at, 6)), json);
+      w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), kit::row_json(code, obsoleted[k]),
+              kit::row_json(done[k]));
+    std::string json = kit::row_json(done.back());
+    w.audit("sop.effective", "sop", p.id, kit::row_json(code, at), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -268,8 +272,8 @@ Reply reject_sop(RequestContext& ctx, Path<kit::Id> p, Body<Rejection> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto [code, at] = co_await lock_for_decision(ctx, w, p.id);
     auto done = co_await w.exec(reject_q, db::Params(p.id, ctx.principal.user_id, in.comment));
-    std::string json(done.get(0, 0));
-    w.audit("sop.reject", "sop", p.id, std::string(code.get(at, 6)), json);
+    std::string json = kit::row_json(done);
+    w.audit("sop.reject", "sop", p.id, kit::row_json(code, at), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -284,12 +288,13 @@ Reply acknowledge_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::No
     auto ins = co_await w.exec(acknowledge_q, db::Params(p.id, ctx.principal.user_id));
     if (!ins.empty()) {
       created = true;
-      std::string json(ins.get(0, 0));
+      std::string json = kit::row_json(ins);
       w.audit("sop.acknowledge", "sop", p.id, std::nullopt, json);
       co_return json;
     }
     auto existing = co_await w.exec(acknowledgement_q, db::Params(p.id, ctx.principal.user_id));
-    co_return std::string(existing.get(0, 0));
+    std::string row = kit::row_json(existing);  // named: GCC 12 mishandles a temporary in co_return
+    co_return row;
   });
   co_return http::Response::json(created ? 201 : 200, std::move(ack));
 }

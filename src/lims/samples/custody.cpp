@@ -24,7 +24,8 @@ const kit::List custody_list{{
     .always_given = 1,
 }};
 const db::Query lock_q{"custody_lock_sample",
-                       "SELECT s.status, s.location, s.custodian_id, s.custody_seq, " + sample_json +
+                       "SELECT s.status AS _status, s.location AS _location, s.custodian_id AS _holder, s.custody_seq AS _seq, " +
+                           sample_json +
                            " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR UPDATE"};
 const db::Query holder_q{"custody_holder_active", "SELECT is_active FROM users WHERE organization_id = $1 AND id = $2"};
 const db::Query move_q{
@@ -85,8 +86,9 @@ Reply record_custody(RequestContext& ctx, Path<kit::Id> p, Body<NewCustodyEvent>
     write.push_back({&append_q, db::Params(p.id, seq, in.event_type, now.location, next.location, now.holder_id,
                                            next.holder_id, ctx.principal.user_id, in.notes, in.extra_metadata)});
     auto done = co_await w.exec_all(std::move(write));
-    w.audit("sample." + in.event_type, "sample", p.id, std::string(sample.get(0, 4)), std::string(done[0].get(0, 0)));
-    co_return std::string(done[1].get(0, 0));
+    w.audit("sample." + in.event_type, "sample", p.id, kit::row_json(sample), kit::row_json(done[0]));
+    std::string row = kit::row_json(done[1]);  // named: GCC 12 mishandles a temporary in co_return
+    co_return row;
   });
   co_return http::Response::json(201, std::move(event));
 }

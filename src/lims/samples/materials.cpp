@@ -25,7 +25,7 @@ const db::Query insert_q{
     "materials_insert",
     "WITH m AS (INSERT INTO materials (organization_id, name, formula, category, properties, created_by, extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb) RETURNING *)"
-    " SELECT " + material_json + ", m.id FROM m"};
+    " SELECT " + material_json + " FROM m"};
 const db::Query lock_q{"materials_lock",
                        "SELECT " + material_json + " FROM materials m"
                        " WHERE m.organization_id = $1 AND m.id = $2 AND NOT m.is_deleted FOR UPDATE"};
@@ -97,8 +97,8 @@ Reply update_material(RequestContext& ctx, Path<kit::Id> p, Body<MaterialChange>
     if (before.empty()) throw not_found("No such material");
     auto r = co_await w.exec(update_q, db::Params(p.id, in.name, in.formula.present, in.formula.value, in.category.present,
                                                   in.category.value, in.properties, in.extra_metadata));
-    std::string row(r.get(0, 0));
-    w.audit("material.update", "material", p.id, std::string(before.get(0, 0)), row);
+    std::string row = kit::row_json(r);
+    w.audit("material.update", "material", p.id, kit::row_json(before), row);
     co_return row;
   });
   co_return http::Response::json(200, std::move(after));
@@ -115,7 +115,7 @@ Reply delete_material(RequestContext& ctx, Path<kit::Id> p) {
       throw conflict("The material is used by " + std::to_string(n) + " sample" + (n == 1 ? "" : "s") +
                      "; change or delete them first");
     co_await w.exec(delete_q, db::Params(p.id));
-    w.audit("material.delete", "material", p.id, std::string(r[0].get(0, 0)), std::nullopt);
+    w.audit("material.delete", "material", p.id, kit::row_json(r[0]), std::nullopt);
   });
   co_return http::Response::no_content();
 }

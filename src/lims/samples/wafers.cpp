@@ -36,7 +36,7 @@ const db::Query wafer_insert_q{
     "WITH w AS (INSERT INTO wafers (organization_id, sample_id, diameter_mm, orientation, doping_type, dopant,"
     "                               resistivity_ohm_cm, thickness_um, created_by, extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) RETURNING *)"
-    " SELECT " + wafer_json + ", w.id FROM w JOIN samples s ON s.organization_id = $1 AND s.id = w.sample_id"};
+    " SELECT " + wafer_json + " FROM w JOIN samples s ON s.organization_id = $1 AND s.id = w.sample_id"};
 const db::Query wafer_update_q{
     "wafers_update",
     "WITH w AS (UPDATE wafers SET diameter_mm = coalesce($3, diameter_mm), orientation = coalesce($4, orientation),"
@@ -76,7 +76,7 @@ const db::Query device_insert_q{
     "WITH d AS (INSERT INTO devices (organization_id, wafer_id, name, device_type, die_x, die_y, layout, created_by,"
     "                                extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb) RETURNING *)"
-    " SELECT " + device_json + ", d.id FROM d"};
+    " SELECT " + device_json + " FROM d"};
 const db::Query device_update_q{
     "devices_update",
     "WITH d AS (UPDATE devices SET name = coalesce($3, name), device_type = CASE WHEN $4 THEN $5 ELSE device_type END,"
@@ -214,8 +214,8 @@ Reply update_wafer(RequestContext& ctx, Path<kit::Id> p, Body<WaferChange> in) {
                              db::Params(p.id, in.diameter_mm, in.orientation, in.doping_type, in.dopant.present,
                                         in.dopant.value, in.resistivity_ohm_cm.present, in.resistivity_ohm_cm.value,
                                         in.thickness_um.present, in.thickness_um.value, in.extra_metadata));
-    std::string json(r.get(0, 0));
-    w.audit("wafer.update", "wafer", p.id, std::string(before.get(0, 0)), json);
+    std::string json = kit::row_json(r);
+    w.audit("wafer.update", "wafer", p.id, kit::row_json(before), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -250,8 +250,8 @@ Reply update_device(RequestContext& ctx, Path<kit::Id> p, Body<DeviceChange> in)
     auto r = co_await w.exec(device_update_q,
                              db::Params(p.id, in.name, in.device_type.present, in.device_type.value, in.die_x.present,
                                         in.die_x.value, in.die_y.present, in.die_y.value, in.layout, in.extra_metadata));
-    std::string json(r.get(0, 0));
-    w.audit("device.update", "device", p.id, std::string(before.get(0, 0)), json);
+    std::string json = kit::row_json(r);
+    w.audit("device.update", "device", p.id, kit::row_json(before), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -16,7 +16,7 @@ BlockingConnection::BlockingConnection(const std::string& conninfo, const std::s
   std::vector<const char*> keys{"dbname",     "application_name", "options",          "client_encoding", "connect_timeout",
                                 "keepalives", "keepalives_idle",  "keepalives_interval", "keepalives_count",
                                 "tcp_user_timeout"};
-  std::vector<const char*> vals{conninfo.c_str(), "spectra-cli", "-c TimeZone=UTC", "UTF8", "10",
+  std::vector<const char*> vals{conninfo.c_str(), "spectra-cli", "-c TimeZone=UTC -c DateStyle=ISO", "UTF8", "10",
                                 "1",              "30",          "10",              "3",    "30000"};
   if (!user.empty()) {
     keys.push_back("user");

@@ -145,8 +145,9 @@ awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_executor ex
     if (ec || found.empty()) throw unavailable("The database is unavailable", "cannot resolve " + host + ": " + ec.message());
     hostaddr = found.begin()->endpoint().address().to_string();
   }
+  // UTC and ISO dates: the text the API server writes as JSON times (db::RowJson).
   const std::string options =
-      "-c TimeZone=UTC -c statement_timeout=" + std::to_string(opt.statement_timeout.count());
+      "-c TimeZone=UTC -c DateStyle=ISO -c statement_timeout=" + std::to_string(opt.statement_timeout.count());
   // A peer that vanishes (a dead host, a dropped route) is noticed within seconds, not at the kernel's
   // two-hour default: keepalives for an idle connection, tcp_user_timeout for unacknowledged data.
   const std::string user_timeout = std::to_string(opt.tcp_user_timeout.count());

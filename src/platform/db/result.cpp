@@ -91,6 +91,14 @@ std::optional<double> Result::get_optional_double(int row, int col) const {
 }
 bool Result::get_bool(int row, int col) const { return get(row, col) == "t"; }
 int Result::column_index(const char* name) const noexcept { return PQfnumber(res_.get(), name); }
+std::string_view Result::column_name(int col) const {
+  if (col < 0 || col >= columns()) throw std::out_of_range("result column " + std::to_string(col) + " is outside the result");
+  return PQfname(res_.get(), col);
+}
+unsigned Result::column_type(int col) const {
+  if (col < 0 || col >= columns()) throw std::out_of_range("result column " + std::to_string(col) + " is outside the result");
+  return PQftype(res_.get(), col);
+}
 std::int64_t Result::affected_rows() const noexcept {
   const char* n = PQcmdTuples(res_.get());
   return (n && *n) ? std::atoll(n) : 0;

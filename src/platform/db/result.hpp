@@ -46,6 +46,8 @@ class Result {
   std::optional<double> get_optional_double(int row, int col) const;  // nullopt for NULL
   bool get_bool(int row, int col) const;
   int column_index(const char* name) const noexcept;  // -1 when absent
+  std::string_view column_name(int col) const;
+  unsigned column_type(int col) const;  // the column's type OID
   std::int64_t affected_rows() const noexcept;
 
  private:

@@ -1,0 +1,90 @@
+// The API server writes a row of typed columns as JSON exactly as PostgreSQL's to_jsonb wrote it
+// before (db::RowJson): every type the shapes select, and the edge cases of each, read both ways.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "platform/db/blocking_connection.hpp"
+#include "platform/db/row_json.hpp"
+#include "support/harness.hpp"
+
+using namespace spectra;
+using namespace spectra::test;
+namespace json = boost::json;
+
+namespace {
+
+// Each member name and its SQL expression.
+const std::vector<std::pair<std::string, std::string>> cases = {
+    {"uuid", "'1b4e28ba-2fa1-11d2-883f-0016d3cca427'::uuid"},
+    {"text", "E'tab\\there, \"quotes\", back\\\\slash, new\\nline, \\u0001 and ünïcødé 🧪'"},
+    {"empty_text", "''::text"},
+    {"null_text", "NULL::text"},
+    {"yes", "true"},
+    {"no", "false"},
+    {"small", "(-12)::smallint"},
+    {"int", "2147483647"},
+    {"big", "(-9223372036854775807)::bigint"},
+    {"numeric", "123456789012345678901234567890.000100::numeric"},
+    {"numeric_nan", "'NaN'::numeric"},
+    {"float", "0.1::float8"},
+    {"float_small", "1e-7::float8"},
+    {"float_big", "1.5e300::float8"},
+    {"float_nan", "'NaN'::float8"},
+    {"float_inf", "'-Infinity'::float8"},
+    {"real", "3.25::real"},
+    {"at", "'2026-12-07 01:02:03.456789+00'::timestamptz"},
+    {"at_whole", "'2026-12-07 01:02:03+00'::timestamptz"},
+    {"at_infinity", "'infinity'::timestamptz"},
+    {"local", "'2026-12-07 01:02:03.5'::timestamp"},
+    {"day", "'2026-12-07'::date"},
+    {"span", "'1 day 02:03:04'::interval"},
+    {"jsonb", "'{\"b\": [1, 2.50, null], \"a\": {\"x\": \"y\\\"z\"}}'::jsonb"},
+    {"json", "'{\"kept\":  \"as sent\"}'::json"},
+    {"texts", "ARRAY['a', 'b,c', 'd\"e', 'f\\\\g', NULL, '', 'NULL']::text[]"},
+    {"no_texts", "'{}'::text[]"},
+    {"uuids", "ARRAY['1b4e28ba-2fa1-11d2-883f-0016d3cca427'::uuid]"},
+    {"ints", "ARRAY[1, NULL, -3]"},
+    {"flags", "ARRAY[true, false]"},
+    {"stamps", "ARRAY['2026-12-07 01:02:03+00'::timestamptz]"},
+    {"numerics", "ARRAY[1.50, 'NaN']::numeric[]"},
+    {"inet", "'192.168.0.1/24'::inet"},
+};
+
+}  // namespace
+
+TEST(RowJson, EveryTypeReadsAsToJsonbWroteIt) {
+  std::string columns, object = "jsonb_build_object(";
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [name, expr] = cases[i];
+    columns += (i ? ", " : "") + expr + " AS \"" + name + "\"";
+    object += (i ? ", '" : "'") + name + "', " + expr;
+  }
+  columns += ", 42 AS _helper";  // a helper column: never a member
+  auto& db = owner();
+  const auto typed = db.exec("SELECT " + columns);
+  const auto reference = db.exec("SELECT (" + object + "))::text");
+  const json::value ours = json::parse(db::row_json(typed));
+  const json::value theirs = json::parse(reference.get(0, 0));
+  ASSERT_TRUE(ours.is_object());
+  EXPECT_EQ(ours.as_object().size(), cases.size()) << "every column a member, the helper none";
+  for (const auto& [name, expr] : cases) {
+    SCOPED_TRACE(name + " = " + expr);
+    ASSERT_TRUE(ours.as_object().contains(name));
+    // json keeps its own text; jsonb normalizes it: compare that one by value.
+    EXPECT_EQ(ours.at(name), theirs.at(name)) << json::serialize(ours.at(name)) << " vs " << json::serialize(theirs.at(name));
+  }
+  EXPECT_FALSE(ours.as_object().contains("_helper"));
+}
+
+TEST(RowJson, ManyRowsShareOneDescription) {
+  auto& db = owner();
+  const auto rows = db.exec("SELECT g AS n, 'row ' || g AS label, g % 2 = 0 AS even, g AS _sort FROM generate_series(1, 3) g");
+  const db::RowJson item(rows);
+  std::string out;
+  for (int i = 0; i < rows.rows(); ++i) item.append(out, i);
+  EXPECT_EQ(out, R"({"n":1,"label":"row 1","even":false}{"n":2,"label":"row 2","even":true}{"n":3,"label":"row 3","even":false})");
+}
