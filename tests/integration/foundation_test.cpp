@@ -265,6 +265,32 @@ TEST(Schema, AppRoleCannotAlterTheAuditTrail) {
     EXPECT_EQ(e.sqlstate(), "42501");
   }
   app.exec("ROLLBACK");
+  // Nor can it write an event already linked, or backdated: those columns are the sequencer's and
+  // the clock's.
+  for (const char* column : {"seq", "hash", "prev_hash", "created_at"}) {
+    SCOPED_TRACE(column);
+    app.exec("BEGIN");
+    app.exec("SELECT app.begin_request($1, NULL, NULL)", db::Params(org.id));
+    const std::string value = std::string(column) == "seq" ? "1" : std::string(column) == "created_at" ? "'2000-01-01'" : "'\\x00'";
+    try {
+      app.exec("INSERT INTO audit_events (organization_id, action, " + std::string(column) + ") VALUES ($1, 'test.event', " +
+                   value + ")",
+               db::Params(org.id));
+      ADD_FAILURE() << "the application role set " << column;
+    } catch (const db::SqlError& e) {
+      EXPECT_EQ(e.sqlstate(), "42501");
+    }
+    app.exec("ROLLBACK");
+  }
+  // What it may write arrives unlinked, stamped now.
+  app.exec("BEGIN");
+  app.exec("SELECT app.begin_request($1, NULL, NULL)", db::Params(org.id));
+  auto r = app.exec("INSERT INTO audit_events (organization_id, action) VALUES ($1, 'test.event')"
+                    " RETURNING seq IS NULL AND hash IS NULL AND prev_hash IS NULL, created_at = now()",
+                    db::Params(org.id));
+  EXPECT_TRUE(r.get_bool(0, 0));
+  EXPECT_TRUE(r.get_bool(0, 1));
+  app.exec("ROLLBACK");
 }
 
 TEST(RowLevelSecurity, AnUnscopedQueryAsTheAppRoleSeesOnlyItsOrganization) {

@@ -142,6 +142,10 @@ TEST(Samples, CreateReadChangeAndSoftDelete) {
   EXPECT_FALSE(row.get_bool(0, 5));
   EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'sample.create' AND entity_id = $2",
                   db::Params(org.id, id)), 1);
+  // The event records the sample as the answer shows it, written in the same statement.
+  const auto event_after = owner().exec("SELECT after::text FROM audit_events WHERE organization_id = $1 AND action = 'sample.create'"
+                                  " AND entity_id = $2", db::Params(org.id, id));
+  EXPECT_EQ(json::parse(event_after.get(0, 0)), s);
 
   auto got = lims("GET", "/api/samples/" + id, eng);
   ASSERT_EQ(got.status, 200u) << describe(got);
@@ -319,6 +323,8 @@ TEST(Samples, ParentsStayInTheOrganizationAndNeverFormACycle) {
   EXPECT_EQ(orphan.status, 422u) << describe(orphan);
   EXPECT_TRUE(names(orphan, "parent_sample_id")) << describe(orphan);
   EXPECT_EQ(samples_in(org.id), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM custody_events WHERE organization_id = $1 AND event_type = 'create'", db::Params(org.id)), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'sample.create'", db::Params(org.id)), 1);
 
   const std::string a = make_sample_id(eng, "A", "wafer");
   auto b = make_sample(eng, json::object{{"name", "B"}, {"sample_type", "die"}, {"parent_sample_id", a}});
