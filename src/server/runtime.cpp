@@ -175,6 +175,14 @@ void Runtime::start() {
     db::BlockingConnection check(conninfo, user);
     db::require_schema_at_head(check);
     refuse_privileged_role(check);
+    // Every statement the server may send, prepared once against this schema before serving: a
+    // statement the schema refuses, or a row with two columns of one name, stops it here instead of
+    // answering 500 on the first request that needs it.
+    if (auto problems = db::statement_problems(check); !problems.empty()) {
+      std::string all;
+      for (const auto& p : problems) all += "\n  " + p;
+      throw std::runtime_error(std::to_string(problems.size()) + " SQL statement(s) do not fit the schema:" + all);
+    }
   }
   db::PoolOptions po;
   po.conninfo = conninfo;

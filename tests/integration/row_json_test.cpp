@@ -2,6 +2,7 @@
 // before (db::RowJson): every type the shapes select, and the edge cases of each, read both ways.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <string>
 #include <utility>
@@ -87,4 +88,17 @@ TEST(RowJson, ManyRowsShareOneDescription) {
   std::string out;
   for (int i = 0; i < rows.rows(); ++i) item.append(out, i);
   EXPECT_EQ(out, R"({"n":1,"label":"row 1","even":false}{"n":2,"label":"row 2","even":true}{"n":3,"label":"row 3","even":false})");
+}
+
+TEST(Statements, EveryStatementFitsTheSchemaAtHeadAndNamesItsColumnsOnce) {
+  // What the server checks before it serves: here, against the test database at head.
+  EXPECT_EQ(db::statement_problems(owner()), std::vector<std::string>{});
+  // A schema one revision behind refuses the statements that use what the last migrations added.
+  db::BlockingConnection behind(Harness::get().scratch_database("behind", 11));
+  const auto problems = db::statement_problems(behind);
+  ASSERT_FALSE(problems.empty());
+  const bool names_rejected_sops = std::any_of(problems.begin(), problems.end(), [](const std::string& p) {
+    return p.find("rejected_by") != std::string::npos || p.find("body_html") != std::string::npos;
+  });
+  EXPECT_TRUE(names_rejected_sops) << problems.front();
 }

@@ -49,8 +49,8 @@ const kit::List attachments_list{{
 const db::Query get_q{"attachments_get", "SELECT " + attachment_json +
                                              " FROM attachments a WHERE a.organization_id = $1 AND a.id = $2 AND NOT a.is_deleted"};
 const db::Query content_q{"attachments_content",
-                          "SELECT a.filename, a.content_type, encode(a.sha256, 'hex'), a.content IS NOT NULL,"
-                          "       encode(a.content, 'base64')"
+                          "SELECT a.filename, a.content_type, encode(a.sha256, 'hex') AS content_sha256,"
+                          "       a.content IS NOT NULL AS has_content, encode(a.content, 'base64') AS content_base64"
                           " FROM attachments a WHERE a.organization_id = $1 AND a.id = $2 AND NOT a.is_deleted"};
 // Whether the target exists in the organization ($2 run, $3 sample, $4 entry; one is given), and
 // whether it is a signed (locked) entry.
@@ -58,8 +58,10 @@ const db::Query target_q{
     "attachments_target",
     "SELECT coalesce((SELECT true FROM runs WHERE organization_id = $1 AND id = $2),"
     "                (SELECT NOT is_deleted FROM samples WHERE organization_id = $1 AND id = $3),"
-    "                (SELECT NOT is_deleted FROM eln_entries WHERE organization_id = $1 AND id = $4), false),"
-    "       coalesce((SELECT locked_at IS NOT NULL FROM eln_entries WHERE organization_id = $1 AND id = $4), false)"};
+    "                (SELECT NOT is_deleted FROM eln_entries WHERE organization_id = $1 AND id = $4), false)"
+    "       AS target_exists,"
+    "       coalesce((SELECT locked_at IS NOT NULL FROM eln_entries WHERE organization_id = $1 AND id = $4), false)"
+    "       AS target_locked"};
 const db::Query insert_q{
     "attachments_insert",
     "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256, uploaded_by)"

@@ -42,8 +42,9 @@ const db::Query lock_instrument_q{"calibrations_lock_instrument",
 // Whether the dates are possible: $2 calibrated_at in the future (a minute of clock skew allowed), $3
 // expires_at not after it.
 const db::Query dates_q{"calibrations_dates",
-                        "SELECT $2::timestamptz > now() + interval '1 minute', $3::timestamptz <= $2::timestamptz,"
-                        " $1::uuid"};  // (every statement names the organization)
+                        "SELECT $2::timestamptz > now() + interval '1 minute' AS calibrated_in_future,"
+                        " $3::timestamptz <= $2::timestamptz AS expires_not_after_calibrated,"
+                        " $1::uuid AS organization_id"};  // (every statement names the organization)
 const db::Query insert_q{
     "calibrations_insert",
     "WITH c AS (INSERT INTO calibrations (organization_id, id, instrument_id, certificate_number, calibrated_at,"

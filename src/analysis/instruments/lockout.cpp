@@ -8,8 +8,9 @@ namespace spectra::instruments {
 
 const db::Query lockout_q{
     "instruments_lockout",
-    "SELECT c.id, c.certificate_number, c.status, floor(extract(epoch FROM c.expires_at))::bigint,"
-    "       floor(extract(epoch FROM c.expired_at))::bigint, floor(extract(epoch FROM now()))::bigint,"
+    "SELECT c.id, c.certificate_number, c.status, floor(extract(epoch FROM c.expires_at))::bigint AS expires_at_epoch,"
+    "       floor(extract(epoch FROM c.expired_at))::bigint AS expired_at_epoch,"
+    "       floor(extract(epoch FROM now()))::bigint AS now_epoch,"
     "       h.series_id, h.series_name, h.rule, h.alert_id"
     " FROM (SELECT 1) one"
     " LEFT JOIN LATERAL (SELECT * FROM calibrations x WHERE x.organization_id = $1"

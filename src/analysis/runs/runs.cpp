@@ -44,12 +44,13 @@ const db::Query lock_instrument_q{"runs_lock_instrument",
 // absent or of another organization reads as NULL.
 const db::Query references_q{
     "runs_references",
-    "SELECT (SELECT NOT s.is_deleted FROM samples s WHERE s.organization_id = $1 AND s.id = $2 FOR KEY SHARE),"
+    "SELECT (SELECT NOT s.is_deleted FROM samples s WHERE s.organization_id = $1 AND s.id = $2 FOR KEY SHARE)"
+    "         AS sample_live,"
     "       (SELECT CASE WHEN p.is_deleted THEN 'DELETED' ELSE p.status END FROM recipes p"
-    "         WHERE p.organization_id = $1 AND p.id = $3 FOR KEY SHARE),"
+    "         WHERE p.organization_id = $1 AND p.id = $3 FOR KEY SHARE) AS recipe_status,"
     "       (SELECT e.id FROM sops o JOIN sops e ON e.organization_id = $1 AND e.code = o.code AND e.status = 'EFFECTIVE'"
-    "         AND NOT e.is_deleted WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted),"
-    "       (SELECT 1 FROM sops o WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted)"};
+    "         AND NOT e.is_deleted WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted) AS effective_sop_id,"
+    "       (SELECT 1 FROM sops o WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted) AS sop_live"};
 const db::Query insert_q{
     "runs_insert",
     "WITH r AS (INSERT INTO runs (organization_id, id, instrument_id, sample_id, recipe_id, sop_id, kind, status,"

@@ -24,11 +24,12 @@ namespace {
 
 const db::Query entry_q{
     "eln_export_entry",
-    "SELECT e.id, e.title, e.body_markdown, to_jsonb(e.created_at) #>> '{}', to_jsonb(e.updated_at) #>> '{}',"
-    "       to_jsonb(e.tags)::text, coalesce(e.amends_entry_id::text, ''),"
+    "SELECT e.id AS entry_id, e.title, e.body_markdown, to_jsonb(e.created_at) #>> '{}' AS created_at,"
+    "       to_jsonb(e.updated_at) #>> '{}' AS updated_at,"
+    "       to_jsonb(e.tags)::text AS tags, coalesce(e.amends_entry_id::text, '') AS amends_entry_id,"
     "       coalesce((SELECT string_agg(l.sample_id::text, ',' ORDER BY l.sample_id) FROM eln_entry_samples l"
-    "                 WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), ''),"
-    "       u.id, u.full_name, e.body_html, e.render_version"
+    "                 WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '') AS sample_ids,"
+    "       u.id AS author_id, u.full_name AS author_name, e.body_html, e.render_version"
     " FROM eln_entries e JOIN users u ON u.organization_id = $1 AND u.id = e.author_id"
     " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
 const db::Query signatures_q{
@@ -38,7 +39,8 @@ const db::Query signatures_q{
     " FROM signatures s WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
 const db::Query attachments_q{
     "eln_export_attachments",
-    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex'), encode(a.sha256, 'hex'), a.size_bytes"
+    "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex') AS content_hex,"
+    "       encode(a.sha256, 'hex') AS content_sha256, a.size_bytes"
     " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
     " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
 

@@ -47,8 +47,8 @@ const db::Query get_q{"recipes_get", "SELECT " + recipe_detail +
 // those), true when deleted. FOR SHARE: a delete waits for this transaction, then sees the recipe.
 const db::Query refs_deleted_q{
     "recipes_refs_deleted",
-    "SELECT (SELECT is_deleted FROM instruments WHERE organization_id = $1 AND id = $2 FOR SHARE),"
-    "       (SELECT is_deleted FROM sops WHERE organization_id = $1 AND id = $3 FOR SHARE)"};
+    "SELECT (SELECT is_deleted FROM instruments WHERE organization_id = $1 AND id = $2 FOR SHARE) AS instrument_deleted,"
+    "       (SELECT is_deleted FROM sops WHERE organization_id = $1 AND id = $3 FOR SHARE) AS sop_deleted"};
 const db::Query insert_q{
     "recipes_insert",
     "WITH r AS (INSERT INTO recipes (organization_id, id, name, description, instrument_id, sop_id, parameters, version,"
@@ -87,13 +87,16 @@ const db::Query submit_q{
 // changed the version after it was written (its audit trail), and the organization's policy.
 const db::Query decisions_q{
     "recipes_decisions",
-    "SELECT coalesce(string_agg(a.approver_id::text, ','), ''), count(*) FILTER (WHERE a.decision = 'APPROVED'),"
-    "       (SELECT coalesce((o.settings->>'recipe_approvals_required')::int, 1) FROM organizations o WHERE o.id = $1),"
-    "       (SELECT coalesce((o.settings->>'final_approval_by_admin')::boolean, false) FROM organizations o WHERE o.id = $1),"
-    "       coalesce(bool_or(a.decision = 'APPROVED' AND u.role = 'admin'), false),"
+    "SELECT coalesce(string_agg(a.approver_id::text, ','), '') AS approver_ids,"
+    "       count(*) FILTER (WHERE a.decision = 'APPROVED') AS approvals,"
+    "       (SELECT coalesce((o.settings->>'recipe_approvals_required')::int, 1) FROM organizations o WHERE o.id = $1)"
+    "         AS approvals_required,"
+    "       (SELECT coalesce((o.settings->>'final_approval_by_admin')::boolean, false) FROM organizations o WHERE o.id = $1)"
+    "         AS final_approval_by_admin,"
+    "       coalesce(bool_or(a.decision = 'APPROVED' AND u.role = 'admin'), false) AS admin_approved,"
     "       (SELECT coalesce(string_agg(DISTINCT ev.actor_id::text, ','), '') FROM audit_events ev"
     "         WHERE ev.organization_id = $1 AND ev.entity_type = 'recipe' AND ev.entity_id = $2"
-    "           AND ev.action = 'recipe.update' AND ev.actor_id IS NOT NULL)"
+    "           AND ev.action = 'recipe.update' AND ev.actor_id IS NOT NULL) AS updater_ids"
     " FROM recipe_approvals a JOIN users u ON u.organization_id = $1 AND u.id = a.approver_id"
     " WHERE a.organization_id = $1 AND a.recipe_id = $2"};
 const db::Query insert_decision_q{

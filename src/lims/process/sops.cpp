@@ -82,10 +82,10 @@ const db::Query reject_q{
 // Who wrote version $2, and who changed it after (its audit trail): none of them decides on it.
 const db::Query authors_q{
     "sops_authors",
-    "SELECT coalesce(s.created_by::text, ''),"
+    "SELECT coalesce(s.created_by::text, '') AS author_id,"
     "       (SELECT coalesce(string_agg(DISTINCT ev.actor_id::text, ','), '') FROM audit_events ev"
     "         WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = $2"
-    "           AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL)"
+    "           AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL) AS updater_ids"
     " FROM sops s WHERE s.organization_id = $1 AND s.id = $2"};
 const db::Query status_q{"sops_status_for_share",
                          "SELECT s.status FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR SHARE"};

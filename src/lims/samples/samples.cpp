@@ -60,8 +60,8 @@ const db::Query get_q{"samples_get", "SELECT " + sample_json +
 // transaction ends, and then sees the sample that now uses it.
 const db::Query refs_deleted_q{
     "samples_refs_deleted",
-    "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2 FOR SHARE),"
-    "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3 FOR SHARE)"};
+    "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2 FOR SHARE) AS parent_deleted,"
+    "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3 FOR SHARE) AS material_deleted"};
 // The sample, its creation event (the first link of its custody chain) and its audit event, in one
 // statement ($2 is the new id; the audit's parameters follow, $12 on). It writes nothing when a
 // reference is soft-deleted, as samples_refs_deleted (sent before it in the same round trip, which

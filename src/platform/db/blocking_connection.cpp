@@ -1,5 +1,7 @@
 #include "platform/db/blocking_connection.hpp"
 
+#include <set>
+
 #include <cctype>
 
 #include <libpq-fe.h>
@@ -49,6 +51,32 @@ Result BlockingConnection::exec(std::string_view sql, const Params& params) {
   const auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw SqlError::from_result(r);
   return out;
+}
+
+Result BlockingConnection::describe(const std::string& sql) {
+  PGresult* prepared = PQprepare(pg_, "", sql.c_str(), 0, nullptr);
+  const Result owned(prepared);
+  if (PQresultStatus(prepared) != PGRES_COMMAND_OK) throw SqlError::from_result(prepared);
+  PGresult* described = PQdescribePrepared(pg_, "");
+  Result out(described);
+  if (PQresultStatus(described) != PGRES_COMMAND_OK) throw SqlError::from_result(described);
+  return out;
+}
+
+std::vector<std::string> statement_problems(BlockingConnection& c) {
+  std::vector<std::string> problems;
+  for (const auto& [name, sql] : registered_queries()) {
+    try {
+      const auto r = c.describe(sql);
+      std::set<std::string_view> seen;
+      for (int col = 0; col < r.columns(); ++col)
+        if (!seen.insert(r.column_name(col)).second)
+          problems.push_back(name + ": two result columns are named " + std::string(r.column_name(col)));
+    } catch (const SqlError& e) {
+      problems.push_back(name + ": " + e.what());
+    }
+  }
+  return problems;
 }
 
 void BlockingConnection::exec_script(const std::string& sql) {

@@ -25,10 +25,18 @@ class BlockingConnection {
   // DDL to the workers statement by statement and cannot take a multi-statement query string.
   void exec_script(const std::string& sql);
   std::string user() const;
+  // The result description (column names and types, no rows) of a statement, prepared unnamed and
+  // not run; throws SqlError when PostgreSQL refuses the statement.
+  Result describe(const std::string& sql);
 
  private:
   pg_conn* pg_ = nullptr;
 };
+
+// Prepares every registered statement (db::Query) on `c` and answers what is wrong with any, one line
+// each: a statement the schema refuses, or a result with two columns of one name (a row's JSON would
+// carry the member twice, and a helper read by name would read the wrong one).
+std::vector<std::string> statement_problems(BlockingConnection& c);
 
 // The statements of a SQL script, each without its final semicolon: splits at semicolons outside
 // quotes ('…', "…", $tag$…$tag$) and comments (-- …, /* … */, nested).
