@@ -117,18 +117,6 @@ db::Statement statement(const Actor& who, Entry e) {
   return db::Statement{&insert_event, std::move(p)};
 }
 
-std::string event_cte(std::string_view rows, int first) {
-  auto n = [first](int i) { return "$" + std::to_string(first + i); };
-  return "event AS (INSERT INTO audit_events (organization_id, actor_id, actor_type, action, entity_type, entity_id,"
-         " after, request_id, client_addr) SELECT $1, " + n(0) + "::uuid, " + n(1) + ", " + n(2) + ", " + n(3) + ", " +
-         std::string(rows) + ".id, to_jsonb(" + std::string(rows) + "), " + n(4) + ", " + n(5) + " FROM " +
-         std::string(rows) + ")";
-}
-
-void add_event_params(db::Params& params, const Actor& who, std::string_view action, std::string_view entity_type) {
-  params.add(who.user_id).add(who.type).add(action).add(entity_type).add(who.request_id).add(who.client_addr);
-}
-
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);

@@ -40,14 +40,6 @@ struct Entry {
 // An INSERT to run in the writing transaction (the organization comes from its tenant context).
 db::Statement statement(const Actor& who, Entry e);
 
-// The same event written by the statement that makes the change, so that a create is one round trip
-// (the statement, its event and COMMIT in one flush): a data-modifying CTE named `event` over the
-// rows of the CTE `rows`, one event per row, entity `rows.id` and `after` the row (to_jsonb: the
-// database stores the event as jsonb in any case). Its parameters are the six of event_params, from
-// $first on; the statement's own come before them.
-std::string event_cte(std::string_view rows, int first);
-// The actor, the action and the entity type of event_cte, appended to a statement's parameters.
-void add_event_params(db::Params& params, const Actor& who, std::string_view action, std::string_view entity_type);
 
 // Links every organization's pending events (as the sequencer does, once); answers how many. Run as
 // the application role or the owner.

@@ -2,7 +2,6 @@
 // export), change, soft delete, and printable labels.
 #include <algorithm>
 
-#include "audit/audit.hpp"
 #include "lims/samples/handlers.hpp"
 #include "lims/samples/labels.hpp"
 #include "lims/samples/rules.hpp"
@@ -62,22 +61,15 @@ const db::Query refs_deleted_q{
     "samples_refs_deleted",
     "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2 FOR SHARE) AS parent_deleted,"
     "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3 FOR SHARE) AS material_deleted"};
-// The sample, its creation event (the first link of its custody chain) and its audit event, in one
-// statement ($2 is the new id; the audit's parameters follow, $12 on). It writes nothing when a
-// reference is soft-deleted, as samples_refs_deleted (sent before it in the same round trip, which
-// locks those rows) reports: the handler then answers 422.
+// The sample and its creation event, the first link of its custody chain ($2 is the new id).
 const db::Query insert_q{
     "samples_insert",
     "WITH s AS (INSERT INTO samples (organization_id, id, name, barcode, sample_type, material_id, parent_sample_id,"
     "                                location, status, custody_seq, created_by, extra_metadata)"
-    "           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11::jsonb"
-    "            WHERE NOT EXISTS (SELECT 1 FROM samples p WHERE p.organization_id = $1 AND p.id = $7 AND p.is_deleted)"
-    "              AND NOT EXISTS (SELECT 1 FROM materials m WHERE m.organization_id = $1 AND m.id = $6 AND m.is_deleted)"
-    "           RETURNING *),"
-    " c AS (INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
-    "       SELECT $1, s.id, 1, 'create', s.location, $10 FROM s),"
-    " created AS (SELECT " + sample_json + " FROM s), " + audit::event_cte("created", 12) +
-    " SELECT * FROM created"};
+    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11::jsonb) RETURNING *),"
+    " e AS (INSERT INTO custody_events (organization_id, sample_id, seq, event_type, to_location, actor_id)"
+    "       VALUES ($1, $2, 1, 'create', $8, $10))"
+    " SELECT " + sample_json + " FROM s"};
 const db::Query lock_q{"samples_lock", "SELECT " + sample_json + ", s.status AS _status"
                                            " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"
                                            " FOR UPDATE"};
@@ -205,17 +197,14 @@ Reply create_sample(RequestContext& ctx, Body<NewSample> in) {
   const std::string id = crypto::uuid_v4();
   const std::string barcode = in.barcode.value_or(generate_barcode());
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    db::Params insert(id, in.name, barcode, in.sample_type, in.material_id, in.parent_sample_id, in.location, in.status,
-                      ctx.principal.user_id, in.extra_metadata);
-    audit::add_event_params(insert, ctx.actor(), "sample.create", "sample");
     std::vector<db::Statement> st;
     st.push_back({&refs_deleted_q, db::Params(in.parent_sample_id, in.material_id)});
-    st.push_back({&insert_q, std::move(insert)});
-    // One round trip: BEGIN, the checks, the sample with its custody and audit events, COMMIT.
-    auto r = co_await w.commit(std::move(st));
-    refuse_deleted_refs(r[0]);  // then the insert wrote nothing
-    if (r[1].empty()) throw ApiError(ErrorCode::internal, "Internal server error", "samples_insert wrote no row");
+    st.push_back({&insert_q, db::Params(id, in.name, barcode, in.sample_type, in.material_id, in.parent_sample_id,
+                                        in.location, in.status, ctx.principal.user_id, in.extra_metadata)});
+    auto r = co_await w.exec_all(std::move(st));
+    refuse_deleted_refs(r[0]);
     std::string json = kit::row_json(r[1]);
+    w.audit("sample.create", "sample", id, std::nullopt, json);
     co_return json;
   });
   co_return http::Response::json(201, std::move(row));
