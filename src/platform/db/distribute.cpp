@@ -240,6 +240,11 @@ void distribute(BlockingConnection& conn, std::ostream& out) {
     conn.exec("ROLLBACK");
     throw std::runtime_error(std::string("distribute failed, nothing changed: ") + e.what());
   }
+  // Writers may insert only some columns of an audit event (migration 0014), a column privilege the
+  // coordinator checks; Citus gives new shards the table's privileges alone, so the shards get the
+  // table's INSERT back (the application reaches them only through the coordinator).
+  if (made > 0 && !conn.exec("SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'audit_events'::regclass").empty())
+    conn.exec("SELECT run_command_on_shards('audit_events', 'GRANT INSERT ON %s TO spectra_app')");
   if (auto problems = distribution_problems(conn); !problems.empty()) {
     std::string all;
     for (const auto& line : problems) all += "\n  " + line;
