@@ -223,16 +223,22 @@ TEST(ElnExport, FortyAttachmentsOf25MiBStreamWhileTheServersPeakMemoryGrowsByLes
   const std::string csv_sha256 = crypto::to_hex(crypto::sha256(csv));
   auto up = upload(eng, entry, "scan-01.csv", csv);
   ASSERT_EQ(up.status, 201u) << describe(up);
-  owner().exec(
-      "WITH copies AS (INSERT INTO attachments (organization_id, filename, content_type, size_bytes, sha256, uploaded_by, created_at)"
-      " SELECT a.organization_id, 'scan-' || lpad(g::text, 2, '0') || '.csv', a.content_type, a.size_bytes, a.sha256,"
-      "        a.uploaded_by, a.created_at + make_interval(secs => g)"
-      "   FROM attachments a, generate_series(2, 40) g WHERE a.organization_id = $1 AND a.id = $2 RETURNING organization_id, id)"
-      " INSERT INTO attachment_links (organization_id, attachment_id, eln_entry_id) SELECT organization_id, id, $3 FROM copies",
-      db::Params(org.id, str(up.json(), "id"), entry));
+  // Rows as VALUES, each id made here: on Citus an INSERT … SELECT is copied through the coordinator
+  // with COPY, which row-level security refuses even to the owner.
+  std::string attachments = "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256,"
+                            " uploaded_by, created_at) VALUES ";
+  std::string links = "INSERT INTO attachment_links (organization_id, attachment_id, eln_entry_id) VALUES ";
+  for (int g = 2; g <= 40; ++g) {
+    const std::string id = crypto::uuid_v4(), n = std::to_string(g);
+    attachments += std::string(g > 2 ? ", " : "") + "($1, '" + id + "', 'scan-" + (g < 10 ? "0" : "") + n +
+                   ".csv', 'text/csv', $2, decode($3, 'hex'), $4, now() + make_interval(secs => " + n + "))";
+    links += std::string(g > 2 ? ", " : "") + "($1, '" + id + "', $2)";
+  }
+  owner().exec(attachments, db::Params(org.id, static_cast<long>(size), csv_sha256, org.user("engineer").id));
+  owner().exec(links, db::Params(org.id, entry));
   ASSERT_EQ(count("SELECT count(*) FROM attachment_links WHERE organization_id = $1 AND eln_entry_id = $2",
                   db::Params(org.id, entry)), 40);
-  ASSERT_EQ(count("SELECT count(DISTINCT a.sha256) FROM attachments a JOIN attachment_links l ON l.attachment_id = a.id"
+  ASSERT_EQ(count("SELECT count(DISTINCT a.sha256) FROM attachments a JOIN attachment_links l ON l.organization_id = a.organization_id AND l.attachment_id = a.id"
                   " WHERE l.organization_id = $1 AND l.eln_entry_id = $2", db::Params(org.id, entry)), 1);
 
   const ServerProcess server;
@@ -308,13 +314,15 @@ TEST(ElnExport, AttachmentsKeptInTheTableAreExportedBesideStoredOnes) {
   ASSERT_EQ(upload(eng, entry, "new.csv", stored).status, 201u);
   // A row from before revision 10, its bytes in the table.
   const std::string old_bytes = "an attachment kept in the table\n";
+  const std::string old_id = crypto::uuid_v4();
   owner().exec(
-      "WITH old AS (INSERT INTO attachments (organization_id, filename, content_type, size_bytes, sha256, content, uploaded_by,"
-      "                                      created_at)"
-      " VALUES ($1, 'old.txt', 'text/plain', octet_length(convert_to($2, 'UTF8')), sha256(convert_to($2, 'UTF8')),"
-      "         convert_to($2, 'UTF8'), $3, now() - interval '1 year') RETURNING organization_id, id)"
-      " INSERT INTO attachment_links (organization_id, attachment_id, eln_entry_id) SELECT organization_id, id, $4 FROM old",
-      db::Params(org.id, old_bytes, org.user("engineer").id, entry));
+      "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256, content, uploaded_by,"
+      "                         created_at)"
+      " VALUES ($1, $2, 'old.txt', 'text/plain', octet_length(convert_to($3, 'UTF8')), sha256(convert_to($3, 'UTF8')),"
+      "         convert_to($3, 'UTF8'), $4, now() - interval '1 year')",
+      db::Params(org.id, old_id, old_bytes, org.user("engineer").id));
+  owner().exec("INSERT INTO attachment_links (organization_id, attachment_id, eln_entry_id) VALUES ($1, $2, $3)",
+               db::Params(org.id, old_id, entry));
 
   auto r = lims("GET", "/api/eln/" + entry + "/export", eng);
   ASSERT_EQ(r.status, 200u) << describe(r);

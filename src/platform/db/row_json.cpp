@@ -1,5 +1,6 @@
 #include "platform/db/row_json.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 
@@ -137,7 +138,9 @@ void append_array(std::string& out, unsigned element, std::string_view text) {
       }
       ++i;  // the closing quote
     } else {
-      while (i < end && text[i] != ',') item += text[i++];
+      const std::size_t comma = std::min(text.find(',', i), end);
+      item.assign(text.substr(i, comma - i));
+      i = comma;
     }
     if (i < end && text[i] == ',') ++i;
     if (!quoted && item == "NULL") out += "null";
@@ -151,9 +154,14 @@ void append_array(std::string& out, unsigned element, std::string_view text) {
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  // Runs of characters that need no escape are appended whole: most text has none to escape.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -162,15 +170,12 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 15];
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += hex[u >> 4];
+        out += hex[u & 15];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
@@ -192,7 +197,7 @@ void RowJson::append(std::string& out, int row) const {
     if (!first) out += ',';
     first = false;
     out += c.key;
-    if (r_.is_null(row, c.index)) {
+    if (r_.is_null(row, c.index)) {  // bounds checked: a row outside the result throws
       out += "null";
       continue;
     }
