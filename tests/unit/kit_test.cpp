@@ -252,7 +252,10 @@ TEST(Constraints, AViolationNamesItsField) {
 
 TEST(Shapes, AnswerOnlyTheDeclaredFields) {
   static constexpr std::string_view fields[] = {"id", "name", "hash=encode($.hash, 'hex')"};
-  EXPECT_EQ((kit::Shape{fields}.sql("t")), "jsonb_build_object('id', t.id, 'name', t.name, 'hash', encode(t.hash, 'hex'))");
+  // The columns the database returns (the server writes the JSON), each named by its field.
+  EXPECT_EQ((kit::Shape{fields}.sql("t")), "t.id AS \"id\", t.name AS \"name\", encode(t.hash, 'hex') AS \"hash\"");
+  // The same fields as one jsonb value, where the database must hold the JSON itself.
+  EXPECT_EQ((kit::Shape{fields}.jsonb("t")), "jsonb_build_object('id', t.id, 'name', t.name, 'hash', encode(t.hash, 'hex'))");
 }
 
 TEST(AccountRules, TheLastActiveAdminStays) {
