@@ -114,8 +114,6 @@ std::string Shape::jsonb(std::string_view alias) const {
   return out + ")";
 }
 
-std::string row_json(const db::Result& r, int row) { return db::row_json(r, row); }
-
 asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), q, std::move(params));
   if (r.empty()) throw not_found(std::string(missing));
@@ -289,7 +287,7 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
   }
   out += "],\"next_cursor\":";
   if (rows.rows() > page.limit) {
-    const int sort_col = rows.column_index("_sort"), id_col = rows.column_index("_id");
+    const int sort_col = rows.column("_sort"), id_col = rows.column("_id");
     const json::array cursor{json::string(v.sort), json::string(rows.get(n - 1, sort_col)),
                              json::string(rows.get(n - 1, id_col))};
     out += '"' + crypto::base64url_encode(json::serialize(cursor)) + '"';
@@ -428,9 +426,7 @@ asio::awaitable<std::string> Write::change(const db::Query& q, db::Params params
   auto r = co_await tx_.exec(q, std::move(params));
   if (r.empty()) throw not_found(std::string(missing));
   std::string after = db::row_json(r, 0);
-  const int before = r.column_index("_before");
-  if (before < 0) throw ApiError(ErrorCode::internal, "Internal server error", q.name + " returns no _before");
-  audit(what.action, what.entity_type, entity_id(r, q.name), r.get_optional(0, before), after);
+  audit(what.action, what.entity_type, entity_id(r, q.name), r.get_optional(0, "_before"), after);
   co_return after;
 }
 

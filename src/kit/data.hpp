@@ -12,6 +12,7 @@
 
 #include "kit/context.hpp"
 #include "kit/route.hpp"
+#include "platform/db/row_json.hpp"
 #include "platform/db/tx.hpp"
 
 namespace spectra::kit {
@@ -23,7 +24,7 @@ namespace spectra::kit {
 // The database returns the fields as typed columns and the API server writes the JSON
 // (db::RowJson): a statement selects `shape.sql(alias)` and whatever helper columns it needs, each
 // named with a leading "_" (`s.id AS _id`), which the JSON leaves out. Handlers read a row with
-// kit::row_json or through read_one, List and Write, never a JSON document built by SQL.
+// db::row_json or through read_one, List and Write, never a JSON document built by SQL.
 struct Shape {
   std::span<const std::string_view> fields;
   // `u.id AS "id", u.email AS "email", ...` for a table aliased `alias`.
@@ -33,8 +34,6 @@ struct Shape {
   std::string jsonb(std::string_view alias) const;
 };
 
-// The row's members (every column not named "_…") as a JSON object.
-std::string row_json(const db::Result& r, int row = 0);
 
 // ---- Reads ----
 

@@ -216,7 +216,7 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
     st.push_back({&link_q, db::Params(id, target.run_id, target.sample_id, target.eln_entry_id)});
     st.push_back({&get_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json = kit::row_json(r[2]);
+    std::string json = db::row_json(r[2]);
     w.audit("attachment.create", "attachment", id, std::nullopt, json);
     co_return json;
   });

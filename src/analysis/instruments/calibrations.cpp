@@ -90,8 +90,8 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
     auto r = co_await w.exec_all(std::move(read));
     if (r[1].empty()) throw not_found("No such calibration");
     const auto& calibration = r[1];
-    const std::string status(calibration.get(0, calibration.column_index("_status")));
-    const std::string instrument(calibration.get(0, calibration.column_index("_instrument_id")));
+    const std::string status(calibration.get(0, "_status"));
+    const std::string instrument(calibration.get(0, "_instrument_id"));
     if (action == Action::expire && status != "VALID" && status != "PENDING")
       throw conflict("The calibration is " + status + "; only a VALID or PENDING one is expired");
     if (action == Action::revoke && status == "REVOKED") throw conflict("The calibration is already REVOKED");
@@ -100,9 +100,9 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
     st.push_back({action == Action::expire ? &expire_q : &revoke_q, db::Params(id, ctx.principal.user_id, reason)});
     st.push_back({&lockout_q, db::Params(instrument)});
     auto done = co_await w.exec_all(std::move(st));
-    std::string after = kit::row_json(done[0]);
+    std::string after = db::row_json(done[0]);
     w.audit(action == Action::expire ? "calibration.expire" : "calibration.revoke", "calibration", id,
-            kit::row_json(calibration), after);
+            db::row_json(calibration), after);
 
     json::array blocked;
     const auto state = lockout_state(done[1]);
@@ -174,7 +174,7 @@ Reply create_calibration(RequestContext& ctx, Body<NewCalibration> in) {
     auto ins = co_await w.exec(insert_q, db::Params(id, in.instrument_id, in.certificate_number, in.calibrated_at,
                                                     in.expires_at, in.status, in.provider, ctx.principal.user_id,
                                                     in.extra_metadata));
-    std::string json = kit::row_json(ins);
+    std::string json = db::row_json(ins);
     w.audit("calibration.create", "calibration", id, std::nullopt, json);
     co_return json;
   });

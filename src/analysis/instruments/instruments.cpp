@@ -108,7 +108,7 @@ Reply create_instrument(RequestContext& ctx, Body<NewInstrument> in) {
                                         in.calibration_interval_days, in.status, ctx.principal.user_id, in.extra_metadata)});
     st.push_back({&get_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json = kit::row_json(r[1]);
+    std::string json = db::row_json(r[1]);
     w.audit("instrument.create", "instrument", id, std::nullopt, json);
     co_return json;
   });
@@ -125,8 +125,8 @@ Reply update_instrument(RequestContext& ctx, Path<kit::Id> p, Body<InstrumentCha
                                         in.calibration_interval_days.value, in.status, in.extra_metadata)});
     st.push_back({&get_q, db::Params(p.id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json = kit::row_json(r[1]);
-    w.audit("instrument.update", "instrument", p.id, kit::row_json(before), json);
+    std::string json = db::row_json(r[1]);
+    w.audit("instrument.update", "instrument", p.id, db::row_json(before), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -143,7 +143,7 @@ Reply delete_instrument(RequestContext& ctx, Path<kit::Id> p) {
       throw conflict("The instrument has " + std::to_string(n) + " queued or running run" + (n == 1 ? "" : "s") +
                      "; finish or cancel them first");
     co_await w.exec(delete_q, db::Params(p.id));
-    w.audit("instrument.delete", "instrument", p.id, kit::row_json(r[0]), std::nullopt);
+    w.audit("instrument.delete", "instrument", p.id, db::row_json(r[0]), std::nullopt);
   });
   co_return http::Response::no_content();
 }

@@ -111,7 +111,7 @@ Reply create_feature_set(RequestContext& ctx, Body<NewFeatureSet> in) {
         }
         auto ins = co_await w.exec(insert_q, db::Params(id, in.name, version, features_json, in.description,
                                                         ctx.principal.user_id, in.extra_metadata));
-        std::string json = kit::row_json(ins);
+        std::string json = db::row_json(ins);
         w.audit("feature_set.create", "feature_set", id, std::nullopt, json);
         co_return json;
       });

@@ -97,7 +97,7 @@ Reply create_model(RequestContext& ctx, Body<NewModel> in) {
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto ins = co_await w.exec(insert_q, db::Params(id, in.name, in.version, in.feature_set_id, in.algorithm, in.metrics,
                                                     in.artifact_attachment_id, ctx.principal.user_id, in.extra_metadata));
-    std::string json = kit::row_json(ins);
+    std::string json = db::row_json(ins);
     w.audit("ml_model.create", "ml_model", id, std::nullopt, json);
     co_return json;
   });
@@ -108,7 +108,7 @@ Reply create_model(RequestContext& ctx, Body<NewModel> in) {
 Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto versions = co_await w.exec(lock_name_q, db::Params(p.id));
-    const int id_col = versions.column_index("_id"), stage_col = versions.column_index("_stage");
+    const int id_col = versions.column("_id"), stage_col = versions.column("_stage");
     int target = -1;
     std::optional<int> in_production;
     for (int i = 0; i < versions.rows(); ++i) {
@@ -116,7 +116,7 @@ Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
       else if (versions.get(i, stage_col) == "production") in_production = i;
     }
     if (target < 0) throw not_found("No such model");
-    const std::string before = kit::row_json(versions, target);
+    const std::string before = db::row_json(versions, target);
     if (versions.get(target, stage_col) == in.stage) {  // nothing changes, nothing to audit
       auto out = boost::json::parse(before).as_object();
       out["archived_id"] = nullptr;
@@ -131,9 +131,9 @@ Reply promote_model(RequestContext& ctx, Path<kit::Id> p, Body<Promotion> in) {
     st.push_back({&set_stage_q, db::Params(p.id, in.stage)});
     auto done = co_await w.exec_all(std::move(st));
     if (archived)
-      w.audit("ml_model.promote", "ml_model", *archived, kit::row_json(versions, *in_production),
-              kit::row_json(done[0]));
-    std::string json = kit::row_json(done.back());
+      w.audit("ml_model.promote", "ml_model", *archived, db::row_json(versions, *in_production),
+              db::row_json(done[0]));
+    std::string json = db::row_json(done.back());
     w.audit("ml_model.promote", "ml_model", p.id, before, json);
     auto out = boost::json::parse(json).as_object();
     out["archived_id"] = archived ? boost::json::value(*archived) : boost::json::value(nullptr);

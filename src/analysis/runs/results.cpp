@@ -103,7 +103,7 @@ Reply record_results(RequestContext& ctx, Path<kit::Id> p, Body<ResultBatch> in)
       one.push_back({&insert_one_q, db::Params(p.id, r.metric, r.value, r.unit, r.data, ctx.principal.user_id,
                                                r.extra_metadata)});
       auto done = co_await w.commit(std::move(one));
-      std::string row = kit::row_json(done[0]);
+      std::string row = db::row_json(done[0]);
       co_return row;
     }
     co_await w.commit(insert_results.statements(rows_of(p.id, results, ctx.principal.user_id)));

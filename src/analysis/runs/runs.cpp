@@ -93,9 +93,6 @@ const db::Constraint sample_missing{"runs_organization_id_sample_id_fkey", "samp
 
 const std::vector<std::string> statuses(std::begin(run_statuses), std::end(run_statuses));
 
-// A helper column of the only row (lock_run_q's status, instrument and kind), by name.
-std::string helper_column(const db::Result& r, const char* name) { return std::string(r.get(0, r.column_index(name))); }
-
 }  // namespace
 
 kit::Input<NewRun> NewRun::input() {
@@ -183,7 +180,7 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
                                             reason, exempt, in.parameters, ctx.principal.user_id, in.extra_metadata,
                                             blocked_at)});
     auto done = co_await w.commit(std::move(insert));
-    std::string row = kit::row_json(done[0]);  // named: GCC 12 mishandles a temporary in co_return
+    std::string row = db::row_json(done[0]);  // named: GCC 12 mishandles a temporary in co_return
     co_return row;
   });
   co_return http::Response::json(201, std::move(run));
@@ -200,17 +197,17 @@ Reply change_run_status(RequestContext& ctx, Path<kit::Id> p, Body<StatusChange>
     auto r = co_await w.exec_all(std::move(read));
     const auto& run = r[1];
     if (run.empty()) throw not_found("No such run");
-    const std::string from = helper_column(run, "_status"), instrument = helper_column(run, "_instrument_id"),
-                      kind = helper_column(run, "_kind");
+    const std::string from = std::string(run.get(0, "_status")), instrument = std::string(run.get(0, "_instrument_id")),
+                      kind = std::string(run.get(0, "_kind"));
     if (auto why = transition_refusal(from, in.status)) throw conflict(*why);
-    const std::string before = kit::row_json(run);
+    const std::string before = db::row_json(run);
 
     if (in.status == "RUNNING" && kind != "calibration") {
       auto latest = co_await w.exec(instruments::lockout_q, db::Params(instrument));
       const auto state = instruments::lockout_state(latest);
       if (!state.usable) {
         auto blocked = co_await w.exec(block_q, db::Params(p.id, state.reason));
-        w.audit("run.block", "run", p.id, before, kit::row_json(blocked));
+        w.audit("run.block", "run", p.id, before, db::row_json(blocked));
         blocked_reason = state.reason;
         co_return std::string();
       }
@@ -223,7 +220,7 @@ Reply change_run_status(RequestContext& ctx, Path<kit::Id> p, Body<StatusChange>
     st.push_back(std::move(move));
     auto moved_all = co_await w.exec_all(std::move(st));
     const auto& moved = moved_all[0];
-    std::string json = kit::row_json(moved);
+    std::string json = db::row_json(moved);
     w.audit("run." + std::string(in.status == "RUNNING" ? "start" : in.status == "COMPLETED" ? "complete"
                                  : in.status == "FAILED"  ? "fail" : "cancel"),
             "run", p.id, before, json);
@@ -242,8 +239,8 @@ Reply unblock_run(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothin
     auto r = co_await w.exec_all(std::move(read));
     const auto& run = r[1];
     if (run.empty()) throw not_found("No such run");
-    const std::string from = helper_column(run, "_status"), instrument = helper_column(run, "_instrument_id"),
-                      kind = helper_column(run, "_kind");
+    const std::string from = std::string(run.get(0, "_status")), instrument = std::string(run.get(0, "_instrument_id")),
+                      kind = std::string(run.get(0, "_kind"));
     if (auto why = transition_refusal(from, "QUEUED", Via::unblock)) throw conflict(*why);
     if (kind != "calibration") {
       auto latest = co_await w.exec(instruments::lockout_q, db::Params(instrument));
@@ -251,8 +248,8 @@ Reply unblock_run(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothin
       if (!state.usable) throw conflict("The run stays BLOCKED: " + state.reason);
     }
     auto moved = co_await w.exec(unblock_q, db::Params(p.id));
-    std::string json = kit::row_json(moved);
-    w.audit("run.unblock", "run", p.id, kit::row_json(run), json);
+    std::string json = db::row_json(moved);
+    w.audit("run.unblock", "run", p.id, db::row_json(run), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -66,13 +66,13 @@ Reply change_alert(RequestContext& ctx, Path<kit::Id> p, Body<AlertUpdate> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto alert = co_await w.exec(lock_q, db::Params(p.id));
     if (alert.empty()) throw not_found("No such alert");
-    const std::string status(alert.get(0, alert.column_index("_status")));
+    const std::string status(alert.get(0, "_status"));
     if (status == "RESOLVED") throw conflict("The alert is already RESOLVED");
     if (status == in.status) throw conflict("The alert is already " + status);
     const bool resolve = in.status == "RESOLVED";
     auto changed = co_await w.exec(resolve ? resolve_q : acknowledge_q, db::Params(p.id, ctx.principal.user_id, in.note));
-    std::string json = kit::row_json(changed);
-    w.audit(resolve ? "spc_alert.resolve" : "spc_alert.acknowledge", "spc_alert", p.id, kit::row_json(alert), json);
+    std::string json = db::row_json(changed);
+    w.audit(resolve ? "spc_alert.resolve" : "spc_alert.acknowledge", "spc_alert", p.id, db::row_json(alert), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -133,7 +133,7 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
                                                     in.lsl, in.usl, in.target, center, in.ucl, in.lcl, baseline,
                                                     in.instrument_id, in.hold_on_alert, ctx.principal.user_id,
                                                     in.extra_metadata));
-    std::string json = kit::row_json(ins);
+    std::string json = db::row_json(ins);
     w.audit("spc_series.create", "spc_series", id, std::nullopt, json);
     co_return json;
   });
@@ -144,16 +144,15 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
 Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such series");
-  auto out = json::parse(kit::row_json(r)).as_object();
+  auto out = json::parse(db::row_json(r)).as_object();
   // The helper columns, by name: the series' own columns come first.
-  const auto col = [&r](const char* name) { return r.column_index(name); };
-  const bool xbar = r.get(0, col("_chart_type")) == "XBAR-R";
-  const int n = xbar ? static_cast<int>(r.get_int(0, col("_subgroup_size"))) : 2;  // I-MR: moving ranges of 2
-  Moments m{r.get_int(0, col("_stat_count")), r.get_double(0, col("_stat_mean")), r.get_double(0, col("_stat_m2"))};
-  const std::int64_t ranges = r.get_int(0, col("_range_count"));
+  const bool xbar = r.get(0, r.column("_chart_type")) == "XBAR-R";
+  const int n = xbar ? static_cast<int>(r.get_int(0, r.column("_subgroup_size"))) : 2;  // I-MR: moving ranges of 2
+  Moments m{r.get_int(0, r.column("_stat_count")), r.get_double(0, r.column("_stat_mean")), r.get_double(0, r.column("_stat_m2"))};
+  const std::int64_t ranges = r.get_int(0, r.column("_range_count"));
   std::optional<double> within, overall = m.stddev();
-  if (ranges > 0) within = r.get_double(0, col("_range_sum")) / static_cast<double>(ranges) / constants(n).d2;
-  const auto lsl = r.get_optional_double(0, col("_lsl")), usl = r.get_optional_double(0, col("_usl"));
+  if (ranges > 0) within = r.get_double(0, r.column("_range_sum")) / static_cast<double>(ranges) / constants(n).d2;
+  const auto lsl = r.get_optional_double(0, r.column("_lsl")), usl = r.get_optional_double(0, r.column("_usl"));
   std::optional<double> mean;
   if (m.n > 0) mean = m.mean;
   Capability c;
@@ -166,16 +165,16 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
                                    {"cpk", number_or_null(c.cpk)},
                                    {"pp", number_or_null(c.pp)},
                                    {"ppk", number_or_null(c.ppk)}};
-  const auto center = r.get_optional_double(0, col("_center_line")), ucl = r.get_optional_double(0, col("_ucl")),
-             lcl = r.get_optional_double(0, col("_lcl"));
+  const auto center = r.get_optional_double(0, r.column("_center_line")), ucl = r.get_optional_double(0, r.column("_ucl")),
+             lcl = r.get_optional_double(0, r.column("_lcl"));
   json::object limits{{"center_line", number_or_null(center)}, {"ucl", number_or_null(ucl)}, {"lcl", number_or_null(lcl)}};
-  const int baseline = col("_baseline_points");
+  const int baseline = r.column("_baseline_points");
   const bool from_baseline = !r.is_null(0, baseline);
   limits["source"] = from_baseline ? "baseline" : "fixed";
   if (from_baseline) limits["baseline_remaining"] = std::max<std::int64_t>(0, r.get_int(0, baseline) - m.n);
   limits["sigma"] = number_or_null(center && ucl ? std::optional<double>((*ucl - *center) / 3) : std::nullopt);
   out["limits"] = std::move(limits);
-  out["open_alerts"] = r.get_int(0, col("_open_alerts"));
+  out["open_alerts"] = r.get_int(0, r.column("_open_alerts"));
   co_return http::Response::json(200, json_text(out));
 }
 

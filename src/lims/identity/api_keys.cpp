@@ -80,8 +80,8 @@ Reply create_api_key(RequestContext& ctx, Body<NewApiKey> in) {
                   db::Params(account_id, "svc-" + key.prefix + "@api-keys.invalid", "API key: " + in.name, in.role)});
     st.push_back({&insert_key_q, std::move(k)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string row = kit::row_json(r[1]);
-    w.audit("api_key.create", "api_key", std::string(r[1].get(0, r[1].column_index("id"))), std::nullopt, row);
+    std::string row = db::row_json(r[1]);
+    w.audit("api_key.create", "api_key", std::string(r[1].get(0, "id")), std::nullopt, row);
     co_return row;
   });
   auto obj = json::parse(created).as_object();
@@ -93,8 +93,8 @@ Reply revoke_api_key(RequestContext& ctx, Path<kit::Id> p) {
   co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<void> {
     auto r = co_await w.exec(revoke_q, db::Params(p.id, ctx.principal.user_id));
     if (!r.empty()) {
-      w.audit("api_key.revoke", "api_key", std::string(r.get(0, r.column_index("id"))),
-              std::string(r.get(0, r.column_index("_before"))), kit::row_json(r));
+      w.audit("api_key.revoke", "api_key", std::string(r.get(0, "id")),
+              std::string(r.get(0, "_before")), db::row_json(r));
       co_return;
     }
     // Revoking a revoked key changes nothing (and is no error); an unknown one is 404.

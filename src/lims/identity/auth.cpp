@@ -208,7 +208,7 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
     st.push_back({&insert_refresh, std::move(ins)});
     st.push_back({&record_login, db::Params(who.user_id, rehash)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string row = kit::row_json(r[2]);  // named: GCC 12 mishandles a temporary in co_return
+    std::string row = db::row_json(r[2]);  // named: GCC 12 mishandles a temporary in co_return
     co_return row;
   });
   auto access = ctx.deps.tokens->issue_access_token(who);
@@ -280,7 +280,7 @@ Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
     }
     w.audit("token_refresh", "user", user, std::nullopt, std::nullopt);
     auto me = co_await w.exec(select_me, db::Params(user));
-    std::string row = kit::row_json(me);  // named: GCC 12 mishandles a temporary in co_return
+    std::string row = db::row_json(me);  // named: GCC 12 mishandles a temporary in co_return
     co_return row;
   });
   if (reused) {
@@ -318,7 +318,7 @@ Reply logout(RequestContext& ctx, OptionalBody<LogoutRequest> in) {
 Reply me(RequestContext& ctx) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), select_me, db::Params(ctx.principal.user_id));
   if (r.empty()) throw unauthorized("This account no longer exists");
-  co_return http::Response::json(200, kit::row_json(r));
+  co_return http::Response::json(200, db::row_json(r));
 }
 
 }  // namespace spectra::identity

@@ -64,9 +64,9 @@ asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string
     auto locked = co_await w.exec_all(std::move(lock));
     const auto& target = locked[1];
     if (target.empty()) throw not_found("No such user");
-    const Account before{auth::parse_role(target.get(0, target.column_index("_role"))).value_or(auth::Role::viewer),
-                         target.get_bool(0, target.column_index("_active")),
-                         target.get_bool(0, target.column_index("_service_account"))};
+    const Account before{auth::parse_role(target.get(0, "_role")).value_or(auth::Role::viewer),
+                         target.get_bool(0, "_active"),
+                         target.get_bool(0, "_service_account")};
     AccountChange want{std::nullopt, change.is_active};
     if (change.role) want.role = auth::parse_role(*change.role);
     const auto verdict = judge_account_change(ctx.principal.role, id == ctx.principal.user_id, before, want, locked[0].rows());
@@ -79,9 +79,9 @@ asio::awaitable<std::string> apply_change(RequestContext& ctx, const std::string
     if (role_changed || deactivated)
       st.push_back({&revoke_tokens_q, db::Params(id, deactivated ? "user deactivated" : "role changed")});
     auto updated = co_await w.exec_all(std::move(st));
-    std::string after = kit::row_json(updated[0]);
+    std::string after = db::row_json(updated[0]);
     w.audit(deactivated ? "user.deactivate" : role_changed ? "user.role_change" : "user.update", "user", id,
-            kit::row_json(target), after);
+            db::row_json(target), after);
     co_return after;
   });
 }

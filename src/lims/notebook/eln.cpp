@@ -158,14 +158,14 @@ Reply list_entries(RequestContext& ctx, QueryString<EntryFilters> q, PageRequest
 Reply get_entry(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such notebook entry");
-  const std::string markdown(r.get(0, r.column_index("_body_markdown")));
-  auto stored = r.get_optional(0, r.column_index("_body_html"));
+  const std::string markdown(r.get(0, "_body_markdown"));
+  auto stored = r.get_optional(0, "_body_html");
   const std::string html =
-      co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, r.column_index("_render_version")), markdown);
+      co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, "_render_version"), markdown);
   // What a signature binds: the signer sends it back, so a signature covers what was shown.
-  const std::string hash = crypto::to_hex(content_sha256(r.get(0, r.column_index("_title")), markdown,
-                                                         kit::split_list(r.get(0, r.column_index("_sample_ids")))));
-  auto json = kit::with_members(kit::row_json(r),
+  const std::string hash = crypto::to_hex(content_sha256(r.get(0, "_title"), markdown,
+                                                         kit::split_list(r.get(0, "_sample_ids"))));
+  auto json = kit::with_members(db::row_json(r),
                                 {{"body_html", kit::json_string(html)}, {"content_sha256", kit::json_string(hash)}});
   co_return http::Response::json(200, std::move(json));
 }
@@ -198,7 +198,7 @@ Reply create_entry(RequestContext& ctx, Body<NewEntry> in) {
     for (auto& s : insert_links.statements(link_rows(id, in.sample_ids))) st.push_back(std::move(s));
     st.push_back({&read_q, db::Params(id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json = kit::row_json(r.back());
+    std::string json = db::row_json(r.back());
     w.audit("eln.create", "eln_entry", id, std::nullopt, json);  // an amendment names amends_entry_id
     co_return json;
   });
@@ -223,8 +223,8 @@ Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such notebook entry");
-    if (auto why = edit_refusal(row.get(0, row.column_index("_author_id")), ctx.principal.user_id,
-                                row.get_bool(0, row.column_index("_locked"))))
+    if (auto why = edit_refusal(row.get(0, "_author_id"), ctx.principal.user_id,
+                                row.get_bool(0, "_locked")))
       throw why->forbidden ? forbidden(why->message) : conflict(why->message);
     if (in.sample_ids) refuse_missing_samples(*in.sample_ids, r[1]);
 
@@ -241,8 +241,8 @@ Reply update_entry(RequestContext& ctx, Path<kit::Id> p, Body<EntryChange> in) {
     }
     st.push_back({&read_q, db::Params(p.id)});
     auto done = co_await w.exec_all(std::move(st));
-    std::string json = kit::row_json(done.back());
-    w.audit("eln.update", "eln_entry", p.id, kit::row_json(row), json);
+    std::string json = db::row_json(done.back());
+    w.audit("eln.update", "eln_entry", p.id, db::row_json(row), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -116,7 +116,7 @@ Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
     st.push_back({&insert_q, std::move(sig)});
     st.push_back({&lock_entry_q, db::Params(p.id)});
     auto r = co_await w.exec_all(std::move(st));
-    std::string json = kit::row_json(r[0]);
+    std::string json = db::row_json(r[0]);
     w.audit("eln.sign", "eln_entry", p.id, std::nullopt, json);
     co_return json;
   });

@@ -135,12 +135,6 @@ void refuse_deleted_refs(const db::Result& r) {
   if (any) throw std::move(e);
 }
 
-// A helper column of lock_q's row, by name: its text ("" for NULL), or nullopt for NULL.
-std::string cell(const db::Result& r, const char* column) { return std::string(r.get(0, r.column_index(column))); }
-std::optional<std::string> opt(const db::Result& r, const char* column) {
-  return r.get_optional(0, r.column_index(column));
-}
-
 // Approve or reject: the version's row is locked, so two deciders at the same moment take turns and the
 // second sees the first's decision.
 asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, Decision decision,
@@ -152,14 +146,14 @@ asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, 
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
-    const RecipeReview review{cell(row, "_status"), cell(row, "_author_id"),
+    const RecipeReview review{std::string(row.get(0, "_status")), std::string(row.get(0, "_author_id")),
                               static_cast<int>(r[1].get_int(0, 1)), kit::split_list(r[1].get(0, 0)),
                               kit::split_list(r[1].get(0, 5)), r[1].get_bool(0, 4)};
     const ApprovalPolicy policy{static_cast<int>(r[1].get_int(0, 2)), r[1].get_bool(0, 3)};
     const auto verdict = judge_decision(review, {ctx.principal.user_id, ctx.principal.role}, decision, policy);
     if (verdict.kind == DecisionVerdict::Kind::refused) throw refusal(verdict);
 
-    const std::string lineage = cell(row, "_lineage");
+    const std::string lineage = std::string(row.get(0, "_lineage"));
     std::vector<db::Statement> write;
     write.push_back({&insert_decision_q, db::Params(id, ctx.principal.user_id,
                                                     decision == Decision::approve ? "APPROVED" : "REJECTED", comment)});
@@ -171,8 +165,8 @@ asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, 
     }
     write.push_back({&get_q, db::Params(id)});
     auto done = co_await w.exec_all(std::move(write));
-    std::string after = kit::row_json(done.back());
-    w.audit(decision == Decision::approve ? "recipe.approve" : "recipe.reject", "recipe", id, kit::row_json(row),
+    std::string after = db::row_json(done.back());
+    w.audit(decision == Decision::approve ? "recipe.approve" : "recipe.reject", "recipe", id, db::row_json(row),
             after);
     co_return after;
   });
@@ -236,7 +230,7 @@ Reply create_recipe(RequestContext& ctx, Body<NewRecipe> in) {
                                         ctx.principal.user_id, in.extra_metadata)});
     auto r = co_await w.exec_all(std::move(st));
     refuse_deleted_refs(r[0]);
-    std::string json = kit::row_json(r[1]);
+    std::string json = db::row_json(r[1]);
     w.audit("recipe.create", "recipe", id, std::nullopt, json);
     co_return json;
   });
@@ -254,33 +248,33 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
     refuse_deleted_refs(r[2]);
-    const int version = static_cast<int>(row.get_int(0, row.column_index("_version")));
+    const int version = static_cast<int>(row.get_int(0, "_version"));
     const int latest = static_cast<int>(r[1].get_int(0, 0));
-    const auto verdict = judge_recipe_edit(cell(row, "_status"), version == latest, latest);
+    const auto verdict = judge_recipe_edit(std::string(row.get(0, "_status")), version == latest, latest);
     if (verdict.kind == EditVerdict::Kind::refused) throw conflict(verdict.message);
-    const std::string before = kit::row_json(row);
+    const std::string before = db::row_json(row);
 
     if (verdict.kind == EditVerdict::Kind::in_place) {
       auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.description.present, in.description.value,
                                                     in.instrument_id.present, in.instrument_id.value, in.sop_id.present,
                                                     in.sop_id.value, in.parameters, in.extra_metadata));
-      std::string json = kit::row_json(u);
+      std::string json = db::row_json(u);
       w.audit("recipe.update", "recipe", p.id, before, json);
       co_return json;
     }
     // The next version: the old one's values, changed by the request; what it carries over must still be live.
     auto pick = [&](const Nullable<std::string>& n, const char* column) {
-      return n.present ? n.value : opt(row, column);
+      return n.present ? n.value : row.get_optional(0, column);
     };
     refuse_deleted_refs(co_await w.exec(
         refs_deleted_q, db::Params(pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"))));
     const std::string next_id = crypto::uuid_v4();
     auto ins = co_await w.exec(
-        insert_q, db::Params(next_id, in.name.value_or(cell(row, "_name")), pick(in.description, "_description"),
+        insert_q, db::Params(next_id, in.name.value_or(std::string(row.get(0, "_name"))), pick(in.description, "_description"),
                              pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"),
-                             in.parameters.value_or(cell(row, "_parameters")), latest + 1, cell(row, "_lineage"), p.id,
-                             ctx.principal.user_id, in.extra_metadata.value_or(cell(row, "_extra_metadata"))));
-    std::string json = kit::row_json(ins);
+                             in.parameters.value_or(std::string(row.get(0, "_parameters"))), latest + 1, std::string(row.get(0, "_lineage")), p.id,
+                             ctx.principal.user_id, in.extra_metadata.value_or(std::string(row.get(0, "_extra_metadata")))));
+    std::string json = db::row_json(ins);
     w.audit("recipe.version", "recipe", next_id, before, json);
     co_return json;
   });
@@ -291,10 +285,10 @@ Reply submit_recipe(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Noth
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto row = co_await w.exec(lock_q, db::Params(p.id));
     if (row.empty()) throw not_found("No such recipe");
-    if (auto why = submit_refusal(cell(row, "_status"))) throw conflict(*why);
+    if (auto why = submit_refusal(std::string(row.get(0, "_status")))) throw conflict(*why);
     auto u = co_await w.exec(submit_q, db::Params(p.id));
-    std::string json = kit::row_json(u);
-    w.audit("recipe.submit", "recipe", p.id, kit::row_json(row), json);
+    std::string json = db::row_json(u);
+    w.audit("recipe.submit", "recipe", p.id, db::row_json(row), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

@@ -162,11 +162,11 @@ Reply list_sops(RequestContext& ctx, QueryString<SopFilters> q, PageRequest page
 Reply get_sop(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such SOP");
-  auto stored = r.get_optional(0, r.column_index("_body_html"));
-  const std::string markdown(r.get(0, r.column_index("body_markdown")));
+  auto stored = r.get_optional(0, "_body_html");
+  const std::string markdown(r.get(0, "body_markdown"));
   const std::string html =
-      co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, r.column_index("_render_version")), markdown);
-  co_return http::Response::json(200, kit::with_members(kit::row_json(r), {{"body_html", kit::json_string(html)}}));
+      co_await kit::stored_html(ctx, std::move(stored), r.get_int(0, "_render_version"), markdown);
+  co_return http::Response::json(200, kit::with_members(db::row_json(r), {{"body_html", kit::json_string(html)}}));
 }
 
 Reply create_sop(RequestContext& ctx, Body<NewSop> in) {
@@ -196,8 +196,8 @@ Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in) {
     const std::string status(code.get(at, 2));
     if (status != "DRAFT") throw conflict("This SOP version is " + status + "; only a DRAFT changes (add a version instead)");
     auto u = co_await w.exec(update_q, db::Params(p.id, in.title, in.body_markdown, in.extra_metadata, html, version));
-    std::string json = kit::row_json(u);
-    w.audit("sop.update", "sop", p.id, kit::row_json(code, at), json);
+    std::string json = db::row_json(u);
+    w.audit("sop.update", "sop", p.id, db::row_json(code, at), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -219,8 +219,8 @@ Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersio
                              std::string(code.get(latest, 0)), ctx.principal.user_id,
                              in.extra_metadata.value_or(std::string(code.get(latest, 4))), html,
                              kit::renderer_version()));
-    std::string json = kit::row_json(ins);
-    w.audit("sop.version", "sop", id, kit::row_json(code, latest), json);
+    std::string json = db::row_json(ins);
+    w.audit("sop.version", "sop", id, db::row_json(code, latest), json);
     co_return json;
   });
   co_return http::Response::json(201, std::move(row));
@@ -258,10 +258,10 @@ Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Approval> i
     st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id, in.comment)});
     auto done = co_await w.exec_all(std::move(st));
     for (std::size_t k = 0; k < obsoleted.size(); ++k)
-      w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), kit::row_json(code, obsoleted[k]),
-              kit::row_json(done[k]));
-    std::string json = kit::row_json(done.back());
-    w.audit("sop.effective", "sop", p.id, kit::row_json(code, at), json);
+      w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), db::row_json(code, obsoleted[k]),
+              db::row_json(done[k]));
+    std::string json = db::row_json(done.back());
+    w.audit("sop.effective", "sop", p.id, db::row_json(code, at), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -272,8 +272,8 @@ Reply reject_sop(RequestContext& ctx, Path<kit::Id> p, Body<Rejection> in) {
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto [code, at] = co_await lock_for_decision(ctx, w, p.id);
     auto done = co_await w.exec(reject_q, db::Params(p.id, ctx.principal.user_id, in.comment));
-    std::string json = kit::row_json(done);
-    w.audit("sop.reject", "sop", p.id, kit::row_json(code, at), json);
+    std::string json = db::row_json(done);
+    w.audit("sop.reject", "sop", p.id, db::row_json(code, at), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -288,12 +288,12 @@ Reply acknowledge_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::No
     auto ins = co_await w.exec(acknowledge_q, db::Params(p.id, ctx.principal.user_id));
     if (!ins.empty()) {
       created = true;
-      std::string json = kit::row_json(ins);
+      std::string json = db::row_json(ins);
       w.audit("sop.acknowledge", "sop", p.id, std::nullopt, json);
       co_return json;
     }
     auto existing = co_await w.exec(acknowledgement_q, db::Params(p.id, ctx.principal.user_id));
-    std::string row = kit::row_json(existing);  // named: GCC 12 mishandles a temporary in co_return
+    std::string row = db::row_json(existing);  // named: GCC 12 mishandles a temporary in co_return
     co_return row;
   });
   co_return http::Response::json(created ? 201 : 200, std::move(ack));

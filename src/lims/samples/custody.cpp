@@ -86,8 +86,8 @@ Reply record_custody(RequestContext& ctx, Path<kit::Id> p, Body<NewCustodyEvent>
     write.push_back({&append_q, db::Params(p.id, seq, in.event_type, now.location, next.location, now.holder_id,
                                            next.holder_id, ctx.principal.user_id, in.notes, in.extra_metadata)});
     auto done = co_await w.exec_all(std::move(write));
-    w.audit("sample." + in.event_type, "sample", p.id, kit::row_json(sample), kit::row_json(done[0]));
-    std::string row = kit::row_json(done[1]);  // named: GCC 12 mishandles a temporary in co_return
+    w.audit("sample." + in.event_type, "sample", p.id, db::row_json(sample), db::row_json(done[0]));
+    std::string row = db::row_json(done[1]);  // named: GCC 12 mishandles a temporary in co_return
     co_return row;
   });
   co_return http::Response::json(201, std::move(event));

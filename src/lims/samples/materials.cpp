@@ -97,8 +97,8 @@ Reply update_material(RequestContext& ctx, Path<kit::Id> p, Body<MaterialChange>
     if (before.empty()) throw not_found("No such material");
     auto r = co_await w.exec(update_q, db::Params(p.id, in.name, in.formula.present, in.formula.value, in.category.present,
                                                   in.category.value, in.properties, in.extra_metadata));
-    std::string row = kit::row_json(r);
-    w.audit("material.update", "material", p.id, kit::row_json(before), row);
+    std::string row = db::row_json(r);
+    w.audit("material.update", "material", p.id, db::row_json(before), row);
     co_return row;
   });
   co_return http::Response::json(200, std::move(after));
@@ -115,7 +115,7 @@ Reply delete_material(RequestContext& ctx, Path<kit::Id> p) {
       throw conflict("The material is used by " + std::to_string(n) + " sample" + (n == 1 ? "" : "s") +
                      "; change or delete them first");
     co_await w.exec(delete_q, db::Params(p.id));
-    w.audit("material.delete", "material", p.id, kit::row_json(r[0]), std::nullopt);
+    w.audit("material.delete", "material", p.id, db::row_json(r[0]), std::nullopt);
   });
   co_return http::Response::no_content();
 }

@@ -203,7 +203,7 @@ Reply create_sample(RequestContext& ctx, Body<NewSample> in) {
                                         in.location, in.status, ctx.principal.user_id, in.extra_metadata)});
     auto r = co_await w.exec_all(std::move(st));
     refuse_deleted_refs(r[0]);
-    std::string json = kit::row_json(r[1]);
+    std::string json = db::row_json(r[1]);
     w.audit("sample.create", "sample", id, std::nullopt, json);
     co_return json;
   });
@@ -222,7 +222,7 @@ Reply update_sample(RequestContext& ctx, Path<kit::Id> p, Body<SampleChange> in)
     const std::size_t at = new_parent ? 1 : 0;
     if (r[at].empty()) throw not_found("No such sample");
     refuse_deleted_refs(r[at + 1]);
-    const std::string now(r[at].get(0, r[at].column_index("_status")));
+    const std::string now(r[at].get(0, "_status"));
     if (in.status && std::find(settable_statuses.begin(), settable_statuses.end(), now) == settable_statuses.end())
       throw conflict("The sample is " + now + ": its status changes through custody (return it first)");
     if (new_parent && r[at + 2].get_bool(0, 0))
@@ -231,8 +231,8 @@ Reply update_sample(RequestContext& ctx, Path<kit::Id> p, Body<SampleChange> in)
     auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.barcode, in.sample_type, in.material_id.present,
                                                   in.material_id.value, in.parent_sample_id.present,
                                                   in.parent_sample_id.value, in.extra_metadata, in.status));
-    std::string json = kit::row_json(u);
-    w.audit("sample.update", "sample", p.id, kit::row_json(r[at]), json);
+    std::string json = db::row_json(u);
+    w.audit("sample.update", "sample", p.id, db::row_json(r[at]), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -243,7 +243,7 @@ Reply delete_sample(RequestContext& ctx, Path<kit::Id> p) {
     auto before = co_await w.exec(lock_q, db::Params(p.id));
     if (before.empty()) throw not_found("No such sample");
     co_await w.exec(delete_q, db::Params(p.id));
-    w.audit("sample.delete", "sample", p.id, kit::row_json(before), std::nullopt);
+    w.audit("sample.delete", "sample", p.id, db::row_json(before), std::nullopt);
   });
   co_return http::Response::no_content();
 }

@@ -214,8 +214,8 @@ Reply update_wafer(RequestContext& ctx, Path<kit::Id> p, Body<WaferChange> in) {
                              db::Params(p.id, in.diameter_mm, in.orientation, in.doping_type, in.dopant.present,
                                         in.dopant.value, in.resistivity_ohm_cm.present, in.resistivity_ohm_cm.value,
                                         in.thickness_um.present, in.thickness_um.value, in.extra_metadata));
-    std::string json = kit::row_json(r);
-    w.audit("wafer.update", "wafer", p.id, kit::row_json(before), json);
+    std::string json = db::row_json(r);
+    w.audit("wafer.update", "wafer", p.id, db::row_json(before), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));
@@ -250,8 +250,8 @@ Reply update_device(RequestContext& ctx, Path<kit::Id> p, Body<DeviceChange> in)
     auto r = co_await w.exec(device_update_q,
                              db::Params(p.id, in.name, in.device_type.present, in.device_type.value, in.die_x.present,
                                         in.die_x.value, in.die_y.present, in.die_y.value, in.layout, in.extra_metadata));
-    std::string json = kit::row_json(r);
-    w.audit("device.update", "device", p.id, kit::row_json(before), json);
+    std::string json = db::row_json(r);
+    w.audit("device.update", "device", p.id, db::row_json(before), json);
     co_return json;
   });
   co_return http::Response::json(200, std::move(after));

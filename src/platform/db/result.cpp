@@ -91,6 +91,12 @@ std::optional<double> Result::get_optional_double(int row, int col) const {
 }
 bool Result::get_bool(int row, int col) const { return get(row, col) == "t"; }
 int Result::column_index(const char* name) const noexcept { return PQfnumber(res_.get(), name); }
+int Result::column(const char* name) const {
+  const int c = column_index(name);
+  if (c < 0)
+    throw ApiError(ErrorCode::internal, "Internal server error", std::string("the result has no column ") + name);
+  return c;
+}
 std::string_view Result::column_name(int col) const {
   if (col < 0 || col >= columns()) throw std::out_of_range("result column " + std::to_string(col) + " is outside the result");
   return PQfname(res_.get(), col);

@@ -46,6 +46,13 @@ class Result {
   std::optional<double> get_optional_double(int row, int col) const;  // nullopt for NULL
   bool get_bool(int row, int col) const;
   int column_index(const char* name) const noexcept;  // -1 when absent
+  // A cell by its column's name (a statement's helper such as "_status", or a shape's field): a name
+  // the result lacks is a programming error and throws, naming it.
+  int column(const char* name) const;
+  std::string_view get(int row, const char* name) const { return get(row, column(name)); }
+  std::optional<std::string> get_optional(int row, const char* name) const { return get_optional(row, column(name)); }
+  std::int64_t get_int(int row, const char* name) const { return get_int(row, column(name)); }
+  bool get_bool(int row, const char* name) const { return get_bool(row, column(name)); }
   std::string_view column_name(int col) const;
   unsigned column_type(int col) const;  // the column's type OID
   std::int64_t affected_rows() const noexcept;
