@@ -117,6 +117,29 @@ db::Statement statement(const Actor& who, Entry e) {
   return db::Statement{&insert_event, std::move(p)};
 }
 
+std::string row_event_sql(std::string_view after, std::string_view from, std::string_view alias) {
+  const std::string a(alias);
+  // The organization is the row's own (not $1), so that on Citus the INSERT … SELECT stays on the
+  // row's shard; the WHERE pins it to $1 like every statement of a transaction.
+  return "INSERT INTO audit_events (organization_id, actor_id, actor_type, action, entity_type, entity_id, after,"
+         " request_id, client_addr) SELECT " + a + ".organization_id, $2::uuid, $3, $4, $5, " + a + ".id, " +
+         std::string(after) + ", $7, $8 FROM " + std::string(from) + " WHERE " + a + ".organization_id = $1 AND " + a +
+         ".id = $6::uuid";
+}
+
+db::Statement row_event(const db::Query& q, const Actor& who, std::string_view action, std::string_view entity_type,
+                        std::string entity_id) {
+  db::Params p;
+  p.add(who.user_id);
+  p.add(who.type);
+  p.add(std::string(action));
+  p.add(std::string(entity_type));
+  p.add(std::move(entity_id));
+  p.add(who.request_id);
+  p.add(who.client_addr);
+  return db::Statement{&q, std::move(p)};
+}
+
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);

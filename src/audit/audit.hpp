@@ -40,6 +40,15 @@ struct Entry {
 // An INSERT to run in the writing transaction (the organization comes from its tenant context).
 db::Statement statement(const Actor& who, Entry e);
 
+// The INSERT of an event whose `after` the database reads from the entity's row in the writing
+// transaction: `after` is a JSON expression over `from` (the entity's table aliased `alias`, with any
+// joins), the row being `alias.id` = the event's entity id. Such an event is queued before the row's
+// INSERT has answered, so that the write, its event and COMMIT go out together (kit::RowEvents).
+std::string row_event_sql(std::string_view after, std::string_view from, std::string_view alias);
+// That INSERT for one row (an event with no `before`).
+db::Statement row_event(const db::Query& q, const Actor& who, std::string_view action, std::string_view entity_type,
+                        std::string entity_id);
+
 
 // Links every organization's pending events (as the sequencer does, once); answers how many. Run as
 // the application role or the owner.

@@ -114,6 +114,9 @@ std::string Shape::jsonb(std::string_view alias) const {
   return out + ")";
 }
 
+RowEvents::RowEvents(std::string name, const Shape& shape, std::string_view from, std::string_view alias)
+    : query(std::move(name), audit::row_event_sql(shape.jsonb(alias), from, alias)) {}
+
 asio::awaitable<std::string> read_one(RequestContext& ctx, const db::Query& q, db::Params params, std::string_view missing) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), q, std::move(params));
   if (r.empty()) throw not_found(std::string(missing));
@@ -414,11 +417,13 @@ std::string entity_id(const db::Result& r, const std::string& statement) {
 
 }  // namespace
 
-asio::awaitable<std::string> Write::create(const db::Query& q, db::Params params, Audit what) {
-  auto r = co_await tx_.exec(q, std::move(params));
-  if (r.empty()) throw ApiError(ErrorCode::internal, "Internal server error", q.name + " inserted no row");
-  std::string row = db::row_json(r, 0);
-  audit(what.action, what.entity_type, entity_id(r, q.name), std::nullopt, row);
+asio::awaitable<std::string> Write::create(const db::Query& q, db::Params params, Audit what, const RowEvents& events,
+                                           std::string id, std::vector<db::Statement> checks) {
+  tx_.defer(audit::row_event(events.query, actor_, what.action, what.entity_type, std::move(id)));
+  checks.push_back({&q, std::move(params)});
+  auto r = co_await tx_.commit(std::move(checks));
+  if (r.back().empty()) throw ApiError(ErrorCode::internal, "Internal server error", q.name + " inserted no row");
+  std::string row = db::row_json(r.back(), 0);
   co_return row;
 }
 

@@ -108,6 +108,17 @@ struct Audit {
   std::string_view entity_type;  // "user", "api_key", ...
 };
 
+// The audit events of one table's rows, each event's `after` the row as `shape` shows it, read by the
+// database in the writing transaction (`from`: the table aliased `alias`, with any joins the shape
+// needs). Such an event is queued before its row's INSERT has answered, so that a create (its checks,
+// the row, the event and COMMIT) goes out in one round trip. Declared beside the shape, with static
+// storage (its statement is prepared like any other).
+class RowEvents {
+ public:
+  RowEvents(std::string name, const Shape& shape, std::string_view from, std::string_view alias);
+  const db::Query query;
+};
+
 // A write transaction of one request. Audit entries are queued and sent with COMMIT, in the same round
 // trip, so an entry exists exactly when its change does.
 class Write {
@@ -117,9 +128,12 @@ class Write {
   boost::asio::awaitable<std::vector<db::Result>> exec_all(std::vector<db::Statement> statements);
   void audit(std::string_view action, std::string_view entity_type, std::optional<std::string> entity_id,
              std::optional<std::string> before, std::optional<std::string> after);
-  // An INSERT … RETURNING the shape's columns (with `id`, or a helper `_id` naming the audited
-  // entity): audited with the row as `after`; answers the row's JSON.
-  boost::asio::awaitable<std::string> create(const db::Query& q, db::Params params, Audit what);
+  // Creates the row `id` and ends the transaction, in one round trip: `checks` (statements that raise
+  // rather than answer, such as app.require_live), the INSERT … RETURNING the shape's columns, the
+  // row's audit event (from `events`) and COMMIT. Answers the row's JSON.
+  boost::asio::awaitable<std::string> create(const db::Query& q, db::Params params, Audit what,
+                                             const RowEvents& events, std::string id,
+                                             std::vector<db::Statement> checks = {});
   // Sends `last`, the queued audit entries and COMMIT in one round trip, and answers the results of
   // `last`: the transaction ends here (nothing may run after it). Queue the audit entries first. A
   // batch of more than max_statements_per_round_trip statements goes that many at a time, the last of

@@ -10,6 +10,7 @@
 
 #include "platform/db/blocking_connection.hpp"
 #include "platform/db/row_json.hpp"
+#include "platform/error.hpp"
 #include "support/harness.hpp"
 
 using namespace spectra;
@@ -90,6 +91,33 @@ TEST(RowJson, ManyRowsShareOneDescription) {
   EXPECT_EQ(out, R"({"n":1,"label":"row 1","even":false}{"n":2,"label":"row 2","even":true}{"n":3,"label":"row 3","even":false})");
 }
 
+// A reader of a statement by column name, declared as a handler declares one.
+struct SopHead {
+  std::string code;
+  std::int64_t version = 0;
+  std::optional<std::string> rejected_by;
+};
+const db::Query sop_head_q{"test_sop_head", "SELECT * FROM sops ORDER BY created_at LIMIT 1"};
+const db::Decoder<SopHead> sop_head{
+    sop_head_q, {{"version", &SopHead::version}, {"code", &SopHead::code}, {"rejected_by", &SopHead::rejected_by}}};
+
+TEST(Statements, ADecoderReadsByNameWhateverTheColumnOrder) {
+  const auto r = owner().exec("SELECT NULL::uuid AS rejected_by, 'SOP-7' AS code, 3::bigint AS version");
+  const SopHead head = sop_head(r);
+  EXPECT_EQ(head.code, "SOP-7");
+  EXPECT_EQ(head.version, 3);
+  EXPECT_FALSE(head.rejected_by.has_value());
+  // A result without a declared column is a programming error that names the column.
+  const auto short_row = owner().exec("SELECT 'SOP-7' AS code, 3::bigint AS version");
+  try {
+    (void)sop_head(short_row);
+    ADD_FAILURE() << "decoded a row without rejected_by";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::internal);
+    EXPECT_NE(e.log_detail().find("rejected_by"), std::string::npos) << e.log_detail();
+  }
+}
+
 TEST(Statements, EveryStatementFitsTheSchemaAtHeadAndNamesItsColumnsOnce) {
   // What the server checks before it serves: here, against the test database at head.
   EXPECT_EQ(db::statement_problems(owner()), std::vector<std::string>{});
@@ -101,4 +129,9 @@ TEST(Statements, EveryStatementFitsTheSchemaAtHeadAndNamesItsColumnsOnce) {
     return p.find("rejected_by") != std::string::npos || p.find("body_html") != std::string::npos;
   });
   EXPECT_TRUE(names_rejected_sops) << problems.front();
+  // A statement that still prepares there but lacks a column its reader expects is refused too.
+  EXPECT_NE(std::find(problems.begin(), problems.end(),
+                      "test_sop_head: a reader expects a column named rejected_by, which it does not return"),
+            problems.end())
+      << ::testing::PrintToString(problems);
 }

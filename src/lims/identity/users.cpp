@@ -34,6 +34,7 @@ const db::Query insert_q{
     "                          extra_metadata)"
     "       VALUES ($1, $2, $3, $4, $5, $6, now(), $7::jsonb) RETURNING *)"
     " SELECT " + user_json + " FROM u"};
+const kit::RowEvents user_events{"users_audit_row", user_shape, "users u", "u"};
 const db::Constraint email_taken{"user_emails_email_key", "email", "A user with this email already exists"};
 const db::Query lock_admins_q{
     "users_lock_admins",
@@ -133,9 +134,10 @@ Reply create_user(RequestContext& ctx, Body<NewUser> in) {
   auto job = [password = in.password] { return auth::hash_password(password); };  // a named local: see auth.cpp
   const WorkShare share = ctx.share();
   const std::string hash = co_await ctx.deps.passwords->run(std::move(job), share);
+  const std::string id = crypto::uuid_v4();
   auto user = co_await kit::write(ctx, [&](kit::Write& w) {
-    return w.create(insert_q, db::Params(crypto::uuid_v4(), in.email, in.full_name, in.role, hash, in.extra_metadata),
-                    {"user.create", "user"});
+    return w.create(insert_q, db::Params(id, in.email, in.full_name, in.role, hash, in.extra_metadata),
+                    {"user.create", "user"}, user_events, id);
   });
   co_return http::Response::json(201, std::move(user));
 }

@@ -43,18 +43,22 @@ const kit::List recipes_list{{
 }};
 const db::Query get_q{"recipes_get", "SELECT " + recipe_detail +
                                          " FROM recipes r WHERE r.organization_id = $1 AND r.id = $2 AND NOT r.is_deleted"};
-// Whether the references are live ($2 instrument, $3 SOP): null when absent (the foreign keys refuse
-// those), true when deleted. FOR SHARE: a delete waits for this transaction, then sees the recipe.
-const db::Query refs_deleted_q{
-    "recipes_refs_deleted",
-    "SELECT (SELECT is_deleted FROM instruments WHERE organization_id = $1 AND id = $2 FOR SHARE) AS instrument_deleted,"
-    "       (SELECT is_deleted FROM sops WHERE organization_id = $1 AND id = $3 FOR SHARE) AS sop_deleted"};
+// The references ($2 instrument, $3 SOP), when given, are not soft-deleted (the foreign keys refuse
+// absent ones): raises 23503 naming the reference otherwise. FOR SHARE: a delete waits for this
+// transaction, then sees the recipe.
+const db::Query refs_live_q{"recipes_refs_live",
+                            "SELECT app.require_live('public.instruments', $1, $2, 'recipes_instrument_live') AS instrument,"
+                            "       app.require_live('public.sops', $1, $3, 'recipes_sop_live') AS sop"};
+const db::Constraint instrument_deleted{"recipes_instrument_live", "instrument_id",
+                                       "A referenced record does not exist in your organization"};
+const db::Constraint sop_deleted{"recipes_sop_live", "sop_id", "A referenced record does not exist in your organization"};
 const db::Query insert_q{
     "recipes_insert",
     "WITH r AS (INSERT INTO recipes (organization_id, id, name, description, instrument_id, sop_id, parameters, version,"
     "                                root_recipe_id, previous_version_id, status, author_id, extra_metadata)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, 'DRAFT', $11, $12::jsonb) RETURNING *)"
     " SELECT " + recipe_json + " FROM r"};
+const kit::RowEvents recipe_events{"recipes_audit_row", recipe_shape, "recipes r", "r"};
 // The version, locked, with what a change or a decision reads of it (helper columns, read by name).
 const db::Query lock_q{
     "recipes_lock",
@@ -126,14 +130,6 @@ const db::Constraint open_version_exists{"recipes_lineage_open_key", "version",
                                          "This recipe already has a version in draft or under review"};
 
 const std::vector<std::string> statuses(std::begin(recipe_statuses), std::end(recipe_statuses));
-
-void refuse_deleted_refs(const db::Result& r) {
-  ApiError e = unprocessable("A referenced record does not exist in your organization");
-  bool any = false;
-  if (!r.empty() && r.get(0, 0) == "t") any = (e.with_field("instrument_id", "does not exist in your organization"), true);
-  if (!r.empty() && r.get(0, 1) == "t") any = (e.with_field("sop_id", "does not exist in your organization"), true);
-  if (any) throw std::move(e);
-}
 
 // Approve or reject: the version's row is locked, so two deciders at the same moment take turns and the
 // second sees the first's decision.
@@ -222,17 +218,14 @@ Reply get_recipe(RequestContext& ctx, Path<kit::Id> p) { return kit::one(ctx, ge
 
 Reply create_recipe(RequestContext& ctx, Body<NewRecipe> in) {
   const std::string id = crypto::uuid_v4();
-  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    std::vector<db::Statement> st;
-    st.push_back({&refs_deleted_q, db::Params(in.instrument_id, in.sop_id)});
-    st.push_back({&insert_q, db::Params(id, in.name, in.description, in.instrument_id, in.sop_id, in.parameters, 1,
-                                        std::optional<std::string>(), std::optional<std::string>(),
-                                        ctx.principal.user_id, in.extra_metadata)});
-    auto r = co_await w.exec_all(std::move(st));
-    refuse_deleted_refs(r[0]);
-    std::string json = db::row_json(r[1]);
-    w.audit("recipe.create", "recipe", id, std::nullopt, json);
-    co_return json;
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) {
+    std::vector<db::Statement> checks;
+    checks.push_back({&refs_live_q, db::Params(in.instrument_id, in.sop_id)});
+    return w.create(insert_q,
+                    db::Params(id, in.name, in.description, in.instrument_id, in.sop_id, in.parameters, 1,
+                               std::optional<std::string>(), std::optional<std::string>(), ctx.principal.user_id,
+                               in.extra_metadata),
+                    {"recipe.create", "recipe"}, recipe_events, id, std::move(checks));
   });
   co_return http::Response::json(201, std::move(row));
 }
@@ -243,11 +236,9 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
     std::vector<db::Statement> read;
     read.push_back({&lock_q, db::Params(p.id)});
     read.push_back({&latest_q, db::Params(p.id)});
-    read.push_back({&refs_deleted_q, db::Params(in.instrument_id.value, in.sop_id.value)});
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
-    refuse_deleted_refs(r[2]);
     const int version = static_cast<int>(row.get_int(0, "_version"));
     const int latest = static_cast<int>(r[1].get_int(0, 0));
     const auto verdict = judge_recipe_edit(std::string(row.get(0, "_status")), version == latest, latest);
@@ -255,10 +246,13 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
     const std::string before = db::row_json(row);
 
     if (verdict.kind == EditVerdict::Kind::in_place) {
-      auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.description.present, in.description.value,
-                                                    in.instrument_id.present, in.instrument_id.value, in.sop_id.present,
-                                                    in.sop_id.value, in.parameters, in.extra_metadata));
-      std::string json = db::row_json(u);
+      std::vector<db::Statement> change;
+      change.push_back({&refs_live_q, db::Params(in.instrument_id.value, in.sop_id.value)});
+      change.push_back({&update_q, db::Params(p.id, in.name, in.description.present, in.description.value,
+                                              in.instrument_id.present, in.instrument_id.value, in.sop_id.present,
+                                              in.sop_id.value, in.parameters, in.extra_metadata)});
+      auto u = co_await w.exec_all(std::move(change));
+      std::string json = db::row_json(u[1]);
       w.audit("recipe.update", "recipe", p.id, before, json);
       co_return json;
     }
@@ -266,15 +260,15 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
     auto pick = [&](const Nullable<std::string>& n, const char* column) {
       return n.present ? n.value : row.get_optional(0, column);
     };
-    refuse_deleted_refs(co_await w.exec(
-        refs_deleted_q, db::Params(pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"))));
     const std::string next_id = crypto::uuid_v4();
-    auto ins = co_await w.exec(
-        insert_q, db::Params(next_id, in.name.value_or(std::string(row.get(0, "_name"))), pick(in.description, "_description"),
+    std::vector<db::Statement> next;
+    next.push_back({&refs_live_q, db::Params(pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"))});
+    next.push_back({&insert_q, db::Params(next_id, in.name.value_or(std::string(row.get(0, "_name"))), pick(in.description, "_description"),
                              pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"),
                              in.parameters.value_or(std::string(row.get(0, "_parameters"))), latest + 1, std::string(row.get(0, "_lineage")), p.id,
-                             ctx.principal.user_id, in.extra_metadata.value_or(std::string(row.get(0, "_extra_metadata")))));
-    std::string json = db::row_json(ins);
+                             ctx.principal.user_id, in.extra_metadata.value_or(std::string(row.get(0, "_extra_metadata"))))});
+    auto ins = co_await w.exec_all(std::move(next));
+    std::string json = db::row_json(ins[1]);
     w.audit("recipe.version", "recipe", next_id, before, json);
     co_return json;
   });

@@ -48,6 +48,7 @@ const db::Query insert_q{
     "                             created_by, extra_metadata, body_html, render_version)"
     "           VALUES ($1, $2, $3, $4, $5, $6, 'DRAFT', $7, $8, $9::jsonb, $10, $11) RETURNING *)"
     " SELECT " + sop_json + " FROM s"};
+const kit::RowEvents sop_events{"sops_audit_row", sop_shape, "sops s", "s"};
 // Every live version of the code of version $2, locked in version order (so that two writers of one
 // code take turns, and never deadlock): id, version, status, title, extra_metadata and code (helper
 // columns 0 to 5), then the version's shape.
@@ -176,7 +177,7 @@ Reply create_sop(RequestContext& ctx, Body<NewSop> in) {
     return w.create(insert_q,
                     db::Params(id, in.code, 1, in.title, in.body_markdown, std::optional<std::string>(),
                                ctx.principal.user_id, in.extra_metadata, html, kit::renderer_version()),
-                    {"sop.create", "sop"});
+                    {"sop.create", "sop"}, sop_events, id);
   });
   co_return http::Response::json(201, std::move(row));
 }

@@ -1,6 +1,7 @@
 // Materials: what samples are made of. A material in use by a live sample is not deleted.
 #include "lims/samples/handlers.hpp"
 #include "lims/samples/shapes.hpp"
+#include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
 
 namespace asio = boost::asio;
@@ -23,9 +24,11 @@ const db::Query get_q{"materials_get", "SELECT " + material_json +
                                            " FROM materials m WHERE m.organization_id = $1 AND m.id = $2 AND NOT m.is_deleted"};
 const db::Query insert_q{
     "materials_insert",
-    "WITH m AS (INSERT INTO materials (organization_id, name, formula, category, properties, created_by, extra_metadata)"
-    "           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb) RETURNING *)"
+    "WITH m AS (INSERT INTO materials (organization_id, id, name, formula, category, properties, created_by,"
+    "                                  extra_metadata)"
+    "           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb) RETURNING *)"
     " SELECT " + material_json + " FROM m"};
+const kit::RowEvents material_events{"materials_audit_row", material_shape, "materials m", "m"};
 const db::Query lock_q{"materials_lock",
                        "SELECT " + material_json + " FROM materials m"
                        " WHERE m.organization_id = $1 AND m.id = $2 AND NOT m.is_deleted FOR UPDATE"};
@@ -83,10 +86,12 @@ Reply get_material(RequestContext& ctx, Path<kit::Id> p) {
 }
 
 Reply create_material(RequestContext& ctx, Body<NewMaterial> in) {
+  const std::string id = crypto::uuid_v4();
   auto row = co_await kit::write(ctx, [&](kit::Write& w) {
     return w.create(insert_q,
-                    db::Params(in.name, in.formula, in.category, in.properties, ctx.principal.user_id, in.extra_metadata),
-                    {"material.create", "material"});
+                    db::Params(id, in.name, in.formula, in.category, in.properties, ctx.principal.user_id,
+                               in.extra_metadata),
+                    {"material.create", "material"}, material_events, id);
   });
   co_return http::Response::json(201, std::move(row));
 }

@@ -54,13 +54,14 @@ const kit::List samples_scan{sample_list("samples_scan", "s.barcode = $2", 1)};
 
 const db::Query get_q{"samples_get", "SELECT " + sample_json +
                                          " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
-// Whether the sample's references are live ($2 parent, $3 material): null when absent (the foreign
-// keys refuse those), true when soft-deleted. FOR SHARE: a delete of either waits until this
-// transaction ends, and then sees the sample that now uses it.
-const db::Query refs_deleted_q{
-    "samples_refs_deleted",
-    "SELECT (SELECT is_deleted FROM samples WHERE organization_id = $1 AND id = $2 FOR SHARE) AS parent_deleted,"
-    "       (SELECT is_deleted FROM materials WHERE organization_id = $1 AND id = $3 FOR SHARE) AS material_deleted"};
+// The sample's references ($2 parent, $3 material), when given, are not soft-deleted (the foreign
+// keys refuse absent ones): raises 23503 naming the reference otherwise. Each is locked FOR SHARE, so
+// that a delete of either waits until this transaction ends, and then sees the sample that now uses it.
+const db::Query refs_live_q{"samples_refs_live",
+                            "SELECT app.require_live('public.samples', $1, $2, 'samples_parent_live') AS parent,"
+                            "       app.require_live('public.materials', $1, $3, 'samples_material_live') AS material"};
+// A new sample's audit event: the row as the API shows it.
+const kit::RowEvents sample_events{"samples_audit_row", sample_shape, "samples s", "s"};
 // The sample and its creation event, the first link of its custody chain ($2 is the new id).
 const db::Query insert_q{
     "samples_insert",
@@ -100,6 +101,10 @@ const db::Constraint material_missing{"samples_organization_id_material_id_fkey"
                                       "The material does not exist in your organization"};
 const db::Constraint parent_missing{"samples_organization_id_parent_sample_id_fkey", "parent_sample_id",
                                     "The parent sample does not exist in your organization"};
+const db::Constraint parent_deleted{"samples_parent_live", "parent_sample_id",
+                                    "A referenced record does not exist in your organization"};
+const db::Constraint material_deleted{"samples_material_live", "material_id",
+                                      "A referenced record does not exist in your organization"};
 const db::Constraint parent_self{"samples_check", "parent_sample_id", "A sample cannot be its own parent",
                                  "cannot be the sample itself"};
 
@@ -111,15 +116,6 @@ const std::vector<std::string> initial_statuses = {"available", "in_use", "quara
 const std::vector<std::string> settable_statuses = {"available", "in_use", "quarantined"};
 
 std::optional<std::string> barcode_rule(const std::string& b) { return barcode_problem(b); }
-
-// A 422 naming a reference that is soft-deleted (as good as absent to the caller).
-void refuse_deleted_refs(const db::Result& r) {
-  ApiError e = unprocessable("A referenced record does not exist in your organization");
-  bool any = false;
-  if (!r.empty() && r.get(0, 0) == "t") any = (e.with_field("parent_sample_id", "does not exist in your organization"), true);
-  if (!r.empty() && r.get(0, 1) == "t") any = (e.with_field("material_id", "does not exist in your organization"), true);
-  if (any) throw std::move(e);
-}
 
 LabelFormat label_format(const std::string& f) {
   return f == "png" ? LabelFormat::png : f == "zpl" ? LabelFormat::zpl : LabelFormat::svg;
@@ -196,16 +192,14 @@ Reply get_sample(RequestContext& ctx, Path<kit::Id> p) { return kit::one(ctx, ge
 Reply create_sample(RequestContext& ctx, Body<NewSample> in) {
   const std::string id = crypto::uuid_v4();
   const std::string barcode = in.barcode.value_or(generate_barcode());
-  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    std::vector<db::Statement> st;
-    st.push_back({&refs_deleted_q, db::Params(in.parent_sample_id, in.material_id)});
-    st.push_back({&insert_q, db::Params(id, in.name, barcode, in.sample_type, in.material_id, in.parent_sample_id,
-                                        in.location, in.status, ctx.principal.user_id, in.extra_metadata)});
-    auto r = co_await w.exec_all(std::move(st));
-    refuse_deleted_refs(r[0]);
-    std::string json = db::row_json(r[1]);
-    w.audit("sample.create", "sample", id, std::nullopt, json);
-    co_return json;
+  // One round trip: the references' check, the sample with its creation event, its audit event, COMMIT.
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) {
+    std::vector<db::Statement> checks;
+    checks.push_back({&refs_live_q, db::Params(in.parent_sample_id, in.material_id)});
+    return w.create(insert_q,
+                    db::Params(id, in.name, barcode, in.sample_type, in.material_id, in.parent_sample_id, in.location,
+                               in.status, ctx.principal.user_id, in.extra_metadata),
+                    {"sample.create", "sample"}, sample_events, id, std::move(checks));
   });
   co_return http::Response::json(201, std::move(row));
 }
@@ -216,22 +210,23 @@ Reply update_sample(RequestContext& ctx, Path<kit::Id> p, Body<SampleChange> in)
     std::vector<db::Statement> st;
     if (new_parent) st.push_back({&lineage_lock_q, {}});
     st.push_back({&lock_q, db::Params(p.id)});
-    st.push_back({&refs_deleted_q, db::Params(in.parent_sample_id.value, in.material_id.value)});
     if (new_parent) st.push_back({&would_cycle_q, db::Params(p.id, *in.parent_sample_id.value)});
     auto r = co_await w.exec_all(std::move(st));
     const std::size_t at = new_parent ? 1 : 0;
     if (r[at].empty()) throw not_found("No such sample");
-    refuse_deleted_refs(r[at + 1]);
     const std::string now(r[at].get(0, "_status"));
     if (in.status && std::find(settable_statuses.begin(), settable_statuses.end(), now) == settable_statuses.end())
       throw conflict("The sample is " + now + ": its status changes through custody (return it first)");
-    if (new_parent && r[at + 2].get_bool(0, 0))
+    if (new_parent && r[at + 1].get_bool(0, 0))
       throw std::move(unprocessable("The parent would make the sample its own ancestor")
                           .with_field("parent_sample_id", "would form a cycle: it descends from this sample"));
-    auto u = co_await w.exec(update_q, db::Params(p.id, in.name, in.barcode, in.sample_type, in.material_id.present,
-                                                  in.material_id.value, in.parent_sample_id.present,
-                                                  in.parent_sample_id.value, in.extra_metadata, in.status));
-    std::string json = db::row_json(u);
+    std::vector<db::Statement> change;
+    change.push_back({&refs_live_q, db::Params(in.parent_sample_id.value, in.material_id.value)});
+    change.push_back({&update_q, db::Params(p.id, in.name, in.barcode, in.sample_type, in.material_id.present,
+                                            in.material_id.value, in.parent_sample_id.present,
+                                            in.parent_sample_id.value, in.extra_metadata, in.status)});
+    auto u = co_await w.exec_all(std::move(change));
+    std::string json = db::row_json(u[1]);
     w.audit("sample.update", "sample", p.id, db::row_json(r[at]), json);
     co_return json;
   });

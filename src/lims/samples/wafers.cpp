@@ -4,6 +4,7 @@
 
 #include "lims/samples/handlers.hpp"
 #include "lims/samples/shapes.hpp"
+#include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
 
 namespace asio = boost::asio;
@@ -33,10 +34,13 @@ const db::Query wafer_sample_q{"wafers_sample",
                                "SELECT sample_type FROM samples WHERE organization_id = $1 AND id = $2 AND NOT is_deleted"};
 const db::Query wafer_insert_q{
     "wafers_insert",
-    "WITH w AS (INSERT INTO wafers (organization_id, sample_id, diameter_mm, orientation, doping_type, dopant,"
+    "WITH w AS (INSERT INTO wafers (organization_id, id, sample_id, diameter_mm, orientation, doping_type, dopant,"
     "                               resistivity_ohm_cm, thickness_um, created_by, extra_metadata)"
-    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) RETURNING *)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) RETURNING *)"
     " SELECT " + wafer_json + " FROM w JOIN samples s ON s.organization_id = $1 AND s.id = w.sample_id"};
+const kit::RowEvents wafer_events{"wafers_audit_row", wafer_shape,
+                                  "wafers w JOIN samples s ON s.organization_id = w.organization_id AND s.id = w.sample_id",
+                                  "w"};
 const db::Query wafer_update_q{
     "wafers_update",
     "WITH w AS (UPDATE wafers SET diameter_mm = coalesce($3, diameter_mm), orientation = coalesce($4, orientation),"
@@ -73,10 +77,11 @@ const db::Query device_wafer_q{"devices_wafer",
                                " AND NOT s.is_deleted WHERE w.organization_id = $1 AND w.id = $2"};
 const db::Query device_insert_q{
     "devices_insert",
-    "WITH d AS (INSERT INTO devices (organization_id, wafer_id, name, device_type, die_x, die_y, layout, created_by,"
-    "                                extra_metadata)"
-    "           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb) RETURNING *)"
+    "WITH d AS (INSERT INTO devices (organization_id, id, wafer_id, name, device_type, die_x, die_y, layout,"
+    "                                created_by, extra_metadata)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb) RETURNING *)"
     " SELECT " + device_json + " FROM d"};
+const kit::RowEvents device_events{"devices_audit_row", device_shape, "devices d", "d"};
 const db::Query device_update_q{
     "devices_update",
     "WITH d AS (UPDATE devices SET name = coalesce($3, name), device_type = CASE WHEN $4 THEN $5 ELSE device_type END,"
@@ -197,11 +202,12 @@ Reply create_wafer(RequestContext& ctx, Body<NewWafer> in) {
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto sample = co_await w.exec(wafer_sample_q, db::Params(in.sample_id));
     refuse_unless_wafer_sample(sample);
+    const std::string id = crypto::uuid_v4();
     co_return co_await w.create(wafer_insert_q,
-                                db::Params(in.sample_id, in.diameter_mm, in.orientation, in.doping_type, in.dopant,
+                                db::Params(id, in.sample_id, in.diameter_mm, in.orientation, in.doping_type, in.dopant,
                                            in.resistivity_ohm_cm, in.thickness_um, ctx.principal.user_id,
                                            in.extra_metadata),
-                                {"wafer.create", "wafer"});
+                                {"wafer.create", "wafer"}, wafer_events, id);
   });
   co_return http::Response::json(201, std::move(row));
 }
@@ -235,10 +241,11 @@ Reply create_device(RequestContext& ctx, Body<NewDevice> in) {
     if (wafer.empty())
       throw std::move(unprocessable("The wafer does not exist in your organization")
                           .with_field("wafer_id", "does not exist in your organization"));
+    const std::string id = crypto::uuid_v4();
     co_return co_await w.create(device_insert_q,
-                                db::Params(in.wafer_id, in.name, in.device_type, in.die_x, in.die_y, in.layout,
+                                db::Params(id, in.wafer_id, in.name, in.device_type, in.die_x, in.die_y, in.layout,
                                            ctx.principal.user_id, in.extra_metadata),
-                                {"device.create", "device"});
+                                {"device.create", "device"}, device_events, id);
   });
   co_return http::Response::json(201, std::move(row));
 }

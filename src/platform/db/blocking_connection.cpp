@@ -1,5 +1,6 @@
 #include "platform/db/blocking_connection.hpp"
 
+#include <map>
 #include <set>
 
 #include <cctype>
@@ -65,16 +66,24 @@ Result BlockingConnection::describe(const std::string& sql) {
 
 std::vector<std::string> statement_problems(BlockingConnection& c) {
   std::vector<std::string> problems;
+  std::map<std::string, std::set<std::string>> columns;  // of each statement that describes
   for (const auto& [name, sql] : registered_queries()) {
     try {
       const auto r = c.describe(sql);
-      std::set<std::string_view> seen;
+      auto& seen = columns[name];
       for (int col = 0; col < r.columns(); ++col)
-        if (!seen.insert(r.column_name(col)).second)
+        if (!seen.insert(std::string(r.column_name(col))).second)
           problems.push_back(name + ": two result columns are named " + std::string(r.column_name(col)));
     } catch (const SqlError& e) {
       problems.push_back(name + ": " + e.what());
     }
+  }
+  for (const auto& [name, wanted] : expected_columns()) {
+    const auto found = columns.find(name);
+    if (found == columns.end()) continue;  // not prepared: reported above
+    for (const auto& column : wanted)
+      if (!found->second.contains(column))
+        problems.push_back(name + ": a reader expects a column named " + column + ", which it does not return");
   }
   return problems;
 }

@@ -41,6 +41,29 @@ std::vector<std::pair<std::string, std::string>> registered_queries() {
   return {r.sql.begin(), r.sql.end()};
 }
 
+namespace {
+struct Expected {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, std::vector<std::string>>> columns;
+};
+Expected& expected() {
+  static Expected e;
+  return e;
+}
+}  // namespace
+
+void expect_columns(const Query& q, std::vector<std::string> names) {
+  auto& e = expected();
+  std::lock_guard lock(e.mutex);
+  e.columns.emplace_back(q.name, std::move(names));
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> expected_columns() {
+  auto& e = expected();
+  std::lock_guard lock(e.mutex);
+  return e.columns;
+}
+
 std::vector<std::string> duplicate_query_names() {
   auto& r = registry();
   std::lock_guard lock(r.mutex);

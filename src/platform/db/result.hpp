@@ -5,7 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <initializer_list>
 #include <utility>
+#include <variant>
 #include <vector>
 
 struct pg_result;
@@ -107,6 +109,59 @@ struct Statement {
   const Query* query = nullptr;
   Params params;
   const char* text = nullptr;
+};
+
+// The columns a statement's readers need by name (a Decoder's), checked at start-up against the
+// statement's result description (statement_problems).
+void expect_columns(const Query& q, std::vector<std::string> names);
+// Every statement's expected columns so far, by statement name.
+std::vector<std::pair<std::string, std::vector<std::string>>> expected_columns();
+
+// A row of one statement read by column name into a plain struct: declared beside the statement, with
+// static storage, and checked at start-up against the statement's result description, so a renamed
+// or dropped column stops the server instead of shifting a field. A NULL reads as "" (std::string),
+// nullopt (std::optional), or throws (numbers, bool).
+//   struct Locked { std::string status; std::int64_t version; std::optional<std::string> sop_id; };
+//   const db::Decoder<Locked> locked{lock_q, {{"_status", &Locked::status}, {"_version", &Locked::version},
+//                                             {"_sop_id", &Locked::sop_id}}};
+//   const Locked row = locked(r);  // the first row; locked(r, i) for row i
+template <class T>
+class Decoder {
+ public:
+  using Member = std::variant<std::string T::*, std::optional<std::string> T::*, std::int64_t T::*,
+                              std::optional<std::int64_t> T::*, bool T::*, double T::*, std::optional<double> T::*>;
+  struct Column {
+    const char* name;
+    Member member;
+  };
+  Decoder(const Query& q, std::initializer_list<Column> columns) : columns_(columns) {
+    std::vector<std::string> names;
+    for (const auto& c : columns_) names.emplace_back(c.name);
+    expect_columns(q, std::move(names));
+  }
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  T operator()(const Result& r, int row = 0) const {
+    T out{};
+    for (const auto& c : columns_) {
+      const int col = r.column(c.name);
+      std::visit([&](auto m) { read(r, row, col, out.*m); }, c.member);
+    }
+    return out;
+  }
+
+ private:
+  static void read(const Result& r, int row, int col, std::string& v) { v = r.get(row, col); }
+  static void read(const Result& r, int row, int col, std::optional<std::string>& v) { v = r.get_optional(row, col); }
+  static void read(const Result& r, int row, int col, std::int64_t& v) { v = r.get_int(row, col); }
+  static void read(const Result& r, int row, int col, std::optional<std::int64_t>& v) {
+    v = r.is_null(row, col) ? std::nullopt : std::optional<std::int64_t>(r.get_int(row, col));
+  }
+  static void read(const Result& r, int row, int col, bool& v) { v = r.get_bool(row, col); }
+  static void read(const Result& r, int row, int col, double& v) { v = r.get_double(row, col); }
+  static void read(const Result& r, int row, int col, std::optional<double>& v) { v = r.get_optional_double(row, col); }
+  std::vector<Column> columns_;
 };
 
 // Decodes PostgreSQL's hex bytea output ("\x0a1b...").
