@@ -14,9 +14,28 @@ namespace {
 
 const db::Query use_api_key{"auth_use_api_key",
                                 "SELECT organization_id, id, user_id, scopes, role, email FROM app.use_api_key($1, $2)"};
+struct ApiKeyUse {
+  std::string organization_id, id, user_id, scopes, role, email;  // scopes: a text[] literal
+};
+const db::Decoder<ApiKeyUse> api_key_use{
+    use_api_key,
+    {{"organization_id", &ApiKeyUse::organization_id}, {"id", &ApiKeyUse::id}, {"user_id", &ApiKeyUse::user_id},
+     {"scopes", &ApiKeyUse::scopes}, {"role", &ApiKeyUse::role}, {"email", &ApiKeyUse::email}}};
 const db::Query find_login_by_email{
     "auth_find_external_user",
     "SELECT organization_id, id, email, role, is_active, organization_active, is_service_account FROM app.find_login($1)"};
+struct ExternalLogin {
+  std::string organization_id, id, email, role;
+  bool is_active = false;
+  bool organization_active = false;
+  bool is_service_account = false;
+};
+const db::Decoder<ExternalLogin> external_login{
+    find_login_by_email,
+    {{"organization_id", &ExternalLogin::organization_id}, {"id", &ExternalLogin::id}, {"email", &ExternalLogin::email},
+     {"role", &ExternalLogin::role}, {"is_active", &ExternalLogin::is_active},
+     {"organization_active", &ExternalLogin::organization_active},
+     {"is_service_account", &ExternalLogin::is_service_account}}};
 
 std::vector<std::string> parse_text_array(std::string_view lit) {
   // PostgreSQL text[] output for scope names (no quoting needed: scopes are [a-z:_]).
@@ -64,13 +83,14 @@ asio::awaitable<Principal> authenticate(const Verifiers& app, const http::Reques
     p.add_bytea(crypto::sha256(*cred));
     auto r = co_await db::lookup_before_tenant(app.pool, use_api_key, std::move(p));
     if (r.empty()) throw unauthorized("Invalid, expired or revoked API key");
+    const ApiKeyUse key = api_key_use(r);
     Principal who;
-    who.org_id = r.get(0, 0);
-    who.api_key_id = r.get(0, 1);
-    who.user_id = r.get(0, 2);
-    who.scopes = parse_text_array(r.get(0, 3));
-    who.role = parse_role(r.get(0, 4)).value_or(Role::viewer);
-    who.email = r.get(0, 5);
+    who.org_id = key.organization_id;
+    who.api_key_id = key.id;
+    who.user_id = key.user_id;
+    who.scopes = parse_text_array(key.scopes);
+    who.role = parse_role(key.role).value_or(Role::viewer);
+    who.email = key.email;
     who.kind = CredentialKind::api_key;
     co_return who;
   }
@@ -84,13 +104,15 @@ asio::awaitable<Principal> authenticate(const Verifiers& app, const http::Reques
     if (!email) throw unauthorized("Invalid or expired token");
     auto r = co_await db::lookup_before_tenant(app.pool, find_login_by_email, db::Params(*email));
     // An API key's service account is never a person an identity provider can sign in.
-    if (r.empty() || !r.get_bool(0, 4) || !r.get_bool(0, 5) || r.get_bool(0, 6))
+    if (r.empty()) throw unauthorized("No active user has this email");
+    const ExternalLogin user = external_login(r);
+    if (!user.is_active || !user.organization_active || user.is_service_account)
       throw unauthorized("No active user has this email");
     Principal who;
-    who.org_id = r.get(0, 0);
-    who.user_id = r.get(0, 1);
-    who.email = r.get(0, 2);
-    who.role = parse_role(r.get(0, 3)).value_or(Role::viewer);
+    who.org_id = user.organization_id;
+    who.user_id = user.id;
+    who.email = user.email;
+    who.role = parse_role(user.role).value_or(Role::viewer);
     who.kind = CredentialKind::external_token;
     co_return who;
   }

@@ -14,7 +14,11 @@ namespace asio = boost::asio;
 namespace spectra::auth {
 namespace {
 
-const db::Query begin_q{"throttle_begin", "SELECT app.password_attempt_begin($1, $2, $3, $4, $5)"};
+const db::Query begin_q{"throttle_begin", "SELECT app.password_attempt_begin($1, $2, $3, $4, $5) AS retry_after"};
+struct Throttled {
+  std::optional<std::int64_t> retry_after;  // seconds; NULL when the attempt may go ahead
+};
+const db::Decoder<Throttled> throttled{begin_q, {{"retry_after", &Throttled::retry_after}}};
 // In a transaction of the account's organization ($1, bound by db::Tx, unused here).
 const db::Query end_q{"throttle_end",
                       "SELECT app.password_attempt_end($2, $3, $4, $5, $6, $7) FROM (SELECT $1::uuid) AS organization"};
@@ -39,8 +43,10 @@ LoginThrottle::LoginThrottle(const Config& c, db::Pool& pool)
 asio::awaitable<std::optional<long>> LoginThrottle::begin(const std::string& email, const std::string& address) {
   auto r = co_await db::lookup_before_tenant(
       pool_, begin_q, db::Params(email, http::client_key(address), max_account_, max_address_, window_seconds_));
-  if (r.is_null(0, 0)) co_return std::nullopt;
-  co_return r.get_int(0, 0);
+  const Throttled t = throttled(r);
+  if (!t.retry_after) co_return std::nullopt;
+  const long wait = *t.retry_after;
+  co_return wait;
 }
 
 asio::awaitable<void> LoginThrottle::finish(const std::string& email, const std::string& address, Outcome outcome,

@@ -52,6 +52,16 @@ const db::Query content_q{"attachments_content",
                           "SELECT a.filename, a.content_type, encode(a.sha256, 'hex') AS content_sha256,"
                           "       a.content IS NOT NULL AS has_content, encode(a.content, 'base64') AS content_base64"
                           " FROM attachments a WHERE a.organization_id = $1 AND a.id = $2 AND NOT a.is_deleted"};
+struct StoredFile {
+  std::string filename, content_type, content_sha256;
+  bool has_content = false;    // kept in the table (before revision 10)
+  std::string content_base64;  // "" when not
+};
+const db::Decoder<StoredFile> stored_file{
+    content_q,
+    {{"filename", &StoredFile::filename}, {"content_type", &StoredFile::content_type},
+     {"content_sha256", &StoredFile::content_sha256}, {"has_content", &StoredFile::has_content},
+     {"content_base64", &StoredFile::content_base64}}};
 // Whether the target exists in the organization ($2 run, $3 sample, $4 entry; one is given), and
 // whether it is a signed (locked) entry.
 const db::Query target_q{
@@ -62,6 +72,12 @@ const db::Query target_q{
     "       AS target_exists,"
     "       coalesce((SELECT locked_at IS NOT NULL FROM eln_entries WHERE organization_id = $1 AND id = $4), false)"
     "       AS target_locked"};
+struct TargetFacts {
+  bool target_exists = false;
+  bool target_locked = false;
+};
+const db::Decoder<TargetFacts> target_facts{
+    target_q, {{"target_exists", &TargetFacts::target_exists}, {"target_locked", &TargetFacts::target_locked}}};
 const db::Query insert_q{
     "attachments_insert",
     "INSERT INTO attachments (organization_id, id, filename, content_type, size_bytes, sha256, uploaded_by)"
@@ -153,14 +169,15 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
 
   auto exists = co_await db::read(ctx.db(), ctx.tenant(), target_q,
                                   db::Params(target.run_id, target.sample_id, target.eln_entry_id));
-  if (!exists.get_bool(0, 0)) {
+  const TargetFacts facts = target_facts(exists);
+  if (!facts.target_exists) {
     const char* field = target.run_id ? "run_id" : target.sample_id ? "sample_id" : "eln_entry_id";
     throw std::move(unprocessable("The target does not exist in your organization")
                         .with_field(field, "does not exist in your organization"));
   }
   // A signed entry is locked for files too (the database refuses the link as well, should a signature
   // land between this check and the insert).
-  if (exists.get_bool(0, 1))
+  if (facts.target_locked)
     throw conflict("The notebook entry is signed and locked: attach the file to an amendment instead");
 
   // Off the I/O threads: the bytes are checked against the type, scanned, hashed and stored.
@@ -234,7 +251,8 @@ Reply get_attachment(RequestContext& ctx, Path<kit::Id> p) {
 Reply download_attachment(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), content_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such attachment");
-  const std::string filename(r.get(0, 0)), type(r.get(0, 1)), sha(r.get(0, 2));
+  StoredFile stored = stored_file(r);
+  const std::string filename = stored.filename, type = stored.content_type, sha = stored.content_sha256;
   const std::string etag = "\"" + sha + "\"";
   http::Response res;
   res.header("ETag", etag);
@@ -245,9 +263,9 @@ Reply download_attachment(RequestContext& ctx, Path<kit::Id> p) {
     co_return res;
   }
   std::optional<std::string> bytes;
-  if (r.get_bool(0, 3)) {
+  if (stored.has_content) {
     bytes = crypto::base64_decode([&] {  // kept in the table before revision 10
-      std::string b64(r.get(0, 4));
+      std::string b64 = std::move(stored.content_base64);
       std::erase(b64, '\n');
       return b64;
     }());

@@ -39,12 +39,25 @@ const db::Query status_q{"calibrations_status_check",
 const db::Query lock_instrument_q{"calibrations_lock_instrument",
                                   "SELECT i.is_deleted FROM instruments i WHERE i.organization_id = $1 AND i.id = $2"
                                   " FOR UPDATE"};
+struct LockedInstrument {
+  bool is_deleted = false;
+};
+const db::Decoder<LockedInstrument> locked_instrument{lock_instrument_q,
+                                                      {{"is_deleted", &LockedInstrument::is_deleted}}};
 // Whether the dates are possible: $2 calibrated_at in the future (a minute of clock skew allowed), $3
 // expires_at not after it.
 const db::Query dates_q{"calibrations_dates",
                         "SELECT $2::timestamptz > now() + interval '1 minute' AS calibrated_in_future,"
                         " $3::timestamptz <= $2::timestamptz AS expires_not_after_calibrated,"
                         " $1::uuid AS organization_id"};  // (every statement names the organization)
+struct CalibrationDates {
+  bool calibrated_in_future = false;
+  bool expires_not_after_calibrated = false;
+};
+const db::Decoder<CalibrationDates> calibration_dates{
+    dates_q,
+    {{"calibrated_in_future", &CalibrationDates::calibrated_in_future},
+     {"expires_not_after_calibrated", &CalibrationDates::expires_not_after_calibrated}}};
 const db::Query insert_q{
     "calibrations_insert",
     "WITH c AS (INSERT INTO calibrations (organization_id, id, instrument_id, certificate_number, calibrated_at,"
@@ -60,6 +73,12 @@ const db::Query calibration_for_update_q{
     "calibrations_for_update",
     "SELECT " + calibration_json + ", c.status AS _status, c.instrument_id AS _instrument_id FROM calibrations c"
     " WHERE c.organization_id = $1 AND c.id = $2 FOR UPDATE"};
+struct LockedCalibration {
+  std::string status, instrument_id;
+};
+const db::Decoder<LockedCalibration> locked_calibration{
+    calibration_for_update_q,
+    {{"_status", &LockedCalibration::status}, {"_instrument_id", &LockedCalibration::instrument_id}}};
 const db::Query expire_q{
     "calibrations_expire",
     "WITH c AS (UPDATE calibrations SET status = 'EXPIRED', expired_at = now(), expired_by = $3, reason = $4"
@@ -90,8 +109,9 @@ asio::awaitable<std::string> end_calibration(RequestContext& ctx, std::string id
     auto r = co_await w.exec_all(std::move(read));
     if (r[1].empty()) throw not_found("No such calibration");
     const auto& calibration = r[1];
-    const std::string status(calibration.get(0, "_status"));
-    const std::string instrument(calibration.get(0, "_instrument_id"));
+    const LockedCalibration locked = locked_calibration(calibration);
+    const std::string status = locked.status;
+    const std::string instrument = locked.instrument_id;
     if (action == Action::expire && status != "VALID" && status != "PENDING")
       throw conflict("The calibration is " + status + "; only a VALID or PENDING one is expired");
     if (action == Action::revoke && status == "REVOKED") throw conflict("The calibration is already REVOKED");
@@ -166,10 +186,12 @@ Reply create_calibration(RequestContext& ctx, Body<NewCalibration> in) {
     auto r = co_await w.exec_all(std::move(read));
     ApiError bad = unprocessable("The calibration cannot be recorded");
     bool refused = false;
-    if (r[0].empty() || r[0].get_bool(0, 0))
+    if (r[0].empty() || locked_instrument(r[0]).is_deleted)
       refused = (bad.with_field("instrument_id", "does not exist in your organization"), true);
-    if (r[1].get_bool(0, 0)) refused = (bad.with_field("calibrated_at", "is in the future"), true);
-    if (r[1].get_bool(0, 1)) refused = (bad.with_field("expires_at", "must be after calibrated_at"), true);
+    const CalibrationDates dates = calibration_dates(r[1]);
+    if (dates.calibrated_in_future) refused = (bad.with_field("calibrated_at", "is in the future"), true);
+    if (dates.expires_not_after_calibrated)
+      refused = (bad.with_field("expires_at", "must be after calibrated_at"), true);
     if (refused) throw std::move(bad);
     auto ins = co_await w.exec(insert_q, db::Params(id, in.instrument_id, in.certificate_number, in.calibrated_at,
                                                     in.expires_at, in.status, in.provider, ctx.principal.user_id,

@@ -45,7 +45,12 @@ const db::Query update_q{
     " WHERE organization_id = $1 AND id = $2"};
 const db::Query active_runs_q{
     "instruments_active_runs",
-    "SELECT count(*) FROM runs WHERE organization_id = $1 AND instrument_id = $2 AND status IN ('QUEUED', 'RUNNING')"};
+    "SELECT count(*) AS active_runs FROM runs"
+    " WHERE organization_id = $1 AND instrument_id = $2 AND status IN ('QUEUED', 'RUNNING')"};
+struct ActiveRuns {
+  std::int64_t active_runs = 0;
+};
+const db::Decoder<ActiveRuns> active_runs{active_runs_q, {{"active_runs", &ActiveRuns::active_runs}}};
 const db::Query delete_q{"instruments_delete", "UPDATE instruments SET is_deleted = true, deleted_at = now()"
                                                " WHERE organization_id = $1 AND id = $2"};
 
@@ -139,7 +144,7 @@ Reply delete_instrument(RequestContext& ctx, Path<kit::Id> p) {
     read.push_back({&active_runs_q, db::Params(p.id)});
     auto r = co_await w.exec_all(std::move(read));
     if (r[0].empty()) throw not_found("No such instrument");
-    if (const auto n = r[1].get_int(0, 0); n > 0)
+    if (const auto n = active_runs(r[1]).active_runs; n > 0)
       throw conflict("The instrument has " + std::to_string(n) + " queued or running run" + (n == 1 ? "" : "s") +
                      "; finish or cancel them first");
     co_await w.exec(delete_q, db::Params(p.id));

@@ -20,19 +20,38 @@ const db::Query lockout_q{
     "   WHERE s.organization_id = $1 AND s.instrument_id = $2 AND s.hold_on_alert AND NOT s.is_deleted"
     "   ORDER BY a.created_at, a.id LIMIT 1) h ON true"};
 
+namespace {
+// The calibration's columns are NULL when there is none; the hold's when no alert holds the instrument.
+struct LockoutFacts {
+  std::optional<std::string> id;
+  std::string certificate_number, status;
+  std::optional<std::int64_t> expires_at_epoch, expired_at_epoch;
+  std::int64_t now_epoch = 0;
+  std::optional<std::string> series_id;
+  std::string series_name;
+  std::optional<std::int64_t> rule;
+  std::string alert_id;
+};
+const db::Decoder<LockoutFacts> lockout_facts{
+    lockout_q,
+    {{"id", &LockoutFacts::id}, {"certificate_number", &LockoutFacts::certificate_number},
+     {"status", &LockoutFacts::status}, {"expires_at_epoch", &LockoutFacts::expires_at_epoch},
+     {"expired_at_epoch", &LockoutFacts::expired_at_epoch}, {"now_epoch", &LockoutFacts::now_epoch},
+     {"series_id", &LockoutFacts::series_id}, {"series_name", &LockoutFacts::series_name},
+     {"rule", &LockoutFacts::rule}, {"alert_id", &LockoutFacts::alert_id}}};
+}  // namespace
+
 Lockout lockout_state(const db::Result& r, const std::optional<SpcHold>& recording) {
   auto seconds = [](std::int64_t s) { return Time(std::chrono::seconds(s)); };
+  const LockoutFacts f = lockout_facts(r);
   std::optional<Calibration> latest;
-  if (r.get_optional(0, 0)) {
-    latest = Calibration{std::string(r.get(0, 0)), std::string(r.get(0, 1)), std::string(r.get(0, 2)),
-                         seconds(r.get_int(0, 3)), std::nullopt};
-    if (r.get_optional(0, 4)) latest->expired_at = seconds(r.get_int(0, 4));
+  if (f.id) {
+    latest = Calibration{*f.id, f.certificate_number, f.status, seconds(f.expires_at_epoch.value()), std::nullopt};
+    if (f.expired_at_epoch) latest->expired_at = seconds(*f.expired_at_epoch);
   }
   std::optional<SpcHold> hold = recording;
-  if (r.get_optional(0, 6))
-    hold = SpcHold{std::string(r.get(0, 6)), std::string(r.get(0, 7)), std::string(r.get(0, 9)),
-                   static_cast<int>(r.get_int(0, 8))};
-  return judge_lockout(judge_calibration(latest, seconds(r.get_int(0, 5))), hold);
+  if (f.series_id) hold = SpcHold{*f.series_id, f.series_name, f.alert_id, static_cast<int>(f.rule.value())};
+  return judge_lockout(judge_calibration(latest, seconds(f.now_epoch)), hold);
 }
 
 namespace {
@@ -41,6 +60,10 @@ const db::Query block_runs_q{
     "UPDATE runs SET status = 'BLOCKED', blocked_reason = $3, blocked_at = now()"
     " WHERE organization_id = $1 AND instrument_id = $2 AND status = 'QUEUED' AND kind <> 'calibration'"
     " RETURNING id"};
+struct BlockedRun {
+  std::string id;
+};
+const db::Decoder<BlockedRun> blocked_run{block_runs_q, {{"id", &BlockedRun::id}}};
 }  // namespace
 
 boost::asio::awaitable<std::vector<std::string>> block_queued_runs(kit::Write& w, std::string instrument,
@@ -49,7 +72,7 @@ boost::asio::awaitable<std::vector<std::string>> block_queued_runs(kit::Write& w
   auto runs = co_await w.exec(block_runs_q, db::Params(instrument, reason));
   std::vector<std::string> ids;
   for (int i = 0; i < runs.rows(); ++i) {
-    ids.emplace_back(runs.get(i, 0));
+    ids.push_back(blocked_run(runs, i).id);
     w.audit("run.block", "run", ids.back(), std::nullopt,
             json_text(boost::json::object{
                 {"status", "BLOCKED"}, {"blocked_reason", reason}, {cause_key, cause_id}}));

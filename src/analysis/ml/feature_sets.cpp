@@ -31,7 +31,12 @@ const kit::List feature_sets_list{{
 const db::Query get_q{"feature_sets_get", "SELECT " + feature_set_json +
                                               " FROM feature_sets f WHERE f.organization_id = $1 AND f.id = $2 AND NOT f.is_deleted"};
 const db::Query next_version_q{"feature_sets_next_version",
-                               "SELECT coalesce(max(version), 0) + 1 FROM feature_sets WHERE organization_id = $1 AND name = $2"};
+                               "SELECT coalesce(max(version), 0) + 1 AS next_version FROM feature_sets"
+                               " WHERE organization_id = $1 AND name = $2"};
+struct NextVersion {
+  std::int64_t next_version = 0;
+};
+const db::Decoder<NextVersion> next_version{next_version_q, {{"next_version", &NextVersion::next_version}}};
 const db::Query insert_q{
     "feature_sets_insert",
     "WITH f AS (INSERT INTO feature_sets (organization_id, id, name, version, features, description, created_by, extra_metadata)"
@@ -107,7 +112,7 @@ Reply create_feature_set(RequestContext& ctx, Body<NewFeatureSet> in) {
           version = *in.version;
         } else {
           auto next = co_await w.exec(next_version_q, db::Params(in.name));
-          version = next.get_int(0, 0);
+          version = next_version(next).next_version;
         }
         auto ins = co_await w.exec(insert_q, db::Params(id, in.name, version, features_json, in.description,
                                                         ctx.principal.user_id, in.extra_metadata));

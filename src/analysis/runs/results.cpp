@@ -28,6 +28,10 @@ const kit::List results_list{{
 }};
 const db::Query run_exists_q{"results_run_exists", "SELECT 1 FROM runs WHERE organization_id = $1 AND id = $2"};
 const db::Query lock_run_q{"results_lock_run", "SELECT status FROM runs WHERE organization_id = $1 AND id = $2 FOR SHARE"};
+struct RunStatus {
+  std::string status;
+};
+const db::Decoder<RunStatus> run_status{lock_run_q, {{"status", &RunStatus::status}}};
 const db::InsertBatch insert_results{
     "results_insert", "INSERT INTO results (organization_id, run_id, metric, value, unit, data, recorded_by, extra_metadata)",
     "($1, ?::uuid, ?, ?::float8, ?, ?::jsonb, ?::uuid, ?::jsonb)"};
@@ -91,7 +95,7 @@ Reply record_results(RequestContext& ctx, Path<kit::Id> p, Body<ResultBatch> in)
   auto answer = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto run = co_await w.exec(lock_run_q, db::Params(p.id));
     if (run.empty()) throw not_found("No such run");
-    const std::string status(run.get(0, 0));
+    const std::string status = run_status(run).status;
     if (!takes_results(status))
       throw conflict("The run is " + status + "; results are recorded on RUNNING or COMPLETED runs");
     json::object summary{{"run_id", p.id}, {"recorded", results.size()}};

@@ -39,6 +39,11 @@ const db::Query get_q{"runs_get", "SELECT " + run_json + " FROM runs r WHERE r.o
 const db::Query lock_instrument_q{"runs_lock_instrument",
                                   "SELECT i.is_deleted FROM instruments i WHERE i.organization_id = $1 AND i.id = $2"
                                   " FOR KEY SHARE"};
+struct LockedInstrument {
+  bool is_deleted = false;
+};
+const db::Decoder<LockedInstrument> locked_instrument{lock_instrument_q,
+                                                      {{"is_deleted", &LockedInstrument::is_deleted}}};
 // What the run names ($2 sample, $3 recipe, $4 SOP): whether the sample is live, the recipe's status,
 // and the effective version of the SOP's code (the version the run follows). A reference that is
 // absent or of another organization reads as NULL.
@@ -51,6 +56,15 @@ const db::Query references_q{
     "       (SELECT e.id FROM sops o JOIN sops e ON e.organization_id = $1 AND e.code = o.code AND e.status = 'EFFECTIVE'"
     "         AND NOT e.is_deleted WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted) AS effective_sop_id,"
     "       (SELECT 1 FROM sops o WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted) AS sop_live"};
+struct References {
+  bool sample_live = false;  // NULL (no such sample) reads as false
+  std::optional<std::string> recipe_status, effective_sop_id;
+  std::optional<std::string> sop_live;  // "1", or NULL
+};
+const db::Decoder<References> references{
+    references_q,
+    {{"sample_live", &References::sample_live}, {"recipe_status", &References::recipe_status},
+     {"effective_sop_id", &References::effective_sop_id}, {"sop_live", &References::sop_live}}};
 const db::Query insert_q{
     "runs_insert",
     "WITH r AS (INSERT INTO runs (organization_id, id, instrument_id, sample_id, recipe_id, sop_id, kind, status,"
@@ -66,6 +80,12 @@ const db::Query lock_run_instrument_q{
 const db::Query lock_run_q{"runs_lock", "SELECT " + run_json + ", r.status AS _status, r.instrument_id AS _instrument_id,"
                                         " r.kind AS _kind"
                                         " FROM runs r WHERE r.organization_id = $1 AND r.id = $2 FOR UPDATE"};
+struct LockedRun {
+  std::string status, instrument_id, kind;
+};
+const db::Decoder<LockedRun> locked_run{
+    lock_run_q,
+    {{"_status", &LockedRun::status}, {"_instrument_id", &LockedRun::instrument_id}, {"_kind", &LockedRun::kind}}};
 // (now() stays outside CASE and COALESCE, which Citus refuses in a modification.)
 const db::Query start_q{
     "runs_start",
@@ -140,18 +160,19 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
     ApiError bad = unprocessable("The run names something that cannot be used");
     bool refused = false;
     auto refuse = [&](const char* field, std::string why) { refused = (bad.with_field(field, std::move(why)), true); };
-    if (r[0].empty() || r[0].get_bool(0, 0)) refuse("instrument_id", "does not exist in your organization");
-    const auto& refs = r[2];
-    if (refs.get(0, 0) != "t") refuse("sample_id", "does not exist in your organization");
+    if (r[0].empty() || locked_instrument(r[0]).is_deleted)
+      refuse("instrument_id", "does not exist in your organization");
+    const References refs = references(r[2]);
+    if (!refs.sample_live) refuse("sample_id", "does not exist in your organization");
     if (in.recipe_id) {
-      const auto status = refs.get_optional(0, 1);
+      const auto& status = refs.recipe_status;
       if (!status || *status == "DELETED") refuse("recipe_id", "does not exist in your organization");
       else if (*status != "APPROVED") refuse("recipe_id", "is " + *status + "; a run follows an APPROVED recipe");
     }
     std::optional<std::string> sop_version;
     if (in.sop_id) {
-      sop_version = refs.get_optional(0, 2);
-      if (!refs.get_optional(0, 3)) refuse("sop_id", "does not exist in your organization");
+      sop_version = refs.effective_sop_id;
+      if (!refs.sop_live) refuse("sop_id", "does not exist in your organization");
       else if (!sop_version) refuse("sop_id", "has no EFFECTIVE version to follow");
     }
     if (refused) throw std::move(bad);
@@ -197,8 +218,8 @@ Reply change_run_status(RequestContext& ctx, Path<kit::Id> p, Body<StatusChange>
     auto r = co_await w.exec_all(std::move(read));
     const auto& run = r[1];
     if (run.empty()) throw not_found("No such run");
-    const std::string from = std::string(run.get(0, "_status")), instrument = std::string(run.get(0, "_instrument_id")),
-                      kind = std::string(run.get(0, "_kind"));
+    const LockedRun locked = locked_run(run);
+    const std::string from = locked.status, instrument = locked.instrument_id, kind = locked.kind;
     if (auto why = transition_refusal(from, in.status)) throw conflict(*why);
     const std::string before = db::row_json(run);
 
@@ -239,8 +260,8 @@ Reply unblock_run(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothin
     auto r = co_await w.exec_all(std::move(read));
     const auto& run = r[1];
     if (run.empty()) throw not_found("No such run");
-    const std::string from = std::string(run.get(0, "_status")), instrument = std::string(run.get(0, "_instrument_id")),
-                      kind = std::string(run.get(0, "_kind"));
+    const LockedRun locked = locked_run(run);
+    const std::string from = locked.status, instrument = locked.instrument_id, kind = locked.kind;
     if (auto why = transition_refusal(from, "QUEUED", Via::unblock)) throw conflict(*why);
     if (kind != "calibration") {
       auto latest = co_await w.exec(instruments::lockout_q, db::Params(instrument));

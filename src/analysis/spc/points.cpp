@@ -47,25 +47,65 @@ const db::Query lock_series_q{
     "spc_points_lock_series",
     "SELECT chart_type, subgroup_size, center_line, ucl, lcl, baseline_points, range_center, range_ucl, range_lcl,"
     " stat_count, stat_mean, stat_m2, range_sum, range_count, hold_on_alert, instrument_id, name,"
-    " to_jsonb(now()) #>> '{}'"
+    " to_jsonb(now()) #>> '{}' AS now"
     " FROM spc_series WHERE organization_id = $1 AND id = $2 AND NOT is_deleted FOR UPDATE"};
+struct LockedSeries {
+  std::string chart_type;
+  std::optional<std::int64_t> subgroup_size;  // NULL for I-MR
+  std::optional<double> center_line, ucl, lcl;
+  std::optional<std::int64_t> baseline_points;
+  std::optional<double> range_center, range_ucl, range_lcl;
+  std::int64_t stat_count = 0;
+  double stat_mean = 0, stat_m2 = 0, range_sum = 0;
+  std::int64_t range_count = 0;
+  bool hold_on_alert = false;
+  std::optional<std::string> instrument_id;
+  std::string name, now;
+};
+const db::Decoder<LockedSeries> locked_series{
+    lock_series_q,
+    {{"chart_type", &LockedSeries::chart_type}, {"subgroup_size", &LockedSeries::subgroup_size},
+     {"center_line", &LockedSeries::center_line}, {"ucl", &LockedSeries::ucl}, {"lcl", &LockedSeries::lcl},
+     {"baseline_points", &LockedSeries::baseline_points}, {"range_center", &LockedSeries::range_center},
+     {"range_ucl", &LockedSeries::range_ucl}, {"range_lcl", &LockedSeries::range_lcl},
+     {"stat_count", &LockedSeries::stat_count}, {"stat_mean", &LockedSeries::stat_mean},
+     {"stat_m2", &LockedSeries::stat_m2}, {"range_sum", &LockedSeries::range_sum},
+     {"range_count", &LockedSeries::range_count}, {"hold_on_alert", &LockedSeries::hold_on_alert},
+     {"instrument_id", &LockedSeries::instrument_id}, {"name", &LockedSeries::name}, {"now", &LockedSeries::now}}};
 // The newest points (enough for 15 positions of the largest subgroups and a partial one: 160).
 const db::Query history_q{
     "spc_points_history",
     "SELECT id, seq, value FROM spc_datapoints WHERE organization_id = $1 AND series_id = $2 ORDER BY seq DESC LIMIT 160"};
+const db::Decoder<StoredPoint> stored_point{
+    history_q, {{"id", &StoredPoint::id}, {"seq", &StoredPoint::seq}, {"value", &StoredPoint::value}}};
 // While the baseline fills: the stored points of it, oldest first.
 const db::Query baseline_q{
     "spc_points_baseline",
     "SELECT value FROM spc_datapoints WHERE organization_id = $1 AND series_id = $2 AND seq <= ("
     " SELECT baseline_points FROM spc_series WHERE organization_id = $1 AND id = $2 AND limits_computed_at IS NULL"
     " AND center_line IS NULL AND stat_count < baseline_points) ORDER BY seq"};
+struct BaselineValue {
+  double value = 0;
+};
+const db::Decoder<BaselineValue> baseline_value{baseline_q, {{"value", &BaselineValue::value}}};
 // The newest unresolved alert of each rule.
 const db::Query open_alerts_q{
     "spc_points_open_alerts",
     "SELECT DISTINCT ON (rule) id, rule, last_seq FROM spc_alerts"
     " WHERE organization_id = $1 AND series_id = $2 AND status <> 'RESOLVED' ORDER BY rule, last_seq DESC"};
+struct OpenAlertRow {
+  std::string id;
+  std::int64_t rule = 0;
+  std::int64_t last_seq = 0;
+};
+const db::Decoder<OpenAlertRow> open_alert{
+    open_alerts_q, {{"id", &OpenAlertRow::id}, {"rule", &OpenAlertRow::rule}, {"last_seq", &OpenAlertRow::last_seq}}};
 // Which of the runs ($2, a uuid[]) exist in the organization.
 const db::Query runs_q{"spc_points_runs", "SELECT id FROM runs WHERE organization_id = $1 AND id = ANY($2::uuid[])"};
+struct KnownRun {
+  std::string id;
+};
+const db::Decoder<KnownRun> known_run{runs_q, {{"id", &KnownRun::id}}};
 const db::Query lock_instrument_q{"spc_points_lock_instrument",
                                   "SELECT 1 FROM instruments WHERE organization_id = $1 AND id = $2 FOR UPDATE"};
 
@@ -91,26 +131,27 @@ const db::Query set_limits_q{
     "UPDATE spc_series SET center_line = $3::float8, ucl = $4::float8, lcl = $5::float8, range_center = $6::float8,"
     " range_ucl = $7::float8, range_lcl = $8::float8, limits_computed_at = now() WHERE organization_id = $1 AND id = $2"};
 
-SeriesState state_of(const db::Result& s) {
+SeriesState state_of(const LockedSeries& s) {
   SeriesState st;
-  st.chart = s.get(0, 0) == "XBAR-R" ? ChartType::xbar_r : ChartType::individuals;
-  st.subgroup_size = st.chart == ChartType::xbar_r ? static_cast<int>(s.get_int(0, 1)) : 1;
-  const auto center = s.get_optional_double(0, 2), ucl = s.get_optional_double(0, 3), lcl = s.get_optional_double(0, 4);
+  st.chart = s.chart_type == "XBAR-R" ? ChartType::xbar_r : ChartType::individuals;
+  // (an X-bar/R series always has a subgroup size: a check constraint)
+  st.subgroup_size = st.chart == ChartType::xbar_r ? static_cast<int>(s.subgroup_size.value()) : 1;
+  const auto center = s.center_line, ucl = s.ucl, lcl = s.lcl;
   if (center && ucl && lcl) {
     Limits l;
     l.center = *center;
     l.ucl = *ucl;
     l.lcl = *lcl;
     l.sigma = (*ucl - *center) / 3;
-    l.range_center = s.get_optional_double(0, 6).value_or(0);
-    l.range_ucl = s.get_optional_double(0, 7).value_or(0);
-    l.range_lcl = s.get_optional_double(0, 8).value_or(0);
+    l.range_center = s.range_center.value_or(0);
+    l.range_ucl = s.range_ucl.value_or(0);
+    l.range_lcl = s.range_lcl.value_or(0);
     st.limits = l;
   }
-  if (!s.is_null(0, 5)) st.baseline_points = static_cast<int>(s.get_int(0, 5));
-  st.stats = Moments{s.get_int(0, 9), s.get_double(0, 10), s.get_double(0, 11)};
-  st.range_sum = s.get_double(0, 12);
-  st.range_count = s.get_int(0, 13);
+  if (s.baseline_points) st.baseline_points = static_cast<int>(*s.baseline_points);
+  st.stats = Moments{s.stat_count, s.stat_mean, s.stat_m2};
+  st.range_sum = s.range_sum;
+  st.range_count = s.range_count;
   st.last_seq = st.stats.n;  // (the caller takes the newest stored point's seq when there is one)
   return st;
 }
@@ -409,11 +450,11 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
       read.push_back({&runs_q, std::move(runs)});
     }
     auto r = co_await w.exec_all(std::move(read));
-    const auto& series = r[0];
-    if (series.empty()) throw not_found("No such series");
+    if (r[0].empty()) throw not_found("No such series");
+    const LockedSeries series = locked_series(r[0]);
     if (!run_ids.empty()) {
       std::unordered_map<std::string, bool> known;
-      for (int i = 0; i < r[4].rows(); ++i) known.emplace(std::string(r[4].get(i, 0)), true);
+      for (int i = 0; i < r[4].rows(); ++i) known.emplace(known_run(r[4], i).id, true);
       ApiError bad = unprocessable("A point names a run that does not exist in your organization");
       bool refused = false;
       for (std::size_t i = 0; i < given.size(); ++i)
@@ -426,20 +467,21 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
     }
 
     SeriesState before = state_of(series);
-    if (r[1].rows() > 0) before.last_seq = r[1].get_int(0, 1);  // the newest stored point, whatever wrote it
+    if (r[1].rows() > 0) before.last_seq = stored_point(r[1]).seq;  // the newest stored point, whatever wrote it
     std::vector<StoredPoint> history;
     const int keep = std::min(history_points(before), r[1].rows());
-    for (int i = keep - 1; i >= 0; --i)
-      history.push_back({std::string(r[1].get(i, 0)), r[1].get_int(i, 1), r[1].get_double(i, 2)});
+    for (int i = keep - 1; i >= 0; --i) history.push_back(stored_point(r[1], i));
     std::vector<double> baseline;
-    for (int i = 0; i < r[2].rows(); ++i) baseline.push_back(r[2].get_double(i, 0));
+    for (int i = 0; i < r[2].rows(); ++i) baseline.push_back(baseline_value(r[2], i).value);
     std::vector<OpenAlert> open;
-    for (int i = 0; i < r[3].rows(); ++i)
-      open.push_back({std::string(r[3].get(i, 0)), static_cast<int>(r[3].get_int(i, 1)), r[3].get_int(i, 2)});
+    for (int i = 0; i < r[3].rows(); ++i) {
+      const OpenAlertRow a = open_alert(r[3], i);
+      open.push_back({a.id, static_cast<int>(a.rule), a.last_seq});
+    }
     Outcome decided = ingest(before, history, baseline, open, points, [] { return crypto::uuid_v4(); });
     // From here on the answer holds the batch: the rows and the answer are written from it.
     auto batch_answer = std::make_shared<PointsAnswer>(summary_only, std::move(given), std::move(points), std::move(history),
-                                                 std::move(decided), before.last_seq + 1, std::string(series.get(0, 17)));
+                                                 std::move(decided), before.last_seq + 1, series.now);
     const Outcome& out = batch_answer->outcome();
     const PointIds& ids = batch_answer->ids();
     const std::string& now = batch_answer->now();
@@ -448,11 +490,11 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
     // A new alert on a hold_on_alert series holds its instrument: its queued runs are blocked now.
     json::array blocked;
     const auto opened = std::find_if(out.alerts.begin(), out.alerts.end(), [](const AlertChange& a) { return a.opened; });
-    if (opened != out.alerts.end() && series.get_bool(0, 14) && !series.is_null(0, 15)) {
-      const std::string instrument(series.get(0, 15));
+    if (opened != out.alerts.end() && series.hold_on_alert && series.instrument_id) {
+      const std::string instrument = *series.instrument_id;
       co_await w.exec(lock_instrument_q, db::Params(instrument));
       auto lockout = co_await w.exec(instruments::lockout_q, db::Params(instrument));
-      const instruments::SpcHold hold{p.id, std::string(series.get(0, 16)), opened->id, opened->rule};
+      const instruments::SpcHold hold{p.id, series.name, opened->id, opened->rule};
       const auto state = instruments::lockout_state(lockout, hold);
       if (!state.usable) {
         auto runs = co_await instruments::block_queued_runs(w, instrument, state.reason, "spc_series_id", p.id);

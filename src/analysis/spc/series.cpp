@@ -37,9 +37,33 @@ const db::Query get_q{
     " (SELECT count(*) FROM spc_alerts a WHERE a.organization_id = $1 AND a.series_id = s.id AND a.status <> 'RESOLVED')"
     " AS _open_alerts"
     " FROM spc_series s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
+// get_q's helper columns.
+struct SeriesFacts {
+  std::string chart_type;
+  std::optional<std::int64_t> subgroup_size;  // NULL for I-MR
+  std::optional<double> lsl, usl;
+  std::int64_t stat_count = 0;
+  double stat_mean = 0, stat_m2 = 0, range_sum = 0;
+  std::int64_t range_count = 0;
+  std::optional<double> center_line, ucl, lcl;
+  std::optional<std::int64_t> baseline_points;  // NULL when the limits are fixed
+  std::int64_t open_alerts = 0;
+};
+const db::Decoder<SeriesFacts> series_facts{
+    get_q,
+    {{"_chart_type", &SeriesFacts::chart_type}, {"_subgroup_size", &SeriesFacts::subgroup_size},
+     {"_lsl", &SeriesFacts::lsl}, {"_usl", &SeriesFacts::usl}, {"_stat_count", &SeriesFacts::stat_count},
+     {"_stat_mean", &SeriesFacts::stat_mean}, {"_stat_m2", &SeriesFacts::stat_m2},
+     {"_range_sum", &SeriesFacts::range_sum}, {"_range_count", &SeriesFacts::range_count},
+     {"_center_line", &SeriesFacts::center_line}, {"_ucl", &SeriesFacts::ucl}, {"_lcl", &SeriesFacts::lcl},
+     {"_baseline_points", &SeriesFacts::baseline_points}, {"_open_alerts", &SeriesFacts::open_alerts}}};
 // $2 the instrument: whether it is live (no row when absent or of another organization).
 const db::Query instrument_q{"spc_series_instrument",
-                             "SELECT NOT is_deleted FROM instruments WHERE organization_id = $1 AND id = $2"};
+                             "SELECT NOT is_deleted AS live FROM instruments WHERE organization_id = $1 AND id = $2"};
+struct LiveInstrument {
+  bool live = false;
+};
+const db::Decoder<LiveInstrument> live_instrument{instrument_q, {{"live", &LiveInstrument::live}}};
 const db::Query insert_q{
     "spc_series_insert",
     "WITH s AS (INSERT INTO spc_series (organization_id, id, name, metric, unit, chart_type, subgroup_size, lsl, usl,"
@@ -125,7 +149,7 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     if (in.instrument_id) {
       auto live = co_await w.exec(instrument_q, db::Params(in.instrument_id));
-      if (live.empty() || !live.get_bool(0, 0))
+      if (live.empty() || !live_instrument(live).live)
         throw unprocessable("The series names an instrument that cannot be used")
             .with_field("instrument_id", "does not exist in your organization");
     }
@@ -145,14 +169,15 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), get_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such series");
   auto out = json::parse(db::row_json(r)).as_object();
-  // The helper columns, by name: the series' own columns come first.
-  const bool xbar = r.get(0, r.column("_chart_type")) == "XBAR-R";
-  const int n = xbar ? static_cast<int>(r.get_int(0, r.column("_subgroup_size"))) : 2;  // I-MR: moving ranges of 2
-  Moments m{r.get_int(0, r.column("_stat_count")), r.get_double(0, r.column("_stat_mean")), r.get_double(0, r.column("_stat_m2"))};
-  const std::int64_t ranges = r.get_int(0, r.column("_range_count"));
+  const SeriesFacts f = series_facts(r);
+  const bool xbar = f.chart_type == "XBAR-R";
+  // (an X-bar/R series always has a subgroup size: a check constraint)
+  const int n = xbar ? static_cast<int>(f.subgroup_size.value()) : 2;  // I-MR: moving ranges of 2
+  Moments m{f.stat_count, f.stat_mean, f.stat_m2};
+  const std::int64_t ranges = f.range_count;
   std::optional<double> within, overall = m.stddev();
-  if (ranges > 0) within = r.get_double(0, r.column("_range_sum")) / static_cast<double>(ranges) / constants(n).d2;
-  const auto lsl = r.get_optional_double(0, r.column("_lsl")), usl = r.get_optional_double(0, r.column("_usl"));
+  if (ranges > 0) within = f.range_sum / static_cast<double>(ranges) / constants(n).d2;
+  const auto lsl = f.lsl, usl = f.usl;
   std::optional<double> mean;
   if (m.n > 0) mean = m.mean;
   Capability c;
@@ -165,16 +190,14 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
                                    {"cpk", number_or_null(c.cpk)},
                                    {"pp", number_or_null(c.pp)},
                                    {"ppk", number_or_null(c.ppk)}};
-  const auto center = r.get_optional_double(0, r.column("_center_line")), ucl = r.get_optional_double(0, r.column("_ucl")),
-             lcl = r.get_optional_double(0, r.column("_lcl"));
+  const auto center = f.center_line, ucl = f.ucl, lcl = f.lcl;
   json::object limits{{"center_line", number_or_null(center)}, {"ucl", number_or_null(ucl)}, {"lcl", number_or_null(lcl)}};
-  const int baseline = r.column("_baseline_points");
-  const bool from_baseline = !r.is_null(0, baseline);
+  const bool from_baseline = f.baseline_points.has_value();
   limits["source"] = from_baseline ? "baseline" : "fixed";
-  if (from_baseline) limits["baseline_remaining"] = std::max<std::int64_t>(0, r.get_int(0, baseline) - m.n);
+  if (from_baseline) limits["baseline_remaining"] = std::max<std::int64_t>(0, *f.baseline_points - m.n);
   limits["sigma"] = number_or_null(center && ucl ? std::optional<double>((*ucl - *center) / 3) : std::nullopt);
   out["limits"] = std::move(limits);
-  out["open_alerts"] = r.get_int(0, r.column("_open_alerts"));
+  out["open_alerts"] = f.open_alerts;
   co_return http::Response::json(200, json_text(out));
 }
 

@@ -26,8 +26,13 @@ const kit::List audit_list{{
 
 const db::Query head_q{
     "audit_head",
-    "SELECT a.seq, encode(a.hash, 'hex') FROM audit_events a"
+    "SELECT a.seq, encode(a.hash, 'hex') AS hash FROM audit_events a"
     " WHERE a.organization_id = $1 AND a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1"};
+struct AuditHead {
+  std::int64_t seq = 0;
+  std::string hash;  // hex
+};
+const db::Decoder<AuditHead> audit_head{head_q, {{"seq", &AuditHead::seq}, {"hash", &AuditHead::hash}}};
 
 }  // namespace
 
@@ -42,8 +47,10 @@ kit::Input<AuditFilters> AuditFilters::input() {
 
 Reply audit_checkpoint(RequestContext& ctx) {
   auto head = co_await db::read(ctx.db(), ctx.tenant(), head_q);
-  const std::int64_t seq = head.empty() ? 0 : head.get_int(0, 0);
-  const std::string hash = head.empty() ? std::string() : std::string(head.get(0, 1));
+  AuditHead top;  // seq 0 and no hash before the first linked event
+  if (!head.empty()) top = audit_head(head);
+  const std::int64_t seq = top.seq;
+  const std::string hash = top.hash;
   const auto signed_head = ctx.deps.audit_signer->sign(ctx.principal.org_id, seq, hash, audit::utc_now());
   auto res = http::Response::json(200, audit::to_json(signed_head));
   res.header("Cache-Control", "no-store");

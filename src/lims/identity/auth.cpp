@@ -21,6 +21,19 @@ const db::Query find_login{
     "identity_find_login",
     "SELECT organization_id, id, email, full_name, role, password_hash, is_active, is_service_account,"
     " organization_active FROM app.find_login($1)"};
+struct LoginAccount {
+  std::string organization_id, id, email, role;
+  std::optional<std::string> password_hash;  // NULL for a service account
+  bool is_active = false;
+  bool is_service_account = false;
+  bool organization_active = false;
+};
+const db::Decoder<LoginAccount> login_account{
+    find_login,
+    {{"organization_id", &LoginAccount::organization_id}, {"id", &LoginAccount::id}, {"email", &LoginAccount::email},
+     {"role", &LoginAccount::role}, {"password_hash", &LoginAccount::password_hash},
+     {"is_active", &LoginAccount::is_active}, {"is_service_account", &LoginAccount::is_service_account},
+     {"organization_active", &LoginAccount::organization_active}}};
 // A refresh token names its organization ("<organization id>.<secret>"), so that it is found on one
 // shard; tokens issued before revision 6 are the secret alone and are found by their hash everywhere.
 const db::Query find_refresh{
@@ -31,6 +44,27 @@ const db::Query find_legacy_refresh{
     "identity_find_legacy_refresh",
     "SELECT organization_id, id, user_id, family_id, expired, used, revoked, role, email, user_active"
     " FROM app.find_refresh_token($1)"};
+struct FoundRefresh {
+  std::string organization_id, id, user_id, family_id;
+  bool expired = false;
+  bool used = false;
+  bool revoked = false;
+  std::string role, email;
+  bool user_active = false;
+};
+// The same columns from either lookup.
+const db::Decoder<FoundRefresh> found_refresh{
+    find_refresh,
+    {{"organization_id", &FoundRefresh::organization_id}, {"id", &FoundRefresh::id},
+     {"user_id", &FoundRefresh::user_id}, {"family_id", &FoundRefresh::family_id},
+     {"expired", &FoundRefresh::expired}, {"used", &FoundRefresh::used}, {"revoked", &FoundRefresh::revoked},
+     {"role", &FoundRefresh::role}, {"email", &FoundRefresh::email}, {"user_active", &FoundRefresh::user_active}}};
+const db::Decoder<FoundRefresh> found_legacy_refresh{
+    find_legacy_refresh,
+    {{"organization_id", &FoundRefresh::organization_id}, {"id", &FoundRefresh::id},
+     {"user_id", &FoundRefresh::user_id}, {"family_id", &FoundRefresh::family_id},
+     {"expired", &FoundRefresh::expired}, {"used", &FoundRefresh::used}, {"revoked", &FoundRefresh::revoked},
+     {"role", &FoundRefresh::role}, {"email", &FoundRefresh::email}, {"user_active", &FoundRefresh::user_active}}};
 // A new session: its family, then its first token (separate statements, in one round trip: Citus runs
 // an INSERT … SELECT from a CTE through the coordinator, which row-level security does not allow).
 const db::Query insert_family{
@@ -51,6 +85,13 @@ const db::Query spend_refresh{
     " WHERE t.organization_id = $1 AND t.id = $2 AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()"
     "   AND f.organization_id = $1 AND f.id = t.family_id AND f.revoked_at IS NULL"
     " RETURNING t.user_id, t.family_id, f.created_at"};
+struct SpentToken {
+  std::string user_id, family_id, created_at;  // created_at: the family's
+};
+const db::Decoder<SpentToken> spent_token{
+    spend_refresh,
+    {{"user_id", &SpentToken::user_id}, {"family_id", &SpentToken::family_id},
+     {"created_at", &SpentToken::created_at}}};
 const db::Query insert_successor{
     "identity_insert_successor",
     "INSERT INTO refresh_tokens (organization_id, id, user_id, family_id, token_hash, expires_at, client_addr, user_agent)"
@@ -59,7 +100,12 @@ const db::Query insert_successor{
     " VALUES ($1, $2, $3, $4, $5,"
     "         least(now() + make_interval(days => $6::int), $7::timestamptz + make_interval(days => $8::int)), $9, $10)"};
 const db::Query token_spent{
-    "identity_token_spent", "SELECT used_at IS NOT NULL FROM refresh_tokens WHERE organization_id = $1 AND id = $2"};
+    "identity_token_spent",
+    "SELECT used_at IS NOT NULL AS spent FROM refresh_tokens WHERE organization_id = $1 AND id = $2"};
+struct TokenSpent {
+  bool spent = false;
+};
+const db::Decoder<TokenSpent> token_was_spent{token_spent, {{"spent", &TokenSpent::spent}}};
 const db::Query revoke_family{"identity_revoke_family", "SELECT app.revoke_refresh_families($1, NULL, $2, $3)"};
 const db::Query record_login{
     "identity_record_login",
@@ -156,21 +202,23 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
   auth::LoginThrottle::Attempt attempt(throttle, email, ctx.req.remote_addr);
 
   auto found = co_await db::lookup_before_tenant(*ctx.deps.auth_pool, find_login, db::Params(email));
+  std::optional<LoginAccount> account;
+  if (!found.empty()) account = login_account(found);
   std::optional<std::string> stored;
-  if (!found.empty()) stored = found.get_optional(0, 5);
-  const std::string org = found.empty() ? std::string() : std::string(found.get(0, 0));
+  if (account) stored = account->password_hash;
+  const std::string org = account ? account->organization_id : std::string();
   // Closures that own strings are named locals: GCC 12 destroys such temporaries twice across co_await.
   auto verify = [password, stored] { return auth::verify_password(password, stored); };
   const WorkShare share = {org, http::client_key(ctx.req.remote_addr)};
   auto check = co_await ctx.deps.passwords->run(std::move(verify), share);
 
-  const bool usable = !found.empty() && found.get_bool(0, 6) && !found.get_bool(0, 7) && found.get_bool(0, 8);
+  const bool usable = account && account->is_active && !account->is_service_account && account->organization_active;
   if (!check.ok || !usable) {
     // Recorded beside the answer, in the account's organization (an unknown email has none), with the
     // throttle's count in one transaction: a known and an unknown email answer alike.
     std::vector<db::Statement> event;
-    if (!found.empty()) {
-      const std::string user_id(found.get(0, 1));
+    if (account) {
+      const std::string user_id = account->id;
       const json::object after{{"email", email}, {"reason", !check.ok ? "wrong password" : "account not active"}};
       event.push_back(audit::statement(account_actor(ctx.req, user_id),
                                        audit::Entry{"login_failed", "user", user_id, std::nullopt, json_text(after)}));
@@ -181,10 +229,10 @@ Reply login(RequestContext& ctx, Body<Credentials> in) {
   co_await attempt.succeeded();
 
   auth::Principal who;
-  who.org_id = found.get(0, 0);
-  who.user_id = found.get(0, 1);
-  who.email = found.get(0, 2);
-  who.role = auth::parse_role(found.get(0, 4)).value_or(auth::Role::viewer);
+  who.org_id = account->organization_id;
+  who.user_id = account->id;
+  who.email = account->email;
+  who.role = auth::parse_role(account->role).value_or(auth::Role::viewer);
   std::optional<std::string> rehash;
   if (check.needs_rehash) {
     auto job = [password] { return auth::hash_password(password); };
@@ -231,8 +279,9 @@ Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
   p.add_bytea(crypto::sha256(token));
   auto found = co_await db::lookup_before_tenant(ctx.db(), names_org ? find_refresh : find_legacy_refresh, std::move(p));
   if (found.empty()) throw unauthorized("Invalid refresh token");
-  const std::string org(found.get(0, 0)), id(found.get(0, 1)), user(found.get(0, 2)), family(found.get(0, 3));
-  const bool expired = found.get_bool(0, 4), used = found.get_bool(0, 5), revoked = found.get_bool(0, 6);
+  const FoundRefresh t = names_org ? found_refresh(found) : found_legacy_refresh(found);
+  const std::string org = t.organization_id, id = t.id, user = t.user_id, family = t.family_id;
+  const bool expired = t.expired, used = t.used, revoked = t.revoked;
 
   if (used && !revoked) {
     // A spent token came back: someone holds a copy. Revoke the whole family.
@@ -244,13 +293,13 @@ Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
     });
     throw unauthorized("This refresh token was already used; its session has been revoked");
   }
-  if (revoked || expired || !found.get_bool(0, 9)) throw unauthorized("Invalid or expired refresh token");
+  if (revoked || expired || !t.user_active) throw unauthorized("Invalid or expired refresh token");
 
   auth::Principal who;
   who.org_id = org;
   who.user_id = user;
-  who.role = auth::parse_role(found.get(0, 7)).value_or(auth::Role::viewer);
-  who.email = found.get(0, 8);
+  who.role = auth::parse_role(t.role).value_or(auth::Role::viewer);
+  who.email = t.email;
   const std::string next = new_refresh_token(org);
   const db::TenantContext tc{org, user, std::string(auth::role_name(who.role))};
   const auto actor = account_actor(ctx.req, user);
@@ -265,16 +314,17 @@ Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
     auto spent = co_await w.exec_all(std::move(st));
     const auto& rotated = spent[1];
     if (!rotated.empty()) {
+      const SpentToken s = spent_token(rotated);
       db::Params ins;
-      ins.add(next_id).add(rotated.get(0, 0)).add(rotated.get(0, 1)).add_bytea(crypto::sha256(next));
-      ins.add(ctx.deps.config.refresh_token_days).add(rotated.get(0, 2)).add(ctx.deps.config.refresh_session_max_days);
+      ins.add(next_id).add(s.user_id).add(s.family_id).add_bytea(crypto::sha256(next));
+      ins.add(ctx.deps.config.refresh_token_days).add(s.created_at).add(ctx.deps.config.refresh_session_max_days);
       ins.add(ctx.req.remote_addr).add(user_agent(ctx.req));
       co_await w.exec(insert_successor, std::move(ins));
     }
     if (rotated.empty()) {
       // It expired or was revoked a moment ago: simply invalid.
-      if (!(co_await w.exec(token_spent, db::Params(id))).get_bool(0, 0))
-        throw unauthorized("Invalid or expired refresh token");
+      const auto spent_before = co_await w.exec(token_spent, db::Params(id));
+      if (!token_was_spent(spent_before).spent) throw unauthorized("Invalid or expired refresh token");
       reused = true;
       co_return std::string();
     }

@@ -48,6 +48,10 @@ const db::Query live_samples_q{
     "eln_live_samples",
     "SELECT s.id::text FROM samples s WHERE s.organization_id = $1 AND s.id = ANY($2::uuid[]) AND NOT s.is_deleted"
     " FOR SHARE"};
+struct LiveSample {
+  std::string id;
+};
+const db::Decoder<LiveSample> live_sample{live_samples_q, {{"id", &LiveSample::id}}};
 const db::Query amended_q{"eln_amended_entry", "SELECT e.id FROM eln_entries e"
                                                " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted FOR SHARE"};
 const db::Query insert_q{
@@ -86,7 +90,7 @@ std::string lower(std::string s) {
 // 422 naming every listed sample that is not a live sample of the organization.
 void refuse_missing_samples(const std::vector<std::string>& ids, const db::Result& live) {
   std::set<std::string> found;
-  for (int i = 0; i < live.rows(); ++i) found.insert(std::string(live.get(i, 0)));
+  for (int i = 0; i < live.rows(); ++i) found.insert(live_sample(live, i).id);
   ApiError e = unprocessable("Some samples do not exist in your organization");
   bool any = false;
   for (std::size_t i = 0; i < ids.size(); ++i)

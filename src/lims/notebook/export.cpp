@@ -32,17 +32,48 @@ const db::Query entry_q{
     "       u.id AS author_id, u.full_name AS author_name, e.body_html, e.render_version"
     " FROM eln_entries e JOIN users u ON u.organization_id = $1 AND u.id = e.author_id"
     " WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
+struct ExportedEntry {
+  std::string entry_id, title, body_markdown, created_at, updated_at, tags, amends_entry_id, sample_ids, author_id,
+      author_name;
+  std::optional<std::string> body_html;
+  std::int64_t render_version = 0;
+};
+const db::Decoder<ExportedEntry> exported_entry{
+    entry_q,
+    {{"entry_id", &ExportedEntry::entry_id}, {"title", &ExportedEntry::title},
+     {"body_markdown", &ExportedEntry::body_markdown}, {"created_at", &ExportedEntry::created_at},
+     {"updated_at", &ExportedEntry::updated_at}, {"tags", &ExportedEntry::tags},
+     {"amends_entry_id", &ExportedEntry::amends_entry_id}, {"sample_ids", &ExportedEntry::sample_ids},
+     {"author_id", &ExportedEntry::author_id}, {"author_name", &ExportedEntry::author_name},
+     {"body_html", &ExportedEntry::body_html}, {"render_version", &ExportedEntry::render_version}}};
 const db::Query signatures_q{
     "eln_export_signatures",
-    "SELECT s.id, s.signer_id, s.signer_name, s.meaning, encode(s.content_sha256, 'hex'),"
-    "       to_jsonb(s.signed_at) #>> '{}'"
+    "SELECT s.id, s.signer_id, s.signer_name, s.meaning, encode(s.content_sha256, 'hex') AS content_sha256_hex,"
+    "       to_jsonb(s.signed_at) #>> '{}' AS signed_at"
     " FROM signatures s WHERE s.organization_id = $1 AND s.entry_id = $2 ORDER BY s.signed_at, s.id"};
+// Straight into the archive's signature (valid is set after, against the entry's hash).
+const db::Decoder<ElnSignature> exported_signature{
+    signatures_q,
+    {{"id", &ElnSignature::id}, {"signer_id", &ElnSignature::signer_id}, {"signer_name", &ElnSignature::signer_name},
+     {"meaning", &ElnSignature::meaning}, {"content_sha256_hex", &ElnSignature::content_sha256_hex},
+     {"signed_at", &ElnSignature::signed_at}}};
 const db::Query attachments_q{
     "eln_export_attachments",
     "SELECT a.id, a.filename, a.content_type, encode(a.content, 'hex') AS content_hex,"
     "       encode(a.sha256, 'hex') AS content_sha256, a.size_bytes"
     " FROM attachment_links l JOIN attachments a ON a.organization_id = $1 AND a.id = l.attachment_id AND NOT a.is_deleted"
     " WHERE l.organization_id = $1 AND l.eln_entry_id = $2 ORDER BY a.created_at, a.id"};
+struct ExportedAttachment {
+  std::string id, filename, content_type;
+  std::optional<std::string> content_hex;  // NULL when the bytes are in the content store
+  std::string content_sha256;
+  std::int64_t size_bytes = 0;
+};
+const db::Decoder<ExportedAttachment> exported_attachment{
+    attachments_q,
+    {{"id", &ExportedAttachment::id}, {"filename", &ExportedAttachment::filename},
+     {"content_type", &ExportedAttachment::content_type}, {"content_hex", &ExportedAttachment::content_hex},
+     {"content_sha256", &ExportedAttachment::content_sha256}, {"size_bytes", &ExportedAttachment::size_bytes}}};
 
 // The rest of the zip, a piece at a time, each written on the blocking pool when the server asks for it.
 class ElnStream final : public http::BodyStream {
@@ -81,26 +112,25 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
                                    st.push_back({&attachments_q, db::Params(p.id)});
                                    co_return co_await tx.exec_all(std::move(st));
                                  });
-  const auto& row = r[0];
-  if (row.empty()) throw not_found("No such notebook entry");
+  if (r[0].empty()) throw not_found("No such notebook entry");
+  const ExportedEntry row = exported_entry(r[0]);
   ElnEntry e;
-  e.id = row.get(0, 0);
-  e.title = row.get(0, 1);
-  e.body_markdown = row.get(0, 2);
-  e.created_at = row.get(0, 3);
-  e.updated_at = row.get(0, 4);
-  const json::value tags = json::parse(row.get(0, 5));
+  e.id = row.entry_id;
+  e.title = row.title;
+  e.body_markdown = row.body_markdown;
+  e.created_at = row.created_at;
+  e.updated_at = row.updated_at;
+  const json::value tags = json::parse(row.tags);
   for (const auto& t : tags.as_array()) e.tags.emplace_back(t.as_string());
-  e.amends_entry_id = row.get(0, 6);
-  e.sample_ids = kit::split_list(row.get(0, 7));
-  e.author = {std::string(row.get(0, 8)), std::string(row.get(0, 9)), {}};
+  e.amends_entry_id = row.amends_entry_id;
+  e.sample_ids = kit::split_list(row.sample_ids);
+  e.author = {row.author_id, row.author_name, {}};
   // The HTML stored when the entry was written; rendered here only for a row another renderer made.
-  const bool rendered = !row.is_null(0, 10) && row.get_int(0, 11) == kit::renderer_version();
-  if (rendered) e.body_html = row.get(0, 10);
+  const bool rendered = row.body_html && row.render_version == kit::renderer_version();
+  if (rendered) e.body_html = *row.body_html;
   const std::string hash = crypto::to_hex(content_sha256(e.title, e.body_markdown, e.sample_ids));
   for (int i = 0; i < r[1].rows(); ++i) {
-    ElnSignature s{std::string(r[1].get(i, 0)), std::string(r[1].get(i, 1)), std::string(r[1].get(i, 2)),
-                   std::string(r[1].get(i, 3)), std::string(r[1].get(i, 4)), std::string(r[1].get(i, 5))};
+    ElnSignature s = exported_signature(r[1], i);
     s.valid = s.content_sha256_hex == hash;
     e.signers.push_back({s.signer_id, s.signer_name, {}});
     e.signatures.push_back(std::move(s));
@@ -114,11 +144,12 @@ Reply export_entry(RequestContext& ctx, Path<kit::Id> p) {
   };
   std::vector<Stored> stored;
   for (int i = 0; i < r[2].rows(); ++i) {
-    const bool in_row = r[2].get_optional(i, 3).has_value();
-    e.attachments.push_back({std::string(r[2].get(i, 0)), std::string(r[2].get(i, 1)), std::string(r[2].get(i, 2)),
-                             in_row ? crypto::from_hex(r[2].get(i, 3)).value_or(std::string()) : std::string()});
+    const ExportedAttachment a = exported_attachment(r[2], i);
+    const bool in_row = a.content_hex.has_value();
+    std::string bytes = in_row ? crypto::from_hex(*a.content_hex).value_or(std::string()) : std::string();
+    e.attachments.push_back({a.id, a.filename, a.content_type, std::move(bytes)});
     if (!in_row)
-      stored.push_back({e.attachments.size() - 1, std::string(r[2].get(i, 4)), static_cast<std::uint64_t>(r[2].get_int(i, 5))});
+      stored.push_back({e.attachments.size() - 1, a.content_sha256, static_cast<std::uint64_t>(a.size_bytes)});
   }
 
   const std::string version = ctx.deps.version;

@@ -27,17 +27,37 @@ const db::Query signer_q{
     "eln_signer",
     "SELECT u.password_hash, u.full_name,"
     "       (SELECT e.author_id FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $3 AND NOT e.is_deleted)"
+    "       AS author_id"
     " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
+struct Signer {
+  std::optional<std::string> password_hash;
+  std::string full_name;
+  std::optional<std::string> author_id;  // the entry's
+};
+const db::Decoder<Signer> signer_row{
+    signer_q,
+    {{"password_hash", &Signer::password_hash}, {"full_name", &Signer::full_name}, {"author_id", &Signer::author_id}}};
 // What a signature covers: the title, the markdown and the linked samples (comma-separated).
 const std::string content_columns =
     "e.title, e.body_markdown, coalesce((SELECT string_agg(l.sample_id::text, ',') FROM eln_entry_samples l"
-    " WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '')";
+    " WHERE l.organization_id = $1 AND l.eln_entry_id = e.id), '') AS sample_ids";
+struct EntryContent {
+  std::string title, body_markdown, sample_ids;
+};
 const db::Query lock_content_q{"eln_lock_content", "SELECT " + content_columns +
                                                        " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2"
                                                        " AND NOT e.is_deleted FOR UPDATE"};
+const db::Decoder<EntryContent> locked_content{
+    lock_content_q,
+    {{"title", &EntryContent::title}, {"body_markdown", &EntryContent::body_markdown},
+     {"sample_ids", &EntryContent::sample_ids}}};
 const db::Query content_q{"eln_content", "SELECT " + content_columns +
                                              " FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2"
                                              " AND NOT e.is_deleted"};
+const db::Decoder<EntryContent> entry_content{
+    content_q,
+    {{"title", &EntryContent::title}, {"body_markdown", &EntryContent::body_markdown},
+     {"sample_ids", &EntryContent::sample_ids}}};
 const db::Query insert_q{
     "eln_insert_signature",
     "WITH s AS (INSERT INTO signatures (organization_id, entry_id, signer_id, signer_name, meaning, content_sha256)"
@@ -60,8 +80,8 @@ const kit::List signatures_list{{
 const db::Constraint signed_before{"signatures_entry_signer_meaning_key", "meaning",
                                    "You have already signed this entry with this meaning"};
 
-std::string hash_of(const db::Result& content) {
-  return content_sha256(content.get(0, 0), content.get(0, 1), kit::split_list(content.get(0, 2)));
+std::string hash_of(const EntryContent& content) {
+  return content_sha256(content.title, content.body_markdown, kit::split_list(content.sample_ids));
 }
 
 }  // namespace
@@ -86,11 +106,13 @@ Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
   auth::LoginThrottle::Attempt attempt(throttle, ctx.principal.email, ctx.req.remote_addr);
 
   auto who = co_await db::read(*ctx.deps.auth_pool, ctx.tenant(), signer_q, db::Params(ctx.principal.user_id, p.id));
-  if (who.empty() || !who.get_optional(0, 2)) throw not_found("No such notebook entry");
-  if (auto why = meaning_refusal(in.meaning, who.get(0, 2), ctx.principal.user_id)) throw forbidden(*why);
-  const auto stored = who.get_optional(0, 0);
+  if (who.empty()) throw not_found("No such notebook entry");
+  const Signer signer = signer_row(who);
+  if (!signer.author_id) throw not_found("No such notebook entry");
+  if (auto why = meaning_refusal(in.meaning, *signer.author_id, ctx.principal.user_id)) throw forbidden(*why);
+  const auto stored = signer.password_hash;
   if (!stored) throw forbidden("Your account has no password to sign with");
-  const std::string signer_name(who.get(0, 1));
+  const std::string signer_name = signer.full_name;
   const std::string password = in.password;
   auto verify = [password, stored] { return auth::verify_password(password, stored); };
   const WorkShare share = ctx.share();
@@ -108,7 +130,7 @@ Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
   auto signature = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto content = co_await w.exec(lock_content_q, db::Params(p.id));
     if (content.empty()) throw not_found("No such notebook entry");
-    const std::string hash = hash_of(content);
+    const std::string hash = hash_of(locked_content(content));
     if (auto why = stale_content_refusal(in.content_sha256, crypto::to_hex(hash))) throw conflict(*why);
     db::Params sig(p.id, ctx.principal.user_id, signer_name, in.meaning);
     sig.add_bytea(hash);
@@ -127,7 +149,7 @@ Reply list_signatures(RequestContext& ctx, Path<kit::Id> p, PageRequest page) {
   auto content = co_await db::read(ctx.db(), ctx.tenant(), content_q, db::Params(p.id));
   if (content.empty()) throw not_found("No such notebook entry");
   db::Params filters(p.id);
-  filters.add_bytea(hash_of(content));
+  filters.add_bytea(hash_of(entry_content(content)));
   co_return co_await signatures_list.page(ctx, std::move(filters), std::move(page));
 }
 

@@ -67,12 +67,30 @@ const db::Query lock_q{
     "       r.parameters::text AS _parameters, r.extra_metadata::text AS _extra_metadata, r.version AS _version,"
     "       coalesce(r.root_recipe_id, r.id) AS _lineage"
     " FROM recipes r WHERE r.organization_id = $1 AND r.id = $2 AND NOT r.is_deleted FOR UPDATE"};
+struct LockedRecipe {
+  std::string status, author_id, name;
+  std::optional<std::string> description, instrument_id, sop_id;
+  std::string parameters, extra_metadata;
+  std::int64_t version = 0;
+  std::string lineage;
+};
+const db::Decoder<LockedRecipe> locked_recipe{
+    lock_q,
+    {{"_status", &LockedRecipe::status}, {"_author_id", &LockedRecipe::author_id}, {"_name", &LockedRecipe::name},
+     {"_description", &LockedRecipe::description}, {"_instrument_id", &LockedRecipe::instrument_id},
+     {"_sop_id", &LockedRecipe::sop_id}, {"_parameters", &LockedRecipe::parameters},
+     {"_extra_metadata", &LockedRecipe::extra_metadata}, {"_version", &LockedRecipe::version},
+     {"_lineage", &LockedRecipe::lineage}}};
 // The latest version number of the recipe $2 belongs to.
 const db::Query latest_q{
     "recipes_latest_version",
-    "SELECT max(v.version) FROM recipes v, recipes r"
+    "SELECT max(v.version) AS latest_version FROM recipes v, recipes r"
     " WHERE r.organization_id = $1 AND r.id = $2 AND v.organization_id = $1"
     "   AND coalesce(v.root_recipe_id, v.id) = coalesce(r.root_recipe_id, r.id) AND NOT v.is_deleted"};
+struct LatestVersion {
+  std::int64_t latest_version = 0;
+};
+const db::Decoder<LatestVersion> latest_version{latest_q, {{"latest_version", &LatestVersion::latest_version}}};
 const db::Query update_q{
     "recipes_update",
     "WITH r AS (UPDATE recipes SET name = coalesce($3, name),"
@@ -103,6 +121,20 @@ const db::Query decisions_q{
     "           AND ev.action = 'recipe.update' AND ev.actor_id IS NOT NULL) AS updater_ids"
     " FROM recipe_approvals a JOIN users u ON u.organization_id = $1 AND u.id = a.approver_id"
     " WHERE a.organization_id = $1 AND a.recipe_id = $2"};
+struct DecisionsSoFar {
+  std::string approver_ids;  // comma-separated
+  std::int64_t approvals = 0;
+  std::int64_t approvals_required = 1;
+  bool final_approval_by_admin = false;
+  bool admin_approved = false;
+  std::string updater_ids;  // comma-separated
+};
+const db::Decoder<DecisionsSoFar> decisions_so_far{
+    decisions_q,
+    {{"approver_ids", &DecisionsSoFar::approver_ids}, {"approvals", &DecisionsSoFar::approvals},
+     {"approvals_required", &DecisionsSoFar::approvals_required},
+     {"final_approval_by_admin", &DecisionsSoFar::final_approval_by_admin},
+     {"admin_approved", &DecisionsSoFar::admin_approved}, {"updater_ids", &DecisionsSoFar::updater_ids}}};
 const db::Query insert_decision_q{
     "recipes_insert_decision",
     "INSERT INTO recipe_approvals (organization_id, recipe_id, approver_id, decision, comment) VALUES ($1, $2, $3, $4, $5)"};
@@ -142,14 +174,16 @@ asio::awaitable<std::string> decide(RequestContext& ctx, const std::string& id, 
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
-    const RecipeReview review{std::string(row.get(0, "_status")), std::string(row.get(0, "_author_id")),
-                              static_cast<int>(r[1].get_int(0, 1)), kit::split_list(r[1].get(0, 0)),
-                              kit::split_list(r[1].get(0, 5)), r[1].get_bool(0, 4)};
-    const ApprovalPolicy policy{static_cast<int>(r[1].get_int(0, 2)), r[1].get_bool(0, 3)};
+    const LockedRecipe locked = locked_recipe(row);
+    const DecisionsSoFar so_far = decisions_so_far(r[1]);
+    const RecipeReview review{locked.status, locked.author_id, static_cast<int>(so_far.approvals),
+                              kit::split_list(so_far.approver_ids), kit::split_list(so_far.updater_ids),
+                              so_far.admin_approved};
+    const ApprovalPolicy policy{static_cast<int>(so_far.approvals_required), so_far.final_approval_by_admin};
     const auto verdict = judge_decision(review, {ctx.principal.user_id, ctx.principal.role}, decision, policy);
     if (verdict.kind == DecisionVerdict::Kind::refused) throw refusal(verdict);
 
-    const std::string lineage = std::string(row.get(0, "_lineage"));
+    const std::string lineage = locked.lineage;
     std::vector<db::Statement> write;
     write.push_back({&insert_decision_q, db::Params(id, ctx.principal.user_id,
                                                     decision == Decision::approve ? "APPROVED" : "REJECTED", comment)});
@@ -239,9 +273,10 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
     auto r = co_await w.exec_all(std::move(read));
     const auto& row = r[0];
     if (row.empty()) throw not_found("No such recipe");
-    const int version = static_cast<int>(row.get_int(0, "_version"));
-    const int latest = static_cast<int>(r[1].get_int(0, 0));
-    const auto verdict = judge_recipe_edit(std::string(row.get(0, "_status")), version == latest, latest);
+    const LockedRecipe locked = locked_recipe(row);
+    const int version = static_cast<int>(locked.version);
+    const int latest = static_cast<int>(latest_version(r[1]).latest_version);
+    const auto verdict = judge_recipe_edit(locked.status, version == latest, latest);
     if (verdict.kind == EditVerdict::Kind::refused) throw conflict(verdict.message);
     const std::string before = db::row_json(row);
 
@@ -257,16 +292,18 @@ Reply update_recipe(RequestContext& ctx, Path<kit::Id> p, Body<RecipeChange> in)
       co_return json;
     }
     // The next version: the old one's values, changed by the request; what it carries over must still be live.
-    auto pick = [&](const Nullable<std::string>& n, const char* column) {
-      return n.present ? n.value : row.get_optional(0, column);
+    auto pick = [](const Nullable<std::string>& n, const std::optional<std::string>& stored) {
+      return n.present ? n.value : stored;
     };
     const std::string next_id = crypto::uuid_v4();
     std::vector<db::Statement> next;
-    next.push_back({&refs_live_q, db::Params(pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"))});
-    next.push_back({&insert_q, db::Params(next_id, in.name.value_or(std::string(row.get(0, "_name"))), pick(in.description, "_description"),
-                             pick(in.instrument_id, "_instrument_id"), pick(in.sop_id, "_sop_id"),
-                             in.parameters.value_or(std::string(row.get(0, "_parameters"))), latest + 1, std::string(row.get(0, "_lineage")), p.id,
-                             ctx.principal.user_id, in.extra_metadata.value_or(std::string(row.get(0, "_extra_metadata"))))});
+    next.push_back(
+        {&refs_live_q, db::Params(pick(in.instrument_id, locked.instrument_id), pick(in.sop_id, locked.sop_id))});
+    next.push_back({&insert_q, db::Params(next_id, in.name.value_or(locked.name),
+                                          pick(in.description, locked.description),
+                                          pick(in.instrument_id, locked.instrument_id), pick(in.sop_id, locked.sop_id),
+                                          in.parameters.value_or(locked.parameters), latest + 1, locked.lineage, p.id,
+                                          ctx.principal.user_id, in.extra_metadata.value_or(locked.extra_metadata))});
     auto ins = co_await w.exec_all(std::move(next));
     std::string json = db::row_json(ins[1]);
     w.audit("recipe.version", "recipe", next_id, before, json);
@@ -279,7 +316,7 @@ Reply submit_recipe(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Noth
   auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto row = co_await w.exec(lock_q, db::Params(p.id));
     if (row.empty()) throw not_found("No such recipe");
-    if (auto why = submit_refusal(std::string(row.get(0, "_status")))) throw conflict(*why);
+    if (auto why = submit_refusal(locked_recipe(row).status)) throw conflict(*why);
     auto u = co_await w.exec(submit_q, db::Params(p.id));
     std::string json = db::row_json(u);
     w.audit("recipe.submit", "recipe", p.id, db::row_json(row), json);

@@ -51,7 +51,7 @@ const db::Query insert_q{
 const kit::RowEvents sop_events{"sops_audit_row", sop_shape, "sops s", "s"};
 // Every live version of the code of version $2, locked in version order (so that two writers of one
 // code take turns, and never deadlock): id, version, status, title, extra_metadata and code (helper
-// columns 0 to 5), then the version's shape.
+// columns), then the version's shape.
 const db::Query lock_code_q{
     "sops_lock_code",
     "SELECT s.id AS _id, s.version AS _version, s.status AS _status, s.title AS _title,"
@@ -59,6 +59,17 @@ const db::Query lock_code_q{
         " FROM sops s WHERE s.organization_id = $1 AND NOT s.is_deleted"
         "   AND s.code = (SELECT c.code FROM sops c WHERE c.organization_id = $1 AND c.id = $2 AND NOT c.is_deleted)"
         " ORDER BY s.version FOR UPDATE"};
+// A row of lock_code_q, by its helper columns.
+struct LockedVersion {
+  std::string id;
+  std::int64_t version = 0;
+  std::string status, title, extra_metadata, code;
+};
+const db::Decoder<LockedVersion> locked_version{
+    lock_code_q,
+    {{"_id", &LockedVersion::id}, {"_version", &LockedVersion::version}, {"_status", &LockedVersion::status},
+     {"_title", &LockedVersion::title}, {"_extra_metadata", &LockedVersion::extra_metadata},
+     {"_code", &LockedVersion::code}}};
 const db::Query update_q{
     "sops_update",
     "WITH s AS (UPDATE sops SET title = coalesce($3, title), body_markdown = coalesce($4, body_markdown),"
@@ -88,8 +99,17 @@ const db::Query authors_q{
     "         WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = $2"
     "           AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL) AS updater_ids"
     " FROM sops s WHERE s.organization_id = $1 AND s.id = $2"};
+struct SopAuthors {
+  std::string author_id, updater_ids;  // updater_ids: comma-separated
+};
+const db::Decoder<SopAuthors> sop_authors{
+    authors_q, {{"author_id", &SopAuthors::author_id}, {"updater_ids", &SopAuthors::updater_ids}}};
 const db::Query status_q{"sops_status_for_share",
                          "SELECT s.status FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR SHARE"};
+struct SopStatus {
+  std::string status;
+};
+const db::Decoder<SopStatus> sop_status{status_q, {{"status", &SopStatus::status}}};
 // A second acknowledgement of the same version by the same person changes nothing.
 const db::Query acknowledge_q{
     "sops_acknowledge",
@@ -106,19 +126,14 @@ const db::Constraint code_taken{"sops_code_version_key", "code",
 const db::Constraint draft_exists{"sops_draft_code_key", "code", "This SOP already has a draft version"};
 
 // Rows of lock_code_q.
-struct Version {
-  std::string id, status;
-  int version = 0;
-};
-std::vector<Version> versions_of(const db::Result& r) {
-  std::vector<Version> out;
-  for (int i = 0; i < r.rows(); ++i)
-    out.push_back({std::string(r.get(i, 0)), std::string(r.get(i, 2)), static_cast<int>(r.get_int(i, 1))});
+std::vector<LockedVersion> versions_of(const db::Result& r) {
+  std::vector<LockedVersion> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(locked_version(r, i));
   return out;
 }
 int row_of(const db::Result& r, const std::string& id) {
   for (int i = 0; i < r.rows(); ++i)
-    if (r.get(i, 0) == id) return i;
+    if (locked_version(r, i).id == id) return i;
   return -1;
 }
 
@@ -194,7 +209,7 @@ Reply update_sop(RequestContext& ctx, Path<kit::Id> p, Body<SopChange> in) {
     auto code = co_await w.exec(lock_code_q, db::Params(p.id));
     const int at = row_of(code, p.id);
     if (at < 0) throw not_found("No such SOP");
-    const std::string status(code.get(at, 2));
+    const std::string status = locked_version(code, at).status;
     if (status != "DRAFT") throw conflict("This SOP version is " + status + "; only a DRAFT changes (add a version instead)");
     auto u = co_await w.exec(update_q, db::Params(p.id, in.title, in.body_markdown, in.extra_metadata, html, version));
     std::string json = db::row_json(u);
@@ -214,12 +229,11 @@ Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersio
       if (v.status == "DRAFT")
         throw conflict("Version " + std::to_string(v.version) + " of this SOP is still a draft: change or approve it first");
     const int latest = code.rows() - 1;  // in version order
-    auto ins = co_await w.exec(
-        insert_q, db::Params(id, std::string(code.get(latest, 5)), code.get_int(latest, 1) + 1,
-                             in.title.value_or(std::string(code.get(latest, 3))), in.body_markdown,
-                             std::string(code.get(latest, 0)), ctx.principal.user_id,
-                             in.extra_metadata.value_or(std::string(code.get(latest, 4))), html,
-                             kit::renderer_version()));
+    const LockedVersion last = locked_version(code, latest);
+    db::Params next(id, last.code, last.version + 1, in.title.value_or(last.title), in.body_markdown, last.id,
+                    ctx.principal.user_id, in.extra_metadata.value_or(last.extra_metadata), html,
+                    kit::renderer_version());
+    auto ins = co_await w.exec(insert_q, std::move(next));
     std::string json = db::row_json(ins);
     w.audit("sop.version", "sop", id, db::row_json(code, latest), json);
     co_return json;
@@ -237,7 +251,8 @@ asio::awaitable<std::pair<db::Result, int>> lock_for_decision(RequestContext& ct
   auto r = co_await w.exec_all(std::move(st));
   const int at = row_of(r[0], id);
   if (at < 0) throw not_found("No such SOP");
-  const SopReview review{std::string(r[0].get(at, 2)), std::string(r[1].get(0, 0)), kit::split_list(r[1].get(0, 1))};
+  const SopAuthors authors = sop_authors(r[1]);
+  const SopReview review{locked_version(r[0], at).status, authors.author_id, kit::split_list(authors.updater_ids)};
   if (auto why = sop_decision_refusal(review, Decider{ctx.principal.user_id, ctx.principal.role})) throw std::move(*why);
   co_return std::make_pair(std::move(r[0]), at);
 }
@@ -252,14 +267,14 @@ Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Approval> i
     std::vector<db::Statement> st;
     std::vector<int> obsoleted;
     for (int i = 0; i < code.rows(); ++i)
-      if (code.get(i, 2) == "EFFECTIVE") {
-        st.push_back({&obsolete_q, db::Params(std::string(code.get(i, 0)))});
+      if (const LockedVersion v = locked_version(code, i); v.status == "EFFECTIVE") {
+        st.push_back({&obsolete_q, db::Params(v.id)});
         obsoleted.push_back(i);
       }
     st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id, in.comment)});
     auto done = co_await w.exec_all(std::move(st));
     for (std::size_t k = 0; k < obsoleted.size(); ++k)
-      w.audit("sop.obsolete", "sop", std::string(code.get(obsoleted[k], 0)), db::row_json(code, obsoleted[k]),
+      w.audit("sop.obsolete", "sop", locked_version(code, obsoleted[k]).id, db::row_json(code, obsoleted[k]),
               db::row_json(done[k]));
     std::string json = db::row_json(done.back());
     w.audit("sop.effective", "sop", p.id, db::row_json(code, at), json);
@@ -285,7 +300,7 @@ Reply acknowledge_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::No
   auto ack = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto status = co_await w.exec(status_q, db::Params(p.id));
     if (status.empty()) throw not_found("No such SOP");
-    if (auto why = sop_acknowledgement_refusal(std::string(status.get(0, 0)))) throw conflict(*why);
+    if (auto why = sop_acknowledgement_refusal(sop_status(status).status)) throw conflict(*why);
     auto ins = co_await w.exec(acknowledge_q, db::Params(p.id, ctx.principal.user_id));
     if (!ins.empty()) {
       created = true;

@@ -27,7 +27,20 @@ const db::Query lock_q{"custody_lock_sample",
                        "SELECT s.status AS _status, s.location AS _location, s.custodian_id AS _holder, s.custody_seq AS _seq, " +
                            sample_json +
                            " FROM samples s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR UPDATE"};
+struct LockedSample {
+  std::string status;
+  std::optional<std::string> location, holder;
+  std::int64_t seq = 0;
+};
+const db::Decoder<LockedSample> locked_sample{
+    lock_q,
+    {{"_status", &LockedSample::status}, {"_location", &LockedSample::location}, {"_holder", &LockedSample::holder},
+     {"_seq", &LockedSample::seq}}};
 const db::Query holder_q{"custody_holder_active", "SELECT is_active FROM users WHERE organization_id = $1 AND id = $2"};
+struct HolderState {
+  bool is_active = false;
+};
+const db::Decoder<HolderState> holder_state{holder_q, {{"is_active", &HolderState::is_active}}};
 const db::Query move_q{
     "custody_move_sample",
     "WITH s AS (UPDATE samples SET status = $3, location = $4, custodian_id = $5, custody_seq = $6"
@@ -72,14 +85,15 @@ Reply record_custody(RequestContext& ctx, Path<kit::Id> p, Body<NewCustodyEvent>
     auto r = co_await w.exec_all(std::move(read));
     const auto& sample = r[0];
     if (sample.empty()) throw not_found("No such sample");
-    if (in.to_user_id && (r[1].empty() || !r[1].get_bool(0, 0)))
+    if (in.to_user_id && (r[1].empty() || !holder_state(r[1]).is_active))
       throw std::move(unprocessable("The user cannot take the sample")
                           .with_field("to_user_id", "is not an active user of your organization"));
-    const Whereabouts now{std::string(sample.get(0, 0)), sample.get_optional(0, 1), sample.get_optional(0, 2)};
+    const LockedSample locked = locked_sample(sample);
+    const Whereabouts now{locked.status, locked.location, locked.holder};
     const auto verdict = judge_move(now, request, {ctx.principal.user_id, ctx.principal.role});
     if (verdict.kind != CustodyVerdict::Kind::allowed) throw refusal(verdict);
 
-    const auto seq = sample.get_int(0, 3) + 1;
+    const auto seq = locked.seq + 1;
     const auto& next = verdict.next;
     std::vector<db::Statement> write;
     write.push_back({&move_q, db::Params(p.id, next.status, next.location, next.holder_id, seq)});

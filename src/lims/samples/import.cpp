@@ -39,6 +39,13 @@ const db::Query live_materials_q{"samples_import_live_materials",
 const db::Query live_samples_q{"samples_import_live_samples",
                                "SELECT id::text FROM samples WHERE organization_id = $1 AND id = ANY($2::uuid[])"
                                " AND NOT is_deleted FOR SHARE"};
+// A row of the three checks above: the barcode or id found.
+struct FoundKey {
+  std::string key;
+};
+const db::Decoder<FoundKey> taken_barcode{taken_barcodes_q, {{"barcode", &FoundKey::key}}};
+const db::Decoder<FoundKey> live_material{live_materials_q, {{"id", &FoundKey::key}}};
+const db::Decoder<FoundKey> live_sample{live_samples_q, {{"id", &FoundKey::key}}};
 // The samples and their creation events, the first links of their custody chains.
 const db::InsertBatch insert_samples{
     "samples_import_insert",
@@ -235,12 +242,13 @@ Reply import_samples(RequestContext& ctx, kit::Upload file) {
     checks.push_back({&live_materials_q, db::Params().add_array(materials)});
     checks.push_back({&live_samples_q, db::Params().add_array(outside_parents)});
     auto found = co_await w.exec_all(std::move(checks));
-    auto set_of = [](const db::Result& r) {
+    auto set_of = [](const db::Decoder<FoundKey>& decode, const db::Result& r) {
       std::set<std::string, std::less<>> s;
-      for (int i = 0; i < r.rows(); ++i) s.emplace(r.get(i, 0));
+      for (int i = 0; i < r.rows(); ++i) s.insert(decode(r, i).key);
       return s;
     };
-    const auto taken = set_of(found[0]), live_materials = set_of(found[1]), live_parents = set_of(found[2]);
+    const auto taken = set_of(taken_barcode, found[0]), live_materials = set_of(live_material, found[1]),
+               live_parents = set_of(live_sample, found[2]);
     for (const auto& r : rows) {
       if (taken.contains(*r.sample.barcode)) problems.add(r.number, "barcode", "already belongs to a sample");
       if (r.sample.material_id && !live_materials.contains(*r.sample.material_id))

@@ -40,7 +40,12 @@ const db::Query update_q{
     "           WHERE organization_id = $1 AND id = $2 AND NOT is_deleted RETURNING *)"
     " SELECT " + material_json + " FROM m"};
 const db::Query in_use_q{"materials_in_use",
-                         "SELECT count(*) FROM samples WHERE organization_id = $1 AND material_id = $2 AND NOT is_deleted"};
+                         "SELECT count(*) AS samples_using FROM samples"
+                         " WHERE organization_id = $1 AND material_id = $2 AND NOT is_deleted"};
+struct MaterialUse {
+  std::int64_t samples_using = 0;
+};
+const db::Decoder<MaterialUse> material_use{in_use_q, {{"samples_using", &MaterialUse::samples_using}}};
 const db::Query delete_q{"materials_delete",
                          "UPDATE materials SET is_deleted = true, deleted_at = now()"
                          " WHERE organization_id = $1 AND id = $2 AND NOT is_deleted"};
@@ -116,7 +121,7 @@ Reply delete_material(RequestContext& ctx, Path<kit::Id> p) {
     read.push_back({&in_use_q, db::Params(p.id)});
     auto r = co_await w.exec_all(std::move(read));
     if (r[0].empty()) throw not_found("No such material");
-    if (const auto n = r[1].get_int(0, 0); n > 0)
+    if (const auto n = material_use(r[1]).samples_using; n > 0)
       throw conflict("The material is used by " + std::to_string(n) + " sample" + (n == 1 ? "" : "s") +
                      "; change or delete them first");
     co_await w.exec(delete_q, db::Params(p.id));

@@ -77,7 +77,11 @@ const db::Query lock_q{"samples_lock", "SELECT " + sample_json + ", s.status AS 
 // Parent changes in one organization take turns, so that two of them cannot close a cycle together.
 const db::Query lineage_lock_q{"samples_lineage_lock",
                                "SELECT pg_advisory_xact_lock(hashtextextended('samples.lineage:' || $1::text, 0))"};
-const db::Query would_cycle_q{"samples_would_cycle", "SELECT app.sample_lineage_includes($1, $3, $2)"};
+const db::Query would_cycle_q{"samples_would_cycle", "SELECT app.sample_lineage_includes($1, $3, $2) AS would_cycle"};
+struct WouldCycle {
+  bool would_cycle = false;
+};
+const db::Decoder<WouldCycle> would_cycle{would_cycle_q, {{"would_cycle", &WouldCycle::would_cycle}}};
 const db::Query update_q{
     "samples_update",
     "WITH s AS (UPDATE samples SET name = coalesce($3, name), barcode = coalesce($4, barcode),"
@@ -91,10 +95,17 @@ const db::Query delete_q{"samples_delete", "UPDATE samples SET is_deleted = true
                                            " WHERE organization_id = $1 AND id = $2 AND NOT is_deleted"};
 const db::Query label_q{"samples_label", "SELECT s.name, s.barcode FROM samples s"
                                          " WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted"};
+const db::Decoder<LabelText> label_text{label_q, {{"name", &LabelText::name}, {"barcode", &LabelText::barcode}}};
 const db::Query sheet_q{"samples_label_sheet",
                         "SELECT x.id::text, s.name, s.barcode FROM unnest($2::uuid[]) WITH ORDINALITY AS x(id, n)"
                         " LEFT JOIN samples s ON s.organization_id = $1 AND s.id = x.id AND NOT s.is_deleted"
                         " ORDER BY x.n"};
+// A row of sheet_q: name NULL when the sample is absent, barcode "" when it has none.
+struct SheetLabel {
+  std::optional<std::string> name;
+  std::string barcode;
+};
+const db::Decoder<SheetLabel> sheet_label{sheet_q, {{"name", &SheetLabel::name}, {"barcode", &SheetLabel::barcode}}};
 
 const db::Constraint barcode_taken{"samples_barcode_key", "barcode", "A sample with this barcode already exists"};
 const db::Constraint material_missing{"samples_organization_id_material_id_fkey", "material_id",
@@ -217,7 +228,7 @@ Reply update_sample(RequestContext& ctx, Path<kit::Id> p, Body<SampleChange> in)
     const std::string now(r[at].get(0, "_status"));
     if (in.status && std::find(settable_statuses.begin(), settable_statuses.end(), now) == settable_statuses.end())
       throw conflict("The sample is " + now + ": its status changes through custody (return it first)");
-    if (new_parent && r[at + 1].get_bool(0, 0))
+    if (new_parent && would_cycle(r[at + 1]).would_cycle)
       throw std::move(unprocessable("The parent would make the sample its own ancestor")
                           .with_field("parent_sample_id", "would form a cycle: it descends from this sample"));
     std::vector<db::Statement> change;
@@ -246,7 +257,7 @@ Reply delete_sample(RequestContext& ctx, Path<kit::Id> p) {
 Reply sample_label(RequestContext& ctx, Path<kit::Id> p, QueryString<LabelOptions> q) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), label_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such sample");
-  LabelText text{std::string(r.get(0, 0)), std::string(r.get(0, 1))};
+  const LabelText text = label_text(r);
   if (text.barcode.empty()) throw conflict("The sample has no barcode to print");
   const LabelFormat format = label_format(q.format);
   auto job = [text, format] { return render_label(text, format); };
@@ -268,14 +279,15 @@ Reply label_sheet(RequestContext& ctx, Body<LabelSheet> in) {
   bool any_missing = false;
   for (int i = 0; i < r.rows(); ++i) {
     const std::string field = "sample_ids[" + std::to_string(i) + "]";
-    if (!r.get_optional(i, 1)) {
+    const SheetLabel label = sheet_label(r, i);
+    if (!label.name) {
       missing.with_field(field, "does not exist in your organization");
       any_missing = true;
-    } else if (r.get(i, 2).empty()) {
+    } else if (label.barcode.empty()) {
       missing.with_field(field, "has no barcode to print");
       any_missing = true;
     } else {
-      labels.push_back({std::string(r.get(i, 1)), std::string(r.get(i, 2))});
+      labels.push_back({*label.name, label.barcode});
     }
   }
   if (any_missing) throw std::move(missing);

@@ -32,6 +32,10 @@ const db::Query wafer_lock_q{"wafers_lock", "SELECT " + wafer_json + " FROM " + 
 // The sample a wafer describes: live, and of type wafer.
 const db::Query wafer_sample_q{"wafers_sample",
                                "SELECT sample_type FROM samples WHERE organization_id = $1 AND id = $2 AND NOT is_deleted"};
+struct WaferSample {
+  std::string sample_type;
+};
+const db::Decoder<WaferSample> wafer_sample{wafer_sample_q, {{"sample_type", &WaferSample::sample_type}}};
 const db::Query wafer_insert_q{
     "wafers_insert",
     "WITH w AS (INSERT INTO wafers (organization_id, id, sample_id, diameter_mm, orientation, doping_type, dopant,"
@@ -113,9 +117,10 @@ void refuse_unless_wafer_sample(const db::Result& r) {
   if (r.empty())
     throw std::move(unprocessable("The sample does not exist in your organization")
                         .with_field("sample_id", "does not exist in your organization"));
-  if (r.get(0, 0) != "wafer")
+  const WaferSample sample = wafer_sample(r);
+  if (sample.sample_type != "wafer")
     throw std::move(unprocessable("Only a sample of type wafer has wafer properties")
-                        .with_field("sample_id", "is a " + std::string(r.get(0, 0)) + " sample, not a wafer"));
+                        .with_field("sample_id", "is a " + sample.sample_type + " sample, not a wafer"));
 }
 
 }  // namespace
