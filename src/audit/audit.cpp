@@ -119,10 +119,11 @@ db::Statement statement(const Actor& who, Entry e) {
 
 std::string row_event_sql(std::string_view after, std::string_view from, std::string_view alias) {
   const std::string a(alias);
-  // The organization is the row's own (not $1), so that on Citus the INSERT … SELECT stays on the
-  // row's shard; the WHERE pins it to $1 like every statement of a transaction.
-  return "INSERT INTO audit_events (organization_id, actor_id, actor_type, action, entity_type, entity_id, after,"
-         " request_id, client_addr) SELECT " + a + ".organization_id, $2::uuid, $3, $4, $5, " + a + ".id, " +
+  // On Citus the INSERT … SELECT stays on the row's shard (one task, no COPY through the coordinator,
+  // which forced row-level security refuses) only when the organization is the row's own (not $1)
+  // and no column takes a volatile default: the event's id ($9) comes from the server.
+  return "INSERT INTO audit_events (organization_id, id, actor_id, actor_type, action, entity_type, entity_id, after,"
+         " request_id, client_addr) SELECT " + a + ".organization_id, $9::uuid, $2::uuid, $3, $4, $5, " + a + ".id, " +
          std::string(after) + ", $7, $8 FROM " + std::string(from) + " WHERE " + a + ".organization_id = $1 AND " + a +
          ".id = $6::uuid";
 }
@@ -137,6 +138,7 @@ db::Statement row_event(const db::Query& q, const Actor& who, std::string_view a
   p.add(std::move(entity_id));
   p.add(who.request_id);
   p.add(who.client_addr);
+  p.add(crypto::uuid_v4());
   return db::Statement{&q, std::move(p)};
 }
 
