@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <functional>
 #include <initializer_list>
 #include <utility>
-#include <variant>
 #include <vector>
 
 struct pg_result;
@@ -125,18 +125,39 @@ std::vector<std::pair<std::string, std::vector<std::string>>> expected_columns()
 //   const db::Decoder<Locked> locked{lock_q, {{"_status", &Locked::status}, {"_version", &Locked::version},
 //                                             {"_sop_id", &Locked::sop_id}}};
 //   const Locked row = locked(r);  // the first row; locked(r, i) for row i
+namespace detail {
+inline void read_cell(const Result& r, int row, int col, std::string& v) { v = r.get(row, col); }
+inline void read_cell(const Result& r, int row, int col, std::optional<std::string>& v) { v = r.get_optional(row, col); }
+inline void read_cell(const Result& r, int row, int col, std::int64_t& v) { v = r.get_int(row, col); }
+inline void read_cell(const Result& r, int row, int col, std::optional<std::int64_t>& v) {
+  v = r.is_null(row, col) ? std::nullopt : std::optional<std::int64_t>(r.get_int(row, col));
+}
+inline void read_cell(const Result& r, int row, int col, bool& v) { v = r.get_bool(row, col); }
+inline void read_cell(const Result& r, int row, int col, double& v) { v = r.get_double(row, col); }
+inline void read_cell(const Result& r, int row, int col, std::optional<double>& v) { v = r.get_optional_double(row, col); }
+}  // namespace detail
+
 template <class T>
 class Decoder {
  public:
-  using Member = std::variant<std::string T::*, std::optional<std::string> T::*, std::int64_t T::*,
-                              std::optional<std::int64_t> T::*, bool T::*, double T::*, std::optional<double> T::*>;
-  struct Column {
-    const char* name;
-    Member member;
+  // A column and the member it fills (std::string, std::int64_t, bool, double, or std::optional of one).
+  class Column {
+   public:
+    template <class V>
+    Column(const char* name, V T::*member)
+        : name_(name), read_([member](const Result& r, int row, int col, T& out) {
+            detail::read_cell(r, row, col, out.*member);
+          }) {}
+    const char* name() const noexcept { return name_; }
+    void read(const Result& r, int row, T& out) const { read_(r, row, r.column(name_), out); }
+
+   private:
+    const char* name_;
+    std::function<void(const Result&, int, int, T&)> read_;
   };
   Decoder(const Query& q, std::initializer_list<Column> columns) : columns_(columns) {
     std::vector<std::string> names;
-    for (const auto& c : columns_) names.emplace_back(c.name);
+    for (const auto& c : columns_) names.emplace_back(c.name());
     expect_columns(q, std::move(names));
   }
   Decoder(const Decoder&) = delete;
@@ -144,23 +165,11 @@ class Decoder {
 
   T operator()(const Result& r, int row = 0) const {
     T out{};
-    for (const auto& c : columns_) {
-      const int col = r.column(c.name);
-      std::visit([&](auto m) { read(r, row, col, out.*m); }, c.member);
-    }
+    for (const auto& c : columns_) c.read(r, row, out);
     return out;
   }
 
  private:
-  static void read(const Result& r, int row, int col, std::string& v) { v = r.get(row, col); }
-  static void read(const Result& r, int row, int col, std::optional<std::string>& v) { v = r.get_optional(row, col); }
-  static void read(const Result& r, int row, int col, std::int64_t& v) { v = r.get_int(row, col); }
-  static void read(const Result& r, int row, int col, std::optional<std::int64_t>& v) {
-    v = r.is_null(row, col) ? std::nullopt : std::optional<std::int64_t>(r.get_int(row, col));
-  }
-  static void read(const Result& r, int row, int col, bool& v) { v = r.get_bool(row, col); }
-  static void read(const Result& r, int row, int col, double& v) { v = r.get_double(row, col); }
-  static void read(const Result& r, int row, int col, std::optional<double>& v) { v = r.get_optional_double(row, col); }
   std::vector<Column> columns_;
 };
 
