@@ -653,13 +653,13 @@ enum class Where { body, query, nested, upload };
 
 // A place where an id goes.
 struct Slot {
-  std::string field;  // the JSON member or query parameter, as a problem answer names it
-  std::string kind;
+  std::string field = {};  // the JSON member or query parameter, as a problem answer names it
+  std::string kind = {};
   Where where = Where::body;
   bool list = false;      // a list of ids: ["…"]
   bool required = false;  // given A's own id when another slot carries B's
-  std::string covers;     // nested: the declared field it stands for ("points[].run_id")
-  std::function<json::object(const std::string& id)> nested;  // nested: the whole body with this id
+  std::string covers = {};  // nested: the declared field it stands for ("points[].run_id")
+  std::function<json::object(const std::string& id)> nested = {};  // nested: the whole body with this id
 };
 
 struct Context {
@@ -670,12 +670,12 @@ struct Context {
 
 // What a route's declaration cannot tell, by "METHOD /path".
 struct Override {
-  std::function<json::object(const Context&)> base;  // members set over the generated body
-  std::vector<Slot> slots;                           // ids inside nested objects or inside an upload
+  std::function<json::object(const Context&)> base = {};  // members set over the generated body
+  std::vector<Slot> slots = {};                           // ids inside nested objects or inside an upload
   // An upload's content type and bytes, with B's id where an upload slot says (nullptr: none).
-  std::function<std::pair<std::string, std::string>(const Slot*, const std::string& id)> upload;
+  std::function<std::pair<std::string, std::string>(const Slot*, const std::string& id)> upload = {};
   // Bodies carrying B's secrets (not ids): whatever they answer, B's rows must not change.
-  std::function<std::vector<json::object>(const Context&)> secrets;
+  std::function<std::vector<json::object>(const Context&)> secrets = {};
 };
 
 const std::map<std::string, Override>& overrides() {
@@ -1105,7 +1105,9 @@ TEST(Sweep, EveryRouteHasTheGuardApiMdStates) {
     EXPECT_TRUE(served.contains(key)) << key;
     for (const auto* table : {&lims_table, &analysis_table})
       for (const auto& r : table->routes())
-        if (route_key(r) == key) EXPECT_FALSE(r.guard.api_keys) << key << ": API.md says an API key may not do this";
+        if (route_key(r) == key) {
+          EXPECT_FALSE(r.guard.api_keys) << key << ": API.md says an API key may not do this";
+        }
   }
 }
 
