@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 SPECTRA := $(BUILD_DIR)/spectra
 export SPECTRA_HOME := $(CURDIR)
 
-.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus unit integration bench clean audit-verify
+.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults unit integration bench clean audit-verify
 
 all: build
 
@@ -57,6 +57,9 @@ test: bootstrap
 # message when Citus is neither installed nor buildable from ../shared/vendor (docs/scale-out.md).
 test-citus: bootstrap
 	@scripts/test-citus
+
+test-faults: bootstrap
+	@scripts/test-faults
 
 bench: bootstrap
 	@scripts/bench
