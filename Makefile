@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 SPECTRA := $(BUILD_DIR)/spectra
 export SPECTRA_HOME := $(CURDIR)
 
-.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults unit integration bench clean audit-verify
+.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults fuzz unit integration bench clean audit-verify
 
 all: build
 
@@ -60,6 +60,9 @@ test-citus: bootstrap
 
 test-faults: bootstrap
 	@scripts/test-faults
+
+fuzz: bootstrap
+	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) scripts/fuzz
 
 bench: bootstrap
 	@scripts/bench

@@ -1,5 +1,7 @@
 #include "auth/tokens.hpp"
 
+#include <cmath>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -69,13 +71,25 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::optional<std::int64_t> int_claim(const json::object& o, const char* name) {
+// A NumericDate claim (RFC 7519 section 2): seconds, maybe fractional. Absent: nullopt. Present but not a
+// number within +-2^53 seconds (where a double is exact, and adding a leeway cannot overflow): nullopt
+// with `invalid` set, so that the token is refused rather than the claim ignored.
+constexpr std::int64_t max_numeric_date = std::int64_t{1} << 53;
+std::optional<std::int64_t> int_claim(const json::object& o, const char* name, bool& invalid) {
   auto it = o.find(name);
   if (it == o.end()) return std::nullopt;
-  if (it->value().is_int64()) return it->value().as_int64();
-  if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().as_uint64());
-  if (it->value().is_double()) return static_cast<std::int64_t>(it->value().as_double());
-  return std::nullopt;
+  const auto& v = it->value();
+  std::optional<std::int64_t> out;
+  if (v.is_int64()) out = v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(max_numeric_date))
+    out = static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_double() && std::isfinite(v.as_double()) && std::fabs(v.as_double()) <= static_cast<double>(max_numeric_date))
+    out = static_cast<std::int64_t>(v.as_double());
+  if (!out || *out > max_numeric_date || *out < -max_numeric_date) {
+    invalid = true;
+    return std::nullopt;
+  }
+  return out;
 }
 
 std::string str_claim(const json::object& o, const char* name) {
@@ -129,11 +143,15 @@ std::optional<TokenError> check_registered_claims(const std::string& payload_jso
   if (ec || !v.is_object()) return TokenError::malformed;
   const auto& o = v.as_object();
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(now_tp.time_since_epoch()).count();
-  const auto exp = int_claim(o, "exp");
+  bool invalid = false;
+  const auto exp = int_claim(o, "exp", invalid);
+  const auto nbf = int_claim(o, "nbf", invalid);
+  const auto iat = int_claim(o, "iat", invalid);
+  if (invalid) return TokenError::malformed;
   if (!exp) return TokenError::missing_claim;
   if (now > *exp + leeway.count()) return TokenError::expired;
-  if (auto nbf = int_claim(o, "nbf"); nbf && now + leeway.count() < *nbf) return TokenError::not_yet_valid;
-  if (auto iat = int_claim(o, "iat"); iat && now + leeway.count() < *iat) return TokenError::not_yet_valid;
+  if (nbf && now + leeway.count() < *nbf) return TokenError::not_yet_valid;
+  if (iat && now + leeway.count() < *iat) return TokenError::not_yet_valid;
   if (!issuer.empty() && str_claim(o, "iss") != issuer) return TokenError::wrong_issuer;
   if (!audience.empty()) {
     auto it = o.find("aud");
@@ -291,7 +309,8 @@ TokenService::Verified TokenService::verify(std::string_view token) const {
   who.org_id = str_claim(p, "org");
   who.email = str_claim(p, "email");
   auto role = parse_role(str_claim(p, "role"));
-  if (!crypto::is_uuid(who.user_id) || !crypto::is_uuid(who.org_id) || !role || !int_claim(p, "iat")) {
+  bool bad_time = false;
+  if (!crypto::is_uuid(who.user_id) || !crypto::is_uuid(who.org_id) || !role || !int_claim(p, "iat", bad_time)) {
     out.error = TokenError::missing_claim;
     return out;
   }

@@ -95,6 +95,27 @@ TEST(Tokens, Hs256RoundTripCarriesTheClaims) {
   EXPECT_EQ(payload.at("exp").as_int64() - payload.at("iat").as_int64(), 15 * 60);
 }
 
+// Found by the jwt fuzzer: a time claim beyond any representable time (1e300, 2^64 - 1) was converted
+// to an integer unchecked (undefined behaviour, or a wrap to the past). Such a token is malformed now,
+// whatever the claim; a fractional time within range still counts as its seconds.
+TEST(Tokens, TimeClaimsOutsideAnyRepresentableTimeMakeTheTokenMalformed) {
+  const auto at = std::chrono::system_clock::now();
+  const long now = now_s();
+  const std::string base = R"("iss":"spectra-lab","aud":"spectra-lab-api")";
+  auto check = [&](const std::string& times) {
+    return check_registered_claims("{" + base + "," + times + "}", "spectra-lab", "spectra-lab-api",
+                                   std::chrono::seconds(30), at);
+  };
+  const std::string iat = R"("iat":)" + std::to_string(now);
+  EXPECT_EQ(check(iat + R"(,"exp":1e300)"), TokenError::malformed);
+  EXPECT_EQ(check(iat + R"(,"exp":18446744073709551615)"), TokenError::malformed);
+  EXPECT_EQ(check(iat + R"(,"exp":9223372036854775807)"), TokenError::malformed);
+  EXPECT_EQ(check(R"("iat":-1e300,"exp":)" + std::to_string(now + 60)), TokenError::malformed);
+  EXPECT_EQ(check(iat + R"(,"nbf":"soon","exp":)" + std::to_string(now + 60)), TokenError::malformed);
+  EXPECT_EQ(check(iat + R"(,"exp":)" + std::to_string(now + 60) + ".5"), std::nullopt);
+  EXPECT_EQ(check(iat + R"(,"exp":)" + std::to_string(now - 600) + ".5"), TokenError::expired);
+}
+
 TEST(Tokens, ShortSecretIsRefusedAtStartUp) {
   EXPECT_THROW(TokenService(hs_config("too-short")), std::runtime_error);
 }
