@@ -868,6 +868,19 @@ Plan plan(const kit::Route& r, const Context& ctx) {
     return ids;
   };
 
+  // The call with B's id in slot s (false, and a problem, when B has no object of its kind).
+  auto foreign_call = [&](const Slot& s, const std::optional<std::string>& path, Owner owner, Call& out) {
+    auto b_id = lookup(ctx.b.ids, s.kind);
+    if (!b_id) {
+      p.problems.push_back("the other organization has no " + s.kind + " for " + s.field + ": create one in make_victim()");
+      return false;
+    }
+    std::set<std::string> foreign;
+    const auto ids = one_foreign(s, *b_id, foreign);
+    out = build(ids, foreign, path, owner);
+    return true;
+  };
+
   if (!params.empty()) {
     // B's object in the path, and B's ids in every body and query slot.
     const auto theirs = render(r.path, params, ctx.b.ids);
@@ -890,27 +903,15 @@ Plan plan(const kit::Route& r, const Context& ctx) {
     // A's own object in the path, one of B's ids in the body or the query (where A has that kind).
     if (const auto mine = render(r.path, params, ctx.own))
       for (const auto& s : slots) {
-        auto b_id = lookup(ctx.b.ids, s.kind);
-        if (!b_id) {
-          p.problems.push_back("the other organization has no " + s.kind + " for " + s.field + ": create one in make_victim()");
-          continue;
-        }
-        std::set<std::string> foreign;
-        const auto ids = one_foreign(s, *b_id, foreign);
-        Call c = build(ids, foreign, mine, Owner::own);
+        Call c;
+        if (!foreign_call(s, mine, Owner::own, c)) continue;
         c.what = "the caller's own object, " + s.field + " the other organization's " + s.kind;
         p.calls.push_back(std::move(c));
       }
   } else {
     for (const auto& s : slots) {
-      auto b_id = lookup(ctx.b.ids, s.kind);
-      if (!b_id) {
-        p.problems.push_back("the other organization has no " + s.kind + " for " + s.field + ": create one in make_victim()");
-        continue;
-      }
-      std::set<std::string> foreign;
-      const auto ids = one_foreign(s, *b_id, foreign);
-      Call c = build(ids, foreign, std::nullopt, Owner::none);
+      Call c;
+      if (!foreign_call(s, std::nullopt, Owner::none, c)) continue;
       c.what = s.field + " the other organization's " + s.kind;
       c.list = r.method == http::Method::GET && is_list;
       if (c.list && has_csv) {

@@ -54,13 +54,7 @@ struct FoundRefresh {
 };
 // The same columns from either lookup.
 const db::Decoder<FoundRefresh> found_refresh{
-    find_refresh,
-    {{"organization_id", &FoundRefresh::organization_id}, {"id", &FoundRefresh::id},
-     {"user_id", &FoundRefresh::user_id}, {"family_id", &FoundRefresh::family_id},
-     {"expired", &FoundRefresh::expired}, {"used", &FoundRefresh::used}, {"revoked", &FoundRefresh::revoked},
-     {"role", &FoundRefresh::role}, {"email", &FoundRefresh::email}, {"user_active", &FoundRefresh::user_active}}};
-const db::Decoder<FoundRefresh> found_legacy_refresh{
-    find_legacy_refresh,
+    {&find_refresh, &find_legacy_refresh},
     {{"organization_id", &FoundRefresh::organization_id}, {"id", &FoundRefresh::id},
      {"user_id", &FoundRefresh::user_id}, {"family_id", &FoundRefresh::family_id},
      {"expired", &FoundRefresh::expired}, {"used", &FoundRefresh::used}, {"revoked", &FoundRefresh::revoked},
@@ -279,7 +273,7 @@ Reply refresh(RequestContext& ctx, OptionalBody<RefreshToken> in) {
   p.add_bytea(crypto::sha256(token));
   auto found = co_await db::lookup_before_tenant(ctx.db(), names_org ? find_refresh : find_legacy_refresh, std::move(p));
   if (found.empty()) throw unauthorized("Invalid refresh token");
-  const FoundRefresh t = names_org ? found_refresh(found) : found_legacy_refresh(found);
+  const FoundRefresh t = found_refresh(found);
   const std::string org = t.organization_id, id = t.id, user = t.user_id, family = t.family_id;
   const bool expired = t.expired, used = t.used, revoked = t.revoked;
 

@@ -155,10 +155,12 @@ class Decoder {
     const char* name_;
     std::function<void(const Result&, int, int, T&)> read_;
   };
-  Decoder(const Query& q, std::initializer_list<Column> columns) : columns_(columns) {
+  Decoder(const Query& q, std::initializer_list<Column> columns) : Decoder({&q}, columns) {}
+  // One reader of several statements that answer the same columns (each is checked).
+  Decoder(std::initializer_list<const Query*> queries, std::initializer_list<Column> columns) : columns_(columns) {
     std::vector<std::string> names;
     for (const auto& c : columns_) names.emplace_back(c.name());
-    expect_columns(q, std::move(names));
+    for (const Query* q : queries) expect_columns(*q, names);
   }
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
