@@ -16,7 +16,7 @@
 #include "platform/log.hpp"
 #include "server/route_tables.hpp"
 #include "server/runtime.hpp"
-#include "kit/markdown.hpp"
+#include "kit/stored_markdown.hpp"
 #include "seed/seed.hpp"
 
 using namespace spectra;

@@ -2,9 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
-#include <regex>
 #include <mutex>
 #include <map>
 #include <stdexcept>
@@ -12,11 +10,10 @@
 
 #include "audit/audit.hpp"
 #include "kit/csv.hpp"
-#include "platform/crypto.hpp"
+#include "kit/cursor.hpp"
 #include "platform/db/row_json.hpp"
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 
 namespace spectra::kit {
 namespace {
@@ -32,21 +29,6 @@ int highest_parameter(std::string_view sql) {
     best = std::max(best, n);
   }
   return best;
-}
-
-// A cursor value must read back as its sort key's type; anything else was not issued here (400,
-// never a SQL error).
-bool plausible(std::string_view type, const std::string& v) {
-  static const std::regex ts(
-      R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d)?$)");
-  static const std::regex number(R"(^-?\d{1,30}(\.\d{1,30})?$)");
-  static const std::regex integer(R"(^-?\d{1,9}$)");
-  static const std::regex date(R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$)");
-  if (type == "timestamptz") return std::regex_match(v, ts);
-  if (type == "integer") return std::regex_match(v, integer);
-  if (type == "bigint" || type == "numeric") return std::regex_match(v, number);
-  if (type == "date") return std::regex_match(v, date);
-  return v.size() <= 1000 && v.find('\0') == std::string::npos;
 }
 
 }  // namespace
@@ -262,20 +244,9 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
   const Variant& v = variant_for(page.sort);
   std::optional<std::string> after_value, after_id;
   if (page.cursor && !page.cursor->empty()) {
-    auto raw = crypto::base64url_decode(*page.cursor);
-    boost::system::error_code ec;
-    json::value doc;
-    if (raw) doc = json::parse(*raw, ec);
-    const json::array* a = (raw && !ec) ? doc.if_array() : nullptr;
-    if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() || !(*a)[2].is_string())
-      throw std::move(bad_request("cursor is not one this server issued").with_field("cursor", "invalid"));
-    if ((*a)[0].as_string() != v.sort)
-      throw std::move(bad_request("cursor belongs to another sort order (" + std::string((*a)[0].as_string()) +
-                                  "): pass the same sort").with_field("cursor", "belongs to another sort"));
-    if (!crypto::is_uuid((*a)[2].as_string()) || !plausible(v.key.type, std::string((*a)[1].as_string())))
-      throw std::move(bad_request("cursor is not one this server issued").with_field("cursor", "invalid"));
-    after_value = std::string((*a)[1].as_string());
-    after_id = std::string((*a)[2].as_string());
+    Cursor after = decode_cursor(*page.cursor, v.sort, v.key.type);
+    after_value = std::move(after.value);
+    after_id = std::move(after.id);
   }
   filters.add(after_value).add(after_id).add(page.limit + 1);
   auto rows = co_await db::read(ctx.db(), ctx.tenant(), v.statement(false, filters));
@@ -291,9 +262,7 @@ asio::awaitable<std::string> List::page_json(RequestContext& ctx, db::Params fil
   out += "],\"next_cursor\":";
   if (rows.rows() > page.limit) {
     const int sort_col = rows.column("_sort"), id_col = rows.column("_id");
-    const json::array cursor{json::string(v.sort), json::string(rows.get(n - 1, sort_col)),
-                             json::string(rows.get(n - 1, id_col))};
-    out += '"' + crypto::base64url_encode(json::serialize(cursor)) + '"';
+    out += '"' + encode_cursor({v.sort, std::string(rows.get(n - 1, sort_col)), std::string(rows.get(n - 1, id_col))}) + '"';
   } else {
     out += "null";
   }

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "kit/markdown.hpp"
+#include "kit/stored_markdown.hpp"
 #include "platform/db/sql_error.hpp"
 #include "server/runtime.hpp"
 #include "support/api.hpp"

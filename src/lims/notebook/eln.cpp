@@ -4,7 +4,7 @@
 #include <cctype>
 #include <set>
 
-#include "kit/markdown.hpp"
+#include "kit/stored_markdown.hpp"
 #include "lims/notebook/handlers.hpp"
 #include "lims/notebook/rules.hpp"
 #include "lims/notebook/shapes.hpp"

@@ -2,7 +2,7 @@
 // DRAFT (PI or admin) makes it EFFECTIVE and the version effective before it OBSOLETE in one
 // transaction, with every version of the code locked, so there is only ever one effective version
 // (sops_effective_code_key is the backstop). Readers acknowledge the effective version.
-#include "kit/markdown.hpp"
+#include "kit/stored_markdown.hpp"
 #include "lims/process/handlers.hpp"
 #include "lims/process/rules.hpp"
 #include "lims/process/shapes.hpp"

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <boost/url/parse.hpp>
 #include <cctype>
+
+#include "platform/crypto.hpp"
 
 namespace spectra::http {
 
@@ -42,7 +45,43 @@ std::optional<boost::asio::ip::address> parse_hop(std::string_view hop) {
   return a;
 }
 
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
+  return true;
+}
+
 }  // namespace
+
+Request request_from_head(std::string_view method, std::string_view target,
+                          const std::vector<std::pair<std::string_view, std::string_view>>& fields,
+                          std::string_view peer, const std::vector<std::string>& trusted_proxies) {
+  Request req;
+  req.method = parse_method(method);
+  req.target = std::string(target);
+  req.headers.reserve(fields.size());
+  std::optional<std::string> forwarded;  // every X-Forwarded-For line, in order, as one list
+  for (const auto& [raw_name, value] : fields) {
+    std::string name(raw_name);
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (name == "x-forwarded-for") forwarded = forwarded ? *forwarded + "," + std::string(value) : std::string(value);
+    req.headers.emplace_back(std::move(name), std::string(value));
+  }
+  req.remote_addr = client_address(peer, forwarded, trusted_proxies);
+  const auto incoming_id = req.header("x-request-id");
+  req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
+  return req;
+}
+
+bool decode_target(Request& req) {
+  const auto url = boost::urls::parse_origin_form(req.target);
+  if (!url) return false;
+  req.path = url->path();
+  req.query.clear();
+  for (auto param : url->params()) req.query.emplace_back(param.key, param.has_value ? param.value : "");
+  return true;
+}
 
 std::string client_address(std::string_view peer, std::optional<std::string_view> forwarded_for,
                            const std::vector<std::string>& trusted) {

@@ -26,6 +26,19 @@ Method parse_method(std::string_view s) noexcept;
 // becomes U+FFFD) of at most max_bytes, cut at a character boundary.
 std::string clean_utf8(std::string_view text, std::size_t max_bytes);
 
+struct Request;
+
+// The request as handlers see it, from a parsed head: method, target, headers (names in lower case),
+// the client's address (X-Forwarded-For believed only from trusted proxies, every line of it in order)
+// and a request id (the client's X-Request-Id when it is a token of at most 128 characters of
+// [A-Za-z0-9._:-], else a new one). The path and query are decoded by decode_target.
+Request request_from_head(std::string_view method, std::string_view target,
+                          const std::vector<std::pair<std::string_view, std::string_view>>& fields,
+                          std::string_view peer, const std::vector<std::string>& trusted_proxies);
+// Decodes the request's target into its path and query parameters (percent-decoded); false when the
+// target is not an origin-form path (RFC 9112 3.2.1), and then the request is left as it was.
+bool decode_target(Request& req);
+
 struct Request {
   Method method = Method::GET;
   std::string target;  // as received

@@ -14,7 +14,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 #include <algorithm>
 #include <array>
 #include <boost/asio/steady_timer.hpp>
@@ -32,16 +31,6 @@ using asio::ip::tcp;
 using asio::use_awaitable;
 
 namespace spectra {
-namespace {
-
-bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
-  return true;
-}
-
-}  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& ioc;
@@ -288,20 +277,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       http::Request req;
       {
         const auto& head = parser.get();
-        req.method = http::parse_method(head.method_string());
-        req.target = std::string(head.target());
-        for (const auto& f : head) {
-          std::string name(f.name_string());
-          for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          req.headers.emplace_back(std::move(name), std::string(f.value()));
-        }
+        std::vector<std::pair<std::string_view, std::string_view>> fields;
+        for (const auto& f : head) fields.emplace_back(f.name_string(), f.value());
+        req = http::request_from_head(head.method_string(), head.target(), fields, remote_addr, config.trusted_proxies);
       }
-      std::optional<std::string> forwarded;  // every X-Forwarded-For line, in order, as one list
-      for (const auto& [k, v] : req.headers)
-        if (k == "x-forwarded-for") forwarded = forwarded ? *forwarded + "," + v : v;
-      req.remote_addr = http::client_address(remote_addr, forwarded, config.trusted_proxies);
-      auto incoming_id = req.header("x-request-id");
-      req.request_id = (incoming_id && valid_request_id(*incoming_id)) ? std::string(*incoming_id) : crypto::uuid_v4();
 
       // A body beyond the JSON limit (an upload) is read only once its sender is known to be allowed
       // to send it: credentials and role are checked on the head alone.
@@ -340,14 +319,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       req.body = std::move(breq.body());
 
       http::Response res;
-      auto url = boost::urls::parse_origin_form(req.target);
-      if (!url) {
+      if (!http::decode_target(req))
         res = http::problem_response(spectra::bad_request("The request target is not a valid path"), req.request_id);
-      } else {
-        req.path = url->path();
-        for (auto param : url->params()) req.query.emplace_back(param.key, param.has_value ? param.value : "");
+      else
         res = co_await service.handle(req);
-      }
 
       // A streamed body to an HTTP/1.0 client ends with the connection (it has no chunks).
       const bool keep = breq.keep_alive() && !stopping.load() && !(res.stream && breq.version() < 11);
