@@ -16,8 +16,12 @@
 namespace spectra {
 namespace {
 
+bool no_room(int error) { return error == ENOSPC || error == EDQUOT; }
+
 [[noreturn]] void fail(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), "content store: " + what);
+  const int error = errno;
+  if (no_room(error)) throw ContentStore::Full(error, std::generic_category(), "content store: " + what);
+  throw std::system_error(error, std::generic_category(), "content store: " + what);
 }
 
 void write_all(int fd, std::string_view bytes) {
@@ -58,17 +62,26 @@ std::string ContentStore::put(std::string_view bytes) const {
   std::vector<std::filesystem::path> made;
   for (auto p = folder; !p.empty() && p != root_.parent_path() && !std::filesystem::exists(p, ec); p = p.parent_path())
     made.push_back(p);
-  std::filesystem::create_directories(folder);
+  try {
+    std::filesystem::create_directories(folder);
+  } catch (const std::filesystem::filesystem_error& e) {
+    if (no_room(e.code().value())) throw Full(e.code(), "content store: create " + folder.string());
+    throw;
+  }
   for (auto it = made.rbegin(); it != made.rend(); ++it) sync_folder(it->parent_path());
   std::string temp = (folder / (".tmp-" + hex.substr(0, 16) + "-XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) fail("create a temporary file in " + folder.string());
+  bool fd_open = true;
   try {
     write_all(fd, bytes);
     sync(fd, temp);
+    // A failed close() has released the descriptor all the same: it is never closed twice (another
+    // thread may hold its number by then). NFS reports a full disk here.
+    fd_open = false;
     if (::close(fd) != 0) fail("close");
   } catch (...) {
-    ::close(fd);
+    if (fd_open) ::close(fd);
     ::unlink(temp.c_str());
     throw;
   }

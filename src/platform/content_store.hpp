@@ -7,15 +7,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace spectra {
 
 class ContentStore {
  public:
+  // What put throws when the file system is full (ENOSPC) or the quota is spent (EDQUOT). As with any
+  // failure of put, no temporary file is left behind and the caller must not name the bytes in a row;
+  // other failures are plain std::system_errors.
+  struct Full : std::system_error {
+    using std::system_error::system_error;
+  };
+
   // `synced`, when given, is told each path fsynced, in order (for the tests of durability).
   explicit ContentStore(std::filesystem::path root, std::function<void(const std::filesystem::path&)> synced = {})
       : root_(std::move(root)), synced_(std::move(synced)) {}
-  // Stores `bytes` (unless they are there already); answers their SHA-256 in hex.
+  // Stores `bytes` (unless they are there already); answers their SHA-256 in hex. Throws Full when
+  // the disk has no room for them.
   std::string put(std::string_view bytes) const;
   // The bytes stored under `sha256_hex`, or nullopt.
   std::optional<std::string> get(std::string_view sha256_hex) const;

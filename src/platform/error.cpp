@@ -18,6 +18,7 @@ unsigned http_status(ErrorCode code) noexcept {
     case ErrorCode::too_many_requests: return 429;
     case ErrorCode::internal: return 500;
     case ErrorCode::unavailable: return 503;
+    case ErrorCode::insufficient_storage: return 507;
   }
   return 500;
 }
@@ -41,6 +42,7 @@ std::string_view status_title(unsigned status) noexcept {
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     default: return "Error";
   }
 }

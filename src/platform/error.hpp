@@ -23,6 +23,7 @@ enum class ErrorCode {
   too_many_requests,   // 429
   internal,            // 500
   unavailable,         // 503 database unavailable, pool exhausted
+  insufficient_storage,  // 507 the file store is full
 };
 
 struct FieldError {

@@ -1,12 +1,16 @@
 // Attachments without a server: the allow-list of types and the content signatures, safe filenames,
-// multipart/form-data bodies, the content-addressed store (in a temporary folder) and the clamd client
-// (against a fake clamd on a unix socket in a temporary folder).
+// multipart/form-data bodies, the content-addressed store (in a temporary folder, and full on a small
+// tmpfs) and the clamd client (against a fake clamd on a unix socket in a temporary folder).
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <openssl/sha.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -590,6 +594,75 @@ TEST(ContentStore, PathOfRefusesWhatIsNotADigest) {
                                  std::string(63, 'a') + "g", std::string(63, 'a') + "/", good.substr(0, 62) + "\0a"s})
     EXPECT_THROW(store.path_of(bad), std::exception) << bad;
   EXPECT_THROW(store.get("../../etc/passwd"), std::exception);
+}
+
+namespace {
+
+// Makes this (single-threaded, forked) process the owner of a mount namespace of its own: as root, or
+// inside a user namespace where the kernel allows unprivileged ones.
+bool own_mount_namespace() {
+  if (::unshare(CLONE_NEWNS) == 0) return true;
+  const auto uid = ::getuid(), gid = ::getgid();
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return false;
+  auto put = [](const char* file, const std::string& text) {
+    const int fd = ::open(file, O_WRONLY);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    return ok;
+  };
+  put("/proc/self/setgroups", "deny");
+  return put("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") &&
+         put("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+}
+
+}  // namespace
+
+// A full disk: a 64 KiB tmpfs, mounted in a child process's own mount namespace (gone with it). Skipped
+// where no mount namespace can be had (a container without the right).
+TEST(ContentStore, AFullDiskThrowsFullAndLeavesNeitherTheFileNorATemporaryOne) {
+  TempDir dir;
+  const fs::path root = dir.path() / "store";
+  fs::create_directories(root);
+  const std::string small = "fits", big(256 * 1024, 'x');
+  const char* const failures[] = {"", "a small file did not fit", "a large file fitted", "Full did not say ENOSPC",
+                                  "not Full but another error", "a temporary file was left", "the large file is there",
+                                  "the small file is no longer readable"};
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int code = [&] {
+      if (!own_mount_namespace()) return 77;
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);  // nothing propagates out
+      if (::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=64k") != 0) return 77;
+      const ContentStore store(root);
+      try {
+        store.put(small);
+      } catch (...) {
+        return 1;
+      }
+      try {
+        store.put(big);
+        return 2;
+      } catch (const ContentStore::Full& e) {
+        if (e.code() != std::errc::no_space_on_device) return 3;
+      } catch (...) {
+        return 4;
+      }
+      for (const auto& e : fs::recursive_directory_iterator(root))
+        if (e.path().filename().string().starts_with(".tmp")) return 5;
+      if (fs::exists(store.path_of(sha256_hex(big)))) return 6;
+      if (store.get(sha256_hex(small)) != small) return 7;
+      return 0;
+    }();
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  const int code = WEXITSTATUS(status);
+  if (code == 77) GTEST_SKIP() << "no mount namespace here (needs root or unprivileged user namespaces)";
+  EXPECT_EQ(code, 0) << (code > 0 && code < 8 ? failures[code] : "unknown");
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 // is read only after its sender is authenticated (kit::Upload; MAX_UPLOAD_BYTES, else 413), checked
 // against the allow-list by its own bytes (415), scanned by clamd when CLAMD_SOCKET is set (422 naming
 // the signature, 503 when clamd cannot answer: never an unscanned file), stored by content off the I/O
-// threads, and recorded with its link in one transaction. Downloads carry their type, a safe
-// Content-Disposition, nosniff and the SHA-256 as ETag.
+// threads (507 when the store's disk is full: nothing recorded), and recorded with its link in one
+// transaction. Downloads carry their type, a safe Content-Disposition, nosniff and the SHA-256 as ETag.
 #include <boost/json.hpp>
 #include <memory>
 
@@ -131,6 +131,12 @@ Received receive(RequestContext& ctx, const kit::Upload& file, UploadTarget& tar
   return r;
 }
 
+// The content store's disk is full (or its quota spent): the upload is refused whole, nothing recorded
+// (507 Insufficient Storage: an operator must make room before it can succeed).
+ApiError store_full(std::string log_detail) {
+  return ApiError(ErrorCode::insufficient_storage, "The file store is full; nothing was stored", std::move(log_detail));
+}
+
 }  // namespace
 
 kit::Input<UploadTarget> UploadTarget::input() {
@@ -182,9 +188,10 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
 
   // Off the I/O threads: the bytes are checked against the type, scanned, hashed and stored.
   struct Outcome {
-    bool matches = false, scanner_down = false;
+    bool matches = false, scanner_down = false, store_full = false;
     std::optional<clamd::Verdict> verdict;
     std::string sha256_hex;
+    std::string store_error;  // why the store refused the bytes, for the log
   };
   auto bytes = std::make_shared<const std::string>(in.bytes);
   const ContentStore* store = ctx.deps.files;
@@ -207,13 +214,19 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
         return o;
       }
     }
-    o.sha256_hex = store->put(*bytes);
+    try {
+      o.sha256_hex = store->put(*bytes);
+    } catch (const ContentStore::Full& e) {
+      o.store_full = true;
+      o.store_error = e.what();
+    }
     return o;
   };
   const WorkShare share = ctx.share();
   const Outcome done = co_await ctx.deps.blocking->run(std::move(job), share);
   if (!done.matches) throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + *type);
   if (done.scanner_down) throw ApiError(ErrorCode::unavailable, "The malware scanner is unavailable; nothing was stored");
+  if (done.store_full) throw store_full(done.store_error);
   if (done.verdict && !done.verdict->clean) {
     const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", done.verdict->signature},
                               {"sha256", done.sha256_hex}};
