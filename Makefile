@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 SPECTRA := $(BUILD_DIR)/spectra
 export SPECTRA_HOME := $(CURDIR)
 
-.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults fuzz unit integration bench clean audit-verify
+.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults fuzz soak unit integration bench clean audit-verify
 
 all: build
 
@@ -66,6 +66,10 @@ fuzz: bootstrap
 
 bench: bootstrap
 	@scripts/bench
+
+# Twenty minutes (SOAK_MINUTES) of a mixed workload from several labs against one server (not in CI).
+soak: bootstrap
+	@SOAK_MINUTES=$(or $(SOAK_MINUTES),20) scripts/soak
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)

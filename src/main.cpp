@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -20,6 +21,23 @@
 #include "seed/seed.hpp"
 
 using namespace spectra;
+
+// gperftools' tcmalloc, when the build links it (unsanitized builds, CMakeLists.txt): weak, so that a
+// build without it runs as it is.
+extern "C" int MallocExtension_SetNumericProperty(const char* property, std::size_t value) __attribute__((weak));
+
+namespace {
+
+// tcmalloc keeps freed memory in per-thread caches of up to 32 MiB in all and returns none of it: under
+// `make soak` the server's resident memory climbed 11 to 18 % in twenty minutes while its live heap
+// stayed at 5 MiB. 4 MiB of caches in all (eight threads) hold it flat; TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,
+// when set, is tcmalloc's own and wins.
+void bound_allocator_caches() {
+  if (MallocExtension_SetNumericProperty && !std::getenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES"))
+    MallocExtension_SetNumericProperty("tcmalloc.max_total_thread_cache_bytes", std::size_t{4} << 20);
+}
+
+}  // namespace
 
 
 int main(int argc, char** argv) {
@@ -105,6 +123,7 @@ int main(int argc, char** argv) {
 
   try {
     if (serve->parsed()) {
+      bound_allocator_caches();
       ServeOptions opt;
       opt.lims = only.empty() || only == "lims";
       opt.analysis = only.empty() || only == "analysis";
