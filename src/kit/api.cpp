@@ -1,4 +1,5 @@
 #include "kit/api.hpp"
+#include "platform/content_store.hpp"
 
 #include <algorithm>
 #include <spdlog/spdlog.h>
@@ -192,6 +193,11 @@ asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& a
     else
       spdlog::debug("request {} refused by the database: {}", req.request_id, api.log_detail());
     co_return http::problem_response(api, req.request_id);
+  } catch (const ContentStore::Full& e) {
+    // Whoever was storing bytes (an upload, a certificate): refused whole, nothing recorded.
+    spdlog::warn("request {} refused: {}", req.request_id, e.what());
+    co_return http::problem_response(
+        ApiError(ErrorCode::insufficient_storage, "The file store is full; nothing was stored", e.what()), req.request_id);
   } catch (const std::exception& e) {
     spdlog::error("request {} failed: {}", req.request_id, e.what());
     co_return http::problem_response(ApiError(ErrorCode::internal, "Internal server error"), req.request_id);

@@ -131,12 +131,6 @@ Received receive(RequestContext& ctx, const kit::Upload& file, UploadTarget& tar
   return r;
 }
 
-// The content store's disk is full (or its quota spent): the upload is refused whole, nothing recorded
-// (507 Insufficient Storage: an operator must make room before it can succeed).
-ApiError store_full(std::string log_detail) {
-  return ApiError(ErrorCode::insufficient_storage, "The file store is full; nothing was stored", std::move(log_detail));
-}
-
 }  // namespace
 
 kit::Input<UploadTarget> UploadTarget::input() {
@@ -188,10 +182,9 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
 
   // Off the I/O threads: the bytes are checked against the type, scanned, hashed and stored.
   struct Outcome {
-    bool matches = false, scanner_down = false, store_full = false;
+    bool matches = false, scanner_down = false;
     std::optional<clamd::Verdict> verdict;
     std::string sha256_hex;
-    std::string store_error;  // why the store refused the bytes, for the log
   };
   auto bytes = std::make_shared<const std::string>(in.bytes);
   const ContentStore* store = ctx.deps.files;
@@ -214,19 +207,13 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
         return o;
       }
     }
-    try {
-      o.sha256_hex = store->put(*bytes);
-    } catch (const ContentStore::Full& e) {
-      o.store_full = true;
-      o.store_error = e.what();
-    }
+    o.sha256_hex = store->put(*bytes);  // a full disk throws ContentStore::Full: 507 (kit/api)
     return o;
   };
   const WorkShare share = ctx.share();
   const Outcome done = co_await ctx.deps.blocking->run(std::move(job), share);
   if (!done.matches) throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + *type);
   if (done.scanner_down) throw ApiError(ErrorCode::unavailable, "The malware scanner is unavailable; nothing was stored");
-  if (done.store_full) throw store_full(done.store_error);
   if (done.verdict && !done.verdict->clean) {
     const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", done.verdict->signature},
                               {"sha256", done.sha256_hex}};
