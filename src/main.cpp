@@ -1,5 +1,5 @@
 // The one executable: serve, db upgrade|downgrade|current|history, seed demo, user create, audit verify,
-// openapi.
+// openapi, agent.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "agent/agent.hpp"
 #include "audit/audit.hpp"
 #include "auth/rbac.hpp"
 #include "platform/config.hpp"
@@ -94,6 +95,22 @@ int main(int argc, char** argv) {
   auto* checkpoint = auditcmd->add_subcommand("checkpoint", "Print each organization's chain head, signed (JSON lines)");
   checkpoint->add_option("--org", audit_org, "Only this organization id");
 
+  auto* agentcmd = cli.add_subcommand(
+      "agent", "On an instrument's PC: import each new file of a folder once into a run (key in SPECTRA_API_KEY)");
+  agent::Options agent_options;
+  agentcmd->add_option("--api", agent_options.api, "The Analysis API's URL (https://lims.example.org:8001)")->required();
+  auto* agent_run = agentcmd->add_option_group("run", "Where the files go: exactly one of");
+  agent_run->add_option("--run", agent_options.run_id, "This run");
+  agent_run->add_flag("--run-from-barcode", agent_options.run_from_barcode,
+                      "The newest RUNNING run of the sample whose barcode starts the file's name (before _ or space)");
+  agent_run->require_option(1);
+  agentcmd->add_option("--profile", agent_options.profile_id, "The import profile that reads the files")->required();
+  agentcmd->add_option("--watch", agent_options.watch, "The folder the instrument writes to")->required();
+  agentcmd->add_flag("--once", agent_options.once, "Send the files there now (once stable), wait for the answers, exit");
+  agentcmd->add_option("--stable-seconds", agent_options.stable_seconds,
+                       "How long a file must stay unchanged before it is sent (default 2)")
+      ->check(CLI::NonNegativeNumber);
+
   CLI11_PARSE(cli, argc, argv);
 
   if (openapi->parsed()) {
@@ -120,6 +137,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   setup_logging(config);
+
+  if (agentcmd->parsed()) {
+    if (const char* key = std::getenv("SPECTRA_API_KEY")) agent_options.api_key = key;
+    return agent::run(agent_options);
+  }
 
   try {
     if (serve->parsed()) {

@@ -2,11 +2,14 @@
 // (minimum role and, for API keys, its scope); its inputs come from its handler's parameters, and
 // /openapi.json is generated from this table.
 #include "analysis/attachments/handlers.hpp"
+#include "analysis/binmaps/handlers.hpp"
+#include "analysis/imports/handlers.hpp"
 #include "analysis/instruments/handlers.hpp"
 #include "analysis/ml/handlers.hpp"
 #include "analysis/runs/handlers.hpp"
 #include "analysis/spc/handlers.hpp"
-#include "server/route_tables.hpp"
+#include "analysis/wafermaps/handlers.hpp"
+#include "analysis/routes.hpp"
 
 namespace spectra {
 
@@ -57,7 +60,7 @@ kit::Router analysis_router() {
       route(M::PATCH, "/api/v1/calibrations/{id}/revoke", in::revoke_calibration, end_calibrations,
             "Revoke a calibration (blocks the instrument's queued runs when it is no longer usable)"),
 
-      route(M::GET, "/api/v1/runs", rn::list_runs, read_runs, "List runs (filters status, instrument_id, sample_id, recipe_id, kind)"),
+      route(M::GET, "/api/v1/runs", rn::list_runs, read_runs, "List runs (filters status, instrument_id, sample_id, recipe_id, kind, barcode)"),
       route(M::POST, "/api/v1/runs", rn::create_run, write_runs,
             "Create a run: QUEUED when its instrument's calibration is valid, else BLOCKED with the reason", 201),
       route(M::GET, "/api/v1/runs/{id}", rn::get_run, read_runs, "One run"),
@@ -68,6 +71,33 @@ kit::Router analysis_router() {
       route(M::GET, "/api/v1/runs/{id}/results", rn::list_results, read_runs, "The run's results"),
       route(M::POST, "/api/v1/runs/{id}/results", rn::record_results, record_results,
             "Record a result, or a batch of up to 10,000, on a RUNNING or COMPLETED run", 201),
+
+      route(M::GET, "/api/v1/import-profiles", imports::list_profiles, read_instruments,
+            "List import profiles (filters instrument_id, q)"),
+      route(M::POST, "/api/v1/import-profiles", imports::create_profile, write_instruments,
+            "Create an import profile: how one instrument's CSV or TSV files map to results (a mapping that names no"
+            " value column is 422)",
+            201),
+      route(M::GET, "/api/v1/import-profiles/{id}", imports::get_profile, read_instruments, "One import profile"),
+      route(M::PATCH, "/api/v1/import-profiles/{id}", imports::update_profile, write_instruments,
+            "Change an import profile (validated as a whole)"),
+      route(M::POST, "/api/v1/runs/{id}/import", imports::import_file, record_results,
+            "Import an instrument's file (multipart/form-data: file, profile_id) as results, in one transaction: the"
+            " same bytes again answer 200 with the first import and add nothing; a file the profile cannot read is 422"
+            " naming its lines and columns",
+            201),
+      route(M::GET, "/api/v1/runs/{id}/imports", imports::list_imports, read_runs, "The files imported into the run"),
+      route(M::GET, "/api/v1/runs/{id}/wafer-map", wafermaps::get_wafer_map, read_runs,
+            "A metric's results by position on the wafer, with their evaluations and summary: n, mean, sample standard"
+            " deviation (n - 1), min, max, range and uniformity_pct = 100 * stdev / mean; ?format=svg (or Accept:"
+            " image/svg+xml) draws it"),
+      route(M::GET, "/api/v1/runs/{id}/bin-map", binmaps::get_bin_map, read_runs,
+            "The run's die bin map: rows, columns, bins with counts, yield and the dies; ?format=g85 answers SEMI G85"
+            " XML"),
+      route(M::POST, "/api/v1/runs/{id}/bin-map", binmaps::create_bin_map, record_results,
+            "Store the run's die bin map from a SEMI G85 XML map (application/xml), validated: rows and columns agree"
+            " with the data, every bin code is declared, bin counts agree",
+            201),
 
       route(M::GET, "/api/v1/attachments", at::list_attachments, read_attachments,
             "List attachments (filters run_id, sample_id, eln_entry_id)"),
@@ -84,6 +114,9 @@ kit::Router analysis_router() {
             "Create a series: I-MR or XBAR-R, spec limits, and fixed control limits or a baseline of the first N points", 201),
       route(M::GET, "/api/v1/spc/series/{id}", spc::get_series, read_spc,
             "One series with its current limits, its capability (Cp, Cpk, Pp, Ppk) and its open alerts"),
+      route(M::PATCH, "/api/v1/spc/series/{id}", spc::update_series, write_spc,
+            "Change a series' spec limits or hold_on_alert, or compute new control limits from its latest N points"
+            " (rebaseline_points)"),
       route(M::GET, "/api/v1/spc/series/{id}/points", spc::list_points, read_spc, "The series' points, newest first"),
       route(M::POST, "/api/v1/spc/series/{id}/points", spc::add_points, add_points,
             "Add a point, or a batch of up to 100,000 judged in order: each answered with the Nelson rules it violates"

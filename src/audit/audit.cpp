@@ -157,10 +157,14 @@ std::int64_t link_pending(db::BlockingConnection& conn, std::string_view key) {
   auto pending = conn.exec("SELECT organization_id FROM app.audit_pending() ORDER BY oldest");
   for (int i = 0; i < pending.rows(); ++i) {
     const std::string org(pending.get(i, 0));
+    std::int64_t here = 0;
     for (std::int64_t n = batch_size; n == batch_size;) {
       n = link_batch(conn, key, org);
-      linked += n;
+      here += n;
     }
+    // Whoever follows the organization's chain (the notification dispatcher) looks now.
+    if (here > 0) conn.exec("SELECT pg_notify('spectra_audit_linked', $1)", db::Params(org));
+    linked += here;
   }
   return linked;
 }

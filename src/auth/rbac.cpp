@@ -29,7 +29,7 @@ const std::vector<std::string_view>& known_scopes() {
       "samples:read",      "samples:write",      "runs:read",       "runs:write",    "results:write",
       "calibrations:read", "calibrations:write", "instruments:read", "instruments:write", "recipes:read",
       "recipes:write",     "sops:read",          "sops:write",        "eln:read",        "eln:write",     "spc:read",
-      "spc:write",         "ml:read",            "ml:write",        "attachments:read", "attachments:write",
+      "spc:write",         "quality:read",       "quality:write",         "ml:read",            "ml:write",        "attachments:read", "attachments:write",
       "users:read",        "audit:read",
   };
   return all;

@@ -18,6 +18,9 @@ class ExternalKeys;
 }  // namespace auth
 class BlockingPool;
 class ContentStore;
+namespace db {
+class Listener;
+}  // namespace db
 
 namespace kit {
 
@@ -37,6 +40,7 @@ struct Dependencies {
   auth::ExternalKeys* external_keys = nullptr;  // null unless JWKS_URL is set
   audit::Sequencer* audit_sequencer = nullptr;
   const audit::CheckpointSigner* audit_signer = nullptr;
+  db::Listener* notifications = nullptr;  // wake-ups of the notification streams, by user id
 };
 
 struct RequestContext {

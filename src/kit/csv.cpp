@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "platform/utf8.hpp"
+
 namespace spectra::kit::csv {
 namespace {
 
@@ -23,46 +25,12 @@ std::string without_neutraliser(std::string cell) {
   return cell;
 }
 
-bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
-
-// The length of the well-formed UTF-8 sequence at s[i], or 0; the narrowed second-byte ranges are
-// what rule out overlongs, surrogates and code points above U+10FFFF (RFC 3629, section 4).
-std::size_t sequence_length(std::string_view s, std::size_t i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;
-  if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) length = 2;
-  else if (b == 0xE0) length = 3, low = 0xA0;
-  else if (b == 0xED) length = 3, high = 0x9F;
-  else if (b >= 0xE1 && b <= 0xEF) length = 3;
-  else if (b == 0xF0) length = 4, low = 0x90;
-  else if (b >= 0xF1 && b <= 0xF3) length = 4;
-  else if (b == 0xF4) length = 4, high = 0x8F;
-  else return 0;
-  if (s.size() - i < length) return 0;
-  const auto second = static_cast<unsigned char>(s[i + 1]);
-  if (second < low || second > high) return 0;
-  for (std::size_t k = 2; k < length; ++k)
-    if (!is_continuation(static_cast<unsigned char>(s[i + k]))) return 0;
-  return length;
-}
-
-std::size_t first_invalid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto length = sequence_length(s, i);
-    if (length == 0) return i;
-    i += length;
-  }
-  return npos;
-}
-
 // One pass over the text, record by record; every problem goes to the table, none is thrown.
 class Reader {
  public:
-  Reader(std::string_view text, std::size_t max_problems, Table& table)
-      : text_(text), bad_byte_(first_invalid_utf8(text)), max_problems_(std::max<std::size_t>(max_problems, 1)),
-        table_(table) {}
+  Reader(std::string_view text, std::size_t max_problems, Table& table, char delimiter)
+      : text_(text), bad_byte_(utf8::first_invalid(text)), max_problems_(std::max<std::size_t>(max_problems, 1)),
+        table_(table), delimiter_(delimiter) {}
 
   bool done() const { return pos_ >= text_.size() || full(); }
   bool full() const { return table_.problems.size() >= max_problems_; }
@@ -72,15 +40,26 @@ class Reader {
   }
 
   void add(std::size_t row, std::string column, std::string message) {
-    if (!full()) table_.problems.push_back({row, std::move(column), std::move(message)});
+    if (!full()) table_.problems.push_back({row, std::move(column), std::move(message), row_line_});
+  }
+  // A problem of the whole file (no line of its own).
+  void add_file(std::string message) {
+    if (!full()) table_.problems.push_back({0, "", std::move(message), 0});
+  }
+  // The line the record about to be read starts on (counted incrementally: one pass over the text).
+  std::size_t line() {
+    for (; counted_ < pos_; ++counted_)
+      if (text_[counted_] == '\n') ++line_;
+    return line_;
   }
 
   void read_record(std::size_t row, std::vector<std::string>& cells) {
     const auto start = pos_;
+    row_line_ = line();
     cells.clear();
     cells.reserve(table_.header.size());
     cells.push_back(read_cell(row, 0));
-    while (pos_ < text_.size() && text_[pos_] == ',') {
+    while (pos_ < text_.size() && text_[pos_] == delimiter_) {
       ++pos_;
       cells.push_back(read_cell(row, cells.size()));
     }
@@ -129,7 +108,7 @@ class Reader {
   void skip_unquoted(std::size_t row, std::size_t column) {
     bool quote_reported = false, cr_reported = false;
     for (;;) {
-      pos_ = std::min(text_.find_first_of(",\n\r\"", pos_), text_.size());
+      pos_ = std::min(text_.find_first_of(stops_, pos_), text_.size());
       if (at_cell_end()) return;
       if (text_[pos_] == '"' && !std::exchange(quote_reported, true))
         add(row, column_name(column), "has a quote inside an unquoted cell");
@@ -148,7 +127,7 @@ class Reader {
   bool at_cell_end() const {
     if (pos_ >= text_.size()) return true;
     const auto rest = text_.substr(pos_);
-    return rest[0] == ',' || rest[0] == '\n' || rest.starts_with("\r\n");
+    return rest[0] == delimiter_ || rest[0] == '\n' || rest.starts_with("\r\n");
   }
 
   std::string_view text_;
@@ -156,6 +135,9 @@ class Reader {
   std::size_t bad_byte_;
   std::size_t max_problems_;
   Table& table_;
+  char delimiter_;
+  const char stops_[5] = {delimiter_, '\n', '\r', '"', '\0'};
+  std::size_t counted_ = 0, line_ = 1, row_line_ = 0;
 };
 
 void check_header(Reader& reader, const std::vector<std::string>& header) {
@@ -174,12 +156,15 @@ void read_rows(Reader& reader, Table& table, std::size_t max_rows) {
   // An editor's trailing newline is not a row, unless an empty line is exactly a one-column row.
   for (std::size_t row = 1; !reader.done() && !(columns > 1 && reader.only_line_end_left()); ++row) {
     if (row > max_rows) {
-      reader.add(0, "", "has more than " + std::to_string(max_rows) + " rows");
+      reader.add_file("has more than " + std::to_string(max_rows) + " rows");
       return;
     }
+    const auto line = reader.line();
     reader.read_record(row, cells);
-    if (cells.size() == columns)
+    if (cells.size() == columns) {
       table.rows.push_back(std::move(cells));
+      table.lines.push_back(line);
+    }
     else
       reader.add(row, "", "has " + std::to_string(cells.size()) + " cells, the header has " + std::to_string(columns));
   }
@@ -210,10 +195,10 @@ void append_row(std::string& out, std::span<const std::string_view> cells) {
   out += "\r\n";
 }
 
-Table read(std::string_view text, std::size_t max_rows, std::size_t max_problems) {
+Table read(std::string_view text, std::size_t max_rows, std::size_t max_problems, Dialect dialect) {
   Table table;
   if (text.starts_with(bom)) text.remove_prefix(bom.size());
-  Reader reader(text, max_problems, table);
+  Reader reader(text, max_problems, table, dialect.delimiter);
   if (text.empty()) {
     reader.add(0, "", "is empty");
     return table;

@@ -22,11 +22,17 @@ struct Problem {
   std::size_t row;      // 1 = the first data row after the header; 0 = the header or the file itself
   std::string column;   // the header name of the column, "" when the problem is the whole row/file
   std::string message;  // "is not valid UTF-8", "has 5 cells, the header has 7", ...
+  std::size_t line = 0;  // the line of the text where the row starts (1 = the first; 0: the file itself)
 };
 struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;  // every row has header.size() cells
+  std::vector<std::size_t> lines;               // the line where each row starts (a quoted cell may span lines)
   std::vector<Problem> problems;                // empty when the file read cleanly
+};
+// The separator between cells: a comma (RFC 4180), or a tab for the TSV files instruments write.
+struct Dialect {
+  char delimiter = ',';
 };
 // Reads a whole CSV text; a caller imports nothing unless `problems` is empty. Accepts CRLF or LF line
 // ends, an optional UTF-8 byte-order mark, quoted cells (with "" for a quote, and CR/LF inside quotes),
@@ -39,6 +45,6 @@ struct Table {
 // unterminated quote, a quote in the middle of an unquoted cell, text after a closing quote, a CR that
 // does not end a line, more than max_rows data rows (row 0, "has more than N rows").
 // Blank lines in the middle of the file are rows with a wrong cell count unless the header has one column.
-Table read(std::string_view text, std::size_t max_rows, std::size_t max_problems = 100);
+Table read(std::string_view text, std::size_t max_rows, std::size_t max_problems = 100, Dialect dialect = {});
 
 }  // namespace spectra::kit::csv

@@ -126,6 +126,8 @@ class Write {
   Write(db::Tx& tx, audit::Actor actor) : tx_(tx), actor_(std::move(actor)) {}
   boost::asio::awaitable<db::Result> exec(const db::Query& q, db::Params params = {});
   boost::asio::awaitable<std::vector<db::Result>> exec_all(std::vector<db::Statement> statements);
+  // After inserting many rows that later statements reference: db::Tx::replan.
+  boost::asio::awaitable<void> replan() { return tx_.replan(); }
   void audit(std::string_view action, std::string_view entity_type, std::optional<std::string> entity_id,
              std::optional<std::string> before, std::optional<std::string> after);
   // Creates the row `id` and ends the transaction, in one round trip: `checks` (statements that raise

@@ -3,9 +3,11 @@
 // /openapi.json is generated from this table.
 #include "lims/identity/handlers.hpp"
 #include "lims/notebook/handlers.hpp"
+#include "lims/notifications/handlers.hpp"
 #include "lims/process/handlers.hpp"
+#include "lims/quality/handlers.hpp"
 #include "lims/samples/handlers.hpp"
-#include "server/route_tables.hpp"
+#include "lims/routes.hpp"
 
 namespace spectra {
 
@@ -18,6 +20,8 @@ kit::Router lims_router() {
   namespace sm = samples;
   namespace pr = process;
   namespace nb = notebook;
+  namespace qa = quality;
+  namespace nt = notifications;
   constexpr auto read_samples = auth::any_role("samples:read");
   constexpr auto write_samples = minimum(Role::engineer, "samples:write");
   constexpr auto move_samples = minimum(Role::technician, "samples:write");
@@ -31,6 +35,8 @@ kit::Router lims_router() {
   constexpr auto read_eln = auth::any_role("eln:read");
   constexpr auto write_eln = minimum(Role::engineer, "eln:write");
   constexpr auto sign = auth::users_only(Role::technician);
+  constexpr auto read_quality = auth::any_role("quality:read");
+  constexpr auto write_quality = minimum(Role::engineer, "quality:write");
 
   std::vector<kit::Route> routes = kit::common_routes("lims");
   std::vector<kit::Route> own = {
@@ -119,6 +125,39 @@ kit::Router lims_router() {
       route(M::POST, "/api/sops/{id}/acknowledge", pr::acknowledge_sop, signed_in,
             "Acknowledge having read the EFFECTIVE version", 201),
 
+      route(M::GET, "/api/specifications", qa::list_specifications, read_quality,
+            "List specification versions (filters status, q, material_id, recipe_id, sample_type, lineage_id)"),
+      route(M::POST, "/api/specifications", qa::create_specification, write_quality,
+            "Create a specification (version 1, DRAFT): what it applies to and its limits per metric", 201),
+      route(M::GET, "/api/specifications/{id}", qa::get_specification, read_quality,
+            "One specification version, with its lineage's versions"),
+      route(M::PATCH, "/api/specifications/{id}", qa::update_specification, write_quality,
+            "Change a DRAFT; the latest EFFECTIVE or REJECTED version gets a new DRAFT version"),
+      route(M::POST, "/api/specifications/{id}/approve", qa::approve_specification, decide,
+            "Make a DRAFT version EFFECTIVE (the effective one before it becomes OBSOLETE); never by its author or an"
+            " editor of it"),
+      route(M::POST, "/api/specifications/{id}/reject", qa::reject_specification, decide,
+            "Reject a DRAFT version with a comment; never by its author or an editor of it"),
+
+      route(M::GET, "/api/nonconformances", qa::list_nonconformances, read_quality,
+            "List nonconformances (filters status, sample_id, run_id)"),
+      route(M::GET, "/api/nonconformances/{id}", qa::get_nonconformance, read_quality, "One nonconformance"),
+      route(M::PATCH, "/api/nonconformances/{id}", qa::update_nonconformance, write_quality,
+            "Take an OPEN nonconformance under review, or change its notes"),
+      route(M::POST, "/api/nonconformances/{id}/disposition", qa::dispose_nonconformance, decide,
+            "Close a nonconformance with a signed disposition (password again): use_as_is, rework or retest release"
+            " the sample, scrap disposes of it"),
+
+      route(M::POST, "/api/samples/{id}/certificates", qa::issue_certificate, decide,
+            "Issue a certificate of analysis (PDF) of the sample's results, signed with your password; 409 while"
+            " the sample has an open nonconformance",
+            201),
+      route(M::GET, "/api/certificates/{id}", qa::get_certificate, read_quality, "One certificate: what it certifies"),
+      route(M::GET, "/api/certificates/{id}/pdf", qa::certificate_pdf, read_quality, "The certificate's PDF as issued"),
+      route(M::GET, "/api/certificates/{id}/verify", qa::verify_certificate, auth::anyone,
+            "Whether a PDF is the one issued (its SHA-256), without credentials: valid, issued_at, issued_by,"
+            " sample_barcode"),
+
       route(M::GET, "/api/eln", nb::list_entries, read_eln, "List notebook entries (filters author_id, tag, sample_id, amends_entry_id, q, signed)"),
       route(M::POST, "/api/eln", nb::create_entry, write_eln, "Write a notebook entry (or an amendment of one)", 201),
       route(M::POST, "/api/eln/preview", nb::preview_entry, write_eln, "Render markdown as a notebook entry would be (sanitized HTML)"),
@@ -129,6 +168,28 @@ kit::Router lims_router() {
       route(M::GET, "/api/eln/{id}/signatures", nb::list_signatures, read_eln,
             "The entry's signatures, each checked against the entry's content now"),
       route(M::GET, "/api/eln/{id}/export", nb::export_entry, read_eln, "The entry as an .eln file (RO-Crate zip)"),
+
+      route(M::GET, "/api/notifications", nt::list_notifications, signed_in,
+            "The caller's notifications, newest first (?unread=true), with the number unread"),
+      route(M::POST, "/api/notifications/read-all", nt::mark_all_read, signed_in, "Mark all the caller's notifications read"),
+      route(M::POST, "/api/notifications/{id}/read", nt::mark_read, signed_in, "Mark one of the caller's notifications read"),
+      route(M::GET, "/api/notifications/stream", nt::stream_notifications, signed_in,
+            "The caller's new notifications as Server-Sent Events (Last-Event-ID resumes)"),
+      route(M::GET, "/api/notification-preferences", nt::get_preferences, signed_in,
+            "The caller's choice per event type: in_app, email (off, immediate, daily)"),
+      route(M::PATCH, "/api/notification-preferences", nt::update_preferences, signed_in,
+            "Change the caller's choices for some event types"),
+      route(M::GET, "/api/webhooks", nt::list_webhooks, auth::require_admin, "List webhook endpoints"),
+      route(M::POST, "/api/webhooks", nt::create_webhook, auth::require_admin,
+            "Register a webhook endpoint (its signing secret is answered once)", 201),
+      route(M::GET, "/api/webhooks/{id}", nt::get_webhook, auth::require_admin, "One webhook endpoint"),
+      route(M::PATCH, "/api/webhooks/{id}", nt::update_webhook, auth::require_admin,
+            "Change an endpoint's URL, events, description, or switch it on or off"),
+      route(M::DELETE_, "/api/webhooks/{id}", nt::delete_webhook, auth::require_admin, "Delete a webhook endpoint", 204),
+      route(M::GET, "/api/webhooks/{id}/deliveries", nt::list_deliveries, auth::require_admin,
+            "An endpoint's deliveries, newest first, each with its attempts"),
+      route(M::POST, "/api/webhooks/{id}/deliveries/{delivery_id}/redeliver", nt::redeliver, auth::require_admin,
+            "Send a delivery again (the same webhook-id)", 202),
   };
   for (auto& r : own) routes.push_back(std::move(r));
   return kit::Router("SPECTRA-Lab LIMS API", std::move(routes));

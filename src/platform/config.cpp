@@ -139,6 +139,8 @@ Config Config::from_env() {
   c.jwt_issuer = env("JWT_ISSUER", c.jwt_issuer);
   c.jwt_audience = env("JWT_AUDIENCE", c.jwt_audience);
   c.jwks_url = env("JWKS_URL");
+  c.public_url = env("PUBLIC_URL");
+  while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
   c.jwks_issuer = env("JWKS_ISSUER");
   c.jwks_audience = env("JWKS_AUDIENCE");
 
@@ -160,6 +162,16 @@ Config Config::from_env() {
   c.audit_checkpoint_file = env("AUDIT_CHECKPOINT_FILE");
   c.audit_checkpoint_interval =
       std::chrono::seconds(env_number<long>("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 86400));
+
+  c.smtp_url = env("SMTP_URL");
+  if (!c.smtp_url.empty() && c.smtp_url.rfind("smtp://", 0) != 0 && c.smtp_url.rfind("smtps://", 0) != 0)
+    throw std::runtime_error("SMTP_URL must be smtp://host:port or smtps://host:port, got '" + c.smtp_url + "'");
+  c.mail_from = env("MAIL_FROM", c.mail_from);
+  if (const auto v = env("WEBHOOK_ALLOW_PRIVATE"); !v.empty()) {
+    if (v != "true" && v != "false") throw std::runtime_error("WEBHOOK_ALLOW_PRIVATE must be true or false, got '" + v + "'");
+    c.webhook_allow_private = v == "true";
+  }
+  c.notify_interval = std::chrono::milliseconds(env_number<long>("NOTIFY_INTERVAL_MS", 1000, 50, 60000));
 
   c.tls_cert_file = env("TLS_CERT_FILE");
   c.tls_handshake_timeout = std::chrono::seconds(env_number<long>("TLS_HANDSHAKE_TIMEOUT_SECONDS", 10, 1, 300));

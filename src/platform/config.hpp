@@ -64,6 +64,9 @@ struct Config {
   std::string jwt_issuer = "spectra-lab";
   std::string jwt_audience = "spectra-lab-api";
   std::string jwks_url;
+  // The address people reach the LIMS at (PUBLIC_URL, e.g. https://lims.example.org): a certificate's
+  // QR code links there. Empty: the address of the request that issues it (its Host).
+  std::string public_url;
   std::string jwks_issuer;    // expected iss of external tokens (optional)
   std::string jwks_audience;  // expected aud of external tokens; empty: jwt_audience
 
@@ -81,6 +84,15 @@ struct Config {
   std::chrono::milliseconds audit_sequencer_interval{200};
   // The sequencer's leader also deletes refresh tokens a day past their expiry, this often.
   std::chrono::seconds refresh_token_purge_interval{600};
+
+  // Notifications: mail through SMTP_URL (smtp://host:port or smtps://; empty: no mail is sent, it
+  // waits in the queue) from MAIL_FROM; webhooks to private, loopback and link-local addresses only
+  // with WEBHOOK_ALLOW_PRIVATE=true. The dispatcher looks for work this often.
+  std::string smtp_url;
+  std::string mail_from = "SPECTRA-Lab <no-reply@localhost>";
+  bool webhook_allow_private = false;
+  std::chrono::milliseconds notify_interval{1000};
+  std::chrono::seconds webhook_timeout{10};
 
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -25,6 +25,8 @@
 #include "platform/db/blocking_connection.hpp"
 #include "platform/http/server.hpp"
 #include "kit/api.hpp"
+#include "lims/notifications/dispatcher.hpp"
+#include "platform/db/listener.hpp"
 #include "server/route_tables.hpp"
 
 namespace asio = boost::asio;
@@ -135,6 +137,8 @@ struct Runtime::Impl {
   std::unique_ptr<auth::ExternalKeys> external;
   std::unique_ptr<audit::CheckpointSigner> audit_signer;
   std::unique_ptr<audit::Sequencer> sequencer;
+  std::unique_ptr<db::Listener> listener;
+  std::unique_ptr<notifications::Dispatcher> dispatcher;
   kit::Dependencies deps;
   std::unique_ptr<kit::Api> lims, analysis;
   std::unique_ptr<HttpServer> lims_server, analysis_server;
@@ -225,6 +229,13 @@ void Runtime::start() {
     s.sequencer = std::make_unique<audit::Sequencer>(conninfo, cfg.sequencer_database_user, cfg);
   s.deps.audit_sequencer = s.sequencer.get();
   s.deps.audit_signer = s.audit_signer.get();
+  // Notifications: the dispatcher (leader-elected, like the sequencer) and this process's listener,
+  // which wakes the notification streams it serves.
+  s.dispatcher = std::make_unique<notifications::Dispatcher>(conninfo, user, cfg);
+  if (s.options.lims) {
+    s.listener = std::make_unique<db::Listener>(conninfo, user, notifications::channel);
+    s.deps.notifications = s.listener.get();
+  }
 
   if (s.options.analysis) {
     s.analysis = std::make_unique<kit::Api>(s.deps, "analysis", analysis_router(),
@@ -262,6 +273,7 @@ void Runtime::stop() {
   spdlog::info("stopping: no new connections; finishing requests in flight");
   if (s.lims_server) s.lims_server->stop_accepting();
   if (s.analysis_server) s.analysis_server->stop_accepting();
+  if (s.listener) s.listener->close();  // notification streams end
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   auto busy = [&] {
     return (s.lims_server && s.lims_server->in_flight() > 0) || (s.analysis_server && s.analysis_server->in_flight() > 0);
@@ -286,6 +298,9 @@ void Runtime::stop() {
   s.pool->close();
   s.auth_pool->close();
   s.sequencer.reset();
+  s.dispatcher.reset();
+  s.deps.notifications = nullptr;
+  s.listener.reset();
   s.lims_server.reset();
   s.analysis_server.reset();
   s.ioc.reset();

@@ -206,14 +206,18 @@ def stored(dsn, prefix):
         # A start is there when the run moved or its audit event says so: then both must be.
         if started == "t" or start_audit != "0":
             found["start"][name] = (i, started == "t" and start_audit == "1")
+    # A batch of results has one audit event naming its run (the client records one result per run, its
+    # metric the run's name).
     for name, i, audit in psql(dsn, f"""
-            SELECT x.metric, x.id, {audits('result.record', 'run', 'x.run_id', " AND a.after->>'metric' = x.metric")}
+            SELECT x.metric, x.id, {audits('result.record', 'run', 'x.run_id')}
               FROM results x WHERE x.metric {like}"""):
         found["result"][name] = (i, audit == "1")
-    # An audit event of a result whose row is missing: a result in part.
+    # An audit event of results whose rows are missing: a result in part.
     for (name,) in psql(dsn, f"""
-            SELECT a.after->>'metric' FROM audit_events a WHERE a.action = 'result.record'
-               AND a.after->>'metric' {like}"""):
+            SELECT r.extra_metadata->>'fault' FROM runs r JOIN audit_events a ON a.organization_id = r.organization_id
+               AND a.entity_type = 'run' AND a.entity_id = r.id AND a.action = 'result.record'
+             WHERE r.extra_metadata->>'fault' {like}
+               AND NOT EXISTS (SELECT 1 FROM results x WHERE x.organization_id = r.organization_id AND x.run_id = r.id)"""):
         found["result"].setdefault(name, (None, False))
     for name, i, audit in psql(dsn, f"""
             SELECT x.name, x.id, {audits('spc_series.create', 'spc_series', 'x.id')}

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <thread>
 #include <map>
 #include <optional>
 #include <set>
@@ -138,6 +139,22 @@ const std::map<std::string, std::string>& api_md_guards() {
       {"POST /api/sops/{id}/acknowledge", "viewer"},
 
       // LIMS API: notebook
+      // LIMS API: quality
+      {"GET /api/specifications", "viewer"},
+      {"POST /api/specifications", "engineer"},
+      {"GET /api/specifications/{id}", "viewer"},
+      {"PATCH /api/specifications/{id}", "engineer"},
+      {"POST /api/specifications/{id}/approve", "pi"},
+      {"POST /api/specifications/{id}/reject", "pi"},
+      {"GET /api/nonconformances", "viewer"},
+      {"GET /api/nonconformances/{id}", "viewer"},
+      {"PATCH /api/nonconformances/{id}", "engineer"},
+      {"POST /api/nonconformances/{id}/disposition", "pi"},
+      {"POST /api/samples/{id}/certificates", "pi"},
+      {"GET /api/certificates/{id}", "viewer"},
+      {"GET /api/certificates/{id}/pdf", "viewer"},
+      {"GET /api/certificates/{id}/verify", "anyone"},
+
       {"GET /api/eln", "viewer"},
       {"POST /api/eln", "engineer"},
       {"POST /api/eln/preview", "engineer"},  // not in API.md
@@ -166,6 +183,15 @@ const std::map<std::string, std::string>& api_md_guards() {
       {"POST /api/v1/runs/{id}/unblock", "engineer"},
       {"GET /api/v1/runs/{id}/results", "viewer"},
       {"POST /api/v1/runs/{id}/results", "technician"},
+      {"GET /api/v1/import-profiles", "viewer"},
+      {"POST /api/v1/import-profiles", "engineer"},
+      {"GET /api/v1/import-profiles/{id}", "viewer"},
+      {"PATCH /api/v1/import-profiles/{id}", "engineer"},
+      {"POST /api/v1/runs/{id}/import", "technician"},
+      {"GET /api/v1/runs/{id}/imports", "viewer"},
+      {"GET /api/v1/runs/{id}/wafer-map", "viewer"},
+      {"GET /api/v1/runs/{id}/bin-map", "viewer"},
+      {"POST /api/v1/runs/{id}/bin-map", "technician"},  // API.md names no role: as results (results:write)
       {"GET /api/v1/attachments", "viewer"},
       {"POST /api/v1/attachments", "technician"},
       {"GET /api/v1/attachments/{id}", "viewer"},  // not in API.md
@@ -173,6 +199,7 @@ const std::map<std::string, std::string>& api_md_guards() {
       {"GET /api/v1/spc/series", "viewer"},
       {"POST /api/v1/spc/series", "engineer"},
       {"GET /api/v1/spc/series/{id}", "viewer"},
+      {"PATCH /api/v1/spc/series/{id}", "engineer"},
       {"GET /api/v1/spc/series/{id}/points", "viewer"},
       {"POST /api/v1/spc/series/{id}/points", "technician"},
       {"GET /api/v1/spc/alerts", "viewer"},
@@ -185,13 +212,28 @@ const std::map<std::string, std::string>& api_md_guards() {
       {"POST /api/v1/ml/models", "engineer"},
       {"GET /api/v1/ml/models/{id}", "viewer"},  // not in API.md
       {"POST /api/v1/ml/models/{id}/promote", "pi"},
+
+      // LIMS API: notifications (the caller's own) and webhooks
+      {"GET /api/notifications", "viewer"},
+      {"POST /api/notifications/read-all", "viewer"},
+      {"POST /api/notifications/{id}/read", "viewer"},
+      {"GET /api/notifications/stream", "viewer"},
+      {"GET /api/notification-preferences", "viewer"},
+      {"PATCH /api/notification-preferences", "viewer"},
+      {"GET /api/webhooks", "admin"},
+      {"POST /api/webhooks", "admin"},
+      {"GET /api/webhooks/{id}", "admin"},
+      {"PATCH /api/webhooks/{id}", "admin"},
+      {"DELETE /api/webhooks/{id}", "admin"},
+      {"GET /api/webhooks/{id}/deliveries", "admin"},
+      {"POST /api/webhooks/{id}/deliveries/{delivery_id}/redeliver", "admin"},
   };
   return rows;
 }
 
 // The routes API.md says an API key may never use.
 const std::set<std::string>& api_md_users_only() {
-  static const std::set<std::string> rows = {"POST /api/eln/{id}/sign"};
+  static const std::set<std::string> rows = {"POST /api/eln/{id}/sign", "POST /api/nonconformances/{id}/disposition"};
   return rows;
 }
 
@@ -225,12 +267,16 @@ std::optional<std::string> kind_of_field(const std::string& name) {
       {"author_id", "user"},
       {"actor_id", "user"},
       {"series_id", "series"},
+      {"specification_version_id", "specification"},
+      {"lineage_id", "specification"},
       {"alert_id", "alert"},
       {"feature_set_id", "feature_set"},
       {"model_id", "model"},
       {"attachment_id", "attachment"},
       {"artifact_attachment_id", "attachment"},
+      {"profile_id", "import_profile"},
       {"api_key_id", "api_key"},
+      {"delivery_id", "delivery"},
       {"entity_id", "sample"},  // the audit trail's filter names any entity: a sample is one
   };
   auto it = kinds.find(name);
@@ -246,6 +292,9 @@ std::optional<std::string> kind_of_segment(const std::string& segment) {
       {"instruments", "instrument"}, {"calibrations", "calibration"}, {"runs", "run"},
       {"attachments", "attachment"}, {"series", "series"},   {"alerts", "alert"},
       {"feature-sets", "feature_set"}, {"models", "model"},
+      {"specifications", "specification"}, {"nonconformances", "nonconformance"}, {"certificates", "certificate"},
+      {"import-profiles", "import_profile"},
+      {"notifications", "notification"}, {"webhooks", "webhook"},
   };
   auto it = kinds.find(segment);
   if (it == kinds.end()) return std::nullopt;
@@ -514,6 +563,28 @@ Victim make_victim() {
   answer(lims("POST", "/api/recipes/" + id["recipe"] + "/approve", pi, js(json::object{{"comment", "Fine"}})),
          "approving the recipe", 200);
 
+  // A webhook endpoint with a delivery (due in a year, and of an event nothing here raises: nothing is
+  // sent), and a notification of the admin's.
+  id["webhook"] = id_of(lims("POST", "/api/webhooks", admin,
+                             js(json::object{{"url", "https://93.184.216.34/sweep"}, {"events", json::array{"booking.cancelled"}}})),
+                        "registering a webhook");
+  id["delivery"] = db_text("INSERT INTO webhook_deliveries (organization_id, endpoint_id, message_id, event, payload,"
+                           " next_attempt_at) VALUES ($1, $2, 'msg_sweep', 'booking.cancelled', '{}', now() + interval '1 year')"
+                           " RETURNING id",
+                           db::Params(b.org.id, id["webhook"]));
+  id["notification"] = db_text("INSERT INTO notifications (organization_id, user_id, seq, event, title, body)"
+                               " VALUES ($1, $2, 1000000, 'recipe.submitted', 'Sweep', 'Sweep') RETURNING id",
+                               db::Params(b.org.id, b.org.admin().id));
+
+  // An effective specification for the recipe: the run below binds it (its results pass).
+  id["specification"] = id_of(
+      lims("POST", "/api/specifications", eng,
+           js(json::object{{"name", "Sweep spec"}, {"applies_to", json::object{{"recipe_id", id["recipe"]}}},
+                           {"limits", json::array{json::object{{"metric", "thickness_nm"}, {"unit", "nm"}, {"lsl", 95},
+                                                               {"usl", 105}}}}})),
+      "creating a specification");
+  answer(lims("POST", "/api/specifications/" + id["specification"] + "/approve", pi), "approving the specification", 200);
+
   // A running run with results and a file.
   id["run"] = id_of(analysis("POST", "/api/v1/runs", eng,
                              js(json::object{{"instrument_id", id["instrument"]}, {"sample_id", id["sample"]},
@@ -528,6 +599,29 @@ Victim make_victim() {
   id["attachment"] = id_of(analysis("POST", "/api/v1/attachments?run_id=" + id["run"] + "&filename=sweep.csv", tech,
                                     "site,thickness_nm\n1,101.5\n", {{"Content-Type", "text/csv"}}),
                            "uploading a file to the run");
+
+  // A failure on the child sample's run: a nonconformance (the child quarantined). A certificate of the
+  // wafer, whose results pass.
+  const std::string failing = id_of(analysis("POST", "/api/v1/runs", eng,
+                                             js(json::object{{"instrument_id", id["instrument"]}, {"sample_id", child},
+                                                             {"recipe_id", id["recipe"]}})),
+                                    "creating a run on the child sample");
+  answer(analysis("PATCH", "/api/v1/runs/" + failing + "/status", tech, js(json::object{{"status", "RUNNING"}})),
+         "starting the child's run", 200);
+  answer(analysis("POST", "/api/v1/runs/" + failing + "/results", tech,
+                  js(json::object{{"metric", "thickness_nm"}, {"value", 120}, {"unit", "nm"}})),
+         "recording a failing result");
+  id["import_profile"] = id_of(analysis("POST", "/api/v1/import-profiles", eng,
+                                        js(json::object{{"name", "Sweep profile"}, {"instrument_id", id["instrument"]},
+                                                        {"format", "csv"},
+                                                        {"columns", json::object{{"metric", "m"}, {"value", "v"}}}})),
+                               "creating an import profile");
+  id["nonconformance"] = db_text("SELECT id FROM nonconformances WHERE organization_id = $1 AND run_id = $2",
+                                 db::Params(b.org.id, failing));
+  if (id["nonconformance"] == "<no row>") throw std::runtime_error("a failing result opened no nonconformance");
+  id["certificate"] = id_of(lims("POST", "/api/samples/" + id["sample"] + "/certificates", pi,
+                                 js(json::object{{"password", b.org.user("pi").password}})),
+                            "issuing a certificate");
 
   // A notebook entry about the sample, with a file, signed by its author (locked).
   id["eln"] = id_of(lims("POST", "/api/eln", eng,
@@ -678,6 +772,13 @@ struct Override {
   std::function<std::vector<json::object>(const Context&)> secrets = {};
 };
 
+// A specification's body, applying to one thing.
+json::object spec_body(const char* applies, const std::string& value) {
+  return json::object{{"name", "Sweep spec"},
+                      {"applies_to", json::object{{applies, value}}},
+                      {"limits", json::array{json::object{{"metric", "t"}, {"lsl", 1}, {"usl", 2}}}}};
+}
+
 const std::map<std::string, Override>& overrides() {
   static const std::map<std::string, Override> table = {
       // Signing needs the signer's own password again and the hash the signer read (B's entry's).
@@ -697,8 +798,74 @@ const std::map<std::string, Override>& overrides() {
                        .nested = [](const std::string& id) {
                          return json::object{{"points", json::array{json::object{{"value", 99.5}, {"run_id", id}}}}};
                        }}}}},
+      // A series fed by results names its source's instrument and recipe inside `source`.
+      {"POST /api/v1/spc/series",
+       {.slots = {Slot{.field = "source.instrument_id",
+                       .kind = "instrument",
+                       .where = Where::nested,
+                       .covers = "source.instrument_id",
+                       .nested = [](const std::string& id) {
+                         return json::object{{"name", "Sweep fed"}, {"metric", "t"}, {"chart_type", "I-MR"}, {"ucl", 103},
+                                             {"lcl", 97}, {"source", json::object{{"metric", "t"}, {"instrument_id", id}}}};
+                       }},
+                  Slot{.field = "source.recipe_id",
+                       .kind = "recipe",
+                       .where = Where::nested,
+                       .covers = "source.recipe_id",
+                       .nested = [](const std::string& id) {
+                         return json::object{{"name", "Sweep fed"}, {"metric", "t"}, {"chart_type", "I-MR"}, {"ucl", 103},
+                                             {"lcl", 97}, {"source", json::object{{"metric", "t"}, {"recipe_id", id}}}};
+                       }}}}},
+      // A specification needs what it applies to and its limits; the references are inside applies_to.
+      {"POST /api/specifications",
+       {.base = [](const Context&) { return spec_body("sample_type", "wafer"); },
+        .slots = {Slot{.field = "applies_to.material_id", .kind = "material", .where = Where::nested,
+                       .covers = "applies_to.material_id",
+                       .nested = [](const std::string& id) { return spec_body("material_id", id); }},
+                  Slot{.field = "applies_to.recipe_id", .kind = "recipe", .where = Where::nested,
+                       .covers = "applies_to.recipe_id",
+                       .nested = [](const std::string& id) { return spec_body("recipe_id", id); }}}}},
+      {"PATCH /api/specifications/{id}",
+       {.slots = {Slot{.field = "applies_to.material_id", .kind = "material", .where = Where::nested,
+                       .covers = "applies_to.material_id",
+                       .nested = [](const std::string& id) {
+                         return json::object{{"applies_to", json::object{{"material_id", id}}}};
+                       }},
+                  Slot{.field = "applies_to.recipe_id", .kind = "recipe", .where = Where::nested,
+                       .covers = "applies_to.recipe_id",
+                       .nested = [](const std::string& id) {
+                         return json::object{{"applies_to", json::object{{"recipe_id", id}}}};
+                       }}}}},
+      {"POST /api/specifications/{id}/reject", {.base = [](const Context&) { return json::object{{"comment", "Not this one"}}; }}},
+      // A disposition and a certificate are signed with the caller's own password.
+      {"POST /api/nonconformances/{id}/disposition",
+       {.base = [](const Context& c) { return json::object{{"disposition", "use_as_is"}, {"password", c.caller.password}}; }}},
+      {"POST /api/samples/{id}/certificates",
+       {.base = [](const Context& c) { return json::object{{"password", c.caller.password}}; }}},
       // A person takes a sample only by a check-out.
       {"POST /api/samples/{id}/custody", {.base = [](const Context&) { return json::object{{"event_type", "check_out"}}; }}},
+      // A profile needs its format and columns; an import is a form with the file and the profile's id.
+      {"POST /api/v1/import-profiles",
+       {.base = [](const Context&) {
+          return json::object{{"name", "Sweep profile"}, {"format", "csv"}, {"columns", json::object{{"metric", "m"}, {"value", "v"}}}};
+        }}},
+      {"POST /api/v1/runs/{id}/import",
+       {.slots = {Slot{.field = "profile_id", .kind = "import_profile", .where = Where::upload}},
+        .upload = [](const Slot*, const std::string& id) {
+          const std::string profile = id.empty() ? "00000000-0000-4000-8000-000000000000" : id;
+          return std::pair<std::string, std::string>{
+              "multipart/form-data; boundary=sweep",
+              "--sweep\r\nContent-Disposition: form-data; name=\"profile_id\"\r\n\r\n" + profile +
+                  "\r\n--sweep\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sweep.csv\"\r\n"
+                  "Content-Type: text/csv\r\n\r\nm,v\r\nthickness_nm,99.5\r\n--sweep--\r\n"};
+        }}},
+      {"POST /api/v1/runs/{id}/bin-map",
+       {.upload = [](const Slot*, const std::string&) {
+          return std::pair<std::string, std::string>{
+              "application/xml",
+              "<Map WaferId=\"W\"><Device BinType=\"Decimal\" NullBin=\"255\" Rows=\"1\" Columns=\"2\">"
+              "<Bin BinCode=\"1\" BinCount=\"1\" BinQuality=\"Pass\"/><Data><Row>1 255</Row></Data></Device></Map>"};
+        }}},
       // A raw upload; its targets are query parameters (run_id, sample_id, eln_entry_id).
       {"POST /api/v1/attachments",
        {.upload = [](const Slot*, const std::string&) { return std::pair<std::string, std::string>{"text/plain", "Sweep bytes.\n"}; }}},
@@ -1058,6 +1225,8 @@ std::map<std::string, std::string> snapshot(const std::string& org_id) {
       " ORDER BY 1");
   for (int i = 0; i < tables.rows(); ++i) {
     const std::string table(tables.get(i, 0));
+    // The notification dispatcher's own bookkeeping moves with the clock (a digest's day), not with requests.
+    if (table == "public.outbox_cursors") continue;
     out[table] = db_text("SELECT count(*) || ' rows, md5 ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
                          " FROM " + table + " t WHERE t.organization_id = $1",
                          db::Params(org_id));
@@ -1119,6 +1288,14 @@ TEST(Sweep, NoRouteShowsOrChangesAnotherOrganizationsData) {
   const std::vector<Caller> callers = callers_of(org);
 
   ASSERT_TRUE(wait_for_audit_links(victim.org.id));
+  // And the notifications of B's own changes are written (the dispatcher follows B's chain to its head).
+  for (int i = 0; i < 150; ++i) {
+    if (count("SELECT count(*) FROM outbox_cursors c WHERE c.organization_id = $1 AND c.id = 'notifications'"
+              " AND c.last_seq = (SELECT max(seq) FROM audit_events a WHERE a.organization_id = $1)",
+              db::Params(victim.org.id)) == 1)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   const auto before = snapshot(victim.org.id);
   const auto audit_before = audit_events_of(victim.org.id);
   ASSERT_GT(before.size(), 20u) << "the snapshot found too few tables with an organization_id";

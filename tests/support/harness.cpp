@@ -102,7 +102,14 @@ void Harness::set_up() {
   config_.refresh_token_purge_interval = std::chrono::seconds(1);
   config_.io_threads = 2;
   config_.db_pool_size = 8;
+  // Under the sanitizers everything is 5 to 10 times slower than a release build: a 100,000-point batch
+  // takes 20 to 30 s here (the broken sensor's, 100 s), a round trip of it a few seconds. The deadline
+  // that guards a deployment against a stalled database (15 s + 5 s; the server logs a round trip past a
+  // quarter of it) gets three times as long. (Round trips of 48 s and more, once, were foreign-key checks
+  // planned while their tables were tiny: db::Tx::replan, and Pool.ReplanMakesForeignKeyChecks….)
+  config_.db_statement_timeout = std::chrono::seconds(45);
   config_.login_max_failures_per_address = 100000;  // every test logs in from 127.0.0.1
+  config_.notify_interval = std::chrono::milliseconds(200);  // notifications within a second
   config_.cors_origins = {"http://app.test"};       // the web app's origin, as the CORS tests send it
   config_.web_root = std::string(SPECTRA_SOURCE_DIR) + "/tests/data/web";  // a small built app
   config_.log_level = "warn";

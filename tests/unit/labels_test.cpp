@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "lims/samples/labels.hpp"
@@ -154,6 +155,25 @@ TEST(Labels, ZplNameCannotInjectCommands) {
   EXPECT_EQ(count(zpl, "^XZ"), 1u);
   EXPECT_EQ(zpl.find('~'), std::string::npos);
   EXPECT_NE(zpl.find("^FDEvil_5EXZ_7EJA_5EXA_5Fx^FS"), std::string::npos) << zpl;
+}
+
+// Cairo refuses a whole string for one malformed byte or one Unicode noncharacter (U+FDD0..U+FDEF,
+// U+xxFFFE/U+xxFFFF, well-formed UTF-8 all the same): each is drawn as U+FFFD, the rest as typed.
+TEST(Labels, NameWithMalformedBytesOrNoncharactersIsDrawnWithReplacements) {
+  const std::string barcode = "K7M3-QX9P-R";
+  const std::size_t unnamed = glyphs(render_label({"", barcode}, LabelFormat::svg));
+  const std::vector<std::pair<std::string, std::size_t>> names = {
+      {"u\xF0\xBF\xBF\xBF\xBFx", 4},  // U+3FFFF, then a stray continuation byte
+      {"A\xEF\xB7\x90" "B", 3},         // U+FDD0
+      {"A\xEF\xBF\xBE" "B", 3},         // U+FFFE
+      {"A\xF4\x8F\xBF\xBF" "B", 3},     // U+10FFFF
+      {"A\xC0\xAF" "B", 4}};             // an overlong '/': two malformed bytes
+  for (const auto& [name, characters] : names) {
+    const std::string svg = render_label({name, barcode}, LabelFormat::svg);
+    EXPECT_NE(svg.find("</svg>"), std::string::npos) << name;
+    EXPECT_EQ(glyphs(svg) - unnamed, characters) << name;
+    EXPECT_FALSE(render_label({name, barcode}, LabelFormat::png).empty()) << name;
+  }
 }
 
 TEST(Labels, BarcodeOutsideItsAlphabetIsRefused) {

@@ -228,7 +228,7 @@ TEST(RecipeSubmission, OnlyADraftIsSubmitted) {
 TEST(SopRules, OnlyADraftIsDecidedOnAndOnlyTheEffectiveVersionIsAcknowledged) {
   const Decider pi{"pi-1", auth::Role::pi};
   for (const auto& s : sop_statuses) {
-    const auto decision = sop_decision_refusal(SopReview{s, "author-1", {}}, pi);
+    const auto decision = draft_decision_refusal("SOP", DraftReview{s, "author-1", {}}, pi);
     const auto acknowledgement = sop_acknowledgement_refusal(s);
     if (s == "DRAFT") {
       EXPECT_EQ(decision, std::nullopt);
@@ -247,18 +247,18 @@ TEST(SopRules, OnlyADraftIsDecidedOnAndOnlyTheEffectiveVersionIsAcknowledged) {
 }
 
 TEST(SopRules, NobodyDecidesOnTheirOwnVersion) {
-  const SopReview draft{"DRAFT", "author-1", {"editor-1"}};
+  const DraftReview draft{"DRAFT", "author-1", {"editor-1"}};
   for (auto role : {auth::Role::pi, auth::Role::admin}) {
     for (const char* own : {"author-1", "editor-1"}) {
-      const auto why = sop_decision_refusal(draft, Decider{own, role});
+      const auto why = draft_decision_refusal("SOP", draft, Decider{own, role});
       ASSERT_NE(why, std::nullopt) << own;
       EXPECT_EQ(why->code(), ErrorCode::forbidden) << own;
     }
-    EXPECT_EQ(sop_decision_refusal(draft, Decider{"other", role}), std::nullopt);
+    EXPECT_EQ(draft_decision_refusal("SOP", draft, Decider{"other", role}), std::nullopt);
   }
   // Below PI nobody decides, whoever wrote it; the role is judged before the state.
   for (auto role : {auth::Role::viewer, auth::Role::technician, auth::Role::engineer}) {
-    const auto why = sop_decision_refusal(SopReview{"EFFECTIVE", "author-1", {}}, Decider{"other", role});
+    const auto why = draft_decision_refusal("SOP", DraftReview{"EFFECTIVE", "author-1", {}}, Decider{"other", role});
     ASSERT_NE(why, std::nullopt);
     EXPECT_EQ(why->code(), ErrorCode::forbidden);
   }

@@ -17,6 +17,7 @@ const PAGES = [
   ['/sops', 'SOPs', 'New SOP'],
   ['/notebook', 'Notebook', 'New entry'],
   ['/spc', 'Statistical process control', 'New series'],
+  ['/quality', 'Specifications', 'New specification'],
 ];
 const ADMIN = [
   ['/admin/users', 'users'],
@@ -42,7 +43,7 @@ describe('pages', () => {
       await checkA11y(page, path);
       await screenshot(page, `${n++}-${path.slice(1)}-list`);
     }
-    for (const path of ['/samples/new', '/instruments/new', '/runs/new', '/recipes/new', '/sops/new', '/notebook/new', '/spc/new']) {
+    for (const path of ['/samples/new', '/instruments/new', '/runs/new', '/recipes/new', '/sops/new', '/notebook/new', '/spc/new', '/quality/specifications/new']) {
       await page.goto(path);
       await settled(page);
       await checkA11y(page, path);

@@ -179,13 +179,17 @@ async function analysisUrl(): Promise<string> {
 
 export interface CallOptions {
   method?: string;
-  body?: unknown; // JSON unless a string (sent as is, with `contentType`)
+  // JSON unless a string (sent as is, with `contentType`) or a FormData (multipart/form-data: a file's
+  // upload, whose boundary the browser writes in the Content-Type).
+  body?: unknown;
   contentType?: string;
   accept?: string;
   query?: Record<string, string | number | boolean | undefined | null>;
   // The body carries a credential (a signature's password): a 401 is about it, not the session, so
   // it is neither retried after a refresh nor taken as a sign-out.
   credential?: boolean;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 function withQuery(path: string, query?: CallOptions['query']): string {
@@ -201,15 +205,17 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
   const base = path.startsWith('/api/v1/') ? await analysisUrl() : '';
   const url = base + withQuery(path, opts.query);
   const attempt = async () => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
     if (opts.accept) headers.Accept = opts.accept;
     let body: BodyInit | undefined;
-    if (opts.body !== undefined) {
+    if (opts.body instanceof FormData) {
+      body = opts.body;
+    } else if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    return send(url, { method: opts.method ?? 'GET', headers, body });
+    return send(url, { method: opts.method ?? 'GET', headers, body, signal: opts.signal });
   };
   let res = await attempt();
   if (res.status === 401 && !opts.credential) {
@@ -225,6 +231,14 @@ export async function api<T = any>(path: string, opts: CallOptions = {}): Promis
   const res = await call(path, opts);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
+}
+
+// A POST whose body carries the password again (a signature, a disposition, a certificate): an
+// ordinary call first makes sure the session's own token is fresh, so that a 401 then is about the
+// password (`credential`), never the session.
+export async function postWithPassword<T = any>(path: string, body: Record<string, unknown>): Promise<T> {
+  await api('/api/auth/me');
+  return api<T>(path, { method: 'POST', body, credential: true });
 }
 
 // A file the server makes (a label, a CSV, an .eln export), saved through the browser.
@@ -245,4 +259,94 @@ export async function download(path: string, filename: string, opts: CallOptions
 export async function blobUrl(path: string, opts: CallOptions = {}): Promise<string> {
   const res = await call(path, opts);
   return URL.createObjectURL(await res.blob());
+}
+
+// One event of a text/event-stream answer (Server-Sent Events).
+export interface ServerEvent {
+  event: string;
+  data: string;
+  id: string;
+}
+
+// Follows a Server-Sent Events stream with the session's token, as every other call does (an
+// EventSource sends no Authorization header, and the session's cookie reaches /api/auth only).
+// Each event goes to `onEvent`, and `onOpen` runs on each connection. A stream that ends, fails, or
+// stays silent past the server's heartbeats is opened again after a pause (1 s after a stream that
+// said something, then doubled up to 30 s while it keeps failing), resuming after the last event
+// seen (Last-Event-ID). Answers the function that stops it.
+export function followEvents(path: string, onEvent: (e: ServerEvent) => void, onOpen?: () => void): () => void {
+  let stopped = false;
+  let current: AbortController | null = null;
+  let lastId = '';
+  void (async () => {
+    let pause = 1000;
+    while (!stopped) {
+      const ctl = (current = new AbortController());
+      let silence = 0;
+      const alive = () => {
+        window.clearTimeout(silence);
+        silence = window.setTimeout(() => ctl.abort(), 90_000);
+      };
+      try {
+        alive();
+        const res = await call(path, {
+          accept: 'text/event-stream',
+          headers: lastId ? { 'Last-Event-ID': lastId } : undefined,
+          signal: ctl.signal,
+        });
+        onOpen?.();
+        const heard = () => {
+          alive();
+          pause = 1000;
+        };
+        await readEvents(res, heard, (e) => {
+          lastId = e.id;
+          onEvent(e);
+        });
+      } catch {
+        /* opened again below */
+      } finally {
+        window.clearTimeout(silence);
+      }
+      if (!stopped) await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 30_000);
+    }
+  })();
+  return () => {
+    stopped = true;
+    current?.abort();
+  };
+}
+
+// Reads an event stream to its end: lines "field: value", a blank line ends an event, and a line
+// starting with ':' is a comment (a heartbeat). `heard` runs on every chunk that arrives.
+async function readEvents(res: Response, heard: () => void, onEvent: (e: ServerEvent) => void): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = '';
+  let event = '';
+  let data: string[] = [];
+  let id = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    heard();
+    const lines = (rest + value).split(/\r?\n/);
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '') {
+        if (data.length) onEvent({ event: event || 'message', data: data.join('\n'), id });
+        event = '';
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = text;
+      else if (field === 'data') data.push(text);
+      else if (field === 'id') id = text;
+    }
+  }
 }

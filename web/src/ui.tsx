@@ -328,6 +328,18 @@ export function SearchField<K extends string>(props: { filters: Filters<K | 'q'>
   return <FilterInput filters={props.filters} name="q" label="Search" type="search" placeholder={props.placeholder} />;
 }
 
+// Shown while any filter is set: back to the whole list.
+export function ClearFilters<K extends string>({ filters }: { filters: Filters<K> }) {
+  if (!Object.values(filters.values).some(Boolean)) return null;
+  return (
+    <div class="field">
+      <button type="button" onClick={filters.clear}>
+        Clear filters
+      </button>
+    </div>
+  );
+}
+
 // A select of a filter form: a choice filters at once (`deferred`: waits for the search like the text
 // boxes). The first option, `any`, is no filter; with `any` null, the option `unset` is.
 export function FilterSelect<K extends string>(props: {
@@ -416,7 +428,8 @@ function useUniqueId(prefix: string) {
 
 // What every field of a form shares: an id, the server's message for it (by `field`, the name the
 // server uses, which defaults to `name`), and the attributes that tie the two for screen readers.
-function useFieldState(form: Form<any>, name: string, field: string | undefined, hint: string | undefined) {
+// With FieldFrame, also for a control bound to something other than one form value (a row of a list).
+export function useFieldState(form: Form<any>, name: string, field: string | undefined, hint: string | undefined) {
   const id = useUniqueId(`f-${name}`);
   const message = form.error(field ?? name);
   form.shown.add(field ?? name);
@@ -429,7 +442,7 @@ function useFieldState(form: Form<any>, name: string, field: string | undefined,
 }
 
 // A field's label, its control, and beneath it the hint or the server's message.
-function FieldFrame(props: { id: string; label: string; message?: string; hint?: string; children: ComponentChildren }) {
+export function FieldFrame(props: { id: string; label: string; message?: string; hint?: string; children: ComponentChildren }) {
   const { id, label, message, hint } = props;
   return (
     <div class={`field${message ? ' invalid' : ''}`}>
@@ -564,6 +577,48 @@ export function FormFooter({ form, submit, onCancel }: { form: Form<any>; submit
   );
 }
 
+// The password asked again where it signs something (or at sign-in).
+export function PasswordField<V extends { password: string }>({ form, label }: { form: Form<V>; label: string }) {
+  return <Field form={form} name="password" label={label} type="password" autocomplete="current-password" required />;
+}
+
+// A form that the password signs (an entry's signature, a disposition, a certificate): its fields
+// (`children`, a PasswordField among them) and its buttons. With `conflict`, the server's 409 (what
+// it signs changed or was decided meanwhile) takes the buttons' place: what was not done (`said`)
+// and a button that reads it again (`reload`, `reread`). Any other problem is FormFooter's.
+export function PasswordForm<V extends { password: string }>(props: {
+  form: Form<V>;
+  label: string;
+  submit: string;
+  onSubmit: (v: V) => Promise<unknown>;
+  cancel: () => void;
+  conflict?: { said: string; reload: string; reread: () => void };
+  children: ComponentChildren;
+}) {
+  const { form, label, submit, onSubmit, cancel, conflict, children } = props;
+  return (
+    <form aria-label={label} noValidate onSubmit={form.submit(onSubmit)}>
+      {children}
+      {conflict && form.problem?.status === 409 ? (
+        <>
+          <ProblemView problem={form.problem} />
+          <p>{conflict.said}</p>
+          <div class="actions">
+            <button type="button" class="primary" onClick={conflict.reread}>
+              {conflict.reload}
+            </button>
+            <button type="button" onClick={cancel}>
+              Cancel
+            </button>
+          </div>
+        </>
+      ) : (
+        <FormFooter form={form} submit={submit} onCancel={cancel} />
+      )}
+    </form>
+  );
+}
+
 // ---- dialogs and actions --------------------------------------------------------------------
 
 // A modal dialog (the browser's <dialog>: focus kept inside, Escape closes).
@@ -653,6 +708,28 @@ export function PageHeader({ title, children }: { title: string; children?: Comp
   );
 }
 
+// A page's tabs (`tabs`: href and text), the `current` one marked as the page.
+export function Tabs({ label, tabs, current }: { label: string; tabs: [href: string, text: string][]; current: string }) {
+  return (
+    <nav aria-label={label} class="tabs">
+      {tabs.map(([href, text]) => (
+        <a href={href} aria-current={current === href ? 'page' : undefined}>
+          {text}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+// A link to the record `href`/`id` that has no name of its own (a run), by its short id.
+export function IdLink({ href, id }: { href: string; id: string }) {
+  return (
+    <a href={`${href}/${id}`}>
+      <code>{short(id)}</code>
+    </a>
+  );
+}
+
 // A section of a page named by its h2 (the heading's id is made here).
 export function Panel({ title, children }: { title: string; children?: ComponentChildren }) {
   const id = useUniqueId('panel');
@@ -690,7 +767,7 @@ export function Badge({ tone, children }: { tone: Tone; children: ComponentChild
 const TONES: [Tone, string[]][] = [
   ['ok', ['APPROVED', 'EFFECTIVE', 'COMPLETED', 'VALID', 'AVAILABLE', 'RESOLVED', 'PRODUCTION', 'SIGNED']],
   ['bad', ['BLOCKED', 'FAILED', 'REJECTED', 'EXPIRED', 'REVOKED', 'OPEN', 'DISPOSED', 'INVALID']],
-  ['warn', ['PENDING', 'SUBMITTED', 'QUEUED', 'ACKNOWLEDGED', 'IN_REVIEW', 'DRAFT', 'PENDING_APPROVAL']],
+  ['warn', ['PENDING', 'SUBMITTED', 'QUEUED', 'ACKNOWLEDGED', 'IN_REVIEW', 'DRAFT', 'PENDING_APPROVAL', 'QUARANTINED']],
   ['info', ['RUNNING']],
   ['neutral', ['SUPERSEDED', 'OBSOLETE']],
 ];

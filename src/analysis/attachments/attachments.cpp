@@ -9,6 +9,7 @@
 
 #include "analysis/attachments/handlers.hpp"
 #include "analysis/attachments/rules.hpp"
+#include "analysis/attachments/store.hpp"
 #include "kit/data.hpp"
 #include "platform/blocking.hpp"
 #include "platform/clamd.hpp"
@@ -52,16 +53,16 @@ const db::Query content_q{"attachments_content",
                           "SELECT a.filename, a.content_type, encode(a.sha256, 'hex') AS content_sha256,"
                           "       a.content IS NOT NULL AS has_content, encode(a.content, 'base64') AS content_base64"
                           " FROM attachments a WHERE a.organization_id = $1 AND a.id = $2 AND NOT a.is_deleted"};
-struct StoredFile {
+struct Content {
   std::string filename, content_type, content_sha256;
   bool has_content = false;    // kept in the table (before revision 10)
   std::string content_base64;  // "" when not
 };
-const db::Decoder<StoredFile> stored_file{
+const db::Decoder<Content> stored_file{
     content_q,
-    {{"filename", &StoredFile::filename}, {"content_type", &StoredFile::content_type},
-     {"content_sha256", &StoredFile::content_sha256}, {"has_content", &StoredFile::has_content},
-     {"content_base64", &StoredFile::content_base64}}};
+    {{"filename", &Content::filename}, {"content_type", &Content::content_type},
+     {"content_sha256", &Content::content_sha256}, {"has_content", &Content::has_content},
+     {"content_base64", &Content::content_base64}}};
 // Whether the target exists in the organization ($2 run, $3 sample, $4 entry; one is given), and
 // whether it is a signed (locked) entry.
 const db::Query target_q{
@@ -165,8 +166,6 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
   if (!type)
     throw ApiError(ErrorCode::unsupported_media,
                    "Content-Type '" + in.declared_type + "' is not allowed: CSV, text, JSON, PNG, JPEG, PDF or HDF5");
-  const std::string filename = sanitize_filename(in.filename);
-
   auto exists = co_await db::read(ctx.db(), ctx.tenant(), target_q,
                                   db::Params(target.run_id, target.sample_id, target.eln_entry_id));
   const TargetFacts facts = target_facts(exists);
@@ -180,20 +179,35 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
   if (facts.target_locked)
     throw conflict("The notebook entry is signed and locked: attach the file to an amendment instead");
 
+  const std::string id = crypto::uuid_v4();
+  const StoredFile stored =
+      co_await check_and_store(ctx, std::make_shared<const std::string>(in.bytes), *type, sanitize_filename(in.filename));
+  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    std::vector<db::Statement> st = attachment_rows(id, stored, ctx.principal.user_id,
+                                                    {target.run_id, target.sample_id, target.eln_entry_id});
+    st.push_back({&get_q, db::Params(id)});
+    auto r = co_await w.exec_all(std::move(st));
+    std::string json = db::row_json(r.back());
+    w.audit("attachment.create", "attachment", id, std::nullopt, json);
+    co_return json;
+  });
+  co_return http::Response::json(201, std::move(row));
+}
+
+asio::awaitable<StoredFile> check_and_store(RequestContext& ctx, std::shared_ptr<const std::string> bytes, std::string type,
+                                            std::string filename) {
   // Off the I/O threads: the bytes are checked against the type, scanned, hashed and stored.
   struct Outcome {
     bool matches = false, scanner_down = false;
     std::optional<clamd::Verdict> verdict;
     std::string sha256_hex;
   };
-  auto bytes = std::make_shared<const std::string>(in.bytes);
   const ContentStore* store = ctx.deps.files;
   const std::string socket = ctx.deps.config.clamd_socket;
   const auto timeout = ctx.deps.config.clamd_timeout;
-  const std::string checked_type = *type;
-  auto job = [bytes, store, socket, timeout, checked_type] {
+  auto job = [bytes, store, socket, timeout, type] {
     Outcome o;
-    o.matches = content_matches(checked_type, *bytes);
+    o.matches = content_matches(type, *bytes);
     if (!o.matches) return o;
     if (!socket.empty()) {
       try {
@@ -212,32 +226,28 @@ Reply upload_attachment(RequestContext& ctx, QueryString<UploadTarget> q, kit::U
   };
   const WorkShare share = ctx.share();
   const Outcome done = co_await ctx.deps.blocking->run(std::move(job), share);
-  if (!done.matches) throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + *type);
+  if (!done.matches) throw ApiError(ErrorCode::unsupported_media, "The file's bytes are not " + type);
   if (done.scanner_down) throw ApiError(ErrorCode::unavailable, "The malware scanner is unavailable; nothing was stored");
   if (done.verdict && !done.verdict->clean) {
-    const json::object detail{{"filename", filename}, {"content_type", *type}, {"signature", done.verdict->signature},
+    const json::object detail{{"filename", filename}, {"content_type", type}, {"signature", done.verdict->signature},
                               {"sha256", done.sha256_hex}};
     audit::Entry rejected{"attachment.rejected", "attachment", std::nullopt, std::nullopt, json_text(detail)};
     co_await kit::audit_apart(ctx, std::move(rejected));
     throw std::move(unprocessable("The file contains malware: " + done.verdict->signature)
                         .with_field("file", "contains " + done.verdict->signature));
   }
+  StoredFile out{std::move(filename), std::move(type), done.sha256_hex, static_cast<std::int64_t>(bytes->size())};
+  co_return out;
+}
 
-  const std::string id = crypto::uuid_v4();
-  const auto size = static_cast<std::int64_t>(bytes->size());
-  auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    std::vector<db::Statement> st;
-    db::Params ins(id, filename, *type, size);
-    ins.add_bytea(crypto::from_hex(done.sha256_hex).value_or(std::string())).add(ctx.principal.user_id);
-    st.push_back({&insert_q, std::move(ins)});
-    st.push_back({&link_q, db::Params(id, target.run_id, target.sample_id, target.eln_entry_id)});
-    st.push_back({&get_q, db::Params(id)});
-    auto r = co_await w.exec_all(std::move(st));
-    std::string json = db::row_json(r[2]);
-    w.audit("attachment.create", "attachment", id, std::nullopt, json);
-    co_return json;
-  });
-  co_return http::Response::json(201, std::move(row));
+std::vector<db::Statement> attachment_rows(const std::string& id, const StoredFile& file, const std::string& user,
+                                           const Link& link) {
+  std::vector<db::Statement> st;
+  db::Params ins(id, file.filename, file.content_type, file.size_bytes);
+  ins.add_bytea(crypto::from_hex(file.sha256_hex).value_or(std::string())).add(user);
+  st.push_back({&insert_q, std::move(ins)});
+  st.push_back({&link_q, db::Params(id, link.run_id, link.sample_id, link.eln_entry_id)});
+  return st;
 }
 
 Reply list_attachments(RequestContext& ctx, QueryString<AttachmentFilters> q, PageRequest page) {
@@ -251,7 +261,7 @@ Reply get_attachment(RequestContext& ctx, Path<kit::Id> p) {
 Reply download_attachment(RequestContext& ctx, Path<kit::Id> p) {
   auto r = co_await db::read(ctx.db(), ctx.tenant(), content_q, db::Params(p.id));
   if (r.empty()) throw not_found("No such attachment");
-  StoredFile stored = stored_file(r);
+  Content stored = stored_file(r);
   const std::string filename = stored.filename, type = stored.content_type, sha = stored.content_sha256;
   const std::string etag = "\"" + sha + "\"";
   http::Response res;

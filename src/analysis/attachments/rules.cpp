@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <cctype>
 
+#include "platform/utf8.hpp"
+
 namespace spectra::attachments {
 namespace {
 
@@ -12,26 +14,12 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The length of the UTF-8 sequence at s[i] (0 when invalid).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  const auto c1 = n > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
-  if (n == 2 && c < 0xC2) return 0;                                        // overlong
-  if (n == 3 && ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F))) return 0;  // overlong, surrogate
-  if (n == 4 && ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F) || c > 0xF4)) return 0;  // overlong, > U+10FFFF
-  return n;
-}
-
 bool is_text(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size();) {
     const auto c = static_cast<unsigned char>(bytes[i]);
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') return false;
     if (c == 0x7f) return false;
-    const auto n = utf8_length(bytes, i);
+    const auto n = utf8::sequence_length(bytes, i);
     if (n == 0) return false;
     i += n;
   }
@@ -44,8 +32,8 @@ std::optional<std::string> allowed_type(std::string_view declared) {
   auto t = lower(declared.substr(0, declared.find(';')));
   while (!t.empty() && t.back() == ' ') t.pop_back();
   while (!t.empty() && t.front() == ' ') t.erase(t.begin());
-  for (const char* ok : {"text/csv", "text/plain", "application/json", "image/png", "image/jpeg", "application/pdf",
-                         "application/x-hdf5"})
+  for (const char* ok : {"text/csv", "text/tab-separated-values", "text/plain", "application/json", "image/png",
+                         "image/jpeg", "application/pdf", "application/x-hdf5"})
     if (t == ok) return t;
   return std::nullopt;
 }
@@ -61,7 +49,7 @@ bool content_matches(std::string_view type, std::string_view b) {
     boost::json::parse(b, ec);
     return !ec;
   }
-  if (type == "text/csv" || type == "text/plain") return is_text(b);
+  if (type == "text/csv" || type == "text/tab-separated-values" || type == "text/plain") return is_text(b);
   return false;
 }
 
@@ -70,7 +58,7 @@ std::string sanitize_filename(std::string_view name) {
   std::string out;
   for (std::size_t i = 0; i < name.size();) {
     const auto c = static_cast<unsigned char>(name[i]);
-    const auto n = utf8_length(name, i);
+    const auto n = utf8::sequence_length(name, i);
     if (n == 0) {  // not UTF-8: dropped
       ++i;
       continue;

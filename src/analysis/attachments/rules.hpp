@@ -9,7 +9,7 @@
 namespace spectra::attachments {
 
 // The allowed types, by the content type an upload declares (parameters such as charset ignored):
-// text/csv, text/plain, application/json, image/png, image/jpeg, application/pdf,
+// text/csv, text/tab-separated-values, text/plain, application/json, image/png, image/jpeg, application/pdf,
 // application/x-hdf5. nullopt: not allowed.
 std::optional<std::string> allowed_type(std::string_view declared_content_type);
 

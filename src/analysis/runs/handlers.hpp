@@ -27,7 +27,7 @@ struct NewRun {
   static kit::Input<NewRun> input();
 };
 struct RunFilters {
-  std::optional<std::string> status, instrument_id, sample_id, recipe_id, kind;
+  std::optional<std::string> status, instrument_id, sample_id, recipe_id, kind, barcode;
   static kit::Input<RunFilters> input();
 };
 struct StatusChange {
@@ -41,12 +41,17 @@ Reply get_run(RequestContext& ctx, Path<kit::Id> p);
 Reply change_run_status(RequestContext& ctx, Path<kit::Id> p, Body<StatusChange> in);
 Reply unblock_run(RequestContext& ctx, Path<kit::Id> p, OptionalBody<kit::Nothing> in);
 
+// A result, with where on the wafer it was measured: millimetres from its centre (both or neither),
+// the die (both or neither), the site's name.
 struct NewResult {
   std::string metric;
   double value = 0;
   std::optional<std::string> unit;
   std::string data = "{}";
   std::string extra_metadata = "{}";
+  std::optional<double> x_mm, y_mm;
+  std::optional<int> die_x, die_y;
+  std::optional<std::string> site;
   static kit::Input<NewResult> input();
 };
 // One result, or a batch: {"results": [...]} (up to 10,000).
@@ -56,6 +61,9 @@ struct ResultBatch {
   std::optional<std::string> unit;
   std::string data = "{}";
   std::string extra_metadata = "{}";
+  std::optional<double> x_mm, y_mm;
+  std::optional<int> die_x, die_y;
+  std::optional<std::string> site;
   std::optional<std::vector<NewResult>> results;
   static constexpr std::size_t max_body_bytes = 16 << 20;  // 10,000 results with their data
   static kit::Input<ResultBatch> input();

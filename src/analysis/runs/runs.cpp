@@ -29,7 +29,9 @@ const kit::List runs_list{{
     .alias = "r",
     .where = "($2::text IS NULL OR r.status = $2) AND ($3::uuid IS NULL OR r.instrument_id = $3)"
              " AND ($4::uuid IS NULL OR r.sample_id = $4) AND ($5::uuid IS NULL OR r.recipe_id = $5)"
-             " AND ($6::text IS NULL OR r.kind = $6)",
+             " AND ($6::text IS NULL OR r.kind = $6)"
+             " AND ($7::text IS NULL OR r.sample_id = (SELECT s.id FROM samples s WHERE s.organization_id = $1"
+             "                                           AND s.barcode = $7 AND NOT s.is_deleted))",
     .sorts = {{"updated_at", "r.updated_at", "timestamptz"}},
 }};
 const db::Query get_q{"runs_get", "SELECT " + run_json + " FROM runs r WHERE r.organization_id = $1 AND r.id = $2"};
@@ -56,6 +58,16 @@ const db::Query references_q{
     "       (SELECT e.id FROM sops o JOIN sops e ON e.organization_id = $1 AND e.code = o.code AND e.status = 'EFFECTIVE'"
     "         AND NOT e.is_deleted WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted) AS effective_sop_id,"
     "       (SELECT 1 FROM sops o WHERE o.organization_id = $1 AND o.id = $4 AND NOT o.is_deleted) AS sop_live"};
+// The EFFECTIVE specification that applies to a run of sample $2 following recipe $3, the most specific
+// (app.applicable_specification). A statement of its own: on Citus a function that reads distributed
+// tables runs on the coordinator only when it is the whole statement.
+const db::Query specification_q{"runs_specification",
+                                "SELECT app.applicable_specification($1, $2, $3) AS specification_version_id"};
+struct Applicable {
+  std::optional<std::string> specification_version_id;
+};
+const db::Decoder<Applicable> applicable{specification_q,
+                                         {{"specification_version_id", &Applicable::specification_version_id}}};
 struct References {
   bool sample_live = false;  // NULL (no such sample) reads as false
   std::optional<std::string> recipe_status, effective_sop_id;
@@ -68,8 +80,9 @@ const db::Decoder<References> references{
 const db::Query insert_q{
     "runs_insert",
     "WITH r AS (INSERT INTO runs (organization_id, id, instrument_id, sample_id, recipe_id, sop_id, kind, status,"
-    "                             blocked_reason, blocked_at, calibration_exempt, parameters, created_by, extra_metadata)"
-    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $14::timestamptz, $10, $11::jsonb, $12, $13::jsonb)"
+    "                             blocked_reason, blocked_at, calibration_exempt, parameters, created_by, extra_metadata,"
+    "                             specification_version_id)"
+    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $14::timestamptz, $10, $11::jsonb, $12, $13::jsonb, $15)"
     "           RETURNING *)"
     " SELECT " + run_json + " FROM r"};
 // The run's instrument, locked first (shared, as above), then the run.
@@ -133,7 +146,9 @@ kit::Input<RunFilters> RunFilters::input() {
            kit::field("instrument_id", &RunFilters::instrument_id).uuid(),
            kit::field("sample_id", &RunFilters::sample_id).uuid(),
            kit::field("recipe_id", &RunFilters::recipe_id).uuid(),
-           kit::field("kind", &RunFilters::kind).one_of({"measurement", "calibration"})}};
+           kit::field("kind", &RunFilters::kind).one_of({"measurement", "calibration"}),
+           kit::field("barcode", &RunFilters::barcode).max_length(64).not_blank()
+               .describe("The sample's barcode (the agent finds a file's run by it)")}};
 }
 
 kit::Input<StatusChange> StatusChange::input() {
@@ -143,7 +158,7 @@ kit::Input<StatusChange> StatusChange::input() {
 }
 
 Reply list_runs(RequestContext& ctx, QueryString<RunFilters> q, PageRequest page) {
-  return runs_list.page(ctx, db::Params(q.status, q.instrument_id, q.sample_id, q.recipe_id, q.kind), std::move(page));
+  return runs_list.page(ctx, db::Params(q.status, q.instrument_id, q.sample_id, q.recipe_id, q.kind, q.barcode), std::move(page));
 }
 
 Reply get_run(RequestContext& ctx, Path<kit::Id> p) { return kit::one(ctx, get_q, db::Params(p.id), "No such run"); }
@@ -156,6 +171,7 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
     read.push_back({&lock_instrument_q, db::Params(in.instrument_id)});
     read.push_back({&instruments::lockout_q, db::Params(in.instrument_id)});
     read.push_back({&references_q, db::Params(in.sample_id, in.recipe_id, in.sop_id)});
+    read.push_back({&specification_q, db::Params(in.sample_id, in.recipe_id)});
     auto r = co_await w.exec_all(std::move(read));
     ApiError bad = unprocessable("The run names something that cannot be used");
     bool refused = false;
@@ -191,6 +207,10 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
     if (in.recipe_id) after["recipe_id"] = *in.recipe_id;
     if (sop_version) after["sop_id"] = *sop_version;
     if (reason) after["blocked_reason"] = *reason;
+    // A calibration run measures a reference, not the product: no specification judges it.
+    std::optional<std::string> specification;
+    if (!exempt) specification = applicable(r[3]).specification_version_id;
+    if (specification) after["specification_version_id"] = *specification;
     w.audit("run.create", "run", id, std::nullopt, json_text(after));
     if (blocked) w.audit("run.block", "run", id, std::nullopt,
                          json_text(json::object{{"status", "BLOCKED"}, {"blocked_reason", *reason}}));
@@ -199,7 +219,7 @@ Reply create_run(RequestContext& ctx, Body<NewRun> in) {
     if (blocked) blocked_at = audit::utc_now();
     insert.push_back({&insert_q, db::Params(id, in.instrument_id, in.sample_id, in.recipe_id, sop_version, in.kind, status,
                                             reason, exempt, in.parameters, ctx.principal.user_id, in.extra_metadata,
-                                            blocked_at)});
+                                            blocked_at, specification)});
     auto done = co_await w.commit(std::move(insert));
     std::string row = db::row_json(done[0]);  // named: GCC 12 mishandles a temporary in co_return
     co_return row;

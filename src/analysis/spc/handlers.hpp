@@ -17,12 +17,20 @@ using kit::Body;
 using kit::PageRequest;
 using kit::Path;
 using kit::QueryString;
+using kit::Nullable;
 using kit::Reply;
 using kit::RequestContext;
 
 inline constexpr std::size_t max_points_per_batch = 100000;
 inline constexpr std::int64_t max_baseline_points = 10000;
 
+// Where a series takes its points from, besides points sent to it: every result of `metric` recorded on
+// a measurement run (on `instrument_id`, following any version of `recipe_id`, when named).
+struct SeriesSource {
+  std::string metric;
+  std::optional<std::string> instrument_id, recipe_id;
+  static kit::Input<SeriesSource> input();
+};
 struct NewSeries {
   std::string name, metric;
   std::optional<std::string> unit;
@@ -32,8 +40,17 @@ struct NewSeries {
   std::optional<std::int64_t> baseline_points;
   std::optional<std::string> instrument_id;
   bool hold_on_alert = false;
+  std::optional<SeriesSource> source;
   std::string extra_metadata = "{}";
   static kit::Input<NewSeries> input();
+};
+// A change of a series: its spec limits, whether an alert holds its instrument, and new control limits
+// computed from its latest `rebaseline_points` points.
+struct SeriesChange {
+  Nullable<double> lsl, usl, target;
+  std::optional<bool> hold_on_alert;
+  std::optional<std::int64_t> rebaseline_points;
+  static kit::Input<SeriesChange> input();
 };
 struct SeriesFilters {
   std::optional<std::string> instrument_id, chart_type, metric, q;
@@ -42,6 +59,7 @@ struct SeriesFilters {
 Reply list_series(RequestContext& ctx, QueryString<SeriesFilters> q, PageRequest page);
 Reply create_series(RequestContext& ctx, Body<NewSeries> in);
 Reply get_series(RequestContext& ctx, Path<kit::Id> p);
+Reply update_series(RequestContext& ctx, Path<kit::Id> p, Body<SeriesChange> in);
 
 struct NewPoint {
   double value = 0;

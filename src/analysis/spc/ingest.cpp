@@ -145,4 +145,20 @@ const std::string& PointIds::operator()(std::int64_t seq) const {
   throw std::out_of_range("SPC point " + std::to_string(seq) + " is not in the batch or its history");
 }
 
+void append_violations_json(std::string& out, const std::vector<Fired>& fired, const PointIds& ids) {
+  out += '[';
+  for (std::size_t i = 0; i < fired.size(); ++i) {
+    out += i ? ",{\"rule\":" : "{\"rule\":";
+    out += std::to_string(fired[i].rule);
+    out += ",\"point_ids\":[";
+    for (std::int64_t seq = fired[i].first_seq; seq <= fired[i].last_seq; ++seq) {
+      out += seq != fired[i].first_seq ? ",\"" : "\"";
+      out += ids(seq);  // a UUID: nothing to escape
+      out += '"';
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
 }  // namespace spectra::spc

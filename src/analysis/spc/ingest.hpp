@@ -114,4 +114,8 @@ class PointIds {
   std::int64_t first_new_;
 };
 
+// A point's violations as its row and the answers hold them, appended to `out`:
+// [{"rule": r, "point_ids": ["…", …]}, …], each window's ids oldest first.
+void append_violations_json(std::string& out, const std::vector<Fired>& fired, const PointIds& ids);
+
 }  // namespace spectra::spc

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "analysis/instruments/lockout.hpp"
+#include "analysis/spc/feed.hpp"
 #include "analysis/spc/handlers.hpp"
 #include "analysis/spc/ingest.hpp"
 #include "analysis/spc/shapes.hpp"
@@ -120,6 +121,8 @@ const db::InsertBatch insert_alerts{
 const db::InsertBatch insert_links{
     "spc_alert_points_insert", "INSERT INTO spc_alert_points (organization_id, alert_id, datapoint_id)",
     "($1, ?::uuid, ?::uuid)", " ON CONFLICT (organization_id, alert_id, datapoint_id) DO NOTHING"};
+// A batch of this many points or more is followed by db::Tx::replan before its alerts and links.
+constexpr std::size_t replan_after_points = 1000;
 const db::Query extend_alert_q{"spc_alerts_extend",
                                "UPDATE spc_alerts SET last_seq = $3 WHERE organization_id = $1 AND id = $2"};
 const db::Query update_stats_q{
@@ -178,22 +181,6 @@ void append_id(std::string& out, const std::string& id) {
   out += '"';
 }
 
-// [{"rule": r, "point_ids": [...]}, ...]: a point's violations as its row and the full answer hold them.
-void append_violations(std::string& out, const std::vector<Fired>& fired, const PointIds& ids) {
-  out += '[';
-  for (std::size_t i = 0; i < fired.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"rule\":";
-    append_int(out, fired[i].rule);
-    out += ",\"point_ids\":[";
-    for (std::int64_t seq = fired[i].first_seq; seq <= fired[i].last_seq; ++seq) {
-      if (seq != fired[i].first_seq) out += ',';
-      append_id(out, ids(seq));
-    }
-    out += "]}";
-  }
-  out += ']';
-}
 
 // The statements of the last phase, sent a round trip at a time as they are made: at most
 // Write::max_statements_per_round_trip, and fewer once their parameters pass max_bytes, so that neither
@@ -339,7 +326,7 @@ class PointsAnswer final : public http::BodyStream {
       append_string(out, *g.run_id);
     }
     out += ",\"violations\":";
-    append_violations(out, outcome_.points[i].violations, ids_);
+    append_violations_json(out, outcome_.points[i].violations, ids_);
     out += '}';
   }
   void append_violating(std::string& out, std::size_t i) {
@@ -419,12 +406,19 @@ kit::Input<PointAnswer> PointAnswer::input() {
                          "has committed.")}};
 }
 
-Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> q, Body<PointBatch> in) {
-  const bool batch = in.points.has_value();
-  const bool summary_only = q.answer == "summary";
-  std::vector<NewPoint> given = batch ? std::move(*in.points)
-                                           : std::vector<NewPoint>{{*in.value, in.measured_at, in.run_id,
-                                                                         in.extra_metadata}};
+namespace {
+
+// A batch of points added to series `series_id` inside `w`'s transaction: everything but the last
+// round trip, which the caller sends with its own statements (`last`) and COMMIT. `single` is one
+// point's whole row (for a request that gave one point).
+struct Appended {
+  std::shared_ptr<PointsAnswer> answer;
+  std::vector<db::Statement> last;
+  std::string single;
+};
+
+asio::awaitable<Appended> append(RequestContext& ctx, kit::Write& w, std::string series_id,
+                                 std::vector<NewPoint> given, bool summary_only, bool batch) {
   std::vector<Incoming> points;
   points.reserve(given.size());
   for (const auto& g : given) points.push_back({crypto::uuid_v4(), g.value});
@@ -437,13 +431,13 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
   }
 
   std::string single;  // one point's full answer: its whole row
-  auto answer = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::shared_ptr<PointsAnswer>> {
+  {
     // Round trip 1: the series locked, and what the rules and the checks need.
     std::vector<db::Statement> read;
-    read.push_back({&lock_series_q, db::Params(p.id)});
-    read.push_back({&history_q, db::Params(p.id)});
-    read.push_back({&baseline_q, db::Params(p.id)});
-    read.push_back({&open_alerts_q, db::Params(p.id)});
+    read.push_back({&lock_series_q, db::Params(series_id)});
+    read.push_back({&history_q, db::Params(series_id)});
+    read.push_back({&baseline_q, db::Params(series_id)});
+    read.push_back({&open_alerts_q, db::Params(series_id)});
     if (!run_ids.empty()) {
       db::Params runs;
       runs.add_array(run_ids);
@@ -494,10 +488,10 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
       const std::string instrument = *series.instrument_id;
       co_await w.exec(lock_instrument_q, db::Params(instrument));
       auto lockout = co_await w.exec(instruments::lockout_q, db::Params(instrument));
-      const instruments::SpcHold hold{p.id, series.name, opened->id, opened->rule};
+      const instruments::SpcHold hold{series_id, series.name, opened->id, opened->rule};
       const auto state = instruments::lockout_state(lockout, hold);
       if (!state.usable) {
-        auto runs = co_await instruments::block_queued_runs(w, instrument, state.reason, "spc_series_id", p.id);
+        auto runs = co_await instruments::block_queued_runs(w, instrument, state.reason, "spc_series_id", series_id);
         for (auto& run : runs) blocked.emplace_back(run);
       }
     }
@@ -515,12 +509,12 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
       for (const auto& f : o.violations) ++by_rule[static_cast<std::size_t>(f.rule)];
       const std::string& measured = g.measured_at ? *g.measured_at : now;
       std::string violations;
-      append_violations(violations, o.violations, ids);
+      append_violations_json(violations, o.violations, ids);
       if (!batch)
         single = json_text(json::object{
             {"id", id},
             {"organization_id", ctx.tenant().org_id},
-            {"series_id", p.id},
+            {"series_id", series_id},
             {"seq", o.seq},
             {"value", g.value},
             {"measured_at", measured},
@@ -531,13 +525,18 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
             {"extra_metadata", json::parse(g.extra_metadata)},
             {"created_at", now},
             {"updated_at", now}});
-      trip.row(insert_points, db::Params(id, p.id, o.seq, g.value, measured, g.run_id, o.subgroup, std::move(violations),
+      trip.row(insert_points, db::Params(id, series_id, o.seq, g.value, measured, g.run_id, o.subgroup, std::move(violations),
                                          user, batch_answer->take_metadata(i)));
       if (trip.full()) co_await w.exec_all(trip.take());
     }
+    // The alerts and links reference these points by foreign key: after many, plan the checks again.
+    if (out.points.size() >= replan_after_points) {
+      co_await w.exec_all(trip.take_all());
+      co_await w.replan();
+    }
     for (const auto& a : out.alerts) {
       if (!a.opened) continue;
-      trip.row(insert_alerts, db::Params(a.id, p.id, ids(a.datapoint_seq), a.rule, a.last_seq));
+      trip.row(insert_alerts, db::Params(a.id, series_id, ids(a.datapoint_seq), a.rule, a.last_seq));
       if (trip.full()) co_await w.exec_all(trip.take());
     }
     for (const auto& a : out.alerts) {
@@ -552,16 +551,16 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
       }
     std::vector<db::Statement> last = trip.take_all();
     const auto& after = out.after;
-    last.push_back({&update_stats_q, db::Params(p.id, after.stats.n, after.stats.mean, after.stats.m2, after.range_sum,
+    last.push_back({&update_stats_q, db::Params(series_id, after.stats.n, after.stats.mean, after.stats.m2, after.range_sum,
                                                  after.range_count)});
     if (out.limits_computed) {
       const auto& l = *after.limits;
-      last.push_back({&set_limits_q, db::Params(p.id, l.center, l.ucl, l.lcl, l.range_center, l.range_ucl, l.range_lcl)});
+      last.push_back({&set_limits_q, db::Params(series_id, l.center, l.ucl, l.lcl, l.range_center, l.range_ucl, l.range_lcl)});
     }
 
     // The summary, written as text: a batch may open an alert every other point.
     std::string summary = "{\"series_id\":";
-    append_string(summary, p.id);
+    append_string(summary, series_id);
     summary += ",\"count\":";
     append_int(summary, static_cast<std::int64_t>(out.points.size()));
     summary += ",\"first_seq\":";
@@ -594,17 +593,81 @@ Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> 
       summary += '}';
     }
     summary += '}';
-    w.audit("spc_points.add", "spc_series", p.id, std::nullopt, summary);  // one per batch
-    co_await w.commit(std::move(last));
+    w.audit("spc_points.add", "spc_series", series_id, std::nullopt, summary);  // one per batch
     batch_answer->set_summary(std::move(summary), by_rule);
-    co_return batch_answer;
+    co_return Appended{std::move(batch_answer), std::move(last), std::move(single)};
+  }
+}
+
+}  // namespace
+
+Reply add_points(RequestContext& ctx, Path<kit::Id> p, QueryString<PointAnswer> q, Body<PointBatch> in) {
+  const bool batch = in.points.has_value();
+  const bool summary_only = q.answer == "summary";
+  std::vector<NewPoint> given = batch ? std::move(*in.points)
+                                      : std::vector<NewPoint>{{*in.value, in.measured_at, in.run_id, in.extra_metadata}};
+  auto appended = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<Appended> {
+    Appended a = co_await append(ctx, w, p.id, std::move(given), summary_only, batch);
+    co_await w.commit(std::move(a.last));
+    co_return a;
   });
+  std::shared_ptr<PointsAnswer> answer = std::move(appended.answer);
+  std::string single = std::move(appended.single);
   if (!batch && !summary_only) co_return http::Response::json(201, std::move(single));
   // Written while it is sent, after the commit: memory follows a chunk, not the answer.
   http::Response r;
   r.status = 201;
   r.stream = std::move(answer);
   co_return r;
+}
+
+}  // namespace spectra::spc
+
+namespace spectra::spc {
+namespace {
+
+// The series that take results of metrics $2 recorded on run $3 (on its instrument, following any
+// version of the recipe a series names), in id order: the order every writer locks them in. A
+// calibration run feeds none.
+const db::Query fed_series_q{
+    "spc_fed_series",
+    "SELECT s.id, s.source_metric FROM spc_series s"
+    "  JOIN runs r ON r.organization_id = $1 AND r.id = $3 AND r.kind <> 'calibration'"
+    " WHERE s.organization_id = $1 AND NOT s.is_deleted AND s.source_metric = ANY($2::text[])"
+    "   AND (s.source_instrument_id IS NULL OR s.source_instrument_id = r.instrument_id)"
+    "   AND (s.source_recipe_id IS NULL OR s.source_recipe_id IN ("
+    "        SELECT v.id FROM recipes v, recipes q WHERE v.organization_id = $1 AND q.organization_id = $1"
+    "           AND q.id = r.recipe_id AND coalesce(v.root_recipe_id, v.id) = coalesce(q.root_recipe_id, q.id)))"
+    " ORDER BY s.id"};
+struct FedSeries {
+  std::string id, source_metric;
+};
+const db::Decoder<FedSeries> fed_series_of{fed_series_q,
+                                           {{"id", &FedSeries::id}, {"source_metric", &FedSeries::source_metric}}};
+
+}  // namespace
+
+db::Statement fed_series(const std::string& run_id, const std::vector<std::string>& metrics) {
+  db::Params params;
+  params.add_array(metrics);
+  params.add(run_id);
+  return {&fed_series_q, std::move(params)};
+}
+
+asio::awaitable<std::vector<std::string>> feed_series(RequestContext& ctx, kit::Write& w, db::Result found,
+                                                      std::string run_id, std::vector<FedResult> results) {
+  std::vector<std::string> fed;
+  for (int i = 0; i < found.rows(); ++i) {
+    const FedSeries series = fed_series_of(found, i);
+    std::vector<NewPoint> points;
+    for (const auto& r : results)
+      if (r.metric == series.source_metric) points.push_back({r.value, std::nullopt, run_id, "{}"});
+    if (points.empty()) continue;
+    Appended a = co_await append(ctx, w, series.id, std::move(points), true, true);
+    co_await w.exec_all(std::move(a.last));
+    fed.push_back(series.id);
+  }
+  co_return fed;
 }
 
 }  // namespace spectra::spc

@@ -9,6 +9,7 @@
 #include "analysis/spc/handlers.hpp"
 #include "analysis/spc/shapes.hpp"
 #include "platform/crypto.hpp"
+#include "platform/db/sql_error.hpp"
 #include "platform/json_text.hpp"
 
 namespace asio = boost::asio;
@@ -68,9 +69,51 @@ const db::Query insert_q{
     "spc_series_insert",
     "WITH s AS (INSERT INTO spc_series (organization_id, id, name, metric, unit, chart_type, subgroup_size, lsl, usl,"
     "                                   target, center_line, ucl, lcl, baseline_points, instrument_id, hold_on_alert,"
-    "                                   created_by, extra_metadata)"
+    "                                   created_by, extra_metadata, source_metric, source_instrument_id, source_recipe_id)"
     "           VALUES ($1, $2, $3, $4, $5, $6, $7::int, $8::float8, $9::float8, $10::float8, $11::float8, $12::float8,"
-    "                   $13::float8, $14::int, $15, $16, $17, $18::jsonb) RETURNING *)"
+    "                   $13::float8, $14::int, $15, $16, $17, $18::jsonb, $19, $20, $21) RETURNING *)"
+    " SELECT " + series_json + " FROM s"};
+
+const db::Constraint source_instrument_missing{"spc_series_organization_id_source_instrument_id_fkey",
+                                               "source.instrument_id", "The instrument does not exist in your organization"};
+const db::Constraint source_recipe_missing{"spc_series_organization_id_source_recipe_id_fkey", "source.recipe_id",
+                                           "The recipe does not exist in your organization"};
+// A change: the series locked, with its values and the newest point's seq.
+const db::Query lock_q{
+    "spc_series_lock",
+    "SELECT " + series_json + ", s.lsl AS _lsl, s.usl AS _usl, s.target AS _target, s.hold_on_alert AS _hold,"
+    " s.instrument_id AS _instrument_id, s.chart_type AS _chart_type, s.subgroup_size AS _subgroup_size,"
+    " (SELECT coalesce(max(d.seq), 0) FROM spc_datapoints d WHERE d.organization_id = $1 AND d.series_id = s.id)"
+    " AS _last_seq"
+    " FROM spc_series s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR UPDATE"};
+struct LockedSeries {
+  std::optional<double> lsl, usl, target;
+  bool hold = false;
+  std::optional<std::string> instrument_id;
+  std::string chart_type;
+  std::optional<std::int64_t> subgroup_size;
+  std::int64_t last_seq = 0;
+};
+const db::Decoder<LockedSeries> locked_series{
+    lock_q,
+    {{"_lsl", &LockedSeries::lsl}, {"_usl", &LockedSeries::usl}, {"_target", &LockedSeries::target},
+     {"_hold", &LockedSeries::hold}, {"_instrument_id", &LockedSeries::instrument_id},
+     {"_chart_type", &LockedSeries::chart_type}, {"_subgroup_size", &LockedSeries::subgroup_size},
+     {"_last_seq", &LockedSeries::last_seq}}};
+// The values of points seq $3 < seq <= $4, oldest first: a new baseline.
+const db::Query window_q{"spc_series_window",
+                         "SELECT value FROM spc_datapoints WHERE organization_id = $1 AND series_id = $2"
+                         " AND seq > $3 AND seq <= $4 ORDER BY seq"};
+const db::Query change_q{
+    "spc_series_change",
+    "WITH s AS (UPDATE spc_series SET lsl = $3::float8, usl = $4::float8, target = $5::float8, hold_on_alert = $6"
+    "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
+    " SELECT " + series_json + " FROM s"};
+const db::Query rebaseline_q{
+    "spc_series_rebaseline",
+    "WITH s AS (UPDATE spc_series SET center_line = $3::float8, ucl = $4::float8, lcl = $5::float8,"
+    "             range_center = $6::float8, range_ucl = $7::float8, range_lcl = $8::float8, baseline_points = $9::int,"
+    "             limits_computed_at = now() WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + series_json + " FROM s"};
 
 json::value number_or_null(std::optional<double> v) {
@@ -101,6 +144,8 @@ kit::Input<NewSeries> NewSeries::input() {
        kit::field("instrument_id", &NewSeries::instrument_id).uuid(),
        kit::field("hold_on_alert", &NewSeries::hold_on_alert).or_default()
            .describe("While the series has an alert not yet resolved, its instrument's runs are blocked"),
+       kit::field("source", &NewSeries::source)
+           .describe("Feed the series from results: {metric, instrument_id?, recipe_id?} (measurement runs only)"),
        kit::field("extra_metadata", &NewSeries::extra_metadata).object()}};
   in.also([](const NewSeries& s, kit::Problems& p) {
     if (s.chart_type == "XBAR-R" && !s.subgroup_size && !p.has("subgroup_size"))
@@ -125,6 +170,24 @@ kit::Input<NewSeries> NewSeries::input() {
   return in;
 }
 
+kit::Input<SeriesSource> SeriesSource::input() {
+  return {"SeriesSource",
+          {kit::field("metric", &SeriesSource::metric).max_length(200).describe("The results' metric"),
+           kit::field("instrument_id", &SeriesSource::instrument_id).uuid().describe("Only results measured on it"),
+           kit::field("recipe_id", &SeriesSource::recipe_id).uuid()
+               .describe("Only results of runs following this recipe (any version)")}};
+}
+
+kit::Input<SeriesChange> SeriesChange::input() {
+  return {"SeriesChange",
+          {kit::field("lsl", &SeriesChange::lsl).describe("Lower spec limit (null: none)"),
+           kit::field("usl", &SeriesChange::usl).describe("Upper spec limit (null: none)"),
+           kit::field("target", &SeriesChange::target),
+           kit::field("hold_on_alert", &SeriesChange::hold_on_alert),
+           kit::field("rebaseline_points", &SeriesChange::rebaseline_points).min(20).max(max_baseline_points)
+               .describe("New control limits from the latest N points (whole subgroups for XBAR-R)")}};
+}
+
 kit::Input<SeriesFilters> SeriesFilters::input() {
   return {"SeriesFilters",
           {kit::field("instrument_id", &SeriesFilters::instrument_id).uuid(),
@@ -146,6 +209,12 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
   if (fixed && !center) center = (*in.ucl + *in.lcl) / 2;
   std::optional<std::int64_t> baseline = in.baseline_points;
   if (!fixed && !baseline) baseline = in.chart_type == "XBAR-R" ? 20 * *in.subgroup_size : 20;
+  std::optional<std::string> source_metric, source_instrument, source_recipe;
+  if (in.source) {
+    source_metric = in.source->metric;
+    source_instrument = in.source->instrument_id;
+    source_recipe = in.source->recipe_id;
+  }
   auto row = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     if (in.instrument_id) {
       auto live = co_await w.exec(instrument_q, db::Params(in.instrument_id));
@@ -156,7 +225,7 @@ Reply create_series(RequestContext& ctx, Body<NewSeries> in) {
     auto ins = co_await w.exec(insert_q, db::Params(id, in.name, in.metric, in.unit, in.chart_type, in.subgroup_size,
                                                     in.lsl, in.usl, in.target, center, in.ucl, in.lcl, baseline,
                                                     in.instrument_id, in.hold_on_alert, ctx.principal.user_id,
-                                                    in.extra_metadata));
+                                                    in.extra_metadata, source_metric, source_instrument, source_recipe));
     std::string json = db::row_json(ins);
     w.audit("spc_series.create", "spc_series", id, std::nullopt, json);
     co_return json;
@@ -199,6 +268,55 @@ Reply get_series(RequestContext& ctx, Path<kit::Id> p) {
   out["limits"] = std::move(limits);
   out["open_alerts"] = f.open_alerts;
   co_return http::Response::json(200, json_text(out));
+}
+
+// Spec limits and hold_on_alert change in place; a re-baseline computes the control limits from the
+// latest points (the rules judge later points against them). Audited with the row before and after.
+Reply update_series(RequestContext& ctx, Path<kit::Id> p, Body<SeriesChange> in) {
+  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
+    auto row = co_await w.exec(lock_q, db::Params(p.id));
+    if (row.empty()) throw not_found("No such series");
+    const LockedSeries s = locked_series(row);
+    const auto lsl = in.lsl.present ? in.lsl.value : s.lsl;
+    const auto usl = in.usl.present ? in.usl.value : s.usl;
+    const auto target = in.target.present ? in.target.value : s.target;
+    const bool hold = in.hold_on_alert.value_or(s.hold);
+    ApiError bad = unprocessable("The series cannot take these values");
+    bool refused = false;
+    auto refuse = [&](const char* field, std::string why) { refused = (bad.with_field(field, std::move(why)), true); };
+    if (lsl && usl && !(*usl > *lsl)) refuse(in.usl.present ? "usl" : "lsl", "usl must be greater than lsl");
+    if (target && ((lsl && *target < *lsl) || (usl && *target > *usl))) refuse("target", "must be within the spec limits");
+    if (hold && !s.instrument_id) refuse("hold_on_alert", "needs the series' instrument to hold");
+    if (refused) throw std::move(bad);
+
+    std::vector<db::Statement> st;
+    st.push_back({&change_q, db::Params(p.id, lsl, usl, target, hold)});
+    if (in.rebaseline_points) {
+      const bool xbar = s.chart_type == "XBAR-R";
+      const std::int64_t n = xbar ? s.subgroup_size.value_or(2) : 1;
+      const std::int64_t points = *in.rebaseline_points;
+      if (points % n != 0)
+        throw unprocessable("A baseline is whole subgroups")
+            .with_field("rebaseline_points", "must be a multiple of the subgroup size (" + std::to_string(n) + ")");
+      const std::int64_t end = s.last_seq / n * n;  // the last complete subgroup
+      if (end < points)
+        throw conflict("The series has " + std::to_string(end) + " points in whole subgroups; a baseline of " +
+                       std::to_string(points) + " needs more");
+      auto values = co_await w.exec(window_q, db::Params(p.id, end - points, end));
+      std::vector<double> v;
+      for (int i = 0; i < values.rows(); ++i) v.push_back(values.get_double(i, 0));
+      const auto limits = xbar ? xbar_r_limits(v, static_cast<int>(n)) : individuals_limits(v);
+      if (!limits) throw conflict("The latest points show no variation: no control limits can be computed from them");
+      st.push_back({&rebaseline_q, db::Params(p.id, limits->center, limits->ucl, limits->lcl, limits->range_center,
+                                              limits->range_ucl, limits->range_lcl, points)});
+    }
+    auto done = co_await w.exec_all(std::move(st));
+    std::string json = db::row_json(done.back());
+    w.audit(in.rebaseline_points ? "spc_series.rebaseline" : "spc_series.update", "spc_series", p.id,
+            db::row_json(row), json);
+    co_return json;
+  });
+  co_return http::Response::json(200, std::move(after));
 }
 
 }  // namespace spectra::spc

@@ -10,7 +10,9 @@ inline constexpr std::string_view series_fields[] = {
     "id",          "organization_id", "name",          "metric",       "unit",         "chart_type",
     "subgroup_size", "lsl",           "usl",           "target",       "center_line",  "ucl",
     "lcl",         "baseline_points", "range_center",  "range_ucl",    "range_lcl",    "limits_computed_at",
-    "instrument_id", "hold_on_alert", "point_count=$.stat_count",      "created_by",   "extra_metadata",
+    "instrument_id", "hold_on_alert", "point_count=$.stat_count",
+    "source=CASE WHEN $.source_metric IS NULL THEN NULL ELSE jsonb_strip_nulls(jsonb_build_object('metric',"
+    " $.source_metric, 'instrument_id', $.source_instrument_id, 'recipe_id', $.source_recipe_id)) END",      "created_by",   "extra_metadata",
     "created_at",  "updated_at"};
 inline constexpr kit::Shape series_shape{series_fields};
 

@@ -76,6 +76,8 @@ Reply revoke_api_key(RequestContext& ctx, Path<kit::Id> p);
 struct OrganizationSettings {
   std::optional<std::int64_t> recipe_approvals_required;
   std::optional<bool> final_approval_by_admin;
+  std::optional<std::int64_t> calibration_notice_days;  // calibration.due this many days ahead (14)
+  std::optional<std::string> time_zone;                 // the daily digest's day (IANA name, UTC)
   static kit::Input<OrganizationSettings> input();
 };
 struct OrganizationChange {

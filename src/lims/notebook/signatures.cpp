@@ -4,12 +4,10 @@
 // and locks the entry. Listing signatures recomputes the hash from the entry as it is now.
 #include <boost/json.hpp>
 
-#include "auth/password.hpp"
-#include "auth/throttle.hpp"
+#include "kit/reauth.hpp"
 #include "lims/notebook/handlers.hpp"
 #include "lims/notebook/rules.hpp"
 #include "lims/notebook/shapes.hpp"
-#include "platform/blocking.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/sql_error.hpp"
 #include "platform/json_text.hpp"
@@ -22,21 +20,13 @@ namespace {
 
 const std::string signature_json = signature_shape.sql("s");
 
-// The signer's password hash and name, and the entry's author (NULL when there is no such entry).
-const db::Query signer_q{
-    "eln_signer",
-    "SELECT u.password_hash, u.full_name,"
-    "       (SELECT e.author_id FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $3 AND NOT e.is_deleted)"
-    "       AS author_id"
-    " FROM users u WHERE u.organization_id = $1 AND u.id = $2"};
-struct Signer {
-  std::optional<std::string> password_hash;
-  std::string full_name;
-  std::optional<std::string> author_id;  // the entry's
+// The entry's author (no row when there is no such entry).
+const db::Query author_q{"eln_author",
+                         "SELECT e.author_id FROM eln_entries e WHERE e.organization_id = $1 AND e.id = $2 AND NOT e.is_deleted"};
+struct Author {
+  std::optional<std::string> author_id;
 };
-const db::Decoder<Signer> signer_row{
-    signer_q,
-    {{"password_hash", &Signer::password_hash}, {"full_name", &Signer::full_name}, {"author_id", &Signer::author_id}}};
+const db::Decoder<Author> author_row{author_q, {{"author_id", &Author::author_id}}};
 // What a signature covers: the title, the markdown and the linked samples (comma-separated).
 const std::string content_columns =
     "e.title, e.body_markdown, coalesce((SELECT string_agg(l.sample_id::text, ',') FROM eln_entry_samples l"
@@ -97,35 +87,15 @@ kit::Input<Signing> Signing::input() {
 }
 
 Reply sign_entry(RequestContext& ctx, Path<kit::Id> p, Body<Signing> in) {
-  // The password check runs on the credential checks' own connections and threads, throttled with the
-  // logins of the same account and client.
-  auto& throttle = *ctx.deps.throttle;
-  if (auto wait = co_await throttle.begin(ctx.principal.email, ctx.req.remote_addr))
-    throw std::move(ApiError(ErrorCode::too_many_requests, "Too many failed password attempts; try again later")
-                        .with_header("Retry-After", std::to_string(*wait)));
-  auth::LoginThrottle::Attempt attempt(throttle, ctx.principal.email, ctx.req.remote_addr);
-
-  auto who = co_await db::read(*ctx.deps.auth_pool, ctx.tenant(), signer_q, db::Params(ctx.principal.user_id, p.id));
-  if (who.empty()) throw not_found("No such notebook entry");
-  const Signer signer = signer_row(who);
-  if (!signer.author_id) throw not_found("No such notebook entry");
-  if (auto why = meaning_refusal(in.meaning, *signer.author_id, ctx.principal.user_id)) throw forbidden(*why);
-  const auto stored = signer.password_hash;
-  if (!stored) throw forbidden("Your account has no password to sign with");
-  const std::string signer_name = signer.full_name;
-  const std::string password = in.password;
-  auto verify = [password, stored] { return auth::verify_password(password, stored); };
-  const WorkShare share = ctx.share();
-  auto check = co_await ctx.deps.passwords->run(std::move(verify), share);
-  if (!check.ok) {
-    const json::object detail{{"meaning", in.meaning}, {"reason", "wrong password"}};
-    std::vector<db::Statement> event;
-    event.push_back(audit::statement(ctx.actor(), audit::Entry{"eln.sign_failed", "eln_entry", p.id, std::nullopt,
-                                                               json_text(detail)}));
-    attempt.failed(ctx.principal.org_id, std::move(event));
-    throw unauthorized("The password is not correct; the entry was not signed");
-  }
-  co_await attempt.succeeded();
+  // On the credential checks' own connections, as the password check: a wrong password is answered and
+  // recorded even while the request pool is exhausted.
+  auto author = co_await db::read(*ctx.deps.auth_pool, ctx.tenant(), author_q, db::Params(p.id));
+  if (author.empty()) throw not_found("No such notebook entry");
+  if (auto why = meaning_refusal(in.meaning, author_row(author).author_id.value_or(""), ctx.principal.user_id)) throw forbidden(*why);
+  const json::object detail{{"meaning", in.meaning}, {"reason", "wrong password"}};
+  audit::Entry failed{"eln.sign_failed", "eln_entry", p.id, std::nullopt, json_text(detail)};
+  std::string refusal = "The password is not correct; the entry was not signed";
+  const std::string signer_name = co_await kit::confirm_password(ctx, in.password, std::move(failed), std::move(refusal));
 
   auto signature = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
     auto content = co_await w.exec(lock_content_q, db::Params(p.id));

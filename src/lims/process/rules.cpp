@@ -54,11 +54,12 @@ std::optional<std::string> own_work_refusal(std::string_view what, const std::st
   return std::nullopt;
 }
 
-std::optional<ApiError> sop_decision_refusal(const SopReview& sop, const Decider& decider) {
-  if (decider.role < auth::Role::pi) return forbidden("Only a PI or an admin decides on SOPs");
-  if (auto why = own_work_refusal("SOP", sop.author_id, sop.editors, decider.user_id)) return forbidden(std::move(*why));
-  if (sop.status != "DRAFT")
-    return conflict("This SOP version is " + sop.status + "; only a DRAFT version is approved or rejected");
+std::optional<ApiError> draft_decision_refusal(std::string_view what, const DraftReview& version, const Decider& decider) {
+  if (decider.role < auth::Role::pi) return forbidden("Only a PI or an admin decides on " + std::string(what) + "s");
+  if (auto why = own_work_refusal(what, version.author_id, version.editors, decider.user_id)) return forbidden(std::move(*why));
+  if (version.status != "DRAFT")
+    return conflict("This " + std::string(what) + " version is " + version.status +
+                    "; only a DRAFT version is approved or rejected");
   return std::nullopt;
 }
 

@@ -76,15 +76,16 @@ std::optional<std::string> submit_refusal(const std::string& status);
 std::optional<std::string> own_work_refusal(std::string_view what, const std::string& author_id,
                                             const std::vector<std::string>& editors, const std::string& decider_id);
 
-// An SOP version as a decision on it sees it.
-struct SopReview {
+// A version that is decided on as a DRAFT (an SOP, a specification), as a decision on it sees it.
+struct DraftReview {
   std::string status;
   std::string author_id;
   std::vector<std::string> editors;  // everyone who changed this version after it was written
 };
-// Why `decider` may not approve or reject `sop` (nullopt: allowed): the deciders are PI or admin (403),
-// never the version's author or an editor of it (403); only a DRAFT version is decided on (409).
-std::optional<ApiError> sop_decision_refusal(const SopReview& sop, const Decider& decider);
+// Why `decider` may not approve or reject `version`, a version of `what` ("SOP", "specification")
+// (nullopt: allowed): the deciders are PI or admin (403), never the version's author or an editor of it
+// (403); only a DRAFT version is decided on (409).
+std::optional<ApiError> draft_decision_refusal(std::string_view what, const DraftReview& version, const Decider& decider);
 // SOPs: the EFFECTIVE version is acknowledged.
 std::optional<std::string> sop_acknowledgement_refusal(const std::string& status);
 

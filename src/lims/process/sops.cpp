@@ -3,6 +3,7 @@
 // transaction, with every version of the code locked, so there is only ever one effective version
 // (sops_effective_code_key is the backstop). Readers acknowledge the effective version.
 #include "kit/stored_markdown.hpp"
+#include "lims/process/drafts.hpp"
 #include "lims/process/handlers.hpp"
 #include "lims/process/rules.hpp"
 #include "lims/process/shapes.hpp"
@@ -55,7 +56,8 @@ const kit::RowEvents sop_events{"sops_audit_row", sop_shape, "sops s", "s"};
 const db::Query lock_code_q{
     "sops_lock_code",
     "SELECT s.id AS _id, s.version AS _version, s.status AS _status, s.title AS _title,"
-    "       s.extra_metadata::text AS _extra_metadata, s.code AS _code, " + sop_json +
+    "       s.extra_metadata::text AS _extra_metadata, s.code AS _code,"
+    "       coalesce(s.created_by::text, '') AS _author_id, " + sop_json +
         " FROM sops s WHERE s.organization_id = $1 AND NOT s.is_deleted"
         "   AND s.code = (SELECT c.code FROM sops c WHERE c.organization_id = $1 AND c.id = $2 AND NOT c.is_deleted)"
         " ORDER BY s.version FOR UPDATE"};
@@ -91,19 +93,13 @@ const db::Query reject_q{
     "WITH s AS (UPDATE sops SET status = 'REJECTED', rejected_by = $3, rejected_at = now(), decision_comment = $4"
     "           WHERE organization_id = $1 AND id = $2 RETURNING *)"
     " SELECT " + sop_json + " FROM s"};
-// Who wrote version $2, and who changed it after (its audit trail): none of them decides on it.
-const db::Query authors_q{
-    "sops_authors",
-    "SELECT coalesce(s.created_by::text, '') AS author_id,"
-    "       (SELECT coalesce(string_agg(DISTINCT ev.actor_id::text, ','), '') FROM audit_events ev"
-    "         WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = $2"
-    "           AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL) AS updater_ids"
-    " FROM sops s WHERE s.organization_id = $1 AND s.id = $2"};
-struct SopAuthors {
-  std::string author_id, updater_ids;  // updater_ids: comma-separated
-};
-const db::Decoder<SopAuthors> sop_authors{
-    authors_q, {{"author_id", &SopAuthors::author_id}, {"updater_ids", &SopAuthors::updater_ids}}};
+// Who changed version $2 after it was written (its audit trail): like its author, they never decide on it.
+const db::Query editors_q{
+    "sops_editors",
+    "SELECT coalesce(string_agg(DISTINCT ev.actor_id::text, ','), '') AS editor_ids FROM audit_events ev"
+    " WHERE ev.organization_id = $1 AND ev.entity_type = 'sop' AND ev.entity_id = $2"
+    "   AND ev.action = 'sop.update' AND ev.actor_id IS NOT NULL"};
+const DraftDocument sop_document{"SOP", "sop", lock_code_q, editors_q, obsolete_q, effective_q, reject_q, "sop.effective"};
 const db::Query status_q{"sops_status_for_share",
                          "SELECT s.status FROM sops s WHERE s.organization_id = $1 AND s.id = $2 AND NOT s.is_deleted FOR SHARE"};
 struct SopStatus {
@@ -241,57 +237,17 @@ Reply create_sop_version(RequestContext& ctx, Path<kit::Id> p, Body<NewSopVersio
   co_return http::Response::json(201, std::move(row));
 }
 
-namespace {
-
-// The version $2 of its code's locked versions, as a decision on it sees it; 404 when there is none.
-asio::awaitable<std::pair<db::Result, int>> lock_for_decision(RequestContext& ctx, kit::Write& w, const std::string& id) {
-  std::vector<db::Statement> st;
-  st.push_back({&lock_code_q, db::Params(id)});
-  st.push_back({&authors_q, db::Params(id)});
-  auto r = co_await w.exec_all(std::move(st));
-  const int at = row_of(r[0], id);
-  if (at < 0) throw not_found("No such SOP");
-  const SopAuthors authors = sop_authors(r[1]);
-  const SopReview review{locked_version(r[0], at).status, authors.author_id, kit::split_list(authors.updater_ids)};
-  if (auto why = sop_decision_refusal(review, Decider{ctx.principal.user_id, ctx.principal.role})) throw std::move(*why);
-  co_return std::make_pair(std::move(r[0]), at);
-}
-
-}  // namespace
-
-// The DRAFT becomes EFFECTIVE and the version effective until now OBSOLETE, with every version of the
-// code locked: two approvals at the same moment take turns, and the second finds no draft.
+// The DRAFT becomes EFFECTIVE and the version effective until now OBSOLETE (drafts.hpp).
 Reply approve_sop(RequestContext& ctx, Path<kit::Id> p, OptionalBody<Approval> in) {
-  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    auto [code, at] = co_await lock_for_decision(ctx, w, p.id);
-    std::vector<db::Statement> st;
-    std::vector<int> obsoleted;
-    for (int i = 0; i < code.rows(); ++i)
-      if (const LockedVersion v = locked_version(code, i); v.status == "EFFECTIVE") {
-        st.push_back({&obsolete_q, db::Params(v.id)});
-        obsoleted.push_back(i);
-      }
-    st.push_back({&effective_q, db::Params(p.id, ctx.principal.user_id, in.comment)});
-    auto done = co_await w.exec_all(std::move(st));
-    for (std::size_t k = 0; k < obsoleted.size(); ++k)
-      w.audit("sop.obsolete", "sop", locked_version(code, obsoleted[k]).id, db::row_json(code, obsoleted[k]),
-              db::row_json(done[k]));
-    std::string json = db::row_json(done.back());
-    w.audit("sop.effective", "sop", p.id, db::row_json(code, at), json);
-    co_return json;
-  });
+  auto after = co_await kit::write(
+      ctx, [&](kit::Write& w) { return approve_draft(ctx, w, sop_document, p.id, in.comment); });
   co_return http::Response::json(200, std::move(after));
 }
 
 // A DRAFT is rejected with a comment; the effective version stays effective.
 Reply reject_sop(RequestContext& ctx, Path<kit::Id> p, Body<Rejection> in) {
-  auto after = co_await kit::write(ctx, [&](kit::Write& w) -> asio::awaitable<std::string> {
-    auto [code, at] = co_await lock_for_decision(ctx, w, p.id);
-    auto done = co_await w.exec(reject_q, db::Params(p.id, ctx.principal.user_id, in.comment));
-    std::string json = db::row_json(done);
-    w.audit("sop.reject", "sop", p.id, db::row_json(code, at), json);
-    co_return json;
-  });
+  auto after = co_await kit::write(
+      ctx, [&](kit::Write& w) { return reject_draft(ctx, w, sop_document, p.id, in.comment); });
   co_return http::Response::json(200, std::move(after));
 }
 

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "kit/csv.hpp"
 #include "kit/data.hpp"
@@ -24,6 +25,8 @@ namespace spectra::samples {
 namespace {
 
 constexpr std::size_t max_rows = 10000;
+// A file of this many rows or more is followed by db::Tx::replan before its custody events.
+constexpr std::size_t replan_after_rows = 1000;
 // The create fields, plus `id` (a row's key within the file, so that parent_sample_id may name another
 // row) and `created_at` (in every export; a sample's creation time is when it is imported).
 const std::set<std::string, std::less<>> create_columns = {"name",     "barcode", "sample_type",   "material_id",
@@ -270,6 +273,10 @@ Reply import_samples(RequestContext& ctx, kit::Upload file) {
       events.push_back(db::Params(r.id, r.sample.location, ctx.principal.user_id));
     }
     auto st = insert_samples.statements(samples);
+    if (samples.size() >= replan_after_rows) {  // the events reference the samples by foreign key
+      co_await w.exec_all(std::exchange(st, {}));
+      co_await w.replan();
+    }
     for (auto& e : insert_events.statements(events)) st.push_back(std::move(e));
     co_await w.exec_all(std::move(st));
     // Each sample's history starts with its creation, as a sample made one at a time does.

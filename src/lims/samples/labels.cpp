@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "platform/drawing.hpp"
+
 namespace spectra::samples {
 namespace {
 
@@ -28,7 +30,6 @@ constexpr double kMinBarMm = 0.125;
 constexpr int kQrQuiet = 4, kBarQuiet = 10;
 // At 600 dpi even the narrowest bar allowed is two whole pixels, which zbar and phone cameras read.
 constexpr double kPngDpi = 600;
-constexpr std::string_view kEllipsis = "\u2026";
 
 // Avery L7159 and its equivalents: 3 x 8 labels of 63.5 x 33.9 mm on A4.
 constexpr double kPageWidthMm = 210, kPageHeightMm = 297;
@@ -36,17 +37,13 @@ constexpr double kCellWidthMm = 63.5, kCellHeightMm = 33.9;
 constexpr double kSheetLeftMm = 7.2, kSheetTopMm = 12.9, kColumnPitchMm = 66.0;
 constexpr int kColumns = 3, kRows = 8;
 
-struct SymbolDeleter {
-  void operator()(zint_symbol* s) const { ZBarcode_Delete(s); }
-};
-using Symbol = std::unique_ptr<zint_symbol, SymbolDeleter>;
-
-struct CairoDeleter {
-  void operator()(cairo_t* cr) const { cairo_destroy(cr); }
-  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
-};
-using Surface = std::unique_ptr<cairo_surface_t, CairoDeleter>;
-using Context = std::unique_ptr<cairo_t, CairoDeleter>;
+using drawing::advance;
+using drawing::character_starts;
+using drawing::Context;
+using drawing::ellipsize;
+using drawing::printable_utf8;
+using drawing::Surface;
+using drawing::Symbol;
 
 // ---- Symbols
 
@@ -89,64 +86,6 @@ Symbols encode_symbols(const std::string& barcode) {
 }
 
 // ---- Text
-
-// The length of the well-formed UTF-8 sequence at the start of s, or 0.
-std::size_t utf8_sequence_length(std::string_view s) {
-  const auto lead = static_cast<unsigned char>(s[0]);
-  const std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || n > s.size()) return 0;
-  char32_t code_point = n == 1 ? lead : lead & (0x7F >> n);
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[k]) & 0xC0) != 0x80) return 0;
-    code_point = code_point << 6 | (static_cast<unsigned char>(s[k]) & 0x3F);
-  }
-  static constexpr char32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-  const bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
-  return code_point < kSmallest[n] || code_point > 0x10FFFF || surrogate ? 0 : n;
-}
-
-// Cairo refuses a whole string for one malformed byte, and control characters have no glyph: those
-// become U+FFFD and spaces.
-std::string printable_utf8(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_sequence_length(text.substr(i));
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (n == 0)
-      out += "\uFFFD";
-    else if (n == 1 && (c < 0x20 || c == 0x7F))
-      out += ' ';
-    else
-      out.append(text.substr(i, n));
-    i += std::max<std::size_t>(n, 1);
-  }
-  return out;
-}
-
-// Byte offsets at which the characters of valid UTF-8 text begin.
-std::vector<std::size_t> character_starts(std::string_view text) {
-  std::vector<std::size_t> starts;
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
-  return starts;
-}
-
-double advance(cairo_t* cr, const std::string& text) {
-  cairo_text_extents_t extents;
-  cairo_text_extents(cr, text.c_str(), &extents);
-  return extents.x_advance;
-}
-
-// The longest prefix that fits with an ellipsis, cut between characters.
-std::string ellipsize(cairo_t* cr, const std::string& text, double max_width) {
-  if (advance(cr, text) <= max_width) return text;
-  const std::vector<std::size_t> starts = character_starts(text);
-  const auto fits = [&](std::size_t cut) { return advance(cr, text.substr(0, cut).append(kEllipsis)) <= max_width; };
-  const auto first_too_long = std::partition_point(starts.begin() + 1, starts.end(), fits);
-  std::string head = text.substr(0, *(first_too_long - 1));
-  while (!head.empty() && head.back() == ' ') head.pop_back();
-  return head.append(kEllipsis);
-}
 
 struct Font {
   const char* family;

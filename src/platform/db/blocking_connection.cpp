@@ -1,5 +1,7 @@
 #include "platform/db/blocking_connection.hpp"
 
+#include <poll.h>
+
 #include <map>
 #include <set>
 
@@ -61,6 +63,25 @@ Result BlockingConnection::describe(const std::string& sql) {
   PGresult* described = PQdescribePrepared(pg_, "");
   Result out(described);
   if (PQresultStatus(described) != PGRES_COMMAND_OK) throw SqlError::from_result(described);
+  return out;
+}
+
+std::vector<std::string> BlockingConnection::wait_for_notifications(std::chrono::milliseconds timeout) {
+  std::vector<std::string> out;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(pg_)) {
+      out.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!out.empty()) return out;
+  pollfd fd{PQsocket(pg_), POLLIN, 0};
+  if (fd.fd < 0) throw std::runtime_error("the database connection is gone");
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+    if (!PQconsumeInput(pg_)) throw std::runtime_error(std::string("the database connection failed: ") + PQerrorMessage(pg_));
+    drain();
+  }
   return out;
 }
 

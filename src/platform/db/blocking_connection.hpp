@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 // A blocking connection for the command line (migrations, seed, audit verify) and tests; never used
 // on the server's I/O threads.
 #include <string>
@@ -28,6 +29,10 @@ class BlockingConnection {
   // The result description (column names and types, no rows) of a statement, prepared unnamed and
   // not run; throws SqlError when PostgreSQL refuses the statement.
   Result describe(const std::string& sql);
+  // Waits up to `timeout` for notifications on the channels this session LISTENs to (sent by
+  // transactions that committed); answers their payloads, none when the time passed. Throws when the
+  // connection is lost.
+  std::vector<std::string> wait_for_notifications(std::chrono::milliseconds timeout);
 
  private:
   pg_conn* pg_ = nullptr;

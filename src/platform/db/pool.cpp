@@ -202,6 +202,7 @@ awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> s
   Impl& c = *impl_;
   if (c.broken) c.fail("connection is broken");
   c.deadline.expires_after(c.query_deadline);
+  const auto started = std::chrono::steady_clock::now();
   // What each result we will read belongs to: a prepare (its name) or a statement (empty).
   std::vector<std::string_view> expected;
   expected.reserve(statements.size() * 2);
@@ -254,6 +255,13 @@ awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> s
     if (st == PGRES_PIPELINE_SYNC) break;
   }
   if (PQstatus(c.pg) != CONNECTION_OK) c.fail("connection lost");
+  // A round trip past a quarter of its deadline is worth an operator's look (a lock wait, a stalled disk).
+  if (const auto took = std::chrono::steady_clock::now() - started; took > c.query_deadline / 4) {
+    const auto first = std::find_if(statements.begin(), statements.end(), [](const Statement& s) { return s.query; });
+    spdlog::warn("a database round trip of {} statements (the first {}) took {} ms", statements.size(),
+                 first != statements.end() ? first->query->name : std::string("a command"),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  }
   if (first_error) {
     const auto& s = first_error->sqlstate();
     if (s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03") c.broken = true;

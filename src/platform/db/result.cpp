@@ -107,7 +107,16 @@ std::int64_t Result::get_int(int row, int col) const {
   if (ec != std::errc{}) throw ApiError(ErrorCode::internal, "Internal error", "not an integer column value");
   return out;
 }
-double Result::get_double(int row, int col) const { return std::strtod(std::string(get(row, col)).c_str(), nullptr); }
+// from_chars reads what PostgreSQL writes for float8 (the shortest text that reads back, NaN, Infinity)
+// without a copy or the locale: strtod on a copy was a tenth of a 10,000-point wafer map's time.
+double Result::get_double(int row, int col) const {
+  const auto v = get(row, col);
+  double out = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} && ec != std::errc::result_out_of_range)
+    throw ApiError(ErrorCode::internal, "Internal error", "not a number column value");
+  return out;
+}
 std::optional<double> Result::get_optional_double(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
   return get_double(row, col);

@@ -150,6 +150,7 @@ class Decoder {
           }) {}
     const char* name() const noexcept { return name_; }
     void read(const Result& r, int row, T& out) const { read_(r, row, r.column(name_), out); }
+    void read_at(const Result& r, int row, int col, T& out) const { read_(r, row, col, out); }
 
    private:
     const char* name_;
@@ -168,6 +169,17 @@ class Decoder {
   T operator()(const Result& r, int row = 0) const {
     T out{};
     for (const auto& c : columns_) c.read(r, row, out);
+    return out;
+  }
+  // Every row, each column found by its name once: for results of thousands of rows, where finding the
+  // columns row by row cost more than reading them.
+  std::vector<T> all(const Result& r) const {
+    std::vector<int> at;
+    at.reserve(columns_.size());
+    for (const auto& c : columns_) at.push_back(r.column(c.name()));
+    std::vector<T> out(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row)
+      for (std::size_t k = 0; k < columns_.size(); ++k) columns_[k].read_at(r, row, at[k], out[static_cast<std::size_t>(row)]);
     return out;
   }
 

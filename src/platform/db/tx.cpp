@@ -88,6 +88,11 @@ awaitable<Result> Tx::exec_commit(const Query& q, Params params) {
   co_return std::move(r.front());
 }
 
+awaitable<void> Tx::replan() {
+  if (!started_ || finished_) throw ApiError(ErrorCode::internal, "Internal server error", "replan outside a transaction");
+  co_await conn_.command("DISCARD PLANS");
+}
+
 awaitable<void> run_transaction(Pool& pool, const TenantContext& ctx, Mode mode,
                                 std::function<awaitable<void>(Tx&)> body) {
   auto lease = co_await pool.acquire();

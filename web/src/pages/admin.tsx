@@ -1,13 +1,13 @@
 // Administration: the organization's users (a PI manages its engineers, technicians and viewers; an
 // admin everyone), and for admins its API keys, its settings, and its audit trail with the signed
-// checkpoint of its head.
+// checkpoint of its head. Webhooks (pages/webhooks.tsx) are a tab of this frame too.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, atLeast, Problem, user as me, type Role } from '../api';
 import { useLocation } from '../router';
 import {
   ActionButton, Badge, compact, Dialog, Facts, Field, FilterBar, FilterInput, FilterSelect, FormFooter, localInput, PagedTable,
-  PageHeader, Panel, ProblemView, SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames,
+  PageHeader, Panel, ProblemView, SearchField, SelectField, Show, StatusBadge, Tabs, toNumber, useApi, useFilters, useForm, useNames,
   useRefresh, when, day, short, type Fact,
 } from '../ui';
 
@@ -98,22 +98,22 @@ const TABS: [string, string, Role][] = [
   ['/admin/users', 'Users', 'pi'],
   ['/admin/api-keys', 'API keys', 'admin'],
   ['/admin/organization', 'Organization', 'admin'],
+  ['/admin/webhooks', 'Webhooks', 'admin'],
   ['/admin/audit', 'Audit trail', 'admin'],
 ];
 
-function AdminFrame({ title, actions, children }: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
+export function AdminFrame({ title, actions, children }: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
   const { path } = useLocation();
-  const current = path === '/admin' ? '/admin/users' : path;
+  // A tab's own pages (a webhook's) keep it current.
+  const current = TABS.find(([href]) => path === href || path.startsWith(`${href}/`))?.[0] ?? '/admin/users';
   return (
     <>
       <PageHeader title={title}>{actions}</PageHeader>
-      <nav aria-label="Administration" class="tabs">
-        {TABS.filter(([, , role]) => atLeast(me(), role)).map(([href, label]) => (
-          <a href={href} aria-current={current === href ? 'page' : undefined}>
-            {label}
-          </a>
-        ))}
-      </nav>
+      <Tabs
+        label="Administration"
+        tabs={TABS.filter(([, , role]) => atLeast(me(), role)).map(([href, label]) => [href, label])}
+        current={current}
+      />
       {children}
     </>
   );
@@ -315,14 +315,16 @@ function NewKeyForm({ created, cancel }: { created: (k: ApiKey) => void; cancel:
   );
 }
 
-function NewKeyNotice({ k, dismiss }: { k: ApiKey; dismiss: () => void }) {
+// A secret the server shows once (an API key, a webhook's signing secret): copy it now, or lose it.
+export function SecretNotice(props: { title: string; noun: string; secret: string; id: string; note?: string; dismiss: () => void }) {
+  const { title, noun, secret, id, note, dismiss } = props;
   const [copied, setCopied] = useState<string | null>(null);
   const copy = async () => {
     try {
-      await navigator.clipboard.writeText(k.key ?? '');
+      await navigator.clipboard.writeText(secret);
       setCopied('Copied to the clipboard.');
     } catch {
-      const el = document.getElementById('new-api-key');
+      const el = document.getElementById(id);
       if (el) {
         const range = document.createRange();
         range.selectNodeContents(el);
@@ -330,25 +332,23 @@ function NewKeyNotice({ k, dismiss }: { k: ApiKey; dismiss: () => void }) {
         sel?.removeAllRanges();
         sel?.addRange(range);
       }
-      setCopied('The browser refused the clipboard: the key is selected, copy it with Ctrl+C.');
+      setCopied(`The browser refused the clipboard: the ${noun} is selected, copy it with Ctrl+C.`);
     }
   };
   return (
-    <section class="notice" aria-labelledby="new-key-h" role="status">
-      <h2 id="new-key-h">
-        API key “{k.name}” created
-      </h2>
+    <section class="notice" aria-labelledby={`${id}-h`} role="status">
+      <h2 id={`${id}-h`}>{title}</h2>
       <p>
-        <strong>Copy the key now: it will not be shown again.</strong> Only its prefix is kept for display.
+        <strong>Copy the {noun} now: it will not be shown again.</strong> {note}
       </p>
       <p>
-        <code id="new-api-key" class="secret">
-          {k.key}
+        <code id={id} class="secret">
+          {secret}
         </code>
       </p>
       <div class="actions">
         <button type="button" class="primary" onClick={() => void copy()}>
-          Copy key
+          Copy {noun}
         </button>
         <button type="button" onClick={dismiss}>
           I have saved it
@@ -372,7 +372,16 @@ function ApiKeys() {
         </button>
       }
     >
-      {fresh && <NewKeyNotice k={fresh} dismiss={() => setFresh(null)} />}
+      {fresh && (
+        <SecretNotice
+          title={`API key “${fresh.name}” created`}
+          noun="key"
+          secret={fresh.key ?? ''}
+          id="new-api-key"
+          note="Only its prefix is kept for display."
+          dismiss={() => setFresh(null)}
+        />
+      )}
       <p class="muted small">
         A key acts for its own service account, with that account's role and the key's scopes: a request passes only where
         both allow it. Send it as <code>Authorization: Bearer sk_…</code> or <code>X-API-Key</code>.

@@ -1,12 +1,14 @@
 // Instruments: the list with each one's calibration badge, create, and the detail page with its
-// calibration history (record a certificate; expire or revoke one) and a link to its runs.
+// calibration history (record a certificate; expire or revoke one), its import profiles and a link to
+// its runs. The import profiles' own pages are instrument_data.tsx's, under the tabs made here.
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, atLeast, user } from '../api';
-import { navigate } from '../router';
+import { navigate, useLocation } from '../router';
 import {
   ActionButton, Badge, Can, compact, dateToInstant, day, Facts, Field, FilterBar, FilterSelect, FormFooter, isoDay, PagedTable,
-  PageHeader, Panel, SearchField, SelectField, Show, StatusBadge, toNumber, useApi, useFilters, useForm, useNames, useRefresh, when,
-  type Tone,
+  PageHeader, Panel, SearchField, SelectField, Show, StatusBadge, Tabs, toNumber, useApi, useFilters, useForm, useNames, useRefresh,
+  when, type Tone,
 } from '../ui';
 
 export const INSTRUMENT_STATUSES = ['active', 'maintenance', 'retired'];
@@ -58,6 +60,97 @@ export interface Calibration {
   expired_at: string | null;
   reason: string | null;
   created_at: string;
+}
+
+// How one instrument's CSV or TSV files become results (POST /api/v1/runs/{id}/import reads them
+// through it): the header names of the columns it reads, lines before the header, one metric per file
+// or a metric column, a fixed unit or a unit column, a factor for the values and the decimal comma.
+export interface ImportProfile {
+  id: string;
+  instrument_id: string;
+  name: string;
+  format: 'csv' | 'tsv';
+  skip_lines: number;
+  columns: ProfileColumns;
+  metric: string | null;
+  unit: string | null;
+  unit_scale: number;
+  decimal_comma: boolean;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export interface ProfileColumns {
+  metric?: string;
+  value?: string;
+  unit?: string;
+  x_mm?: string;
+  y_mm?: string;
+  die_x?: string;
+  die_y?: string;
+  site?: string;
+}
+
+// What a profile's file gives each result, in words: its metric and its unit.
+export function profileMetric(p: ImportProfile): ComponentChildren {
+  if (p.metric) return p.metric;
+  return p.columns.metric ? <>from column <q>{p.columns.metric}</q></> : '—';
+}
+export function profileUnit(p: ImportProfile): ComponentChildren {
+  if (p.columns.unit) return <>from column <q>{p.columns.unit}</q>{p.unit && <> (else {p.unit})</>}</>;
+  return p.unit ?? '—';
+}
+// The positions a profile's files carry: on the wafer (x, y in mm), the die, the site's name.
+function profilePositions(p: ImportProfile): string {
+  const c = p.columns;
+  const read = [c.x_mm && 'x, y (mm)', c.die_x && 'die', c.site && 'site'].filter(Boolean);
+  return read.length ? read.join(' · ') : 'none';
+}
+
+// The instruments' pages' tabs, under their heading: the instruments and their import profiles.
+export function InstrumentTabs() {
+  const { path } = useLocation();
+  const current = path.startsWith('/instruments/import-profiles') ? '/instruments/import-profiles' : '/instruments';
+  return (
+    <Tabs
+      label="Instruments"
+      tabs={[
+        ['/instruments', 'Instruments'],
+        ['/instruments/import-profiles', 'Import profiles'],
+      ]}
+      current={current}
+    />
+  );
+}
+
+// Import profiles (GET /api/v1/import-profiles with `query`), each named by a link to its page; with
+// `instruments`, the instrument each one reads.
+export function ProfileTable(props: {
+  query: Record<string, string | undefined>;
+  instruments?: ReturnType<typeof useInstruments>;
+  empty: ComponentChildren;
+}) {
+  const { query, instruments, empty } = props;
+  return (
+    <PagedTable<ImportProfile>
+      path="/api/v1/import-profiles"
+      query={query}
+      label="Import profiles"
+      empty={empty}
+      columns={[
+        { label: 'Name', cell: (p) => <a href={`/instruments/import-profiles/${p.id}`}>{p.name}</a> },
+        ...(instruments
+          ? [{ label: 'Instrument', cell: (p: ImportProfile) => <a href={`/instruments/${p.instrument_id}`}>{instruments.name(p.instrument_id)}</a> }]
+          : []),
+        { label: 'Format', cell: (p) => p.format.toUpperCase() },
+        { label: 'Metric', cell: profileMetric },
+        { label: 'Value column', cell: (p) => (p.columns.value ? <code>{p.columns.value}</code> : '—') },
+        { label: 'Unit', cell: profileUnit },
+        { label: 'Positions', cell: profilePositions },
+        { label: 'Updated', cell: (p) => when(p.updated_at) },
+      ]}
+    />
+  );
 }
 
 // Warn this many days before a valid calibration expires.
@@ -117,6 +210,7 @@ function InstrumentList() {
           </a>
         </Can>
       </PageHeader>
+      <InstrumentTabs />
       <FilterBar label="Filter instruments" filters={filters} submit="Search">
         <SearchField filters={filters} placeholder="Name, model or serial number" />
         <FilterSelect filters={filters} name="calibration" label="Calibration" options={CALIBRATION_FILTERS} />
@@ -385,6 +479,15 @@ function InstrumentDetail({ id }: { id: string }) {
             <Can role="engineer">
               <h3>Record a certificate</h3>
               <CalibrationForm instrument={i} done={again} />
+            </Can>
+          </Panel>
+          <Panel title="Import profiles">
+            <p class="muted small">How this instrument's files become a run's results when they are imported on the run's page.</p>
+            <ProfileTable query={{ instrument_id: i.id }} empty={<p>No import profile reads this instrument's files.</p>} />
+            <Can role="engineer">
+              <p>
+                <a href={`/instruments/import-profiles/new?instrument_id=${i.id}`}>New import profile for {i.name}</a>
+              </p>
             </Can>
           </Panel>
         </>

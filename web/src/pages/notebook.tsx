@@ -6,12 +6,12 @@
 // Shared with recipes.tsx (SOP bodies): MarkdownHtml and MarkdownPreview. Markdown is never rendered
 // here: the server's sanitizer is the only one, and its HTML is shown as it answers it.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, Problem, user, type User } from '../api';
+import { api, postWithPassword, Problem, user, type User } from '../api';
 import { navigate, useLocation } from '../router';
 import {
   asProblem, Can, Dialog, DownloadButton, Facts, Field, FilterBar, FilterInput, FilterSelect, FormFooter, PagedTable, PageHeader,
-  Panel, ProblemBox, ProblemView, SearchField, SelectField, Show, short, StatusBadge, TextArea, useApi, useFilters, useForm,
-  useRefresh, when,
+  Panel, PasswordField, PasswordForm, ProblemBox, ProblemView, SearchField, SelectField, Show, short, StatusBadge, TextArea, useApi,
+  useFilters, useForm, useRefresh, when,
 } from '../ui';
 
 export interface Entry {
@@ -255,13 +255,6 @@ function EditEntry({ id }: { id: string }) {
 
 // ---- signing ----------------------------------------------------------------------------------
 
-// POST /api/eln/{id}/sign. A wrong password is the server's 401, about the password and not the
-// session (`credential`); an ordinary call first makes sure the session's own token is fresh.
-async function signEntry(id: string, body: { password: string; meaning: string; content_sha256: string }) {
-  await api('/api/auth/me');
-  return api<Signature>(`/api/eln/${id}/sign`, { method: 'POST', body, credential: true });
-}
-
 // The meanings the server accepts from `me`: an entry's author signs only as its author, anyone
 // else only as a reviewer or an approver.
 function meaningsFor(entry: Entry, me: User | null): string[] {
@@ -276,15 +269,23 @@ function SignForm(props: { entry: EntryDetail; done: () => void; cancel: () => v
   const mine = entry.author_id === user()?.id;
   const meanings = meaningsFor(entry, user());
   const form = useForm({ password: '', meaning: meanings[0] });
-  const stale = form.problem?.status === 409;
   return (
-    <form
-      aria-label="Sign entry"
-      noValidate
-      onSubmit={form.submit(async (v) => {
-        await signEntry(entry.id, { password: v.password, meaning: v.meaning, content_sha256: entry.content_sha256 });
+    <PasswordForm
+      form={form}
+      label="Sign entry"
+      submit="Sign"
+      onSubmit={async (v) => {
+        // A wrong password is the server's 401, about the password and not the session.
+        const body = { password: v.password, meaning: v.meaning, content_sha256: entry.content_sha256 };
+        await postWithPassword<Signature>(`/api/eln/${entry.id}/sign`, body);
         done();
-      })}
+      }}
+      cancel={cancel}
+      conflict={{
+        said: 'Nothing was signed. Reload the entry to read it as it is now, then sign again.',
+        reload: 'Reload the entry',
+        reread,
+      }}
     >
       <p class="muted small">
         Signing records your name, the time, the meaning and a hash of the entry's content, and locks the entry:
@@ -294,7 +295,7 @@ function SignForm(props: { entry: EntryDetail; done: () => void; cancel: () => v
         You sign the entry as this page shows it: content SHA-256{' '}
         <code title={entry.content_sha256}>{(entry.content_sha256 ?? '').slice(0, 16)}…</code>
       </p>
-      <Field form={form} name="password" label="Password" type="password" autocomplete="current-password" required />
+      <PasswordField form={form} label="Password" />
       <SelectField
         form={form}
         name="meaning"
@@ -302,23 +303,7 @@ function SignForm(props: { entry: EntryDetail; done: () => void; cancel: () => v
         options={meanings}
         hint={mine ? 'You wrote this entry: you sign it as its author.' : "Only the entry's author signs as author."}
       />
-      {stale ? (
-        <>
-          <ProblemView problem={form.problem} />
-          <p>Nothing was signed. Reload the entry to read it as it is now, then sign again.</p>
-          <div class="actions">
-            <button type="button" class="primary" onClick={reread}>
-              Reload the entry
-            </button>
-            <button type="button" onClick={cancel}>
-              Cancel
-            </button>
-          </div>
-        </>
-      ) : (
-        <FormFooter form={form} submit="Sign" onCancel={cancel} />
-      )}
-    </form>
+    </PasswordForm>
   );
 }
 

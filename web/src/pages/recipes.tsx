@@ -3,15 +3,18 @@
 // decisions, its versions, submit, approve and reject. SOPs: the list, create, the detail page with
 // the body as the server renders it, its versions, a new version, approval or rejection, and
 // acknowledgement.
-import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, atLeast, user, type User } from '../api';
-import { navigate, useLocation } from '../router';
+import { navigate } from '../router';
 import {
   ActionButton, Can, compact, Dialog, Facts, Field, FilterBar, FilterSelect, FormFooter, PagedTable, PageHeader, Panel, parseObject,
-  ProblemBox, SearchField, SelectField, Show, short, StatusBadge, Table, TextArea, useApi, useFilters, useForm, useNames, when,
-  type Form, type Tone,
+  SearchField, SelectField, Show, short, StatusBadge, Table, TextArea, useApi, useFilters, useForm, useNames, when, type Form,
+  type Tone,
 } from '../ui';
+import {
+  DecisionButtons, DecisionDialog, draftDecisionFor, DraftDecisionNote, EditVersionLink, EditVersionPage, latestOf, NewVersionNotice,
+  OtherVersions, SavedAsNewVersion, saveVersion, VersionLink, VersionTimeline, type Decision, type VersionRules,
+} from '../versions';
 import { MarkdownHtml, MarkdownPreview } from './notebook';
 import { useInstruments } from './instruments';
 
@@ -31,6 +34,8 @@ const recipeState = (status: string) => RECIPE_LABELS[status] ?? status;
 function RecipeStatus({ status }: { status: string }) {
   return <StatusBadge status={status} labels={RECIPE_LABELS} tones={RECIPE_TONES} />;
 }
+// A pending or superseded version never changes; a change of an approved or rejected one is the next version.
+const RECIPE_VERSIONS: VersionRules = { href: '/recipes', state: recipeState, frozen: ['PENDING_APPROVAL', 'SUPERSEDED'] };
 
 export interface Recipe {
   id: string;
@@ -134,9 +139,7 @@ function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
       for (const k of ['description', 'instrument_id', 'sop_id'] as const)
         if ((v[k] || null) !== (recipe[k] || null)) change[k] = v[k] || null;
       if (parameters && JSON.stringify(parameters) !== JSON.stringify(recipe.parameters)) change.parameters = parameters;
-      const saved = await api<Recipe>(`/api/recipes/${recipe.id}`, { method: 'PATCH', body: change });
-      // An approved or rejected version answers with the next version, a DRAFT: its page says so.
-      navigate(saved.id === recipe.id ? `/recipes/${saved.id}` : `/recipes/${saved.id}?from=${recipe.id}`);
+      await saveVersion('/api/recipes', RECIPE_VERSIONS, recipe.id, change);
     } else {
       const saved = await api<Recipe>('/api/recipes', {
         method: 'POST',
@@ -148,10 +151,9 @@ function RecipeForm({ recipe }: { recipe?: RecipeDetail }) {
   return (
     <form onSubmit={save} class="panel" aria-label={recipe ? 'Edit recipe' : 'New recipe'} noValidate>
       {newVersion && (
-        <p class="notice">
-          Version {recipe.version} is {recipeState(recipe.status).toLowerCase()} and stays as it is: saving makes
-          version {recipe.version + 1}, a draft that needs approval again.
-        </p>
+        <NewVersionNotice doc={recipe} rules={RECIPE_VERSIONS}>
+          a draft that needs approval again.
+        </NewVersionNotice>
       )}
       <div class="grid">
         <Field form={form} name="name" label="Name" required />
@@ -182,73 +184,11 @@ function NewRecipe() {
   );
 }
 
-function latestOf(r: RecipeDetail) {
-  return r.versions.reduce((a, b) => (b.version > a.version ? b : a), r.versions[0] ?? r);
-}
-
 function EditRecipe({ id }: { id: string }) {
-  const loaded = useApi<RecipeDetail>(`/api/recipes/${id}`);
   return (
-    <>
-      <PageHeader title="Edit recipe" />
-      <Show loaded={loaded}>
-        {(r) => {
-          const latest = latestOf(r);
-          if (latest.id !== r.id)
-            return (
-              <ProblemBox title="A newer version exists">
-                <p>
-                  Change <a href={`/recipes/${latest.id}/edit`}>version {latest.version}</a> instead.
-                </p>
-              </ProblemBox>
-            );
-          if (r.status === 'PENDING_APPROVAL' || r.status === 'SUPERSEDED')
-            return (
-              <ProblemBox title="This version cannot change">
-                <p>It is {recipeState(r.status).toLowerCase()}.</p>
-              </ProblemBox>
-            );
-          return <RecipeForm recipe={r} />;
-        }}
-      </Show>
-    </>
-  );
-}
-
-type Decision = 'approve' | 'reject';
-
-// Approve or reject a recipe or an SOP version (`path`, the document's URL; `what`, its kind in
-// words): a comment, required to reject; `note` says what the decision does.
-function DecisionForm(props: {
-  path: string;
-  what: string;
-  decision: Decision;
-  note?: ComponentChildren;
-  done: () => void;
-  cancel: () => void;
-}) {
-  const { path, what, decision, note, done, cancel } = props;
-  const form = useForm({ comment: '' });
-  return (
-    <form
-      aria-label={`${decision === 'approve' ? 'Approve' : 'Reject'} ${what}`}
-      noValidate
-      onSubmit={form.submit(async (v) => {
-        // A reject without a comment is the server's 422, shown beside the field.
-        const comment = v.comment.trim();
-        await api(`${path}/${decision}`, { method: 'POST', body: comment ? { comment } : {} });
-        done();
-      })}
-    >
-      {note && <p class="muted small">{note}</p>}
-      <TextArea
-        form={form}
-        name="comment"
-        label={decision === 'approve' ? 'Comment (optional)' : 'Comment (required)'}
-        rows={4}
-      />
-      <FormFooter form={form} submit={decision === 'approve' ? 'Approve' : 'Reject'} onCancel={cancel} />
-    </form>
+    <EditVersionPage<RecipeDetail> title="Edit recipe" path="/api/recipes" id={id} rules={RECIPE_VERSIONS}>
+      {(r) => <RecipeForm recipe={r} />}
+    </EditVersionPage>
   );
 }
 
@@ -265,8 +205,6 @@ function decisionsFor(r: RecipeDetail, me: User | null): { approve: boolean; rej
 
 function RecipeDetailPage({ id }: { id: string }) {
   const loaded = useApi<RecipeDetail>(`/api/recipes/${id}`);
-  const { query } = useLocation();
-  const from = query.get('from');
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const instruments = useInstruments();
   const me = user();
@@ -274,20 +212,13 @@ function RecipeDetailPage({ id }: { id: string }) {
     <Show loaded={loaded}>
       {(r) => {
         const latest = latestOf(r);
-        const isLatest = latest.id === r.id;
-        const editable = isLatest && ['DRAFT', 'APPROVED', 'REJECTED'].includes(r.status);
         const approved = r.approvals.filter((a) => a.decision === 'APPROVED').length;
-        const previous = r.versions.find((v) => v.id === from);
         const may = decisionsFor(r, me);
         return (
           <>
             <PageHeader title={`${r.name} · v${r.version}`}>
               <Can role="engineer">
-                {editable && (
-                  <a class="button" href={`/recipes/${r.id}/edit`}>
-                    {r.status === 'DRAFT' ? 'Edit' : 'Edit as new version'}
-                  </a>
-                )}
+                <EditVersionLink doc={r} rules={RECIPE_VERSIONS} draft="Edit" />
                 {r.status === 'DRAFT' && (
                   <ActionButton
                     label="Submit for approval"
@@ -297,31 +228,12 @@ function RecipeDetailPage({ id }: { id: string }) {
                   />
                 )}
               </Can>
-              {may.approve && (
-                <button type="button" class="primary" onClick={() => setDeciding('approve')}>
-                  Approve
-                </button>
-              )}
-              {may.reject && (
-                <button type="button" class="danger" onClick={() => setDeciding('reject')}>
-                  Reject
-                </button>
-              )}
+              <DecisionButtons approve={may.approve} reject={may.reject} decide={setDeciding} />
             </PageHeader>
-            {from && (
-              <p class="notice" role="status">
-                Saved as version {r.version}, a draft
-                {previous ? (
-                  <>
-                    : <a href={`/recipes/${previous.id}`}>version {previous.version}</a> ({recipeState(previous.status)}) stays as it was.
-                  </>
-                ) : (
-                  '.'
-                )}{' '}
-                Submit it for approval when it is ready.
-              </p>
-            )}
-            {!isLatest && (
+            <SavedAsNewVersion doc={r} rules={RECIPE_VERSIONS}>
+              Submit it for approval when it is ready.
+            </SavedAsNewVersion>
+            {latest.id !== r.id && (
               <p class="notice">
                 A newer version exists: <a href={`/recipes/${latest.id}`}>version {latest.version}</a> (
                 {recipeState(latest.status)}).
@@ -390,38 +302,19 @@ function RecipeDetailPage({ id }: { id: string }) {
                 label="Versions"
                 rows={[...r.versions].reverse()}
                 columns={[
-                  {
-                    label: 'Version',
-                    cell: (v) =>
-                      v.id === r.id ? (
-                        <strong aria-current="page">version {v.version} (this one)</strong>
-                      ) : (
-                        <a href={`/recipes/${v.id}`}>version {v.version}</a>
-                      ),
-                  },
+                  { label: 'Version', cell: (v) => <VersionLink v={v} current={r.id} href="/recipes" /> },
                   { label: 'Approval', cell: (v) => <RecipeStatus status={v.status} /> },
                   { label: 'Created', cell: (v) => when(v.created_at) },
                 ]}
               />
             </Panel>
-            <Dialog
-              title={deciding === 'reject' ? 'Reject recipe' : 'Approve recipe'}
-              open={deciding !== null}
-              onClose={() => setDeciding(null)}
-            >
-              {deciding && (
-                <DecisionForm
-                  path={`/api/recipes/${r.id}`}
-                  what="recipe"
-                  decision={deciding}
-                  cancel={() => setDeciding(null)}
-                  done={() => {
-                    setDeciding(null);
-                    loaded.reload();
-                  }}
-                />
-              )}
-            </Dialog>
+            <DecisionDialog
+              path={`/api/recipes/${r.id}`}
+              what="recipe"
+              deciding={deciding}
+              setDeciding={setDeciding}
+              done={loaded.reload}
+            />
           </>
         );
       }}
@@ -567,16 +460,6 @@ function SopVersionForm({ sop, mode, done, cancel }: { sop: SopDetail; mode: 've
   );
 }
 
-// What the server would let `me` decide on an SOP version: a PI or an admin decides on a DRAFT, never
-// its author nor anyone who changed it after it was written (its editors); the reason when they may not.
-function sopDecisionFor(s: SopDetail, me: User | null): { may: boolean; why?: string } {
-  if (!me || !atLeast(me, 'pi') || s.status !== 'DRAFT') return { may: false };
-  if (s.created_by === me.id) return { may: false, why: 'You wrote this version: another PI or an admin decides on it.' };
-  if (s.editors.includes(me.id))
-    return { may: false, why: 'You changed this version: another PI or an admin decides on it.' };
-  return { may: true };
-}
-
 function SopDetailPage({ id }: { id: string }) {
   const loaded = useApi<SopDetail>(`/api/sops/${id}`);
   const [editing, setEditing] = useState<'version' | 'edit' | null>(null);
@@ -588,7 +471,7 @@ function SopDetailPage({ id }: { id: string }) {
         const mine = s.acknowledgements.find((a) => a.user_id === me?.id);
         const effective = s.versions.find((v) => v.status === 'EFFECTIVE');
         const draft = s.versions.find((v) => v.status === 'DRAFT');
-        const decision = sopDecisionFor(s, me);
+        const decision = draftDecisionFor(s, s.created_by, me);
         return (
           <>
             <PageHeader title={`${s.code} v${s.version} · ${s.title}`}>
@@ -605,16 +488,7 @@ function SopDetailPage({ id }: { id: string }) {
                   )
                 )}
               </Can>
-              {decision.may && (
-                <>
-                  <button type="button" class="primary" onClick={() => setDeciding('approve')}>
-                    Approve
-                  </button>
-                  <button type="button" class="danger" onClick={() => setDeciding('reject')}>
-                    Reject
-                  </button>
-                </>
-              )}
+              <DecisionButtons approve={decision.may} reject={decision.may} decide={setDeciding} />
               {s.status === 'EFFECTIVE' && !mine && (
                 <ActionButton
                   label="Acknowledge"
@@ -631,21 +505,10 @@ function SopDetailPage({ id }: { id: string }) {
                   : 'You have not acknowledged this version yet.'}
               </p>
             )}
-            {s.status !== 'EFFECTIVE' && effective && (
-              <p class="notice">
-                The effective version is <a href={`/sops/${effective.id}`}>version {effective.version}</a>.
-              </p>
-            )}
-            {s.status !== 'DRAFT' && draft && (
-              <p class="notice">
-                <a href={`/sops/${draft.id}`}>Version {draft.version}</a> is a draft awaiting approval.
-              </p>
-            )}
-            {s.status === 'DRAFT' && (
-              <p class={decision.why ? 'notice small' : 'muted small'}>
-                {decision.why ?? 'A PI or an admin approves this draft (it becomes effective) or rejects it; never its author or anyone who changed it.'}
-              </p>
-            )}
+            <OtherVersions doc={s} href="/sops" />
+            <DraftDecisionNote doc={s} why={decision.why}>
+              A PI or an admin approves this draft (it becomes effective) or rejects it; never its author or anyone who changed it.
+            </DraftDecisionNote>
             <div class="two">
               <Panel title="SOP">
                 <Facts
@@ -662,22 +525,13 @@ function SopDetailPage({ id }: { id: string }) {
                 />
               </Panel>
               <Panel title="Versions">
-                <ol class="timeline" aria-label="Version history">
-                  {s.versions.map((v) => (
-                    <li key={v.id}>
-                      {v.id === s.id ? (
-                        <strong aria-current="page">version {v.version} (this one)</strong>
-                      ) : (
-                        <a href={`/sops/${v.id}`}>version {v.version}</a>
-                      )}{' '}
-                      <StatusBadge status={v.status} />
-                      <div class="muted small">
-                        {v.title} · written {when(v.created_at)}
-                        {v.approved_at && <> · approved {when(v.approved_at)}</>}
-                      </div>
-                    </li>
-                  ))}
-                </ol>
+                <VersionTimeline
+                  versions={s.versions}
+                  current={s.id}
+                  href="/sops"
+                  badge={(status) => <StatusBadge status={status} />}
+                  name={(v) => v.title}
+                />
               </Panel>
             </div>
             <Panel title="Procedure">
@@ -715,25 +569,18 @@ function SopDetailPage({ id }: { id: string }) {
                 />
               )}
             </Dialog>
-            <Dialog title={deciding === 'reject' ? 'Reject SOP' : 'Approve SOP'} open={deciding !== null} onClose={() => setDeciding(null)}>
-              {deciding && (
-                <DecisionForm
-                  path={`/api/sops/${s.id}`}
-                  what="SOP"
-                  decision={deciding}
-                  note={
-                    deciding === 'approve'
-                      ? `Version ${s.version} of ${s.code} becomes effective.${effective ? ` Version ${effective.version} becomes obsolete.` : ''}`
-                      : `Version ${s.version} of ${s.code} becomes rejected and stays as it is; a new version can follow it.`
-                  }
-                  cancel={() => setDeciding(null)}
-                  done={() => {
-                    setDeciding(null);
-                    loaded.reload();
-                  }}
-                />
-              )}
-            </Dialog>
+            <DecisionDialog
+              path={`/api/sops/${s.id}`}
+              what="SOP"
+              deciding={deciding}
+              setDeciding={setDeciding}
+              note={(d) =>
+                d === 'approve'
+                  ? `Version ${s.version} of ${s.code} becomes effective.${effective ? ` Version ${effective.version} becomes obsolete.` : ''}`
+                  : `Version ${s.version} of ${s.code} becomes rejected and stays as it is; a new version can follow it.`
+              }
+              done={loaded.reload}
+            />
           </>
         );
       }}

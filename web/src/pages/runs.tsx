@@ -1,15 +1,19 @@
 // Runs: the list (filters kept in the address), create (the server decides QUEUED or BLOCKED by the
-// instrument's calibration), and the detail page with its state changes, unblock and results.
+// instrument's calibration), and the detail page with its state changes, unblock, results (each judged
+// against the specification the run bound when it was created) and the nonconformances they opened.
+// The run's instrument data (imported files, wafer and bin maps) is its other tab, instrument_data.tsx.
 import { useState } from 'preact/hooks';
 import { api, Problem } from '../api';
 import { navigate, useLocation } from '../router';
 import {
-  ActionButton, asProblem, Can, Facts, Field, FilterBar, FilterSelect, FormFooter, NameLink, PagedTable, PageHeader, Panel,
-  parseObject, ProblemView, SelectField, Show, StatusBadge, TextArea, compact, short, toNumber, useApi, useFilters, useForm, useNames,
-  useRefresh, when,
+  ActionButton, asProblem, Can, ClearFilters, Facts, Field, FilterBar, FilterSelect, FormFooter, IdLink, NameLink, PagedTable,
+  PageHeader, Panel, parseObject, ProblemView, SelectField, Show, StatusBadge, TextArea, compact, short, toNumber, useApi, useFilters,
+  Tabs, useForm, useNames, useRefresh, when,
 } from '../ui';
+import { useSamples, withBarcode } from '../lab';
 import { CalibrationBadge, useInstruments } from './instruments';
 import type { Recipe, Sop } from './recipes';
+import { EvaluationBadge, NonconformanceTable, type Specification } from './quality';
 
 export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'BLOCKED'];
 const RUN_KINDS = ['measurement', 'calibration'];
@@ -26,6 +30,7 @@ export interface Run {
   calibration_exempt: boolean;
   parameters: Record<string, unknown>;
   note: string | null;
+  specification_version_id: string | null; // the EFFECTIVE specification that applied at its creation
   created_by: string;
   started_at: string | null;
   completed_at: string | null;
@@ -42,6 +47,7 @@ export interface RunResult {
   value: number;
   unit: string | null;
   data: Record<string, unknown>;
+  evaluation: string; // pass | warn | fail | below_lod | none, against the run's specification
   recorded_by: string;
   recorded_at: string;
 }
@@ -61,23 +67,27 @@ const NEXT: Record<string, { status: string; label: string; class?: string }[]> 
   BLOCKED: [{ status: 'CANCELLED', label: 'Cancel run' }],
 };
 
-// Results are recorded while a run is RUNNING or COMPLETED.
-const TAKES_RESULTS = new Set(['RUNNING', 'COMPLETED']);
+// Results are recorded while a run is RUNNING or COMPLETED (typed, imported from a file, or a bin map).
+export const TAKES_RESULTS = new Set(['RUNNING', 'COMPLETED']);
 
-// The lab's samples, for names in lists and choices (with their barcodes) in forms.
-interface SampleName {
-  id: string;
-  name: string;
-  barcode: string | null;
+// A run's pages' tabs, under its heading: the run, and its instrument data.
+export function RunTabs({ id }: { id: string }) {
+  const { path } = useLocation();
+  return (
+    <Tabs
+      label="Run"
+      tabs={[
+        [`/runs/${id}`, 'Run'],
+        [`/runs/${id}/data`, 'Instrument data'],
+      ]}
+      current={path}
+    />
+  );
 }
-function useSamples() {
-  return useNames<SampleName>('/api/samples');
-}
-const withBarcode = (s: SampleName) => (s.barcode ? `${s.name} (${s.barcode})` : s.name);
 
 function RunList() {
   const filters = useFilters(['status', 'instrument_id', 'sample_id']);
-  const { status, instrument_id, sample_id } = filters.values;
+  const { instrument_id, sample_id } = filters.values;
   const instruments = useInstruments();
   const samples = useSamples();
   const newRun = new URLSearchParams();
@@ -97,13 +107,7 @@ function RunList() {
         <FilterSelect filters={filters} name="status" label="Status" options={RUN_STATUSES} />
         <FilterSelect filters={filters} name="instrument_id" label="Instrument" options={instruments.options(instrument_id)} />
         <FilterSelect filters={filters} name="sample_id" label="Sample" options={samples.options(sample_id, withBarcode)} />
-        {(status || instrument_id || sample_id) && (
-          <div class="field">
-            <button type="button" onClick={filters.clear}>
-              Clear filters
-            </button>
-          </div>
-        )}
+        <ClearFilters filters={filters} />
       </FilterBar>
       <PagedTable<Run>
         path="/api/v1/runs"
@@ -118,14 +122,7 @@ function RunList() {
           </>
         }
         columns={[
-          {
-            label: 'Run',
-            cell: (r) => (
-              <a href={`/runs/${r.id}`}>
-                <code>{short(r.id)}</code>
-              </a>
-            ),
-          },
+          { label: 'Run', cell: (r) => <IdLink href="/runs" id={r.id} /> },
           {
             label: 'Status',
             cell: (r) => (
@@ -274,6 +271,7 @@ function RunDetail({ id }: { id: string }) {
               ))}
             </Can>
           </PageHeader>
+          <RunTabs id={r.id} />
           <ProblemView problem={refused} />
           {r.status === 'BLOCKED' && (
             <div class="panel blocked" role="status">
@@ -313,6 +311,19 @@ function RunDetail({ id }: { id: string }) {
                   ],
                   ['SOP', r.sop_id ? <a href={`/sops/${r.sop_id}`}>{short(r.sop_id)}</a> : undefined],
                   [
+                    'Specification',
+                    r.specification_version_id ? (
+                      <NameLink<Specification>
+                        id={r.specification_version_id}
+                        href="/quality/specifications"
+                        path="/api/specifications"
+                        label={(x) => `${x.name} v${x.version}`}
+                      />
+                    ) : (
+                      <span class="muted">None applied (results are not judged)</span>
+                    ),
+                  ],
+                  [
                     'Kind',
                     <>
                       {r.kind}
@@ -351,6 +362,7 @@ function RunDetail({ id }: { id: string }) {
                 { label: 'Metric', cell: (x) => x.metric },
                 { label: 'Value', cell: (x) => String(x.value), class: 'num' },
                 { label: 'Unit', cell: (x) => x.unit ?? '—' },
+                { label: 'Evaluation', cell: (x) => <EvaluationBadge evaluation={x.evaluation} /> },
                 { label: 'Recorded', cell: (x) => when(x.recorded_at) },
               ]}
             />
@@ -362,6 +374,13 @@ function RunDetail({ id }: { id: string }) {
                 <p class="muted">Results are recorded while the run is RUNNING or COMPLETED; this run is {r.status}.</p>
               )}
             </Can>
+          </Panel>
+          <Panel title="Nonconformances">
+            <NonconformanceTable
+              query={{ run_id: r.id }}
+              refresh={refresh}
+              empty={<p>No result of this run has failed its specification.</p>}
+            />
           </Panel>
           <p>
             <a href={`/runs?instrument_id=${r.instrument_id}`}>Other runs on this instrument</a> ·{' '}

@@ -1,5 +1,5 @@
 // Samples: the list (filters, search, barcode scan, CSV), create and edit, the detail page with its
-// custody chain, and labels.
+// custody chain, labels, nonconformances and certificates of analysis.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, blobUrl, Problem, type Page } from '../api';
 import { navigate } from '../router';
@@ -8,8 +8,9 @@ import {
   parseObject, ProblemView, SearchField, SelectField, Show, StatusBadge, TextArea, useApi, useFilters, useForm, useLoad, useNames,
   useRefresh, when, asProblem, short,
 } from '../ui';
+import { SAMPLE_TYPES } from '../lab';
+import { IssueCertificate, IssuedCertificate, NonconformanceTable, type Certificate } from './quality';
 
-export const SAMPLE_TYPES = ['wafer', 'die', 'powder', 'film', 'bulk', 'solution', 'other'];
 export const SAMPLE_STATUSES = ['available', 'in_use', 'checked_out', 'consumed', 'disposed', 'quarantined'];
 // What a create may start from, and what an edit may set: checking out, consuming and disposing are
 // custody events, which record who and where.
@@ -396,6 +397,8 @@ function Label({ id }: { id: string }) {
 function SampleDetail({ id }: { id: string }) {
   const loaded = useApi<Sample>(`/api/samples/${id}`);
   const [refresh, again] = useRefresh(loaded);
+  // The certificates issued from this page (the server lists none): each with its PDF and pages.
+  const [issued, setIssued] = useState<Certificate[]>([]);
   return (
     <Show loaded={loaded}>
       {(s) => (
@@ -413,7 +416,19 @@ function SampleDetail({ id }: { id: string }) {
                 done={() => navigate('/samples')}
               />
             </Can>
+            <Can role="pi">
+              <IssueCertificate
+                sampleId={s.id}
+                issued={(c) => {
+                  setIssued([c, ...issued]);
+                  again();
+                }}
+              />
+            </Can>
           </PageHeader>
+          {issued.map((c) => (
+            <IssuedCertificate key={c.id} certificate={c} />
+          ))}
           <div class="two">
             <Panel title="Sample">
               <Facts
@@ -439,6 +454,13 @@ function SampleDetail({ id }: { id: string }) {
               <h3>Record a custody event</h3>
               <CustodyForm id={s.id} done={again} />
             </Can>
+          </Panel>
+          <Panel title="Nonconformances">
+            <NonconformanceTable
+              query={{ sample_id: s.id }}
+              refresh={refresh}
+              empty={<p>No result of this sample has failed its specification.</p>}
+            />
           </Panel>
           <p>
             <a href={`/runs?sample_id=${s.id}`}>Runs of this sample</a>

@@ -1,0 +1,12 @@
+DROP FUNCTION app.notification_sends_due();
+DROP FUNCTION app.notification_organizations();
+DROP TABLE calibration_notices;
+DROP TABLE webhook_attempts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_endpoints;
+DROP TABLE mail_queue;
+DROP TABLE notification_preferences;
+DROP TABLE notifications;
+DROP TABLE outbox_cursors;
+DROP TABLE directory.notification_event_sources;
+DROP TABLE directory.notification_event_types;
