@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 SPECTRA := $(BUILD_DIR)/spectra
 export SPECTRA_HOME := $(CURDIR)
 
-.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults fuzz soak unit integration bench clean audit-verify
+.PHONY: all bootstrap build run serve stop migrate seed reset test test-citus test-faults test-image image fuzz soak unit integration bench clean audit-verify
 
 all: build
 
@@ -31,8 +31,8 @@ seed: migrate
 	@$(SPECTRA) seed demo
 
 run: seed
-	@echo "The web app and the LIMS API on http://$${HOST:-127.0.0.1}:$${LIMS_PORT:-8002}/ (sign in as engineer@acme.com / eng123), the Analysis API on http://$${HOST:-127.0.0.1}:$${ANALYSIS_PORT:-8001} (Ctrl-C stops)"
-	@export JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret)}"; \
+	@echo "The web app and the LIMS API on http://$${HOST:-127.0.0.1}:$${LIMS_PORT:-8002}/ (sign in as engineer@acme.com / eng123), the Analysis API on http://$${HOST:-127.0.0.1}:$${ANALYSIS_PORT:-8001}, metrics on http://$${METRICS_HOST:-127.0.0.1}:$${METRICS_PORT:-9464}/metrics (Ctrl-C stops)"
+	@export JWT_SECRET="$${JWT_SECRET:-$$(scripts/dev-secret)}" METRICS_PORT="$${METRICS_PORT:-9464}" METRICS_HOST="$${METRICS_HOST:-127.0.0.1}"; \
 	  [ -n "$${AUDIT_KEY_FILE:-}" ] || export AUDIT_KEY="$${AUDIT_KEY:-$$(scripts/dev-secret audit)}"; \
 	  exec $(SPECTRA) serve
 
@@ -60,6 +60,16 @@ test-citus: bootstrap
 
 test-faults: bootstrap
 	@scripts/test-faults
+
+# The container image (deploy/Containerfile) from a Debian root file system made with mmdebstrap; needs
+# podman (docs in the README, "Operate it").
+image: build
+	@scripts/image
+
+# Builds the image, starts deploy/compose.yaml and walks the README's walkthrough against it; skips
+# with a message where podman cannot run containers.
+test-image:
+	@scripts/test-image
 
 fuzz: bootstrap
 	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) scripts/fuzz

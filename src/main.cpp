@@ -1,5 +1,5 @@
 // The one executable: serve, db upgrade|downgrade|current|history, seed demo, user create, audit verify,
-// openapi, agent.
+// backup, restore, config check, openapi, agent.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -19,6 +19,7 @@
 #include "server/route_tables.hpp"
 #include "server/runtime.hpp"
 #include "kit/stored_markdown.hpp"
+#include "ops/backup.hpp"
 #include "seed/seed.hpp"
 
 using namespace spectra;
@@ -95,6 +96,21 @@ int main(int argc, char** argv) {
   auto* checkpoint = auditcmd->add_subcommand("checkpoint", "Print each organization's chain head, signed (JSON lines)");
   checkpoint->add_option("--org", audit_org, "Only this organization id");
 
+  auto* backupcmd = cli.add_subcommand(
+      "backup", "Write one consistent set: the database (pg_dump), the stored files its rows name, the audit "
+                "checkpoints and a manifest of SHA-256s");
+  std::string backup_to, restore_from;
+  backupcmd->add_option("--to", backup_to, "A new (or empty) folder")->required();
+  auto* restorecmd = cli.add_subcommand(
+      "restore", "Restore a backup set into an empty database (DATABASE_URL) and an empty DATA_DIR, once its manifest "
+                 "verifies");
+  restorecmd->add_option("--from", restore_from, "The set's folder")->required()->check(CLI::ExistingDirectory);
+
+  auto* configcmd = cli.add_subcommand("config", "Configuration");
+  configcmd->require_subcommand(1);
+  auto* config_check = configcmd->add_subcommand(
+      "check", "Print the effective configuration (secrets masked); exit 1 on settings production must not run with");
+
   auto* agentcmd = cli.add_subcommand(
       "agent", "On an instrument's PC: import each new file of a folder once into a run (key in SPECTRA_API_KEY)");
   agent::Options agent_options;
@@ -138,6 +154,14 @@ int main(int argc, char** argv) {
   }
   setup_logging(config);
 
+  if (config_check->parsed()) {
+    for (const auto& [name, value] : config.describe()) std::cout << name << "=" << value << "\n";
+    const auto problems = config.production_problems();
+    for (const auto& p : problems) std::cerr << "refused: " << p << "\n";
+    if (problems.empty()) std::cout << "ok: nothing refused for production\n";
+    return problems.empty() ? 0 : 1;
+  }
+
   if (agentcmd->parsed()) {
     if (const char* key = std::getenv("SPECTRA_API_KEY")) agent_options.api_key = key;
     return agent::run(agent_options);
@@ -152,6 +176,14 @@ int main(int argc, char** argv) {
       Runtime runtime(config, opt);
       runtime.start();
       runtime.run_until_signal();
+      return 0;
+    }
+    if (backupcmd->parsed()) {
+      ops::backup(owner_database_url(config), config, backup_to, std::cout);
+      return 0;
+    }
+    if (restorecmd->parsed()) {
+      ops::restore(owner_database_url(config), config, restore_from, std::cout);
       return 0;
     }
     db::BlockingConnection conn(owner_database_url(config));

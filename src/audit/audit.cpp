@@ -251,6 +251,7 @@ struct Sequencer::Impl {
   std::atomic<bool> leader{false};
   std::atomic<std::int64_t> pending{0};
   std::atomic<std::int64_t> lag_ms{0};
+  std::atomic<std::int64_t> measured_at{0};  // steady clock, milliseconds; 0: never
   std::mutex mutex;
   std::condition_variable wake;
   std::atomic<bool> stopping{false};
@@ -281,11 +282,36 @@ struct Sequencer::Impl {
     out.flush();
   }
 
+  static std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void measure(db::BlockingConnection& c) {
+    auto p = c.exec("SELECT coalesce(sum(pending), 0), coalesce(extract(epoch FROM now() - min(oldest)), 0)"
+                    " FROM app.audit_pending()");
+    pending = p.get_int(0, 0);
+    lag_ms = static_cast<std::int64_t>(p.get_double(0, 1) * 1000);
+    measured_at = steady_ms();
+  }
+
+  // At a stop: the events of the requests that just finished are linked before the lock is let go.
+  void flush(db::BlockingConnection& c) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    try {
+      while (link_pending(c, key) > 0 && std::chrono::steady_clock::now() < deadline) {
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("audit sequencer: linking at stop failed: {}", e.what());
+    }
+  }
+
   void run() {
     const CheckpointSigner signer(key);
     std::map<std::string, std::int64_t> written;
     auto next_checkpoint = std::chrono::steady_clock::now();
     auto next_purge = std::chrono::steady_clock::now();
+    auto next_measure = std::chrono::steady_clock::now();
     while (!stopping) {
       try {
         db::BlockingConnection c(conninfo, user);
@@ -295,10 +321,7 @@ struct Sequencer::Impl {
           if (!leader) leader = c.exec("SELECT pg_try_advisory_lock(hashtextextended('spectra-audit-sequencer', 0))").get_bool(0, 0);
           if (leader) {
             link_pending(c, key);
-            auto p = c.exec("SELECT coalesce(sum(pending), 0), coalesce(extract(epoch FROM now() - min(oldest)), 0)"
-                            " FROM app.audit_pending()");
-            pending = p.get_int(0, 0);
-            lag_ms = static_cast<std::int64_t>(p.get_double(0, 1) * 1000);
+            measure(c);
             if (!checkpoint_file.empty() && std::chrono::steady_clock::now() >= next_checkpoint) {
               append_checkpoints(c, signer, written);
               next_checkpoint = std::chrono::steady_clock::now() + checkpoint_interval;
@@ -313,8 +336,15 @@ struct Sequencer::Impl {
                 spdlog::warn("purging expired refresh tokens failed: {}", e.what());  // linking goes on
               }
             }
+          } else if (std::chrono::steady_clock::now() >= next_measure) {
+            // A standby's readiness still knows whether the trail is being linked.
+            measure(c);
+            next_measure = std::chrono::steady_clock::now() + std::chrono::seconds(1);
           }
-          if (!sleep_for(interval)) return;
+          if (!sleep_for(interval)) {
+            if (leader) flush(c);
+            return;
+          }
         }
       } catch (const std::exception& e) {
         leader = false;  // the session (and its lock) is gone with the connection
@@ -347,7 +377,9 @@ Sequencer::~Sequencer() {
 }
 
 Sequencer::Status Sequencer::status() const {
-  return Status{impl_->leader.load(), impl_->pending.load(), impl_->lag_ms.load()};
+  const auto at = impl_->measured_at.load();
+  return Status{impl_->leader.load(), impl_->pending.load(), impl_->lag_ms.load(),
+                at == 0 ? -1 : Impl::steady_ms() - at};
 }
 
 }  // namespace spectra::audit

@@ -76,7 +76,8 @@ std::vector<Checkpoint> checkpoints(db::BlockingConnection& conn, const std::opt
 std::string utc_now();
 
 // The sequencer: one thread with a connection of its own. Any number of servers run one; the one
-// holding a session advisory lock links, the others wait. The leader also appends periodic
+// holding a session advisory lock links, the others wait (and measure the lag). On destruction the
+// leader links what is pending (for up to five seconds) before it lets go. The leader also appends periodic
 // checkpoints when AUDIT_CHECKPOINT_FILE is set, and purges expired refresh tokens.
 class Sequencer {
  public:
@@ -89,6 +90,9 @@ class Sequencer {
     bool leader = false;
     std::int64_t pending = 0;
     std::int64_t lag_ms = 0;  // the age of the oldest event not linked yet
+    // How long ago pending and lag were measured (the leader as it links, a standby every second);
+    // -1 before the first measurement.
+    std::int64_t measured_ms_ago = -1;
   };
   Status status() const;
 

@@ -45,6 +45,7 @@ asio::awaitable<std::optional<long>> LoginThrottle::begin(const std::string& ema
       pool_, begin_q, db::Params(email, http::client_key(address), max_account_, max_address_, window_seconds_));
   const Throttled t = throttled(r);
   if (!t.retry_after) co_return std::nullopt;
+  throttled_.fetch_add(1, std::memory_order_relaxed);
   const long wait = *t.retry_after;
   co_return wait;
 }
@@ -86,6 +87,7 @@ asio::awaitable<void> LoginThrottle::Attempt::succeeded() {
 
 void LoginThrottle::Attempt::failed(std::string org, std::vector<db::Statement> also) {
   done_ = true;
+  t_.failures_.fetch_add(1, std::memory_order_relaxed);
   auto record = [](LoginThrottle& t, std::string email, std::string address, std::string org,
                    std::vector<db::Statement> also) -> asio::awaitable<void> {
     try {

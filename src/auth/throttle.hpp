@@ -8,6 +8,8 @@
 // The account is the e-mail folded by PostgreSQL's lower(), as login looks it up.
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -59,7 +61,14 @@ class LoginThrottle {
     bool done_ = false;
   };
 
+ // Since start: wrong passwords, and attempts refused by the throttle (429).
+  struct Counts {
+    std::uint64_t failures = 0, throttled = 0;
+  };
+  Counts counts() const noexcept { return {failures_.load(), throttled_.load()}; }
+
  private:
+  std::atomic<std::uint64_t> failures_{0}, throttled_{0};
   db::Pool& pool_;
   int max_account_, max_address_;
   long window_seconds_, lockout_seconds_;

@@ -59,10 +59,11 @@ http::Handler Api::handler() {
                        [this](http::Request& req) { return handle(req); }};
 }
 
-asio::awaitable<auth::Principal> Api::check_guard(const Route& route, const http::Request& req, std::string& actor) {
+asio::awaitable<auth::Principal> Api::check_guard(const Route& route, const http::Request& req, Caller& caller) {
   const auth::Verifiers verifiers{*deps_.pool, *deps_.tokens, deps_.external_keys};
   auto principal = co_await auth::authenticate(verifiers, req);
-  actor = principal.kind == auth::CredentialKind::api_key ? "key:" + principal.api_key_id : principal.user_id;
+  caller.actor = principal.kind == auth::CredentialKind::api_key ? "key:" + principal.api_key_id : principal.user_id;
+  caller.organization = principal.org_id;
   switch (auth::decide(principal, route.guard)) {
     case auth::Decision::allow: break;
     case auth::Decision::forbidden_role:
@@ -82,8 +83,8 @@ asio::awaitable<std::optional<http::Response>> Api::admit(const http::Request& h
     if (!m.route || (m.route->inputs.body != BodyKind::upload && m.route->inputs.body_limit == 0))
       throw not_found("No body this large is accepted here");
     if (!m.route->guard.authenticated) throw forbidden("Uploads need credentials");
-    std::string actor;
-    co_await check_guard(*m.route, head, actor);
+    Caller caller;
+    co_await check_guard(*m.route, head, caller);
   } catch (const ApiError& e) {
     refusal = e;
   } catch (const db::SqlError& e) {
@@ -108,9 +109,11 @@ asio::awaitable<http::Response> Api::handle(http::Request& req) {
   const auto origin = allowed_origin(req);
   if (origin && req.method == http::Method::OPTIONS && req.header("access-control-request-method"))
     co_return preflight(req, *origin);
-  std::string actor;
-  auto answer = co_await dispatch(req, actor);
-  answer.actor = std::move(actor);
+  Caller caller;
+  auto answer = co_await dispatch(req, caller);
+  answer.actor = std::move(caller.actor);
+  answer.organization = std::move(caller.organization);
+  answer.route = std::move(caller.route);
   if (origin) {
     // Bearer tokens, not cookies: no Allow-Credentials. The headers a page may read are listed.
     answer.header("Access-Control-Allow-Origin", *origin);
@@ -152,7 +155,7 @@ http::Response Api::preflight(const http::Request& req, const std::string& origi
   return ok;
 }
 
-asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& actor) {
+asio::awaitable<http::Response> Api::dispatch(http::Request& req, Caller& caller) {
   std::exception_ptr failure;
   try {
     auto m = router_.match(req.method, req.path);
@@ -167,9 +170,10 @@ asio::awaitable<http::Response> Api::dispatch(http::Request& req, std::string& a
       throw not_found("No resource at " + req.path);
     }
     const Route& route = *m.route;
+    caller.route = route.path;
     req.path_params = std::move(m.params);
     RequestContext ctx{req, deps_, {}, &router_};
-    if (route.guard.authenticated) ctx.principal = co_await check_guard(route, req, actor);
+    if (route.guard.authenticated) ctx.principal = co_await check_guard(route, req, caller);
     if (route.inputs.body == BodyKind::json && !req.body.empty()) {
       auto ct = req.header("content-type");
       if (!ct || !is_json_content_type(*ct))

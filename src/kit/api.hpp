@@ -38,14 +38,18 @@ class Api {
   http::Handler handler();
 
  private:
-  boost::asio::awaitable<http::Response> dispatch(http::Request& req, std::string& actor);
+  // Who asked and which route took it, for the access log and metrics.
+  struct Caller {
+    std::string actor, organization, route;
+  };
+  boost::asio::awaitable<http::Response> dispatch(http::Request& req, Caller& caller);
   // The request's Origin when it is one of cors_origins_.
   std::optional<std::string> allowed_origin(const http::Request& req) const;
   // The answer to a CORS preflight (OPTIONS with Access-Control-Request-Method) from an allowed origin.
   http::Response preflight(const http::Request& req, const std::string& origin) const;
   // Authenticates the caller (naming it in actor, for the access log) and applies the route's guard;
   // throws ApiError.
-  boost::asio::awaitable<auth::Principal> check_guard(const Route& route, const http::Request& req, std::string& actor);
+  boost::asio::awaitable<auth::Principal> check_guard(const Route& route, const http::Request& req, Caller& caller);
   Dependencies& deps_;
   std::string name_;
   Router router_;

@@ -21,6 +21,9 @@ class ContentStore;
 namespace db {
 class Listener;
 }  // namespace db
+namespace metrics {
+class Registry;
+}  // namespace metrics
 
 namespace kit {
 
@@ -41,6 +44,7 @@ struct Dependencies {
   audit::Sequencer* audit_sequencer = nullptr;
   const audit::CheckpointSigner* audit_signer = nullptr;
   db::Listener* notifications = nullptr;  // wake-ups of the notification streams, by user id
+  metrics::Registry* metrics = nullptr;    // this process's Prometheus metrics
 };
 
 struct RequestContext {

@@ -9,7 +9,12 @@
 
 #include "auth/tokens.hpp"
 #include "kit/docs.hpp"
+#include "platform/blocking.hpp"
+#include "platform/content_store.hpp"
+#include "platform/crypto.hpp"
+#include "platform/db/migrations.hpp"
 #include "platform/db/pool.hpp"
+#include "platform/metrics.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -334,6 +339,87 @@ Reply health(RequestContext& ctx, std::string_view service) {
 Reply lims_health(RequestContext& ctx) { return health(ctx, "lims"); }
 Reply analysis_health(RequestContext& ctx) { return health(ctx, "analysis"); }
 
+Reply live(RequestContext&) {
+  auto res = http::Response::json(200, R"({"status":"ok"})");
+  res.header("Cache-Control", "no-store");
+  co_return res;
+}
+
+// What requests need, tried the way they use it: a transaction under a tenant context (app.begin_request,
+// PL/pgSQL) reading the schema's version and a tenant table under row-level security, the content store
+// written to, and the audit sequencer linking (it measures its lag, leader or standby).
+const db::Query ready_schema{"platform_ready_schema",
+                             "SELECT coalesce(max(version), 0) FROM spectra_schema_migrations WHERE $1::uuid IS NOT NULL"};
+const db::Query ready_tenant{"platform_ready_tenant", "SELECT count(*) FROM (SELECT 1 FROM samples WHERE organization_id = $1 LIMIT 1) s"};
+constexpr std::int64_t kMaxSequencerLagMs = 10000;
+
+Reply ready(RequestContext& ctx) {
+  json::object checks;
+  bool ok = true;
+  const auto fail = [&](const char* check, std::string why) {
+    checks[check] = why;
+    ok = false;
+  };
+  const int head = db::embedded_migrations().empty() ? 0 : db::embedded_migrations().back().version;
+  try {
+    const db::TenantContext nobody{"00000000-0000-0000-0000-000000000000", "", "viewer"};
+    auto both = [](db::Tx& tx) -> asio::awaitable<std::vector<db::Result>> {
+      std::vector<db::Statement> statements{db::Statement{&ready_schema, {}}, db::Statement{&ready_tenant, {}}};
+      co_return co_await tx.commit(std::move(statements));
+    };
+    const auto results = co_await db::transact(ctx.db(), nobody, db::Mode::read_only, both);
+    checks["database"] = "ok";
+    const auto version = results.at(0).get_int(0, 0);
+    if (version == head)
+      checks["migrations"] = "ok";
+    else
+      fail("migrations", "at " + std::to_string(version) + ", head is " + std::to_string(head));
+  } catch (const std::exception& e) {
+    fail("database", std::string("unavailable: ") + e.what());
+    fail("migrations", "unknown: the database did not answer");
+  }
+  try {
+    auto probe = [files = ctx.deps.files] {
+      files->probe();
+      return true;
+    };
+    const WorkShare share{"health", "health"};
+    co_await ctx.deps.blocking->run(probe, share);
+    checks["content_store"] = "ok";
+  } catch (const std::exception& e) {
+    fail("content_store", std::string("not writable: ") + e.what());
+  }
+  if (const auto* seq = ctx.deps.audit_sequencer) {
+    const auto st = seq->status();
+    if (st.measured_ms_ago < 0 || st.measured_ms_ago > kMaxSequencerLagMs)
+      fail("audit_sequencer", "not answering: its database connection is down");
+    else if (st.lag_ms > kMaxSequencerLagMs)
+      fail("audit_sequencer", "lagging " + std::to_string(st.lag_ms / 1000) + " s behind (" + std::to_string(st.pending) +
+                                  " events pending)");
+    else
+      checks["audit_sequencer"] = "ok";
+  }
+  json::object body{{"status", ok ? "ready" : "unavailable"}, {"checks", std::move(checks)}};
+  auto res = http::Response::json(ok ? 200 : 503, json::serialize(body));
+  res.header("Cache-Control", "no-store");
+  if (!ok) res.header("Retry-After", "5");
+  co_return res;
+}
+
+// The API ports answer metrics only to a bearer of METRICS_TOKEN; without one they have none.
+Reply metrics_text(RequestContext& ctx) {
+  const auto& token = ctx.deps.config.metrics_token;
+  if (token.empty() || !ctx.deps.metrics) throw not_found("No resource at /metrics");
+  const auto given = ctx.req.header("authorization");
+  if (!given || !crypto::constant_time_equal(*given, "Bearer " + token))
+    throw std::move(unauthorized("Metrics need the bearer token METRICS_TOKEN").with_header("WWW-Authenticate", "Bearer"));
+  http::Response res;
+  res.content_type = std::string(metrics::content_type);
+  res.body = ctx.deps.metrics->text();
+  res.header("Cache-Control", "no-store");
+  co_return res;
+}
+
 Reply openapi(RequestContext& ctx) { co_return http::Response::json(200, ctx.router->openapi_json(ctx.deps.version)); }
 
 Reply docs(RequestContext& ctx) {
@@ -356,6 +442,12 @@ std::vector<Route> common_routes(std::string service) {
   return {
       route(M::GET, "/health", service == "lims" ? lims_health : analysis_health, auth::anyone,
             "Liveness and database reachability"),
+      route(M::GET, "/health/live", live, auth::anyone, "200 while the process serves"),
+      route(M::GET, "/health/ready", ready, auth::anyone,
+            "200 when the database answers requests' statements, migrations are at head, the content store is "
+            "writable and the audit sequencer lags under 10 s; else 503 naming what failed"),
+      route(M::GET, "/metrics", metrics_text, auth::anyone,
+            "Prometheus metrics, to a bearer of METRICS_TOKEN (404 when it is not set)"),
       route(M::GET, "/openapi.json", openapi, auth::anyone, "OpenAPI 3.1 document of this service"),
       route(M::GET, "/docs", docs, auth::anyone, "This service's OpenAPI document rendered for people (HTML)"),
       route(M::GET, "/.well-known/jwks.json", jwks, auth::anyone, "Public keys that verify access tokens (RS256)"),

@@ -47,6 +47,13 @@ int BlockingPool::pending() const {
   return static_cast<int>(queue_.size() + running_);
 }
 
+int BlockingPool::running() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(running_);
+}
+
+int BlockingPool::threads() const { return static_cast<int>(threads_.size()); }
+
 std::exception_ptr BlockingPool::busy() {
   return std::make_exception_ptr(std::move(ApiError(ErrorCode::unavailable, "The server is busy with your work; try again shortly",
                                                     "blocking pool: the share's queue is full")

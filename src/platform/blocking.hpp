@@ -70,7 +70,9 @@ class BlockingPool {
   }
   // Stops the workers; jobs still queued are dropped (with the coroutines waiting on them).
   void stop();
-  int pending() const;
+  int pending() const;  // queued and running
+  int running() const;
+  int threads() const;
 
  private:
   // Queues a job; when the share (or the pool) is full, calls `refused` instead.

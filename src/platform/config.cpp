@@ -1,5 +1,7 @@
 #include "platform/config.hpp"
 
+#include <sstream>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 
@@ -173,6 +175,18 @@ Config Config::from_env() {
   }
   c.notify_interval = std::chrono::milliseconds(env_number<long>("NOTIFY_INTERVAL_MS", 1000, 50, 60000));
 
+  c.metrics_port = env_number("METRICS_PORT", 0, 0, 65535);
+  c.metrics_host = env("METRICS_HOST", c.host);
+  {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(c.metrics_host, ec);
+    if (ec) throw std::runtime_error("METRICS_HOST must be an IP address such as 127.0.0.1, got '" + c.metrics_host + "'");
+  }
+  c.metrics_token = env("METRICS_TOKEN");
+  if (!c.metrics_token.empty() && c.metrics_token.size() < 16)
+    throw std::runtime_error("METRICS_TOKEN must be at least 16 characters");
+  c.shutdown_grace = std::chrono::seconds(env_number<long>("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600));
+
   c.tls_cert_file = env("TLS_CERT_FILE");
   c.tls_handshake_timeout = std::chrono::seconds(env_number<long>("TLS_HANDSHAKE_TIMEOUT_SECONDS", 10, 1, 300));
   c.tls_key_file = env("TLS_KEY_FILE");
@@ -192,6 +206,96 @@ Config Config::from_env() {
   if (c.log_format != "text" && c.log_format != "json")
     throw std::runtime_error("LOG_FORMAT must be text or json, got '" + c.log_format + "'");
   return c;
+}
+
+namespace {
+
+std::string secret(const std::string& value) {
+  return value.empty() ? "(unset)" : "(set, " + std::to_string(value.size()) + " bytes)";
+}
+
+// scheme://user:password@host…  →  scheme://user:****@host…; key=value strings lose password=….
+std::string mask_url(const std::string& url) {
+  if (url.empty()) return "(unset)";
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) {
+    std::string out;
+    std::istringstream words(url);
+    for (std::string w; words >> w;) {
+      if (!out.empty()) out += ' ';
+      out += w.rfind("password=", 0) == 0 ? "password=****" : w;
+    }
+    return out;
+  }
+  const auto at = url.find('@', scheme + 3);
+  const auto colon = url.find(':', scheme + 3);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "****" + url.substr(at);
+}
+
+bool loopback(const std::string& host) { return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0; }
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> Config::describe() const {
+  const auto ms = [](auto d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+  std::string cors;
+  for (const auto& o : cors_origins) cors += (cors.empty() ? "" : ",") + o;
+  return {
+      {"DATABASE_URL", database_url.empty() ? "(unset: the private development database)" : mask_url(database_url)},
+      {"DATABASE_APP_URL", mask_url(app_database_url)},
+      {"DATABASE_SEQUENCER_URL", mask_url(sequencer_database_url)},
+      {"DB_POOL_SIZE", std::to_string(db_pool_size)},
+      {"DB_AUTH_POOL_SIZE", std::to_string(db_auth_pool_size)},
+      {"DB_STATEMENT_TIMEOUT_MS", ms(db_statement_timeout)},
+      {"HOST", host},
+      {"LIMS_PORT", std::to_string(lims_port)},
+      {"ANALYSIS_PORT", std::to_string(analysis_port)},
+      {"METRICS_HOST", metrics_host},
+      {"METRICS_PORT", metrics_port ? std::to_string(metrics_port) : "(unset: no metrics listener)"},
+      {"METRICS_TOKEN", secret(metrics_token)},
+      {"TLS_CERT_FILE", tls_cert_file.empty() ? "(unset: plain HTTP)" : tls_cert_file},
+      {"TLS_KEY_FILE", tls_key_file.empty() ? "(unset)" : tls_key_file},
+      {"TRUSTED_PROXIES", std::to_string(trusted_proxies.size()) + " entries"},
+      {"CORS_ORIGINS", cors},
+      {"JWT_ALGORITHM", jwt_algorithm},
+      {"JWT_SECRET", secret(jwt_secret)},
+      {"JWT_PREVIOUS_SECRETS", secret(jwt_previous_secrets)},
+      {"JWT_PRIVATE_KEY_FILE", jwt_private_key_file.empty() ? "(unset)" : jwt_private_key_file},
+      {"JWT_PUBLIC_KEY_FILE", jwt_public_key_file.empty() ? "(unset)" : jwt_public_key_file},
+      {"JWT_ACCESS_TOKEN_EXPIRE_MINUTES", std::to_string(access_token_minutes)},
+      {"JWT_REFRESH_TOKEN_EXPIRE_DAYS", std::to_string(refresh_token_days)},
+      {"JWKS_URL", jwks_url.empty() ? "(unset)" : jwks_url},
+      {"AUDIT_KEY", secret(audit_key)},
+      {"AUDIT_CHECKPOINT_FILE", audit_checkpoint_file.empty() ? "(unset)" : audit_checkpoint_file},
+      {"DATA_DIR", data_dir},
+      {"CLAMD_SOCKET", clamd_socket.empty() ? "(unset: uploads are not scanned)" : clamd_socket},
+      {"MAX_BODY_BYTES", std::to_string(body_limit)},
+      {"MAX_UPLOAD_BYTES", std::to_string(upload_limit)},
+      {"SMTP_URL", mask_url(smtp_url)},
+      {"MAIL_FROM", mail_from},
+      {"WEBHOOK_ALLOW_PRIVATE", webhook_allow_private ? "true" : "false"},
+      {"SHUTDOWN_GRACE_SECONDS", std::to_string(shutdown_grace.count())},
+      {"LOG_LEVEL", log_level},
+      {"LOG_FORMAT", log_format},
+  };
+}
+
+std::vector<std::string> Config::production_problems() const {
+  std::vector<std::string> problems;
+  if (jwt_algorithm == "HS256" && jwt_secret.size() < 32)
+    problems.push_back(jwt_secret.empty() ? "JWT_SECRET is unset (HS256 needs a secret of at least 32 bytes)"
+                                          : "JWT_SECRET is shorter than 32 bytes");
+  if (audit_key.empty()) problems.push_back("AUDIT_KEY (or AUDIT_KEY_FILE) is unset: the audit trail cannot be linked");
+  if (tls_cert_file.empty() && !loopback(host) && trusted_proxies.empty())
+    problems.push_back("TLS is off and HOST " + host +
+                       " is reachable from other hosts: set TLS_CERT_FILE and TLS_KEY_FILE, or serve behind a proxy "
+                       "that terminates TLS (TRUSTED_PROXIES)");
+  if (metrics_port > 0 && !loopback(metrics_host) && metrics_token.empty())
+    problems.push_back("metrics are served on METRICS_HOST " + metrics_host +
+                       " to anyone: bind them to 127.0.0.1 or to the scraper's network only");
+  if (webhook_allow_private) problems.push_back("WEBHOOK_ALLOW_PRIVATE=true lets webhooks reach this network's own hosts");
+  return problems;
 }
 
 std::vector<std::string> Config::analysis_origins() const {

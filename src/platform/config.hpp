@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace spectra {
@@ -94,6 +95,14 @@ struct Config {
   std::chrono::milliseconds notify_interval{1000};
   std::chrono::seconds webhook_timeout{10};
 
+  // Operations: Prometheus metrics on METRICS_HOST (HOST by default):METRICS_PORT (0: not served), and
+  // on the API ports to a bearer of METRICS_TOKEN (empty: not there). A stop lets requests in flight
+  // finish for up to SHUTDOWN_GRACE_SECONDS.
+  std::string metrics_host;
+  int metrics_port = 0;
+  std::string metrics_token;
+  std::chrono::seconds shutdown_grace{20};
+
   std::string tls_cert_file;
   std::string tls_key_file;
   std::chrono::seconds tls_handshake_timeout{10};  // a client that opens and says nothing is let go
@@ -102,6 +111,14 @@ struct Config {
 
   // Reads the environment; throws std::runtime_error with a clear message on an invalid value.
   static Config from_env();
+
+  // `spectra config check`: the effective settings by environment variable, secrets masked (a set
+  // secret shows its length only, a URL's password as ****).
+  std::vector<std::pair<std::string, std::string>> describe() const;
+  // What a production deployment must not run with: a short or missing HS256 secret, plain HTTP on an
+  // address other hosts reach (unless TRUSTED_PROXIES terminate TLS in front), no audit key, metrics on
+  // such an address without a token. Empty when none.
+  std::vector<std::string> production_problems() const;
 };
 
 // Accepts postgresql://, postgres:// and postgresql+psycopg:// (SQLAlchemy's form); returns a libpq URI.

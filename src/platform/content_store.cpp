@@ -51,6 +51,30 @@ std::filesystem::path ContentStore::path_of(std::string_view hex) const {
   return root_ / h.substr(0, 2) / h.substr(2, 2) / h;
 }
 
+void ContentStore::probe() const {
+  try {
+    std::filesystem::create_directories(root_);
+  } catch (const std::filesystem::filesystem_error& e) {
+    if (no_room(e.code().value())) throw Full(e.code(), "content store: create " + root_.string());
+    throw;
+  }
+  std::string temp = (root_ / ".probe-XXXXXX").string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) fail("create a file in " + root_.string());
+  bool fd_open = true;
+  try {
+    write_all(fd, "ready");
+    if (::fsync(fd) != 0) fail("fsync " + temp);
+    fd_open = false;
+    if (::close(fd) != 0) fail("close");
+  } catch (...) {
+    if (fd_open) ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  ::unlink(temp.c_str());
+}
+
 std::string ContentStore::put(std::string_view bytes) const {
   const std::string hex = crypto::to_hex(crypto::sha256(bytes));
   const auto target = path_of(hex);

@@ -29,6 +29,9 @@ class ContentStore {
   // The bytes stored under `sha256_hex`, or nullopt.
   std::optional<std::string> get(std::string_view sha256_hex) const;
   std::filesystem::path path_of(std::string_view sha256_hex) const;
+  // Writes, syncs and removes a scratch file: throws (Full, or std::system_error) when the store cannot
+  // take bytes now (readiness).
+  void probe() const;
   const std::filesystem::path& root() const noexcept { return root_; }
 
  private:

@@ -7,6 +7,18 @@
 namespace spectra::crypto {
 
 std::string sha256(std::string_view data);                            // 32 raw bytes
+// SHA-256 of data given in pieces (files too large to hold).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view piece);
+  std::string hex();  // the digest of everything given, in lowercase hex; the hash is done with
+ private:
+  void* ctx_;
+};
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
 std::string random_bytes(std::size_t n);
 std::string to_hex(std::string_view bytes);

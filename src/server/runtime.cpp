@@ -20,6 +20,7 @@
 #include "auth/throttle.hpp"
 #include "auth/tokens.hpp"
 #include "platform/blocking.hpp"
+#include "platform/crypto.hpp"
 #include "platform/content_store.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/db/blocking_connection.hpp"
@@ -27,6 +28,7 @@
 #include "kit/api.hpp"
 #include "lims/notifications/dispatcher.hpp"
 #include "platform/db/listener.hpp"
+#include "platform/metrics.hpp"
 #include "server/route_tables.hpp"
 
 namespace asio = boost::asio;
@@ -115,6 +117,118 @@ void refuse_privileged_role(db::BlockingConnection& c) {
                              "DATABASE_APP_USER)");
 }
 
+// METRICS_PORT's listener: GET /metrics and nothing else, to a bearer of METRICS_TOKEN when it is set
+// (else to anyone: bind it where only the scraper reaches).
+http::Handler metrics_handler(metrics::Registry& registry, std::string token) {
+  return http::Handler{
+      "metrics", [](http::Method, std::string_view) { return std::size_t{0}; },
+      [](const http::Request& head) -> asio::awaitable<std::optional<http::Response>> {
+        co_return http::problem_response(not_found("No resource here takes a body"), head.request_id);
+      },
+      [&registry, token = std::move(token)](http::Request& req) -> asio::awaitable<http::Response> {
+        if (!token.empty()) {
+          const auto given = req.header("authorization");
+          if (!given || !crypto::constant_time_equal(*given, "Bearer " + token))
+            co_return http::problem_response(
+                std::move(unauthorized("Metrics need the bearer token METRICS_TOKEN").with_header("WWW-Authenticate", "Bearer")),
+                req.request_id);
+        }
+        if (req.path != "/metrics")
+          co_return http::problem_response(not_found("No resource at " + req.path + " (only /metrics)"), req.request_id);
+        if (req.method != http::Method::GET && req.method != http::Method::HEAD)
+          co_return http::problem_response(
+              std::move(ApiError(ErrorCode::method_not_allowed, "Only GET reads /metrics").with_header("Allow", "GET")),
+              req.request_id);
+        http::Response res;
+        res.route = "/metrics";
+        res.content_type = std::string(metrics::content_type);
+        res.body = registry.text();
+        res.header("Cache-Control", "no-store");
+        co_return res;
+      }};
+}
+
+struct Parts {
+  db::Pool *pool, *auth_pool;
+  BlockingPool *blocking, *passwords;
+  audit::Sequencer* sequencer;
+  auth::LoginThrottle* throttle;
+  notifications::Dispatcher* dispatcher;
+  HttpServer *lims_server, *analysis_server;
+};
+
+// What the server's parts count themselves, read at each scrape.
+void collect(metrics::Writer& w, const Parts& p) {
+  w.family("spectra_build_info", "gauge", "The running build (always 1)");
+  w.sample("spectra_build_info", {{"version", SPECTRA_VERSION}}, 1);
+  w.family("spectra_db_pool_connections", "gauge", "Database connections by pool and state");
+  w.family("spectra_db_pool_waiting", "gauge", "Requests waiting for a database connection now");
+  for (const auto& [name, pool] : {std::pair{"requests", p.pool}, std::pair{"credentials", p.auth_pool}}) {
+    const auto st = pool->stats();
+    w.sample("spectra_db_pool_connections", {{"pool", name}, {"state", "max"}}, static_cast<double>(st.size));
+    w.sample("spectra_db_pool_connections", {{"pool", name}, {"state", "open"}}, static_cast<double>(st.open));
+    w.sample("spectra_db_pool_connections", {{"pool", name}, {"state", "in_use"}},
+             static_cast<double>(st.open - std::min(st.open, st.idle)));
+    w.sample("spectra_db_pool_waiting", {{"pool", name}}, static_cast<double>(st.waiting));
+  }
+  w.family("spectra_db_pool_waits_total", "counter", "Acquisitions that had to wait for a connection");
+  w.family("spectra_db_pool_wait_seconds_total", "counter", "Time spent waiting for a connection");
+  w.family("spectra_db_pool_exhausted_total", "counter", "Acquisitions that gave up after DB_ACQUIRE_TIMEOUT (503)");
+  for (const auto& [name, pool] : {std::pair{"requests", p.pool}, std::pair{"credentials", p.auth_pool}}) {
+    const auto st = pool->stats();
+    w.sample("spectra_db_pool_waits_total", {{"pool", name}}, static_cast<double>(st.waited));
+    w.sample("spectra_db_pool_wait_seconds_total", {{"pool", name}}, st.wait_seconds);
+    w.sample("spectra_db_pool_exhausted_total", {{"pool", name}}, static_cast<double>(st.exhausted));
+  }
+  w.counter("spectra_db_query_deadlines_total", "Statements cancelled at their query deadline (503)",
+            static_cast<double>(db::deadlines_passed()));
+  w.family("spectra_blocking_jobs", "gauge", "Jobs of the blocking pools (renders and exports; password checks) by state");
+  w.family("spectra_blocking_threads", "gauge", "Threads of the blocking pools");
+  for (const auto& [name, pool] : {std::pair{"bulk", p.blocking}, std::pair{"passwords", p.passwords}}) {
+    if (!pool) continue;
+    const int running = pool->running(), pending = pool->pending();
+    w.sample("spectra_blocking_jobs", {{"pool", name}, {"state", "running"}}, running);
+    w.sample("spectra_blocking_jobs", {{"pool", name}, {"state", "queued"}}, std::max(0, pending - running));
+    w.sample("spectra_blocking_threads", {{"pool", name}}, pool->threads());
+  }
+  if (p.sequencer) {
+    const auto st = p.sequencer->status();
+    w.gauge("spectra_audit_sequencer_leader", "1 when this process's sequencer links the audit trail", st.leader ? 1 : 0);
+    w.gauge("spectra_audit_pending_events", "Audit events not linked yet (every organization)",
+            static_cast<double>(st.pending));
+    w.gauge("spectra_audit_lag_seconds", "The age of the oldest audit event not linked yet",
+            static_cast<double>(st.lag_ms) / 1000);
+  }
+  if (p.throttle) {
+    const auto c = p.throttle->counts();
+    w.counter("spectra_login_failures_total", "Wrong passwords (logins and signatures)", static_cast<double>(c.failures));
+    w.counter("spectra_login_throttled_total", "Password attempts refused by the throttle (429)",
+              static_cast<double>(c.throttled));
+  }
+  if (p.dispatcher) {
+    const auto st = p.dispatcher->stats();
+    w.family("spectra_webhook_attempts_total", "counter", "Webhook deliveries tried by this process, by outcome");
+    w.sample("spectra_webhook_attempts_total", {{"outcome", "delivered"}}, static_cast<double>(st.webhooks_delivered));
+    w.sample("spectra_webhook_attempts_total", {{"outcome", "failed"}}, static_cast<double>(st.webhooks_failed));
+    w.family("spectra_mail_attempts_total", "counter", "Mail sent by this process, by outcome");
+    w.sample("spectra_mail_attempts_total", {{"outcome", "sent"}}, static_cast<double>(st.mail_sent));
+    w.sample("spectra_mail_attempts_total", {{"outcome", "failed"}}, static_cast<double>(st.mail_failed));
+    if (st.sending) {  // the process that leads the sending knows the queues
+      w.gauge("spectra_notification_organizations_due",
+              "Organizations with webhook deliveries or mail due at the sender's last round",
+              static_cast<double>(st.organizations_due));
+      w.family("spectra_outbound_queue", "gauge", "Pending webhook deliveries and mail (every organization), by state");
+      w.sample("spectra_outbound_queue", {{"queue", "webhook"}, {"state", "pending"}}, static_cast<double>(st.webhooks_pending));
+      w.sample("spectra_outbound_queue", {{"queue", "webhook"}, {"state", "due"}}, static_cast<double>(st.webhooks_due));
+      w.sample("spectra_outbound_queue", {{"queue", "mail"}, {"state", "pending"}}, static_cast<double>(st.mail_pending));
+      w.sample("spectra_outbound_queue", {{"queue", "mail"}, {"state", "due"}}, static_cast<double>(st.mail_due));
+    }
+  }
+  w.family("spectra_http_connections", "gauge", "Open connections by service");
+  if (p.lims_server) w.sample("spectra_http_connections", {{"service", "lims"}}, p.lims_server->connections());
+  if (p.analysis_server) w.sample("spectra_http_connections", {{"service", "analysis"}}, p.analysis_server->connections());
+}
+
 }  // namespace
 
 std::string owner_database_url(const Config& config) {
@@ -141,7 +255,9 @@ struct Runtime::Impl {
   std::unique_ptr<notifications::Dispatcher> dispatcher;
   kit::Dependencies deps;
   std::unique_ptr<kit::Api> lims, analysis;
-  std::unique_ptr<HttpServer> lims_server, analysis_server;
+  metrics::Registry metrics;
+  int collector = 0;
+  std::unique_ptr<HttpServer> lims_server, analysis_server, metrics_server;
   std::vector<std::thread> threads;
   bool running = false;
 
@@ -228,6 +344,7 @@ void Runtime::start() {
   else
     s.sequencer = std::make_unique<audit::Sequencer>(conninfo, cfg.sequencer_database_user, cfg);
   s.deps.audit_sequencer = s.sequencer.get();
+  s.deps.metrics = &s.metrics;
   s.deps.audit_signer = s.audit_signer.get();
   // Notifications: the dispatcher (leader-elected, like the sequencer) and this process's listener,
   // which wakes the notification streams it serves.
@@ -242,7 +359,7 @@ void Runtime::start() {
                                             kit::BrowserOptions{.cors_origins = cfg.cors_origins, .site = nullptr,
                                                                 .content_security_policy = {}});
     s.analysis_server =
-        std::make_unique<HttpServer>(*s.ioc, s.analysis->handler(), s.deps.config, cfg.host, cfg.analysis_port);
+        std::make_unique<HttpServer>(*s.ioc, s.analysis->handler(), s.deps.config, cfg.host, cfg.analysis_port, &s.metrics);
     s.analysis_server->start();
   }
   if (s.options.lims) {
@@ -254,8 +371,18 @@ void Runtime::start() {
         kit::BrowserOptions{.cors_origins = {},
                             .site = web_app(app),
                             .content_security_policy = content_security_policy(app)});
-    s.lims_server = std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port);
+    s.lims_server =
+        std::make_unique<HttpServer>(*s.ioc, s.lims->handler(), s.deps.config, cfg.host, cfg.lims_port, &s.metrics);
     s.lims_server->start();
+  }
+  s.collector = s.metrics.add_collector([&s](metrics::Writer& w) {
+    collect(w, Parts{s.pool.get(), s.auth_pool.get(), s.blocking.get(), s.passwords.get(), s.sequencer.get(),
+                     s.throttle.get(), s.dispatcher.get(), s.lims_server.get(), s.analysis_server.get()});
+  });
+  if (cfg.metrics_port > 0) {
+    s.metrics_server = std::make_unique<HttpServer>(*s.ioc, metrics_handler(s.metrics, cfg.metrics_token), s.deps.config, cfg.metrics_host,
+                                                    static_cast<std::uint16_t>(cfg.metrics_port));
+    s.metrics_server->start();
   }
   const int n = cfg.io_threads > 0 ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc->run(); });
@@ -264,6 +391,8 @@ void Runtime::start() {
   if (s.lims_server) spdlog::info("LIMS API listening on {}://{}:{}", scheme, cfg.host, s.lims_server->port());
   if (s.analysis_server)
     spdlog::info("Analysis API listening on {}://{}:{}", scheme, cfg.host, s.analysis_server->port());
+  if (s.metrics_server)
+    spdlog::info("Prometheus metrics on {}://{}:{}/metrics", scheme, cfg.metrics_host, s.metrics_server->port());
 }
 
 void Runtime::stop() {
@@ -273,13 +402,16 @@ void Runtime::stop() {
   spdlog::info("stopping: no new connections; finishing requests in flight");
   if (s.lims_server) s.lims_server->stop_accepting();
   if (s.analysis_server) s.analysis_server->stop_accepting();
-  if (s.listener) s.listener->close();  // notification streams end
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  if (s.metrics_server) s.metrics_server->stop_accepting();
+  if (s.listener) s.listener->close();  // notification streams end (with a retry hint)
+  const auto deadline = std::chrono::steady_clock::now() + s.config.shutdown_grace;
   auto busy = [&] {
     return (s.lims_server && s.lims_server->in_flight() > 0) || (s.analysis_server && s.analysis_server->in_flight() > 0);
   };
   while (busy() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (busy()) spdlog::warn("stopping: {} requests still in flight after SHUTDOWN_GRACE_SECONDS", in_flight());
+  s.metrics.remove_collector(s.collector);
   s.ioc->stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
@@ -297,12 +429,13 @@ void Runtime::stop() {
   // while the pool still exists; connections they return are closed at once.
   s.pool->close();
   s.auth_pool->close();
-  s.sequencer.reset();
+  s.sequencer.reset();  // its leader links the events of the requests that just finished first
   s.dispatcher.reset();
   s.deps.notifications = nullptr;
   s.listener.reset();
   s.lims_server.reset();
   s.analysis_server.reset();
+  s.metrics_server.reset();
   s.ioc.reset();
   spdlog::info("stopped");
 }
@@ -321,6 +454,7 @@ int Runtime::in_flight() const {
 }
 
 std::uint16_t Runtime::lims_port() const { return impl_->lims_server ? impl_->lims_server->port() : 0; }
+std::uint16_t Runtime::metrics_port() const { return impl_->metrics_server ? impl_->metrics_server->port() : 0; }
 std::uint16_t Runtime::analysis_port() const {
   return impl_->analysis_server ? impl_->analysis_server->port() : 0;
 }

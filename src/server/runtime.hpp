@@ -1,5 +1,6 @@
 #pragma once
-// Starting and stopping the servers: the I/O threads, the pool, the two listeners, graceful shutdown.
+// Starting and stopping the servers: the I/O threads, the pool, the two listeners (and METRICS_PORT's),
+// graceful shutdown.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,7 +23,8 @@ class Runtime {
   ~Runtime();
   // Checks the schema, binds the ports and starts the I/O threads; throws with a clear message.
   void start();
-  // Stop accepting, let requests in flight finish (up to a deadline), close the pool, join the threads.
+  // Stop accepting, end notification streams (with a retry hint), let requests in flight finish (up to
+  // SHUTDOWN_GRACE_SECONDS), link the audit events they wrote, close the pools, join the threads.
   void stop();
   // Blocks until SIGINT or SIGTERM, then stops gracefully.
   void run_until_signal();
@@ -30,6 +32,7 @@ class Runtime {
   // Requests being handled right now, on both listeners.
   int in_flight() const;
   std::uint16_t analysis_port() const;
+  std::uint16_t metrics_port() const;  // 0 unless METRICS_PORT is set
 
  private:
   struct Impl;

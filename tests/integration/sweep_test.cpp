@@ -24,8 +24,9 @@
 // Sweep.EveryRouteHasTheGuardApiMdStates.
 //
 // Not walked (the cross-tenant part), with the reason:
-//   - routes that take no credentials (guard.authenticated == false): GET /health, /openapi.json, /docs,
-//     /.well-known/jwks.json on both ports; POST /api/auth/login and /api/auth/refresh (an email and
+//   - routes that take no credentials (guard.authenticated == false): GET /health, /health/live,
+//     /health/ready, /metrics (METRICS_TOKEN's bearer), /openapi.json, /docs, /.well-known/jwks.json on
+//     both ports; POST /api/auth/login and /api/auth/refresh (an email and
 //     password, or a refresh token, not an id); GET /.well-known/audit-keys.json. No organization is
 //     involved. Their guard rows are still checked.
 //   - for a caller the guard admits, a route with nothing of B's to give it (no path parameter, no id
@@ -74,6 +75,9 @@ const std::map<std::string, std::string>& api_md_guards() {
       {"GET /openapi.json", "anyone"},
       {"GET /docs", "anyone"},
       {"GET /.well-known/jwks.json", "anyone"},
+      {"GET /health/live", "anyone"},
+      {"GET /health/ready", "anyone"},
+      {"GET /metrics", "anyone"},  // API.md: the bearer of METRICS_TOKEN (no user credentials; 404 without it)
 
       // LIMS API: identity
       {"POST /api/auth/login", "anyone"},

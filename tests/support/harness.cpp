@@ -163,6 +163,11 @@ void Harness::restart_server(const Config& config) {
   server_->runtime->start();
 }
 
+void Harness::stop_server() {
+  if (server_) server_->runtime->stop();
+  server_.reset();
+}
+
 void Harness::tear_down() {
   if (server_) server_->runtime->stop();
   server_.reset();

@@ -45,6 +45,8 @@ class Harness {
   std::uint16_t analysis_port() const;
   // Restarts the in-process server (used after configuration changes in a test).
   void restart_server(const Config& config);
+  // Stops the shared server (restart_server starts it again).
+  void stop_server();
   // Whether the test database is distributed on Citus (make test-citus).
   bool citus() const { return !citus_script_.empty(); }
   // `database` on every Citus node, a Citus database with the workers added (scripts/citus database),

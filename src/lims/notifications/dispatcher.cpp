@@ -89,6 +89,10 @@ struct Dispatcher::Impl {
   std::mutex mutex;
   std::condition_variable wake;
   std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> webhooks_delivered{0}, webhooks_failed{0}, mail_sent{0}, mail_failed{0};
+  std::atomic<std::int64_t> organizations_due{0};
+  std::atomic<std::int64_t> webhooks_pending{0}, webhooks_due{0}, mail_pending{0}, mail_due{0};
+  std::atomic<bool> sending{false};
   std::thread follower, sender;
 
   bool sleep_for(std::chrono::milliseconds d) {
@@ -165,6 +169,14 @@ struct Dispatcher::Impl {
   void sender_loop() {
     lead("spectra-deliveries", [](db::BlockingConnection&) {}, [&](db::BlockingConnection& c) {
       const auto due = column(c.exec("SELECT app.notification_sends_due()"));
+      sending = true;
+      organizations_due = static_cast<std::int64_t>(due.size());
+      auto queues = c.exec("SELECT queue, pending, due FROM app.notification_queues()");
+      for (int i = 0; i < queues.rows(); ++i) {
+        const bool webhook = queues.get(i, 0) == std::string_view("webhook");
+        (webhook ? webhooks_pending : mail_pending) = queues.get_int(i, 1);
+        (webhook ? webhooks_due : mail_due) = queues.get_int(i, 2);
+      }
       bool more = false;  // an organization had a full pass due: go on at once
       each(due, "webhook deliveries", [&](const std::string& org) { more = send_webhooks(c, org) == sends_per_pass || more; });
       each(due, "mail", [&](const std::string& org) { more = send_mail(c, org) == sends_per_pass || more; });
@@ -399,6 +411,7 @@ struct Dispatcher::Impl {
       const auto result = outbound::post(url, headers, payload, config.webhook_allow_private,
                                          std::chrono::duration_cast<std::chrono::milliseconds>(config.webhook_timeout));
       const bool ok = result.status && *result.status >= 200 && *result.status < 300;
+      (ok ? webhooks_delivered : webhooks_failed).fetch_add(1, std::memory_order_relaxed);
       std::string error = result.error;
       if (!ok && error.empty()) error = "answered " + std::to_string(result.status.value_or(0));
       in_tenant(c, org, [&] {
@@ -461,6 +474,7 @@ struct Dispatcher::Impl {
       const auto message = compose_mail(config.mail_from, due.get(i, 2), to, mail, app_url + "/notifications",
                                         rfc2822_now(), id + "@spectra-lab");
       const auto error = outbound::send_mail(config.smtp_url, config.mail_from, to, message, std::chrono::seconds(30));
+      (error.empty() ? mail_sent : mail_failed).fetch_add(1, std::memory_order_relaxed);
       in_tenant(c, org, [&] {
         if (error.empty())
           c.exec("UPDATE mail_queue SET status = 'sent', sent_at = now(), attempts = $3, last_error = NULL"
@@ -504,6 +518,13 @@ Dispatcher::~Dispatcher() {
   impl_->wake.notify_all();
   if (impl_->follower.joinable()) impl_->follower.join();
   if (impl_->sender.joinable()) impl_->sender.join();
+}
+
+Dispatcher::Stats Dispatcher::stats() const {
+  const auto& s = *impl_;
+  return {s.sending.load(),          s.organizations_due.load(), s.webhooks_delivered.load(), s.webhooks_failed.load(),
+          s.mail_sent.load(),        s.mail_failed.load(),       s.webhooks_pending.load(),   s.webhooks_due.load(),
+          s.mail_pending.load(),     s.mail_due.load()};
 }
 
 }  // namespace spectra::notifications

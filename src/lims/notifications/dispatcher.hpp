@@ -28,6 +28,17 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
+  // For metrics: since start, this process's webhook attempts and mail by outcome; when this process
+  // leads the sending (`sending`), at its last round: the organizations with sends due, and the
+  // pending webhook deliveries and mail of every organization (and how many of them are due).
+  struct Stats {
+    bool sending = false;
+    std::int64_t organizations_due = 0;
+    std::uint64_t webhooks_delivered = 0, webhooks_failed = 0, mail_sent = 0, mail_failed = 0;
+    std::int64_t webhooks_pending = 0, webhooks_due = 0, mail_pending = 0, mail_due = 0;
+  };
+  Stats stats() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -88,7 +88,8 @@ std::string preferences_json(const db::Result& types, const db::Result& chosen) 
 }
 
 // The stream of one person's notifications: `event: notification` with the seq as its id, a comment
-// every 15 s when nothing happens, and the end when the server stops. Between events it holds no
+// every 15 s when nothing happens, and the end when the server stops (with a retry hint: come back in
+// 5 s, to this server's successor or another behind the load balancer). Between events it holds no
 // database connection: it looks every second whether the listener saw the person's key move, and
 // reads only then.
 class NotificationStream final : public http::BodyStream {
@@ -107,7 +108,11 @@ class NotificationStream final : public http::BodyStream {
     auto last_sent = std::chrono::steady_clock::now();
     asio::steady_timer timer(co_await asio::this_coro::executor);
     while (true) {
-      if (deps_.notifications->closed()) co_return std::nullopt;
+      if (deps_.notifications->closed()) {
+        if (ended_) co_return std::nullopt;
+        ended_ = true;
+        co_return std::string("retry: 5000\n: the server is stopping\n\n");
+      }
       const auto g = deps_.notifications->generation(tenant_.user_id);
       if (g != generation_) {
         generation_ = g;
@@ -136,6 +141,7 @@ class NotificationStream final : public http::BodyStream {
   std::int64_t after_;
   std::uint64_t generation_ = 0;
   bool started_ = false;
+  bool ended_ = false;
 };
 
 }  // namespace

@@ -35,7 +35,8 @@ const char* reference_tables_sql =
 // They are allowed to fan out even where the application role may not (citus.multi_task_query_log_level,
 // which the test lane sets to error).
 constexpr const char* fan_out_functions[] = {"app.audit_pending()", "app.purge_expired_refresh_tokens()",
-                                             "app.find_refresh_token(bytea)", "app.notification_sends_due()"};
+                                             "app.find_refresh_token(bytea)", "app.notification_sends_due()",
+                                             "app.notification_queues()"};
 
 std::vector<std::string> column(const Result& r) {
   std::vector<std::string> out;

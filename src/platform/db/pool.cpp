@@ -1,5 +1,7 @@
 #include "platform/db/pool.hpp"
 
+#include <atomic>
+
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +26,12 @@ using asio::awaitable;
 using asio::use_awaitable;
 
 namespace spectra::db {
+
+namespace {
+std::atomic<std::uint64_t> deadlines{0};
+}  // namespace
+
+std::uint64_t deadlines_passed() noexcept { return deadlines.load(std::memory_order_relaxed); }
 
 // ---------------------------------------------------------------- Connection
 
@@ -58,6 +66,7 @@ struct Connection::Impl {
     auto which = co_await (sock.async_wait(type, asio::redirect_error(use_awaitable, ec)) ||
                            deadline.async_wait(asio::redirect_error(use_awaitable, timer_ec)));
     if (which.index() == 1 && !timer_ec) {
+      deadlines.fetch_add(1, std::memory_order_relaxed);
       cancel_in_background();
       fail("query deadline passed");
     }
@@ -318,6 +327,7 @@ awaitable<Lease> Pool::acquire() {
     }
   }
   if (!open_new) {
+    const auto since = std::chrono::steady_clock::now();
     auto w = std::make_shared<Waiter>(co_await asio::this_coro::executor);
     w->timer.expires_after(opt_.acquire_timeout);
     {
@@ -327,8 +337,11 @@ awaitable<Lease> Pool::acquire() {
     boost::system::error_code ec;
     co_await w->timer.async_wait(asio::redirect_error(use_awaitable, ec));
     std::lock_guard lk(mu_);
+    ++waited_;
+    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
     if (w->conn) co_return Lease(this, std::move(w->conn));
     if (!w->may_open) {
+      ++exhausted_;
       std::erase(waiters_, w);
       throw unavailable("The server is busy; try again", "connection pool exhausted");
     }
@@ -405,7 +418,7 @@ void Pool::close() {
 
 Pool::Stats Pool::stats() const {
   std::lock_guard lk(mu_);
-  return {open_, idle_.size(), waiters_.size()};
+  return {opt_.max_size, open_, idle_.size(), waiters_.size(), waited_, exhausted_, wait_seconds_};
 }
 
 namespace {

@@ -66,7 +66,11 @@ class Pool {
   void close();
 
   struct Stats {
-    std::size_t open = 0, idle = 0, waiting = 0;
+    std::size_t size = 0, open = 0, idle = 0, waiting = 0;
+    // Since start: acquisitions that waited for a connection, their total wait, and those that gave up
+    // (503) after acquire_timeout.
+    std::uint64_t waited = 0, exhausted = 0;
+    double wait_seconds = 0;
   };
   Stats stats() const;
   boost::asio::any_io_executor executor() const { return ex_; }
@@ -83,7 +87,12 @@ class Pool {
   std::deque<std::shared_ptr<Waiter>> waiters_;
   std::size_t open_ = 0;
   bool closed_ = false;
+  std::uint64_t waited_ = 0, exhausted_ = 0;
+  double wait_seconds_ = 0;
 };
+
+// Pipelines of this process cancelled at their query deadline (every pool), since start.
+std::uint64_t deadlines_passed() noexcept;
 
 // One connection, used by one coroutine at a time.
 class Connection {

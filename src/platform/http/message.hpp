@@ -71,7 +71,11 @@ struct Response {
   std::string body;
   std::shared_ptr<BodyStream> stream;  // when set, the body (body is ignored)
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string actor;  // who made the request, for the access log only (never sent)
+  // For the access log and metrics only (never sent): who made the request, the template of the route
+  // that took it ("/api/samples/{id}"; empty when none did) and the caller's organization.
+  std::string actor;
+  std::string route;
+  std::string organization;
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

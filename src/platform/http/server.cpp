@@ -23,6 +23,7 @@
 
 #include "platform/config.hpp"
 #include "platform/crypto.hpp"
+#include "platform/metrics.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -45,9 +46,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::mutex clients_mutex;
   std::unordered_map<std::string, int> per_client;
   std::unique_ptr<asio::ssl::context> tls;  // set when TLS_CERT_FILE and TLS_KEY_FILE are
+  metrics::Counter* requests = nullptr;      // with a metrics registry
+  metrics::Histogram* durations = nullptr;
 
-  Impl(asio::io_context& io, http::Handler s, const Config& c, tcp::endpoint ep)
+  Impl(asio::io_context& io, http::Handler s, const Config& c, tcp::endpoint ep, metrics::Registry* m)
       : ioc(io), service(std::move(s)), config(c), acceptor(io), endpoint(ep) {
+    if (m) {
+      requests = &m->counter("spectra_http_requests_total", "HTTP requests answered, by route template and status",
+                             {"service", "method", "route", "status"});
+      durations = &m->histogram("spectra_http_request_duration_seconds",
+                                "Time from a request's last byte read to its answer's last byte written",
+                                {"service", "method", "route"}, metrics::latency_buckets());
+    }
     if (config.tls_cert_file.empty() != config.tls_key_file.empty())
       throw std::runtime_error("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");
     if (!config.tls_cert_file.empty()) {
@@ -62,19 +72,34 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // One line per request: the route template (not the path, which may hold ids and tokens) when a
+  // route took it, else the still percent-encoded path; the organization and user; never a body.
   void access_log(const http::Request& req, const http::Response& res, double ms) {
     const unsigned status = res.status;
-    // The raw, still percent-encoded path: the decoded one may hold newlines or invalid UTF-8.
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (config.log_format == "json") {
-      boost::json::object o{{"msg", "request"},        {"service", service.name}, {"method", http::method_name(req.method)},
-                            {"path", path},        {"status", status},          {"duration_ms", ms},
-                            {"request_id", req.request_id}, {"remote", req.remote_addr}};
-      if (!res.actor.empty()) o["actor"] = res.actor;
+      boost::json::object o{{"msg", "request"},   {"service", service.name}, {"method", http::method_name(req.method)},
+                            {"status", status},   {"duration_ms", ms},       {"request_id", req.request_id},
+                            {"remote", req.remote_addr}};
+      if (!res.route.empty())
+        o["route"] = res.route;
+      else
+        o["path"] = path;
+      if (!res.organization.empty()) o["organization"] = res.organization;
+      if (!res.actor.empty()) o["user"] = res.actor;
       spdlog::info("{}", boost::json::serialize(o));
     } else {
-      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}", service.name, http::method_name(req.method), path,
-                   status, ms, req.request_id, req.remote_addr, res.actor.empty() ? "" : " actor=", res.actor);
+      spdlog::info("{} {} {} {} {:.2f}ms rid={} from={}{}{}{}{}", service.name, http::method_name(req.method),
+                   res.route.empty() ? path : std::string_view(res.route), status, ms, req.request_id, req.remote_addr,
+                   res.organization.empty() ? "" : " org=", res.organization, res.actor.empty() ? "" : " user=",
+                   res.actor);
+    }
+    if (requests) {
+      // Paths no route took (the web app's files, 404s) are one series, whatever they were.
+      const std::string_view route = res.route.empty() ? std::string_view("(other)") : std::string_view(res.route);
+      const std::string code = std::to_string(status);
+      requests->add({service.name, http::method_name(req.method), route, code});
+      durations->observe({service.name, http::method_name(req.method), route}, ms / 1000);
     }
   }
 
@@ -372,8 +397,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 };
 
 HttpServer::HttpServer(asio::io_context& ioc, http::Handler handler, const Config& config, const std::string& host,
-                       std::uint16_t port)
-    : impl_(std::make_shared<Impl>(ioc, std::move(handler), config, tcp::endpoint(asio::ip::make_address(host), port))) {}
+                       std::uint16_t port, metrics::Registry* metrics)
+    : impl_(std::make_shared<Impl>(ioc, std::move(handler), config, tcp::endpoint(asio::ip::make_address(host), port),
+                                   metrics)) {}
 
 HttpServer::~HttpServer() = default;
 

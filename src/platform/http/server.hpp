@@ -11,11 +11,15 @@
 
 namespace spectra {
 struct Config;
+namespace metrics {
+class Registry;
+}
 
 class HttpServer {
  public:
+  // With `metrics`, every request is counted and timed by service, method, route template and status.
   HttpServer(boost::asio::io_context& ioc, http::Handler handler, const Config& config, const std::string& host,
-             std::uint16_t port);
+             std::uint16_t port, metrics::Registry* metrics = nullptr);
   ~HttpServer();
   // Binds (throws when the port is taken) and starts accepting.
   void start();

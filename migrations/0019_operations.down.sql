@@ -1,0 +1,1 @@
+DROP FUNCTION app.notification_queues();
