@@ -62,10 +62,11 @@ TEST(Shutdown, NotificationStreamsEndWithARetryHint) {
   });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!opened && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_TRUE(opened.load()) << "the stream never opened";
+  const bool was_open = opened;
   const auto stopping = std::chrono::steady_clock::now();
   rt.stop();
   client.join();
+  ASSERT_TRUE(was_open) << "the stream never opened";
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(5));
   EXPECT_EQ(answer.status, 200u);
   EXPECT_TRUE(answer.complete) << "the stream broke instead of ending";

@@ -48,7 +48,7 @@ StreamedResponse http_stream(std::uint16_t port, const std::string& method, cons
     parser.get().body().size = piece.size();
     beast::error_code ec;
     stream.expires_after(std::chrono::seconds(30));  // a pause between pieces, not the whole answer
-    bhttp::read(stream, buffer, parser, ec);
+    bhttp::read_some(stream, buffer, parser, ec);  // what has arrived: a live stream's events as they come
     if (ec == bhttp::error::need_buffer) ec = {};
     const std::size_t got = piece.size() - parser.get().body().size;
     out.body_bytes += got;
