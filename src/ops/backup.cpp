@@ -89,33 +89,17 @@ void fsync_path(const fs::path& p) {
   if (rc != 0) fail("fsync " + p.string() + ": " + std::strerror(saved));
 }
 
-// Copies `from` to `to` (folders made), hashing on the way: answers the SHA-256 in hex and the size.
-std::pair<std::string, std::uintmax_t> copy_hashing(const fs::path& from, const fs::path& to) {
+// Reads `from` whole, hashing it, and writes it to `to` on the way when given (folders made, fsynced):
+// answers the SHA-256 in hex and the size. Throws "missing" or "unreadable" for `from`.
+std::pair<std::string, std::uintmax_t> hash_copying(const fs::path& from, const std::optional<fs::path>& to = {}) {
   std::ifstream in(from, std::ios::binary);
-  if (!in) fail("cannot read " + from.string());
-  fs::create_directories(to.parent_path());
-  std::ofstream out(to, std::ios::binary | std::ios::trunc);
-  if (!out) fail("cannot write " + to.string());
-  crypto::Sha256 hash;
-  std::uintmax_t size = 0;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n == 0) break;
-    hash.update(std::string_view(buf.data(), n));
-    out.write(buf.data(), static_cast<std::streamsize>(n));
-    size += n;
-  }
-  out.close();
-  if (!out || in.bad()) fail("copying " + from.string() + " to " + to.string() + " failed");
-  fsync_path(to);
-  return {hash.hex(), size};
-}
-
-std::pair<std::string, std::uintmax_t> hash_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
   if (!in) fail("missing");
+  std::ofstream out;
+  if (to) {
+    fs::create_directories(to->parent_path());
+    out.open(*to, std::ios::binary | std::ios::trunc);
+    if (!out) fail("cannot write " + to->string());
+  }
   crypto::Sha256 hash;
   std::uintmax_t size = 0;
   std::vector<char> buf(1 << 20);
@@ -124,9 +108,15 @@ std::pair<std::string, std::uintmax_t> hash_file(const fs::path& p) {
     const auto n = static_cast<std::size_t>(in.gcount());
     if (n == 0) break;
     hash.update(std::string_view(buf.data(), n));
+    if (to) out.write(buf.data(), static_cast<std::streamsize>(n));
     size += n;
   }
   if (in.bad()) fail("unreadable");
+  if (to) {
+    out.close();
+    if (!out) fail("copying " + from.string() + " to " + to->string() + " failed");
+    fsync_path(*to);
+  }
   return {hash.hex(), size};
 }
 
@@ -227,7 +217,7 @@ SetSummary backup(const std::string& conninfo, const Config& config, const fs::p
 
   std::vector<Part> parts;
   {
-    auto [hex, size] = hash_file(to / kDump);
+    auto [hex, size] = hash_copying(to / kDump);
     fsync_path(to / kDump);
     parts.push_back({kDump, hex, size});
   }
@@ -237,7 +227,7 @@ SetSummary backup(const std::string& conninfo, const Config& config, const fs::p
     const std::string rel = file_part(hex);
     const auto from = store.path_of(hex);
     if (!fs::exists(from)) fail("the content store lacks the file of an attachment: " + from.string());
-    auto [got, size] = copy_hashing(from, to / rel);
+    auto [got, size] = hash_copying(from, to / rel);
     if (got != hex) fail("the content store's file " + from.string() + " does not match its SHA-256 (it is damaged)");
     parts.push_back({rel, got, size});
     ++summary.files;
@@ -248,7 +238,7 @@ SetSummary backup(const std::string& conninfo, const Config& config, const fs::p
     f.close();
     if (!f) fail("cannot write " + (to / kCheckpoints).string());
     fsync_path(to / kCheckpoints);
-    auto [hex, size] = hash_file(to / kCheckpoints);
+    auto [hex, size] = hash_copying(to / kCheckpoints);
     parts.push_back({kCheckpoints, hex, size});
   }
   c.exec("COMMIT");
@@ -291,7 +281,7 @@ void verify_set(const fs::path& dir) {
     has_dump = has_dump || p.path == kDump;
     std::pair<std::string, std::uintmax_t> got;
     try {
-      got = hash_file(dir / p.path);
+      got = hash_copying(dir / p.path);
     } catch (const std::runtime_error& e) {
       fail("the backup set does not verify: " + p.path + " is " + e.what());
     }
@@ -340,7 +330,7 @@ SetSummary restore(const std::string& conninfo, const Config& config, const fs::
   const ContentStore store(data);
   for (const auto& p : parts_of(manifest)) {
     if (!p.path.starts_with("files/")) continue;
-    auto [hex, size] = copy_hashing(from / p.path, store.path_of(p.sha256));
+    auto [hex, size] = hash_copying(from / p.path, store.path_of(p.sha256));
     if (hex != p.sha256) fail("the stored file " + p.path + " changed while it was restored");
     summary.bytes += size;
     ++summary.files;

@@ -36,6 +36,15 @@ void write_all(int fd, std::string_view bytes) {
 }
 
 
+void create_folders(const std::filesystem::path& p) {
+  try {
+    std::filesystem::create_directories(p);
+  } catch (const std::filesystem::filesystem_error& e) {
+    if (no_room(e.code().value())) throw ContentStore::Full(e.code(), "content store: create " + p.string());
+    throw;
+  }
+}
+
 bool is_hex_digest(std::string_view s) {
   if (s.size() != 64) return false;
   for (char c : s)
@@ -52,48 +61,14 @@ std::filesystem::path ContentStore::path_of(std::string_view hex) const {
 }
 
 void ContentStore::probe() const {
-  try {
-    std::filesystem::create_directories(root_);
-  } catch (const std::filesystem::filesystem_error& e) {
-    if (no_room(e.code().value())) throw Full(e.code(), "content store: create " + root_.string());
-    throw;
-  }
-  std::string temp = (root_ / ".probe-XXXXXX").string();
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) fail("create a file in " + root_.string());
-  bool fd_open = true;
-  try {
-    write_all(fd, "ready");
-    if (::fsync(fd) != 0) fail("fsync " + temp);
-    fd_open = false;
-    if (::close(fd) != 0) fail("close");
-  } catch (...) {
-    if (fd_open) ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
+  create_folders(root_);
+  const std::string temp = write_temp(root_, ".probe", "ready");
   ::unlink(temp.c_str());
 }
 
-std::string ContentStore::put(std::string_view bytes) const {
-  const std::string hex = crypto::to_hex(crypto::sha256(bytes));
-  const auto target = path_of(hex);
-  std::error_code ec;
-  if (std::filesystem::exists(target, ec)) return hex;  // the same bytes, stored once
-  const auto folder = target.parent_path();
-  // The folders a new file needs (ab/, ab/cd/) are made durable too: each new folder's entry is
-  // fsynced in its parent, or a crash could lose a file whose row has committed.
-  std::vector<std::filesystem::path> made;
-  for (auto p = folder; !p.empty() && p != root_.parent_path() && !std::filesystem::exists(p, ec); p = p.parent_path())
-    made.push_back(p);
-  try {
-    std::filesystem::create_directories(folder);
-  } catch (const std::filesystem::filesystem_error& e) {
-    if (no_room(e.code().value())) throw Full(e.code(), "content store: create " + folder.string());
-    throw;
-  }
-  for (auto it = made.rbegin(); it != made.rend(); ++it) sync_folder(it->parent_path());
-  std::string temp = (folder / (".tmp-" + hex.substr(0, 16) + "-XXXXXX")).string();
+std::string ContentStore::write_temp(const std::filesystem::path& folder, const std::string& prefix,
+                                     std::string_view bytes) const {
+  std::string temp = (folder / (prefix + "-XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) fail("create a temporary file in " + folder.string());
   bool fd_open = true;
@@ -109,6 +84,23 @@ std::string ContentStore::put(std::string_view bytes) const {
     ::unlink(temp.c_str());
     throw;
   }
+  return temp;
+}
+
+std::string ContentStore::put(std::string_view bytes) const {
+  const std::string hex = crypto::to_hex(crypto::sha256(bytes));
+  const auto target = path_of(hex);
+  std::error_code ec;
+  if (std::filesystem::exists(target, ec)) return hex;  // the same bytes, stored once
+  const auto folder = target.parent_path();
+  // The folders a new file needs (ab/, ab/cd/) are made durable too: each new folder's entry is
+  // fsynced in its parent, or a crash could lose a file whose row has committed.
+  std::vector<std::filesystem::path> made;
+  for (auto p = folder; !p.empty() && p != root_.parent_path() && !std::filesystem::exists(p, ec); p = p.parent_path())
+    made.push_back(p);
+  create_folders(folder);
+  for (auto it = made.rbegin(); it != made.rend(); ++it) sync_folder(it->parent_path());
+  const std::string temp = write_temp(folder, ".tmp-" + hex.substr(0, 16), bytes);
   if (::rename(temp.c_str(), target.c_str()) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());

@@ -35,6 +35,9 @@ class ContentStore {
   const std::filesystem::path& root() const noexcept { return root_; }
 
  private:
+  // A new file in `folder` (its name `prefix` and a random tail) holding `bytes`, fsynced and closed;
+  // answers its path. Throws (Full, or std::system_error) leaving nothing behind.
+  std::string write_temp(const std::filesystem::path& folder, const std::string& prefix, std::string_view bytes) const;
   void sync(int fd, const std::filesystem::path& p) const;
   void sync_folder(const std::filesystem::path& p) const;
   std::filesystem::path root_;
