@@ -20,7 +20,8 @@ if [ ! -s "$data/PG_VERSION" ]; then
     echo "host all all 0.0.0.0/0 scram-sha-256"
     echo "host all all ::/0 scram-sha-256"
   } >>"$data/pg_hba.conf"
-  "$bin/pg_ctl" -D "$data" -o "-c listen_addresses=''" -w start >/dev/null
+  "$bin/pg_ctl" -D "$data" -o "-c listen_addresses=''" -l /tmp/spectra-init.log -w start >/dev/null \
+    || { cat /tmp/spectra-init.log >&2; exit 1; }
   psql -X -q -v ON_ERROR_STOP=1 -p "$port" -h /run/postgresql -U postgres -d postgres \
     -v owner="$SPECTRA_OWNER_PASSWORD" -v app="$SPECTRA_APP_PASSWORD" -v seq="$SPECTRA_SEQUENCER_PASSWORD" <<'SQL'
 CREATE ROLE spectra LOGIN CREATEROLE PASSWORD :'owner';
