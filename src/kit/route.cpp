@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 #include <map>
 #include <mutex>
 #include <set>
@@ -375,7 +376,9 @@ Reply ready(RequestContext& ctx) {
     else
       fail("migrations", "at " + std::to_string(version) + ", head is " + std::to_string(head));
   } catch (const std::exception& e) {
-    fail("database", std::string("unavailable: ") + e.what());
+    // Anyone may ask: the answer names the check, the log holds the detail (hosts, paths).
+    spdlog::warn("readiness: the database failed: {}", e.what());
+    fail("database", "unavailable");
     fail("migrations", "unknown: the database did not answer");
   }
   try {
@@ -387,7 +390,8 @@ Reply ready(RequestContext& ctx) {
     co_await ctx.deps.blocking->run(probe, share);
     checks["content_store"] = "ok";
   } catch (const std::exception& e) {
-    fail("content_store", std::string("not writable: ") + e.what());
+    spdlog::warn("readiness: the content store failed: {}", e.what());
+    fail("content_store", "not writable");
   }
   if (const auto* seq = ctx.deps.audit_sequencer) {
     const auto st = seq->status();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { assertClean, call, checkA11y, launch, ok, screenshot, signedIn, unique } from './support.mjs';
+import { assertClean, call, checkA11y, launch, ok, optionTexts, screenshot, signedIn, unique } from './support.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -69,7 +69,7 @@ describe('samples', () => {
     await page.getByRole('heading', { name: 'Edit sample' }).waitFor();
     // Moves are custody events, and checking out, consuming and disposing too.
     assert.equal(await page.getByLabel('Location').count(), 0);
-    assert.deepEqual(await page.getByLabel('Status').locator('option').allInnerTexts(), ['available', 'in_use', 'quarantined']);
+    assert.deepEqual(await optionTexts(page.getByLabel('Status')), ['available', 'in_use', 'quarantined']);
     await page.getByLabel('Name').fill(`${sample.name} (renamed)`);
     await page.getByLabel('Status').selectOption('quarantined');
     await page.getByRole('button', { name: 'Save changes' }).click();

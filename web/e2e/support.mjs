@@ -106,6 +106,13 @@ export async function token(role) {
 }
 
 // One API call as `role`; paths under /api/v1/ go to the Analysis API. Answers { status, body }.
+// The options a select offers, once it has rendered some (allInnerTexts alone does not wait: a dialog
+// found before its fields mount would read as offering nothing).
+export async function optionTexts(select) {
+  await select.locator('option').first().waitFor({ state: 'attached' });
+  return select.locator('option').allInnerTexts();
+}
+
 export async function call(role, method, path, body) {
   const base = path.startsWith('/api/v1/') ? ANALYSIS_URL : BASE_URL;
   const res = await fetch(base + path, {

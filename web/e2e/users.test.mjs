@@ -2,7 +2,7 @@
 // no edit of a PI's or an admin's account); an admin is offered every role.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertClean, call, checkA11y, launch, ok, screenshot, signedIn } from './support.mjs';
+import { assertClean, call, checkA11y, launch, ok, optionTexts, screenshot, signedIn } from './support.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -25,7 +25,7 @@ describe('users', () => {
     await page.goto(`/admin/users?q=${encodeURIComponent('engineer@acme.com')}`);
     await table.getByRole('button', { name: 'Edit engineer@acme.com' }).click();
     let dialog = page.getByRole('dialog', { name: 'Edit user' });
-    assert.deepEqual(await dialog.getByLabel('Role').locator('option').allInnerTexts(), TEAM);
+    assert.deepEqual(await optionTexts(dialog.getByLabel('Role')), TEAM);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
@@ -33,7 +33,7 @@ describe('users', () => {
     const email = `tech-${Date.now().toString(36)}@acme.com`;
     await page.getByRole('button', { name: 'New user' }).click();
     dialog = page.getByRole('dialog', { name: 'New user' });
-    assert.deepEqual(await dialog.getByLabel('Role').locator('option').allInnerTexts(), TEAM);
+    assert.deepEqual(await optionTexts(dialog.getByLabel('Role')), TEAM);
     await dialog.getByLabel('Email').fill(email);
     await dialog.getByLabel('Full name').fill('Tess Technician');
     await dialog.getByLabel('Role').selectOption('technician');
@@ -65,7 +65,7 @@ describe('users', () => {
     await page.goto('/admin/users');
     await page.getByRole('button', { name: 'New user' }).click();
     const dialog = page.getByRole('dialog', { name: 'New user' });
-    assert.deepEqual(await dialog.getByLabel('Role').locator('option').allInnerTexts(), [...TEAM, 'pi', 'admin']);
+    assert.deepEqual(await optionTexts(dialog.getByLabel('Role')), [...TEAM, 'pi', 'admin']);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await page.goto(`/admin/users?q=${encodeURIComponent('pi@acme.com')}`);
     await page.getByRole('table', { name: 'Users' }).getByRole('button', { name: 'Edit pi@acme.com' }).waitFor();
