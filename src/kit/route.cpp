@@ -410,19 +410,24 @@ Reply ready(RequestContext& ctx) {
   co_return res;
 }
 
-// The API ports answer metrics only to a bearer of METRICS_TOKEN; without one they have none.
-Reply metrics_text(RequestContext& ctx) {
+// Prometheus's text, to a bearer of METRICS_TOKEN; without a token set, to anyone when `open` (the
+// metrics port), else to no one (the API ports: 404).
+Reply serve_metrics(RequestContext& ctx, bool open) {
   const auto& token = ctx.deps.config.metrics_token;
-  if (token.empty() || !ctx.deps.metrics) throw not_found("No resource at /metrics");
-  const auto given = ctx.req.header("authorization");
-  if (!given || !crypto::constant_time_equal(*given, "Bearer " + token))
-    throw std::move(unauthorized("Metrics need the bearer token METRICS_TOKEN").with_header("WWW-Authenticate", "Bearer"));
+  if (!ctx.deps.metrics || (token.empty() && !open)) throw not_found("No resource at /metrics");
+  if (!token.empty()) {
+    const auto given = ctx.req.header("authorization");
+    if (!given || !crypto::constant_time_equal(*given, "Bearer " + token))
+      throw std::move(unauthorized("Metrics need the bearer token METRICS_TOKEN").with_header("WWW-Authenticate", "Bearer"));
+  }
   http::Response res;
   res.content_type = std::string(metrics::content_type);
   res.body = ctx.deps.metrics->text();
   res.header("Cache-Control", "no-store");
   co_return res;
 }
+Reply metrics_on_api_port(RequestContext& ctx) { return serve_metrics(ctx, false); }
+Reply metrics_on_own_port(RequestContext& ctx) { return serve_metrics(ctx, true); }
 
 Reply openapi(RequestContext& ctx) { co_return http::Response::json(200, ctx.router->openapi_json(ctx.deps.version)); }
 
@@ -450,12 +455,17 @@ std::vector<Route> common_routes(std::string service) {
       route(M::GET, "/health/ready", ready, auth::anyone,
             "200 when the database answers requests' statements, migrations are at head, the content store is "
             "writable and the audit sequencer lags under 10 s; else 503 naming what failed"),
-      route(M::GET, "/metrics", metrics_text, auth::anyone,
+      route(M::GET, "/metrics", metrics_on_api_port, auth::anyone,
             "Prometheus metrics, to a bearer of METRICS_TOKEN (404 when it is not set)"),
       route(M::GET, "/openapi.json", openapi, auth::anyone, "OpenAPI 3.1 document of this service"),
       route(M::GET, "/docs", docs, auth::anyone, "This service's OpenAPI document rendered for people (HTML)"),
       route(M::GET, "/.well-known/jwks.json", jwks, auth::anyone, "Public keys that verify access tokens (RS256)"),
   };
+}
+
+std::vector<Route> metrics_routes() {
+  return {route(http::Method::GET, "/metrics", metrics_on_own_port, auth::anyone,
+                "Prometheus metrics (to a bearer of METRICS_TOKEN when it is set)")};
 }
 
 }  // namespace spectra::kit

@@ -183,5 +183,8 @@ class Router {
 
 // The routes every service has: health, its OpenAPI document, the JWKS.
 std::vector<Route> common_routes(std::string service);
+// METRICS_PORT's one route: GET /metrics, to a bearer of METRICS_TOKEN when it is set, else to anyone
+// (the port is bound where only the scraper reaches it).
+std::vector<Route> metrics_routes();
 
 }  // namespace spectra::kit

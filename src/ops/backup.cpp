@@ -1,8 +1,6 @@
 #include "ops/backup.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,8 +18,7 @@
 #include "platform/content_store.hpp"
 #include "platform/crypto.hpp"
 #include "platform/db/blocking_connection.hpp"
-
-extern char** environ;
+#include "platform/process.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -44,39 +41,14 @@ std::string tool(const char* name) {
   return name;
 }
 
-// Runs a program (no shell: the connection string is one argument) and waits; throws with the end of
-// its standard error when it fails.
-void run_program(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int err[2];
-  if (::pipe2(err, O_CLOEXEC) != 0) fail(std::string("pipe: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(err[1]);
-  if (rc != 0) {
-    ::close(err[0]);
-    fail("cannot run " + args[0] + ": " + std::strerror(rc) + " (install PostgreSQL's client, or set PG_BINDIR)");
-  }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(err[0], buf, sizeof buf);
-    if (n > 0) text.append(buf, static_cast<std::size_t>(n));
-    else if (n == 0 || errno != EINTR) break;
-  }
-  ::close(err[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    if (text.size() > 2000) text = "…" + text.substr(text.size() - 2000);
-    fail(fs::path(args[0]).filename().string() + " failed: " + text);
+// pg_dump and pg_restore report on standard error; a missing one is named with the way to get it.
+void run_program_quietly(const std::vector<std::string>& args) {
+  try {
+    run_program(args, Capture::standard_error);
+  } catch (const std::runtime_error& e) {
+    if (std::string_view(e.what()).starts_with("cannot run"))
+      fail(std::string(e.what()) + " (install PostgreSQL 15's client, or set PG_BINDIR)");
+    throw;
   }
 }
 
@@ -212,7 +184,7 @@ SetSummary backup(const std::string& conninfo, const Config& config, const fs::p
   auto stored = c.exec("SELECT DISTINCT encode(sha256, 'hex') FROM attachments WHERE content IS NULL ORDER BY 1");
 
   // Row security is forced on the tenant tables (their owner reads them through its own policy).
-  run_program({tool("pg_dump"), "--format=custom", "--enable-row-security", "--snapshot=" + snapshot,
+  run_program_quietly({tool("pg_dump"), "--format=custom", "--enable-row-security", "--snapshot=" + snapshot,
                "--file=" + (to / kDump).string(), "--dbname=" + conninfo});
 
   std::vector<Part> parts;
@@ -322,7 +294,7 @@ SetSummary restore(const std::string& conninfo, const Config& config, const fs::
              "): create it first");
       }
     }
-  run_program({tool("pg_restore"), "--exit-on-error", "--single-transaction", "--enable-row-security",
+  run_program_quietly({tool("pg_restore"), "--exit-on-error", "--single-transaction", "--enable-row-security",
                "--dbname=" + conninfo, (from / kDump).string()});
   out << "restored the database\n";
 

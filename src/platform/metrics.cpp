@@ -17,10 +17,16 @@ std::string number(double v) {
   return std::string(buf, end);
 }
 
-std::vector<std::string> key_of(std::initializer_list<std::string_view> values, std::size_t expected,
-                                const std::string& name) {
+void check_arity(std::initializer_list<std::string_view> values, std::size_t expected, const std::string& name) {
   if (values.size() != expected) throw std::logic_error("metric " + name + ": wrong number of label values");
-  return {values.begin(), values.end()};
+}
+
+// The series of `values` in `map`, made on first use (the only time the values are copied).
+template <class Map>
+typename Map::mapped_type& series_of(Map& map, std::initializer_list<std::string_view> values) {
+  auto it = map.find(values);
+  if (it == map.end()) it = map.emplace(std::vector<std::string>(values.begin(), values.end()), typename Map::mapped_type{}).first;
+  return it->second;
 }
 
 Labels labels_of(const std::vector<std::string>& names, const std::vector<std::string>& values) {
@@ -80,9 +86,9 @@ Counter::Counter(std::string name, std::string help, std::vector<std::string> la
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
 void Counter::add(std::initializer_list<std::string_view> values, double by) {
-  auto key = key_of(values, label_names_.size(), name_);
+  check_arity(values, label_names_.size(), name_);
   std::lock_guard lock(mutex_);
-  values_[std::move(key)] += by;
+  series_of(values_, values) += by;
 }
 
 void Counter::write(Writer& w) const {
@@ -100,10 +106,10 @@ Histogram::Histogram(std::string name, std::string help, std::vector<std::string
 }
 
 void Histogram::observe(std::initializer_list<std::string_view> values, double value) {
-  auto key = key_of(values, label_names_.size(), name_);
+  check_arity(values, label_names_.size(), name_);
   const auto bucket = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
   std::lock_guard lock(mutex_);
-  auto& s = series_[std::move(key)];
+  auto& s = series_of(series_, values);
   if (s.buckets.empty()) s.buckets.assign(bounds_.size() + 1, 0);  // the last: above every bound
   ++s.buckets[bucket];
   s.sum += value;

@@ -4,6 +4,8 @@
 // queues, the sequencer) when a scrape asks. Label values are bounded by the callers (route templates,
 // never raw paths). Debian has no maintained C++ client (prometheus-cpp is not packaged), so this is
 // kept small and tested against Prometheus itself.
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -17,6 +19,17 @@
 namespace spectra::metrics {
 
 using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Orders label values as texts, whatever holds them: a request's values (string_views) find their
+// series without a string being made; only a new series copies them.
+struct ValuesLess {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                        [](std::string_view x, std::string_view y) { return x < y; });
+  }
+};
 
 // What a collector writes into: one family (HELP, TYPE) then its samples.
 class Writer {
@@ -43,7 +56,7 @@ class Counter {
   std::string name_, help_;
   std::vector<std::string> label_names_;
   mutable std::mutex mutex_;
-  std::map<std::vector<std::string>, double, std::less<>> values_;
+  std::map<std::vector<std::string>, double, ValuesLess> values_;
 };
 
 class Histogram {
@@ -62,7 +75,7 @@ class Histogram {
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;
   mutable std::mutex mutex_;
-  std::map<std::vector<std::string>, Series, std::less<>> series_;
+  std::map<std::vector<std::string>, Series, ValuesLess> series_;
 };
 
 // Request latencies: 1 ms to 30 s.

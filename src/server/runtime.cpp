@@ -4,12 +4,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -20,7 +18,6 @@
 #include "auth/throttle.hpp"
 #include "auth/tokens.hpp"
 #include "platform/blocking.hpp"
-#include "platform/crypto.hpp"
 #include "platform/content_store.hpp"
 #include "platform/db/migrations.hpp"
 #include "platform/db/blocking_connection.hpp"
@@ -29,6 +26,7 @@
 #include "lims/notifications/dispatcher.hpp"
 #include "platform/db/listener.hpp"
 #include "platform/metrics.hpp"
+#include "platform/process.hpp"
 #include "server/route_tables.hpp"
 
 namespace asio = boost::asio;
@@ -53,17 +51,6 @@ std::shared_ptr<const http::StaticSite> web_app(const Config& cfg) {
   boost::json::object c{{"analysis_port", cfg.analysis_port}};
   site->put("/config.json", boost::json::serialize(c), "application/json");
   return site;
-}
-
-std::string run_command(const std::string& cmd) {
-  std::array<char, 512> buf{};
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run " + cmd);
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  if (pclose(p) != 0) throw std::runtime_error("`" + cmd + "` failed");
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
 }
 
 std::filesystem::path find_pg_script() {
@@ -115,37 +102,6 @@ void refuse_privileged_role(db::BlockingConnection& c) {
     throw std::runtime_error("the application's database role " + role + " " + why +
                              ", so row-level security would not apply: serve as spectra_app (DATABASE_APP_URL or "
                              "DATABASE_APP_USER)");
-}
-
-// METRICS_PORT's listener: GET /metrics and nothing else, to a bearer of METRICS_TOKEN when it is set
-// (else to anyone: bind it where only the scraper reaches).
-http::Handler metrics_handler(metrics::Registry& registry, std::string token) {
-  return http::Handler{
-      "metrics", [](http::Method, std::string_view) { return std::size_t{0}; },
-      [](const http::Request& head) -> asio::awaitable<std::optional<http::Response>> {
-        co_return http::problem_response(not_found("No resource here takes a body"), head.request_id);
-      },
-      [&registry, token = std::move(token)](http::Request& req) -> asio::awaitable<http::Response> {
-        if (!token.empty()) {
-          const auto given = req.header("authorization");
-          if (!given || !crypto::constant_time_equal(*given, "Bearer " + token))
-            co_return http::problem_response(
-                std::move(unauthorized("Metrics need the bearer token METRICS_TOKEN").with_header("WWW-Authenticate", "Bearer")),
-                req.request_id);
-        }
-        if (req.path != "/metrics")
-          co_return http::problem_response(not_found("No resource at " + req.path + " (only /metrics)"), req.request_id);
-        if (req.method != http::Method::GET && req.method != http::Method::HEAD)
-          co_return http::problem_response(
-              std::move(ApiError(ErrorCode::method_not_allowed, "Only GET reads /metrics").with_header("Allow", "GET")),
-              req.request_id);
-        http::Response res;
-        res.route = "/metrics";
-        res.content_type = std::string(metrics::content_type);
-        res.body = registry.text();
-        res.header("Cache-Control", "no-store");
-        co_return res;
-      }};
 }
 
 struct Parts {
@@ -234,8 +190,8 @@ void collect(metrics::Writer& w, const Parts& p) {
 std::string owner_database_url(const Config& config) {
   if (!config.database_url.empty()) return config.database_url;
   const auto script = find_pg_script().string();
-  run_command("'" + script + "' start run");
-  return run_command("'" + script + "' dsn run");
+  run_program({script, "start", "run"}, Capture::standard_output);
+  return run_program({script, "dsn", "run"}, Capture::standard_output);
 }
 
 struct Runtime::Impl {
@@ -254,7 +210,7 @@ struct Runtime::Impl {
   std::unique_ptr<db::Listener> listener;
   std::unique_ptr<notifications::Dispatcher> dispatcher;
   kit::Dependencies deps;
-  std::unique_ptr<kit::Api> lims, analysis;
+  std::unique_ptr<kit::Api> lims, analysis, metrics_api;
   metrics::Registry metrics;
   int collector = 0;
   std::unique_ptr<HttpServer> lims_server, analysis_server, metrics_server;
@@ -380,7 +336,8 @@ void Runtime::start() {
                      s.throttle.get(), s.dispatcher.get(), s.lims_server.get(), s.analysis_server.get()});
   });
   if (cfg.metrics_port > 0) {
-    s.metrics_server = std::make_unique<HttpServer>(*s.ioc, metrics_handler(s.metrics, cfg.metrics_token), s.deps.config, cfg.metrics_host,
+    s.metrics_api = std::make_unique<kit::Api>(s.deps, "metrics", kit::Router("SPECTRA-Lab metrics", kit::metrics_routes()));
+    s.metrics_server = std::make_unique<HttpServer>(*s.ioc, s.metrics_api->handler(), s.deps.config, cfg.metrics_host,
                                                     static_cast<std::uint16_t>(cfg.metrics_port));
     s.metrics_server->start();
   }
